@@ -1,0 +1,64 @@
+"""What an engine answers: a verdict per property, the counterexample trace, the statistics."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Verdict(str, Enum):
+    HOLDS = "holds"
+    VIOLATED = "violated"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Trace:
+    """states[0] is initial; actions[i] (an index into System.actions) leads states[i] → states[i+1].
+
+    `loop` is the index of the state a lasso returns to (liveness): its cycle's last action
+    leads from the last state back to states[loop], so it has as many actions as states. A
+    lasso with one action fewer than states stutters in its last state forever. `thread` names the hung
+    thread for a hang.
+    """
+    states: tuple[tuple[int, ...], ...]
+    actions: tuple[int, ...]
+    loop: int | None = None
+    thread: int | None = None
+
+    @property
+    def length(self) -> int:
+        return len(self.actions)
+
+
+@dataclass
+class Stats:
+    states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    bytes_per_state: float | None = None
+
+    def as_dict(self) -> dict:
+        d = {"states": self.states, "transitions": self.transitions, "depth": self.depth,
+             "seconds": round(self.seconds, 3)}
+        if self.bytes_per_state is not None:
+            d["bytes_per_state"] = round(self.bytes_per_state, 1)
+        return d
+
+
+@dataclass
+class Result:
+    prop: str
+    verdict: Verdict
+    engine: str
+    trace: Trace | None = None
+    stats: Stats = field(default_factory=Stats)
+    reason: str = ""  # why a verdict is unknown (which limit), or a note on how it was decided
+
+
+class Limit(Exception):
+    """A search limit was reached; `what` names it for the user."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what

@@ -1,0 +1,52 @@
+"""A thin Z3 solver wrapper: its own context, a fixed seed, and push/pop as `with new_frame():`.
+
+One context per engine run keeps Z3's term ids, and so its models and our traces, the same
+from run to run whatever else the process did with Z3 before.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import z3
+
+
+class SolverUnknown(Exception):
+    """Z3 answered `unknown` (a timeout or an undecidable corner): no verdict either way."""
+
+
+class Solver:
+    def __init__(self, ctx: z3.Context, seed: int = 0, timeout_ms: int | None = None):
+        self.ctx = ctx
+        self._solver = z3.Solver(ctx=ctx)
+        self._solver.set("random_seed", seed)
+        if timeout_ms is not None:
+            self._solver.set("timeout", timeout_ms)
+        self.queries = 0
+
+    def add(self, *terms: z3.BoolRef) -> None:
+        self._solver.add(*terms)
+
+    @contextmanager
+    def new_frame(self) -> Iterator[None]:
+        """Assertions added inside the block are retracted when it ends."""
+        self._solver.push()
+        try:
+            yield
+        finally:
+            self._solver.pop()
+
+    def satisfiable(self) -> bool:
+        self.queries += 1
+        answer = self._solver.check()
+        if answer == z3.unknown:
+            raise SolverUnknown(self._solver.reason_unknown())
+        return answer == z3.sat
+
+    def model(self) -> z3.ModelRef:
+        return self._solver.model()
+
+
+def values(model: z3.ModelRef, terms: tuple[z3.ArithRef, ...]) -> tuple[int, ...]:
+    """The model's value of each term; every slot is domain-constrained, so completion is harmless."""
+    return tuple(model.eval(t, model_completion=True).as_long() for t in terms)

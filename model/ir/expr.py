@@ -186,15 +186,20 @@ def evaluate(expr: Expr, state: tuple[int, ...], post: tuple[int, ...] | None = 
     if isinstance(expr, Ite):
         return evaluate(expr.then if evaluate(expr.cond, state, post) else expr.other, state, post)
     if isinstance(expr, Op):
-        vals = [evaluate(a, state, post) for a in expr.args]
         name = expr.name
+        if name in ("and", "or"):  # short-circuit, as the compiled code does
+            return _short(expr.args, state, post, name == "or")
+        vals = [evaluate(a, state, post) for a in expr.args]
         if name == "not":
             return int(not vals[0])
         if name == "neg":
             return -vals[0]
-        if name == "and":
-            return int(all(vals))
-        if name == "or":
-            return int(any(vals))
         return int(_APPLY[name](*vals))
     raise TypeError(f"unknown node {expr!r}")
+
+
+def _short(args, state, post, stop_on: bool) -> int:
+    for a in args:
+        if bool(evaluate(a, state, post)) == stop_on:
+            return int(stop_on)
+    return int(not stop_on)

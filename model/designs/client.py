@@ -1,0 +1,84 @@
+"""Client-side primitives every design shares: C mutexes and events, the ALLOW_THREADS
+macros, and running Python code (which needs an attached thread state)."""
+from __future__ import annotations
+
+from ..ir import TRUE, assign
+from ..vocabulary import C_NO_TSTATE, C_UAF, C_WRONG, DELETED, O_LIVE, Outcome
+from .api import Api, Site, Steps, table
+
+
+def _lock(s: Site) -> Steps:
+    # A plain C mutex (PyThread_acquire_lock / pthread_mutex_lock): blocks while held,
+    # without releasing the GIL, which is exactly how GIL-vs-mutex deadlocks arise.
+    held = s.v.lock[s.args[0]]
+    return [[Outcome(held.eq(0), [assign(held, s.t + 1)], "acquired")]]
+
+
+def _unlock(s: Site) -> Steps:
+    return [[Outcome(TRUE, [assign(s.v.lock[s.args[0]], 0)], "released")]]
+
+
+def _wait(s: Site) -> Steps:
+    return [[Outcome(s.v.event[s.args[0]].eq(1), [], "event is set")]]
+
+
+def _set(s: Site) -> Steps:
+    return [[Outcome(TRUE, [assign(s.v.event[s.args[0]], 1)], "event set")]]
+
+
+def _begin_allow_threads(s: Site) -> Steps:
+    # Include/ceval.h: Py_BEGIN_ALLOW_THREADS is `_save = PyEval_SaveThread()`.
+    v, t = s.v, s.t
+    cur = v.attached[t]
+    return [[Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), "PyEval_SaveThread: no thread state", stop=True),
+             Outcome(cur.ne(0), [assign(v.saved[t], cur)] + v.detach(t), "detached, GIL released")]]
+
+
+def _end_allow_threads(s: Site) -> Steps:
+    # Include/ceval.h: Py_END_ALLOW_THREADS is `PyEval_RestoreThread(_save)`, which hangs
+    # during finalization since 3.14 (gh-87135) — the root of gh-129536.
+    v, t = s.v, s.t
+    return [v.attach_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "re-attached")]
+
+
+def _run_python(s: Site) -> Steps:
+    # Any Python code needs an attached thread state of a live interpreter.
+    v, t = s.v, s.t
+    cur = v.attached[t]
+    interp = v.interp_of(cur)
+    return [[Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), "no thread state attached", stop=True),
+             Outcome(cur.ne(0) & (v.ts_status[cur - 1].ne(O_LIVE) | v.phase_of(interp).eq(DELETED)),
+                     v.crash_with(C_UAF), "thread state or interpreter freed", stop=True),
+             Outcome(cur.ne(0) & v.ts_status[cur - 1].eq(O_LIVE) & v.phase_of(interp).ne(DELETED),
+                     [], "ran")]]
+
+
+def _use_object(s: Site) -> Steps:
+    # Touch an object owned by interpreter X (list.append, PyMem_Realloc): the attached
+    # thread state must belong to X (PEP 788 "PyGILState_Ensure can use the wrong interpreter").
+    v, t = s.v, s.t
+    cur = v.attached[t]
+    want = s.args[0]
+    return [[Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), "no thread state attached", stop=True),
+             Outcome(cur.ne(0) & v.interp_of(cur).ne(want), v.crash_with(C_WRONG),
+                     "attached thread state belongs to another interpreter", stop=True),
+             Outcome(cur.ne(0) & v.interp_of(cur).eq(want) & v.phase_of(want).eq(DELETED),
+                     v.crash_with(C_UAF), "interpreter freed", stop=True),
+             Outcome(cur.ne(0) & v.interp_of(cur).eq(want) & v.phase_of(want).ne(DELETED), [], "used")]]
+
+
+def _pass(s: Site) -> Steps:
+    return [[Outcome(TRUE, [], "")]]
+
+
+CLIENT = table(
+    Api("lock", ("lock",), None, _lock, "C mutex acquire (blocking, GIL not released)"),
+    Api("unlock", ("lock",), None, _unlock, "C mutex release"),
+    Api("wait", ("event",), None, _wait, "wait for an event (PyEvent_Wait / condition variable)"),
+    Api("set", ("event",), None, _set, "set an event"),
+    Api("Py_BEGIN_ALLOW_THREADS", (), None, _begin_allow_threads, "Include/ceval.h"),
+    Api("Py_END_ALLOW_THREADS", (), None, _end_allow_threads, "Include/ceval.h; gh-87135"),
+    Api("run_python", (), None, _run_python, "any Python code: needs an attached thread state"),
+    Api("use_object", ("interp",), None, _use_object, "PEP 788 'PyGILState_Ensure can use the wrong interpreter'"),
+    Api("work", (), None, _pass, "C work that touches no Python state"),
+)

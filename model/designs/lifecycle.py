@@ -1,0 +1,108 @@
+"""Interpreter lifecycle: Py_FinalizeEx, Py_NewInterpreter, Py_EndInterpreter.
+
+Finalization is split into phases so that a spec's atexit handlers and object finalizers
+run on the finalizing thread between them (the program compiler splices them in):
+  begin    – PREFINAL: wait_for_thread_shutdown, then atexit handlers run
+  close    – legacy: nothing; PEP 788: CAS guards 0 → NOT_ALLOWED, else park until 0
+  flag     – `_finalizing` set: Py_IsFinalizing() true; object finalizers run
+  teardown – zapthreads + free the interpreter (Python/pylifecycle.c, Python/pystate.c)
+"""
+from __future__ import annotations
+
+from ..ir import TRUE, Expr, all_of, assign, ite, lift
+from ..vocabulary import (C_FATAL, C_NO_TSTATE, DELETED, FINALIZING, GUARDS_CLOSED, O_FREED, O_LIVE, PREFINAL,
+                          RUNNING, Outcome, Vocabulary)
+from .api import Api, Site, Steps
+
+
+def _require_current(v: Vocabulary, t: int, interp: Expr, what: str) -> list[Outcome]:
+    """The caller must have a thread state of `interp` attached (Py_FinalizeEx/EndInterpreter)."""
+    cur = v.attached[t]
+    return [Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), f"{what}: no thread state", stop=True),
+            Outcome(cur.ne(0) & v.interp_of(cur).ne(interp), v.crash_with(C_FATAL),
+                    f"{what}: thread state of another interpreter", stop=True)]
+
+
+def begin(v: Vocabulary, t: int, interp: Expr, what: str) -> Steps:
+    """Enter PREFINAL and become the finalizer (pylifecycle.c _Py_Finalize / Py_EndInterpreter)."""
+    ok = v.attached[t].ne(0) & v.interp_of(v.attached[t]).eq(interp)
+    return [_require_current(v, t, interp, what) + [
+        Outcome(ok, [assign(v.phase_of(interp), PREFINAL), assign(v.finalizer[interp - 1], t + 1)],
+                f"{what}: pre-finalization (thread join, atexit handlers)")]]
+
+
+def close_guards(v: Vocabulary, t: int, interp: Expr) -> Steps:
+    """PR #149116 make_pre_finalization_calls: CAS the guard word 0 → NOT_ALLOWED; else detach
+    and park on the word until it reaches 0, re-attach, and try again."""
+    count = v.guards[interp - 1]
+    me = v.attached[t]
+    cas = Outcome(count.eq(0), [assign(v.phase_of(interp), GUARDS_CLOSED)],
+                  "guards closed: CAS 0 → NOT_ALLOWED, no new guard can be taken")
+    park = Outcome(count > 0, [assign(v.saved[t], me)] + v.detach(t),
+                   "guards held: finalizer detaches and parks until they are closed", goto=1)
+    wake = v.attach_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "guard count reached 0: finalizer wakes")
+    wake = [Outcome(all_of(count.eq(0), o.guard), o.updates, o.note, o.stop, 0 if not o.stop else None)
+            for o in wake]
+    return [[cas, park], wake]
+
+
+def flag(v: Vocabulary, interp: Expr, what: str) -> Steps:
+    """_PyInterpreterState_SetFinalizing (and _PyRuntimeState_SetFinalizing for main)."""
+    return [[Outcome(TRUE, [assign(v.phase_of(interp), FINALIZING)],
+                     f"{what}: finalizing flag set, other threads now hang on attach")]]
+
+
+def teardown(v: Vocabulary, t: int, interp: Expr, s: Site) -> Steps:
+    """zapthreads + PyInterpreterState_Delete: every thread state of the interpreter is freed,
+    whichever OS thread still points at it (pystate.c); the finalizer ends detached."""
+    me = v.attached[t]
+    updates = []
+    for k in range(v.layout.n_tstates):
+        mine = all_of(v.ts_interp[k].eq(interp), v.ts_status[k].eq(O_LIVE))
+        updates.append(assign(v.ts_status[k], ite(mine, O_FREED, v.ts_status[k])))
+    updates += [assign(v.phase_of(interp), DELETED), assign(v.attached[t], 0),
+                assign(v.gil[interp - 1], 0), assign(v.finalizer[interp - 1], 0)]
+    updates += [assign(v.gilstate[t], ite(v.gilstate[t].eq(me), 0, v.gilstate[t]))]
+    return [[Outcome(TRUE, updates + s.ret(0), "thread states freed, interpreter freed")]]
+
+
+def finalize_phases(v: Vocabulary, t: int, interp: Expr, s: Site, waits_for_guards: bool,
+                    what: str) -> dict[str, Steps]:
+    phases = {"begin": begin(v, t, interp, what)}
+    if waits_for_guards:
+        phases["close"] = close_guards(v, t, interp)
+    phases["flag"] = flag(v, interp, what)
+    phases["teardown"] = teardown(v, t, interp, s)
+    return phases
+
+
+MAIN = lift(1)
+
+
+def new_interpreter(s: Site) -> Steps:
+    """Py_NewInterpreter (Python/pylifecycle.c): a new interpreter with its own GIL and a new
+    thread state in it, swapped in for the caller's (the old one is detached, not freed)."""
+    v, t = s.v, s.t
+    interp = lift(s.interp_slot)
+    ts = v.new_tstate(t)
+    updates = [assign(v.phase_of(interp), RUNNING)] + v.create_tstate(t, ts, interp) + v.detach(t)
+    updates += [assign(v.attached[t], ts), assign(v.gil[interp - 1], t + 1)] + s.ret(ts)
+    return [[Outcome(TRUE, updates, "new interpreter, its thread state attached")]]
+
+
+LIFECYCLE_CITES = {
+    "Py_FinalizeEx": "Python/pylifecycle.c _Py_Finalize; Doc/c-api/interp-lifecycle.rst 'Cautions'",
+    "Py_EndInterpreter": "Python/pylifecycle.c Py_EndInterpreter",
+}
+
+
+def lifecycle_apis() -> dict[str, Api]:
+    """The finalizing calls; their `build` gives the phases via `phases` (see programs/compile)."""
+    def fin(s: Site) -> Steps:
+        raise AssertionError("Py_FinalizeEx is expanded by phases")
+    return {
+        "Py_FinalizeEx": Api("Py_FinalizeEx", (), "int", fin, LIFECYCLE_CITES["Py_FinalizeEx"]),
+        "Py_EndInterpreter": Api("Py_EndInterpreter", ("tstate",), None, fin, LIFECYCLE_CITES["Py_EndInterpreter"]),
+        "Py_NewInterpreter": Api("Py_NewInterpreter", (), "tstate", new_interpreter,
+                                 "Python/pylifecycle.c Py_NewInterpreter", creates="interp"),
+    }

@@ -1,0 +1,396 @@
+"""Compiles a scenario's thread programs against one design into an IR System.
+
+Every C call becomes one IR action per outcome of each of its atomic steps, guarded by the
+thread's program counter. `if` costs no step: the branch is folded into the next-pc of the
+action before it (reading the values that action writes). `repeat N` is unrolled, so every
+call site owns its handle slots. Py_FinalizeEx expands into its phases with the spec's
+atexit handlers and object finalizers spliced in on the finalizing thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..designs.api import Api, Design, Site, Steps
+from ..designs.lifecycle import MAIN, finalize_phases
+from ..ir import (Action, Builder, Check, Const, Domain, Expr, Read, Sometimes, System, all_of, assign, enum,
+                  evaluate, ite, lift)
+from ..vocabulary import (C_NO_TSTATE, DELETED, GILSTATE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout, Outcome,
+                          Vocabulary, standard_properties)
+from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
+
+KIND_DOMAIN = {"int": Domain(-1, 1)}
+
+
+@dataclass(frozen=True)
+class Finalize:
+    """Py_FinalizeEx / Py_EndInterpreter with the programs spliced into their phases."""
+    call: Call
+    atexit: tuple
+    finalizers: tuple
+
+
+@dataclass(frozen=True)
+class ThreadSpec:
+    name: str
+    program: tuple
+    tstate: str | None = None      # starts with a thread state of this interpreter
+    attached: bool = True          # ... attached (holding that interpreter's GIL)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    interps: tuple[str, ...]
+    threads: tuple[ThreadSpec, ...]
+    atexit: tuple = ()
+    finalizers: tuple = ()
+    locks: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
+    tstates_per_thread: int = 2
+    nesting: int = 3
+    max_counter: int = 4
+    lines: dict = field(default_factory=dict, compare=False)  # spec key → line, for errors
+
+
+@dataclass(frozen=True)
+class Branch:
+    cond: Cond
+    then: object
+    other: object
+
+
+def _expand(stmts: tuple, sc: Scenario) -> tuple:
+    """Unroll `repeat`, copy nodes so each call site is its own object, splice finalization."""
+    out = []
+    for st in stmts:
+        if isinstance(st, Repeat):
+            for _ in range(st.count):
+                out.extend(_expand(st.body, sc))
+        elif isinstance(st, If):
+            subj = st.cond.subject
+            cond = replace(st.cond, subject=replace(subj)) if isinstance(subj, Call) else st.cond
+            out.append(If(cond, _expand(st.body, sc), _expand(st.orelse, sc), st.line))
+        elif isinstance(st, Call) and st.name == "Py_FinalizeEx":
+            out.append(Finalize(replace(st), _expand(sc.atexit, sc), _expand(sc.finalizers, sc)))
+        elif isinstance(st, Call) and st.name == "Py_EndInterpreter":
+            out.append(Finalize(replace(st), (), ()))
+        else:
+            out.append(replace(st))
+    return tuple(out)
+
+
+def _calls(stmts: tuple):
+    """Every call in program order, including calls used as conditions and spliced programs."""
+    for st in stmts:
+        if isinstance(st, If):
+            if isinstance(st.cond.subject, Call):
+                yield st.cond.subject
+            yield from _calls(st.body)
+            yield from _calls(st.orelse)
+        elif isinstance(st, Finalize):
+            yield st.call
+            yield from _calls(st.atexit)
+            yield from _calls(st.finalizers)
+        elif isinstance(st, Call):
+            yield st
+
+
+class ProgramCompiler:
+    def __init__(self, sc: Scenario, design: Design):
+        self.sc, self.design = sc, design
+        self.programs = [_expand(th.program, sc) for th in sc.threads]
+        self.names = [th.name for th in sc.threads]
+        self.kinds: list[dict[str, str]] = [{} for _ in sc.threads]
+        self.shared_kinds: dict[str, str] = {}
+        self.slots: dict[int, int] = {}          # id(call) → handle slot (1-based) within its kind
+        self.made_interps: dict[int, int] = {}   # id(call) → interpreter index
+        self.apis: dict[int, Api] = {}
+
+    # ----- pass 1: names, kinds, slots --------------------------------------------------------
+    def _kind_of_arg(self, t: int, arg: Arg, bound: set[str]) -> str:
+        sc = self.sc
+        if arg.is_null or arg.text.lstrip("-").isdigit():
+            return "null"
+        if arg.text in sc.interps or arg.text == "main":
+            return "interp"
+        if arg.text in sc.locks:
+            return "lock"
+        if arg.text in sc.events:
+            return "event"
+        if arg.text in sc.shared:
+            return self.shared_kinds.get(arg.text, "unbound-shared")
+        if arg.text not in bound:
+            raise ProgramError(f"`{arg.text}` is used before it is bound: assign it first "
+                               f"(`{arg.text} = SomeCall(...)`), or declare it under `locks`, `events`, "
+                               "`interpreters` or `shared`", arg.line)
+        return self.kinds[t][arg.text]
+
+    def collect(self) -> Layout:
+        guard_slots: list[str] = []
+        view_slots: list[str] = []
+        interps = list(self.sc.interps)
+        for t, prog in enumerate(self.programs):
+            bound: set[str] = set()
+            for call in _calls(prog):
+                api = self.design.function(call.name)
+                if api is None:
+                    raise ProgramError(f"`{call.name}` is not a function of design `{self.design.name}`; "
+                                       "`interpcheck list` shows each design's functions", call.line)
+                self.apis[id(call)] = api
+                if len(call.args) != len(api.args):
+                    raise ProgramError(f"{call.name} takes {len(api.args)} argument(s) "
+                                       f"({', '.join(api.args) or 'none'}), got {len(call.args)}", call.line)
+                for want, arg in zip(api.args, call.args):
+                    got = self._kind_of_arg(t, arg, bound)
+                    if got not in (want, "null", "unbound-shared"):
+                        raise ProgramError(f"argument `{arg.text}` of {call.name} must be a {want}, "
+                                           f"but it holds a {got}", call.line)
+                if call.target:
+                    if api.result is None:
+                        raise ProgramError(f"{call.name} returns nothing; drop `{call.target} =`", call.line)
+                    table = self.shared_kinds if call.target in self.sc.shared else self.kinds[t]
+                    if table.get(call.target, api.result) != api.result:
+                        raise ProgramError(f"`{call.target}` holds a {table[call.target]}; {call.name} returns "
+                                           f"a {api.result}: use another name", call.line)
+                    table[call.target] = api.result
+                    bound.add(call.target)
+                label = f"{self.names[t]}.{call.target or call.name}"
+                if api.creates == "guard":
+                    guard_slots.append(_unique(label, guard_slots))
+                    self.slots[id(call)] = len(guard_slots)
+                elif api.creates == "view":
+                    view_slots.append(_unique(label, view_slots))
+                    self.slots[id(call)] = len(view_slots)
+                elif api.creates == "interp":
+                    interps.append(_unique(f"{self.names[t]}.interp", interps))
+                    self.made_interps[id(call)] = len(interps)
+        self.interp_names = tuple(interps)
+        sc = self.sc
+        return Layout(tuple(self.names), tuple(interps), tuple(i < len(sc.interps) for i in range(len(interps))),
+                      sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), (), sc.locks, sc.events,
+                      sc.nesting, sc.max_counter)
+
+    # ----- pass 2: actions -----------------------------------------------------------------------
+    def build(self) -> System:
+        layout = self.collect()
+        b = Builder(self.sc.name, layout.threads)
+        v = Vocabulary(b, layout)
+        v.exit_on_finalize = self.design.exit_on_finalize
+        self.b, self.v = b, v
+        self.regs: list[dict[str, Read]] = []
+        domains = {"guard": v.guard, "view": v.view, "token": v.token, "tstate": v.tstate,
+                   "interp": v.interp, "gilstate": GILSTATE, **KIND_DOMAIN}
+        for name in self.sc.shared:
+            if name not in self.shared_kinds:
+                raise ProgramError(f"shared name `{name}` is never assigned", self.sc.lines.get("shared", 0))
+        self.shared_regs = {n: b.scalar(f"shared.{n}", domains[k]) for n, k in sorted(self.shared_kinds.items())}
+        for t, kinds in enumerate(self.kinds):
+            self.regs.append({n: b.scalar(f"{self.names[t]}.{n}", domains[k]) for n, k in sorted(kinds.items())})
+        self.cond_regs: dict[int, Read] = {}
+        self.pcs: list[list[str]] = [[] for _ in self.names]
+        self.pending: list[tuple[int, int, Call, list[Outcome], object, str]] = []
+        entries = []
+        for t, prog in enumerate(self.programs):
+            entries.append(self._block(t, prog, "END"))
+        pc_vars = []
+        for t in range(len(self.names)):
+            labels = tuple(self.pcs[t]) + ("returned",)
+            pc_vars.append(b.scalar(f"pc.{self.names[t]}", enum(*labels)))
+        self.pc_vars = pc_vars
+        for t, (entry, prog) in enumerate(zip(entries, self.programs)):
+            b.init[pc_vars[t].var.base] = self._static(t, entry)
+        for item in self.pending:
+            self._emit(*item)
+        self._initial_tstates()
+        started = v.phase[0] >= PREFINAL
+        done = v.phase[0].eq(DELETED)
+        standard_properties(v, b, started, done)
+        b.prop(Sometimes("completes", all_of(*[self._finished(t) for t in range(len(self.names))]),
+                         "Some schedule runs every thread to its end (vacuity check)."))
+        b.kinds["interpcheck"] = {"design": self.design.name}
+        return b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0))
+
+    def _finished(self, t: int) -> Expr:
+        end = len(self.pcs[t])
+        return self.pc_vars[t].eq(end) | self.v.status[t].eq(T_EXITED)
+
+    def _new_pc(self, t: int, label: str) -> int:
+        self.pcs[t].append(label)
+        return len(self.pcs[t]) - 1
+
+    def _block(self, t: int, stmts: tuple, after):
+        cur = after
+        for st in reversed(stmts):
+            cur = self._stmt(t, st, cur)
+        return cur
+
+    def _stmt(self, t: int, st, after):
+        if isinstance(st, Return):
+            return "END"
+        if isinstance(st, If):
+            then = self._block(t, st.body, after)
+            other = self._block(t, st.orelse, after)
+            subj = st.cond.subject
+            if isinstance(subj, Call):
+                reg = self.b.scalar(f"{self.names[t]}._cond{len(self.cond_regs)}", KIND_DOMAIN["int"]
+                                    if self.apis[id(subj)].result == "int" else self._domain_of(subj))
+                self.cond_regs[id(subj)] = reg
+                branch = Branch(st.cond, then, other)
+                return self._call(t, replace(subj), after=branch, result=reg, api=self.apis[id(subj)], orig=subj)
+            self._check_cond_name(t, st.cond)
+            return Branch(st.cond, then, other)
+        if isinstance(st, Finalize):
+            return self._finalize(t, st, after)
+        return self._call(t, st, after)
+
+    def _domain_of(self, call: Call) -> Domain:
+        api = self.apis[id(call)]
+        v = self.v
+        return {"guard": v.guard, "view": v.view, "token": v.token, "tstate": v.tstate, "interp": v.interp,
+                "gilstate": GILSTATE}.get(api.result, KIND_DOMAIN["int"])
+
+    def _reg(self, t: int, name: str) -> Read | None:
+        return self.regs[t][name] if name in self.regs[t] else self.shared_regs.get(name)
+
+    def _check_cond_name(self, t: int, cond: Cond) -> None:
+        name = cond.subject
+        if name not in self.regs[t] and name not in self.shared_regs:
+            raise ProgramError(f"`{name}` is tested before it is bound", cond.line)
+
+    def _site(self, t: int, call: Call, result: Read | None, orig: Call | None = None) -> Site:
+        key = id(orig or call)
+        args = tuple(self._arg(t, a) for a in call.args)
+        return Site(self.v, t, args, result, self.slots.get(key), call.text, self.made_interps.get(key))
+
+    def _arg(self, t: int, arg: Arg) -> Expr:
+        if arg.is_null:
+            return Const(0)
+        if arg.text.lstrip("-").isdigit():
+            return Const(int(arg.text))
+        if arg.text in self.regs[t]:
+            return self.regs[t][arg.text]
+        if arg.text in self.shared_regs:
+            return self.shared_regs[arg.text]
+        if arg.text in self.interp_names:
+            return Const(self.interp_names.index(arg.text) + 1)
+        if arg.text in self.sc.locks:
+            return Const(self.sc.locks.index(arg.text))
+        if arg.text in self.sc.events:
+            return Const(self.sc.events.index(arg.text))
+        raise ProgramError(f"`{arg.text}` is not bound in thread {self.names[t]}", arg.line)
+
+    def _call(self, t: int, call: Call, after, result: Read | None = None, api: Api | None = None,
+              orig: Call | None = None):
+        api = api or self.apis[id(call)]
+        if result is None and call.target:
+            result = self._reg(t, call.target)
+        steps = api.build(self._site(t, call, result, orig))
+        return self._steps(t, call, steps, after, result, call.text)
+
+    def _steps(self, t: int, call: Call, steps: Steps, after, result: Read | None, text: str, phase: str = ""):
+        pcs = [self._new_pc(t, f"line {call.line}" + (f" {phase}" if phase else "") + (f" step {k + 1}" if k else ""))
+               for k in range(len(steps))]
+        for k, outcomes in enumerate(steps):
+            self.pending.append((t, pcs[k], call, outcomes, (pcs, after), text, result))
+        return pcs[0]
+
+    def _finalize(self, t: int, st: Finalize, after):
+        v = self.v
+        call = st.call
+        if call.name == "Py_FinalizeEx":
+            result = self._reg(t, call.target) if call.target else None
+            interp = MAIN
+        else:
+            result = None
+            interp = v.interp_of(self._arg(t, call.args[0]))
+        site = self._site(t, call, result)
+        phases = finalize_phases(v, t, interp, site, self.design.waits_for_guards, call.name)
+        cur = self._steps(t, call, phases["teardown"], after, result, call.text, "teardown")
+        cur = self._block(t, st.finalizers, cur)
+        cur = self._steps(t, call, phases["flag"], cur, None, call.text, "finalizing")
+        if "close" in phases:
+            cur = self._steps(t, call, phases["close"], cur, None, call.text, "guards")
+        cur = self._block(t, st.atexit, cur)
+        return self._steps(t, call, phases["begin"], cur, None, call.text, "begin")
+
+    # ----- emitting actions ---------------------------------------------------------------------
+    def _emit(self, t: int, pc: int, call: Call, outcomes: list[Outcome], flow, text: str,
+              result: Read | None) -> None:
+        v = self.v
+        pcs, after = flow
+        pc_var = self.pc_vars[t]
+        base = all_of(v.crash.eq(0), v.status[t].eq(T_RUNNING), pc_var.eq(pc))
+        for o in outcomes:
+            updates = list(o.updates)
+            if o.stop:
+                nxt = None
+            elif o.goto is not None:
+                nxt = Const(pcs[o.goto])
+            else:
+                written = {id(u.target.var): u.value for u in updates if u.target.var.scalar}
+                nxt = self._resolve(t, after, written)
+            if nxt is not None:
+                updates.append(assign(pc_var, nxt))
+            checks = tuple(o.checks)
+            if o.stale_use:
+                checks += (Check("no_stale_check", v.checked[t].eq(0)),)
+            done = not o.stop and o.goto is None
+            self.b.action(Action(call.name, t, all_of(base, o.guard), tuple(updates), text,
+                                 result if done and result is not None else None, checks, o.note))
+
+    def _resolve(self, t: int, target, written: dict) -> Expr:
+        if target == "END":
+            return Const(len(self.pcs[t]))
+        if isinstance(target, int):
+            return Const(target)
+        return ite(self._cond_expr(t, target.cond, written), self._resolve(t, target.then, written),
+                   self._resolve(t, target.other, written))
+
+    def _cond_expr(self, t: int, cond: Cond, written: dict) -> Expr:
+        subj = cond.subject
+        reg = self.cond_regs[id(subj)] if isinstance(subj, Call) else self._reg(t, subj)
+        value = written.get(id(reg.var), reg)
+        rhs = self._arg(t, Arg(cond.value, cond.line))
+        return value.eq(rhs) if cond.op == "==" else value.ne(rhs)
+
+    def _static(self, t: int, target) -> int:
+        init = tuple(self.b.init)
+        return evaluate(self._resolve(t, target, {}), init)
+
+    def _initial_tstates(self) -> None:
+        v, b = self.v, self.b
+        holders: dict[str, str] = {}
+        for t, th in enumerate(self.sc.threads):
+            if th.tstate is None:
+                continue
+            if th.tstate not in self.interp_names[:len(self.sc.interps)]:
+                raise ProgramError(f"thread {th.name}: unknown interpreter `{th.tstate}`", th.line)
+            i = self.interp_names.index(th.tstate)
+            ts = t * v.layout.tstates_per_thread
+            init = b.init
+            init[v.ts_status.base + ts] = O_LIVE
+            init[v.ts_interp.base + ts] = i + 1
+            init[v.gilstate.base + t] = ts + 1
+            if th.attached:
+                if th.tstate in holders:
+                    raise ProgramError(f"threads {holders[th.tstate]} and {th.name} cannot both start attached "
+                                       f"to {th.tstate}: one holds its GIL; set `attached = false` on one",
+                                       th.line)
+                holders[th.tstate] = th.name
+                init[v.attached.base + t] = ts + 1
+                init[v.gil.base + i] = t + 1
+
+
+def _unique(label: str, taken: list[str]) -> str:
+    if label not in taken:
+        return label
+    k = 2
+    while f"{label}#{k}" in taken:
+        k += 1
+    return f"{label}#{k}"
+
+
+def build_system(sc: Scenario, design: Design) -> System:
+    return ProgramCompiler(sc, design).build()

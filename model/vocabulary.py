@@ -164,10 +164,11 @@ class Vocabulary:
         stale = self.finalizing(interp) & ~self.is_finalizer(t, interp)
         ok = ~freed & ~stale & self.gil[interp - 1].eq(0)
         return [
-            Outcome(freed, self.crash_with(C_UAF), f"{what}: thread state or interpreter already freed",
+            Outcome(freed, self.crash_with(C_UAF), "attach: thread state or interpreter already freed",
                     stop=True),
-            Outcome(~freed & stale, self.hang(t), f"{what}: interpreter is finalizing, thread "
-                    + ("exits" if self.exit_on_finalize else "hangs forever"), stop=True, stale_use=True),
+            Outcome(~freed & stale, self.hang(t), "attach: interpreter is finalizing, thread "
+                    + ("exits (PyThread_exit_thread)" if self.exit_on_finalize else "hangs forever (PyThread_hang_thread)"),
+                    stop=True, stale_use=True),
             Outcome(ok, [assign(self.attached[t], ts), assign(self.gil[interp - 1], t + 1),
                          assign(self.checked[t], 0)] + then, what, checks=checks),
         ]

@@ -28,7 +28,7 @@ def begin(v: Vocabulary, t: int, interp: Expr, what: str) -> Steps:
     ok = v.attached[t].ne(0) & v.interp_of(v.attached[t]).eq(interp)
     return [_require_current(v, t, interp, what) + [
         Outcome(ok, [assign(v.phase_of(interp), PREFINAL), assign(v.finalizer[interp - 1], t + 1)],
-                f"{what}: pre-finalization (thread join, atexit handlers)")]]
+                "pre-finalization: thread join, atexit handlers")]]
 
 
 def close_guards(v: Vocabulary, t: int, interp: Expr) -> Steps:
@@ -49,7 +49,7 @@ def close_guards(v: Vocabulary, t: int, interp: Expr) -> Steps:
 def flag(v: Vocabulary, interp: Expr, what: str) -> Steps:
     """_PyInterpreterState_SetFinalizing (and _PyRuntimeState_SetFinalizing for main)."""
     return [[Outcome(TRUE, [assign(v.phase_of(interp), FINALIZING)],
-                     f"{what}: finalizing flag set, other threads now hang on attach")]]
+                     "finalizing flag set: any other thread now hangs on attach")]]
 
 
 def teardown(v: Vocabulary, t: int, interp: Expr, s: Site) -> Steps:

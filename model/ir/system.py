@@ -113,7 +113,7 @@ class NoHang:
     """No reachable state from which some unfinished thread can never take a step again."""
     name: str = "no_thread_hung"
     doc: str = "Every thread that has not finished can eventually take another step."
-    why: str = "from here this thread can never take another step"
+    why: str = "it is blocked or hung for good"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,110 @@
+"""`interpcheck check`: verdict per property per spec and design, with shortest traces."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..engines import ENGINES, EngineOptions
+from ..explicit import Limits
+from ..render.steps import steps_of
+from ..render.text import render_trace, verdict_table
+from ..result import Verdict
+from . import main
+from .runner import Checked, load_all, overall_exit, run_spec
+
+
+def engine_options(f):
+    """The engine flags shared by check, matrix and gate."""
+    opts = [
+        click.option("--engine", type=click.Choice(ENGINES), default="explicit", show_default=True,
+                     help="explicit search, Z3 bounded model checking, Z3 k-induction, or SPIN"),
+        click.option("--order", type=click.Choice(["bfs", "dfs", "simulate"]), default="bfs", show_default=True,
+                     help="explicit engine: bfs gives shortest traces; simulate runs seeded random walks"),
+        click.option("--max-states", type=click.IntRange(1), default=None, help="stop after this many states"),
+        click.option("--max-depth", type=click.IntRange(0), default=None, help="do not expand states this deep"),
+        click.option("--time-limit", type=click.FloatRange(0.0, min_open=True), default=None,
+                     help="seconds per design before giving up"),
+        click.option("--depth", type=click.IntRange(1), default=30, show_default=True,
+                     help="bmc depth, induction's max k, or a random walk's length"),
+        click.option("--seed", type=int, default=0, show_default=True, help="seed for --order simulate"),
+        click.option("--walks", type=click.IntRange(1), default=1000, show_default=True,
+                     help="random walks for --order simulate"),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks) -> EngineOptions:
+    return EngineOptions(engine, order, Limits(max_states, max_depth, time_limit), seed, walks, depth)
+
+
+def result_json(c: Checked) -> dict:
+    r = c.result
+    trace = None
+    if r.trace is not None:
+        trace = [{"thread": s.thread, "call": s.call, "result": s.result} for s in steps_of(c.system, r.trace)]
+    return {"spec": c.spec.name, "design": c.design, "property": r.prop, "verdict": r.verdict.value,
+            "expected": c.expected, "engine": r.engine, "trace_length": r.trace.length if r.trace else None,
+            "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None}
+
+
+def print_text(checked: list[Checked], full_state: bool) -> None:
+    groups: dict[tuple[str, str], list[Checked]] = {}
+    for c in checked:
+        groups.setdefault((c.spec.path, c.design), []).append(c)
+    for (path, design), items in groups.items():
+        spec = items[0].spec
+        stats = items[0].result.stats
+        click.echo(f"{spec.name} [{design}]  ({path})")
+        if spec.summary:
+            click.echo(f"  {spec.summary}")
+        rows = []
+        for c in items:
+            r = c.result
+            note = f"{r.trace.length} steps" if r.trace is not None and r.verdict is Verdict.VIOLATED else ""
+            if r.verdict is Verdict.UNKNOWN or (r.reason and r.verdict is Verdict.VIOLATED and not r.trace):
+                note = r.reason
+            rows.append((r.prop, r.verdict.value, c.expected, note))
+        click.echo(verdict_table(rows))
+        click.echo(f"  {stats.states} distinct states, {stats.transitions} transitions, depth {stats.depth}, "
+                   f"{stats.seconds:.2f}s")
+        for c in items:
+            if c.result.trace is not None and c.result.verdict is Verdict.VIOLATED:
+                click.echo("")
+                click.echo(render_trace(c.system, c.result, full_state))
+        click.echo("")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--design", "designs", multiple=True, help="only this design (repeatable)")
+@click.option("--property", "-p", "props", multiple=True, help="only this property (repeatable)")
+@engine_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--full-state", is_flag=True, help="print every variable at every step, not only what changed")
+@click.option("--quiet", "-q", is_flag=True, help="no progress lines on stderr")
+def check(paths, designs, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
+          full_state, quiet):
+    """Check each spec's properties (default: every spec under specs/).
+
+    Exit codes: 0 every verdict as expected; 11 unexpected deadlock; 12 unexpected safety
+    violation, or an expected violation not found; 13 unexpected liveness violation or hang;
+    150 bad input; 152 a limit was reached before a verdict; 255 internal error.
+    """
+    opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
+    checked: list[Checked] = []
+    for spec in load_all(paths):
+        checked += run_spec(spec, opts, designs, props, progress=not quiet)
+    if fmt == "json":
+        json.dump({"results": [result_json(c) for c in checked]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_text(checked, full_state)
+        unexpected = [c for c in checked if not c.as_expected and c.result.verdict is not Verdict.UNKNOWN]
+        unknown = [c for c in checked if c.result.verdict is Verdict.UNKNOWN]
+        click.echo(f"{len(checked)} verdicts: {len(checked) - len(unexpected) - len(unknown)} as expected, "
+                   f"{len(unexpected)} unexpected, {len(unknown)} without a verdict")
+    sys.exit(overall_exit(checked))

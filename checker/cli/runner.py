@@ -1,0 +1,94 @@
+"""Runs specs: the one place where the spec files (model side) meet the engines.
+
+`check`, `matrix` and `gate` all go through `run_spec`, so they agree on what was checked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from interpcheck.model.ir import LeadsTo, NoDeadlock, NoHang, System
+from interpcheck.model.spec import Spec, SpecError, load_spec
+
+from ..engines import EngineOptions, run
+from ..explicit import StderrReporter
+from ..result import Result, Verdict
+
+EXIT_OK, EXIT_DEADLOCK, EXIT_SAFETY, EXIT_LIVENESS = 0, 11, 12, 13
+EXIT_BAD_INPUT, EXIT_LIMIT, EXIT_INTERNAL = 150, 152, 255
+
+
+@dataclass
+class Checked:
+    spec: Spec
+    design: str
+    system: System
+    result: Result
+    expected: str | None
+
+    @property
+    def as_expected(self) -> bool:
+        return self.expected is None or self.result.verdict.value == self.expected
+
+    def exit_code(self) -> int:
+        """TLC's codes: 11 deadlock, 12 safety, 13 liveness; 152 no verdict; 0 as expected."""
+        if self.result.verdict is Verdict.UNKNOWN:
+            return EXIT_LIMIT if self.expected is not None or "limit" in self.result.reason else EXIT_OK
+        if self.as_expected:
+            return EXIT_OK
+        if self.result.verdict is Verdict.HOLDS:
+            return EXIT_SAFETY   # an expected violation was not found
+        prop = self.system.prop(self.result.prop)
+        if isinstance(prop, NoDeadlock):
+            return EXIT_DEADLOCK
+        if isinstance(prop, (NoHang, LeadsTo)):
+            return EXIT_LIVENESS
+        return EXIT_SAFETY
+
+
+def spec_paths(paths: tuple[str, ...]) -> list[Path]:
+    if not paths:
+        paths = ("specs",)
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(p.rglob("*.toml"))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise SpecError(str(p), 0, "no such file or directory")
+    if not out:
+        raise SpecError(str(paths[0]), 0, "no spec files (*.toml) there")
+    return out
+
+
+def run_spec(spec: Spec, opts: EngineOptions, designs: tuple[str, ...] = (), props: tuple[str, ...] = (),
+             progress: bool = True) -> list[Checked]:
+    out = []
+    for design in spec.designs:
+        if designs and design not in designs:
+            continue
+        system = spec.system(design)
+        expect = spec.expect.get(design, {})
+        names = list(props) if props else (list(expect) or None)
+        if props:
+            known = {p.name for p in system.properties}
+            for name in props:
+                if name not in known:
+                    raise SpecError(spec.path, 0, f"unknown property `{name}`; known: {', '.join(sorted(known))}")
+        reporter = StderrReporter(f"{spec.name} [{design}]: ") if progress else StderrReporter(after=1e18)
+        for result in run(system, names, opts, reporter):
+            out.append(Checked(spec, design, system, result, expect.get(result.prop)))
+    return out
+
+
+def load_all(paths: tuple[str, ...]) -> list[Spec]:
+    return [load_spec(p) for p in spec_paths(paths)]
+
+
+def overall_exit(checked: list[Checked]) -> int:
+    codes = [c.exit_code() for c in checked]
+    violations = [c for c in codes if c in (EXIT_DEADLOCK, EXIT_SAFETY, EXIT_LIVENESS)]
+    if violations:
+        return violations[0]
+    return EXIT_LIMIT if EXIT_LIMIT in codes else EXIT_OK

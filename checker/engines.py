@@ -1,0 +1,37 @@
+"""One entry point per engine, all reading the same IR and answering with Results."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interpcheck.model.ir import System
+
+from .explicit import Limits, Options, Reporter, SilentReporter, check
+from .result import Result
+
+ENGINES = ("explicit", "bmc", "induction", "spin")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    engine: str = "explicit"
+    order: str = "bfs"
+    limits: Limits = Limits()
+    seed: int = 0
+    walks: int = 1000
+    depth: int = 30            # BMC unrolling depth, k-induction's max k, or a random walk's length
+
+
+def run(system: System, names: list[str] | None, opts: EngineOptions,
+        reporter: Reporter = SilentReporter()) -> list[Result]:
+    if opts.engine == "explicit":
+        return check(system, names, Options(opts.order, opts.limits, opts.seed, opts.walks, opts.depth), reporter)
+    if opts.engine == "bmc":
+        from .smt import check_bmc
+        return check_bmc(system, names, depth=opts.depth)
+    if opts.engine == "induction":
+        from .smt import check_induction
+        return check_induction(system, names, max_k=opts.depth)
+    if opts.engine == "spin":
+        from .export.spin import check_spin
+        return check_spin(system, names)
+    raise ValueError(f"unknown engine {opts.engine}")

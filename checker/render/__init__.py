@@ -1,0 +1,1 @@
+"""Output formats for verdicts and traces; each reads the trace through render.steps."""

@@ -1,0 +1,58 @@
+"""Readable text: the verdict table and each counterexample as numbered C calls."""
+from __future__ import annotations
+
+from interpcheck.model.ir import System
+
+from ..result import Result, Trace, Verdict
+from .steps import describe_state, steps_of
+
+
+def verdict_table(rows: list[tuple[str, str, str | None, str]]) -> str:
+    """rows: (property, verdict, expected or None, note)."""
+    header = ("property", "verdict", "expected", "")
+    cells = [header] + [(p, v, e or "-", ("ok" if e in (None, v) else "UNEXPECTED") + (f"  {n}" if n else ""))
+                        for p, v, e, n in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(3)]
+    lines = []
+    for r in cells:
+        lines.append("  " + "  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def render_trace(system: System, result: Result, full_state: bool = False) -> str:
+    trace = result.trace
+    assert trace is not None
+    prop = system.prop(result.prop)
+    why = getattr(prop, "why", "") or getattr(prop, "doc", "")
+    kind = "witness" if result.verdict is Verdict.HOLDS else "counterexample"
+    out = [f"{kind} for {result.prop} ({trace.length} step{'s' if trace.length != 1 else ''}, {result.engine}):"]
+    if full_state:
+        out.append("   0. initial state")
+        out += [f"        {name} = {value}" for name, value in describe_state(system, trace.states[0], hide_pc=False)]
+    steps = steps_of(system, trace)
+    width = max([len(s.thread) for s in steps] + [1])
+    for step in steps:
+        if trace.loop is not None and step.index - 1 == trace.loop and trace.length >= len(trace.states):
+            out.append("      -- the cycle starts here and repeats forever --")
+        call = step.call + (f" -> {step.result}" if step.result is not None else "")
+        note = f"   [{step.note}]" if step.note else ""
+        out.append(f"  {step.index:2}. {step.thread.ljust(width)}  {call}{note}")
+        if full_state:
+            post = trace.states[step.index] if step.index < len(trace.states) else trace.states[trace.loop]
+            out += [f"        {n} = {v}" for n, v in describe_state(system, post, hide_pc=False)]
+        elif step.changes:
+            out.append("        " + ", ".join(f"{n} = {v}" for n, v in step.changes))
+    out.append(_ending(system, trace, result, why))
+    return "\n".join(out)
+
+
+def _ending(system: System, trace: Trace, result: Result, why: str) -> str:
+    if result.verdict is Verdict.HOLDS:
+        return f"  => reached: {why}" if why else "  => reached"
+    if trace.thread is not None:
+        return f"  => {system.threads[trace.thread]} can never take another step: {why}"
+    if trace.loop is not None:
+        if trace.length < len(trace.states):
+            return f"  => from here nothing moves, forever: {why}"
+        return f"  => back to the state before step {trace.loop + 1}, forever: {why}"
+    return f"  => {why}" if why else "  => violated"

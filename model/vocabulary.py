@@ -160,18 +160,27 @@ class Vocabulary:
         thread but the finalizer hang (gh-87135); otherwise wait for that interpreter's GIL."""
         ts = lift(ts)
         interp = self.interp_of(ts)
-        freed = ~self.ts_alive(ts) | self.phase_of(interp).eq(DELETED)
+        null = ts.eq(0)
+        freed = ~null & (~self.ts_alive(ts) | self.phase_of(interp).eq(DELETED))
         stale = self.finalizing(interp) & ~self.is_finalizer(t, interp)
-        ok = ~freed & ~stale & self.gil[interp - 1].eq(0)
+        ok = ~null & ~freed & ~stale & self.gil[interp - 1].eq(0)
         return [
+            Outcome(null, self.crash_with(C_FATAL), "attach: NULL thread state: Py_FatalError", stop=True),
             Outcome(freed, self.crash_with(C_UAF), "attach: thread state or interpreter already freed",
                     stop=True),
-            Outcome(~freed & stale, self.hang(t), "attach: interpreter is finalizing, thread "
+            Outcome(~null & ~freed & stale, self.hang(t), "attach: interpreter is finalizing, thread "
                     + ("exits (PyThread_exit_thread)" if self.exit_on_finalize else "hangs forever (PyThread_hang_thread)"),
                     stop=True, stale_use=True),
             Outcome(ok, [assign(self.attached[t], ts), assign(self.gil[interp - 1], t + 1),
                          assign(self.checked[t], 0)] + then, what, checks=checks),
         ]
+
+    def retake_gil_outcomes(self, t: int, what: str) -> list["Outcome"]:
+        """take_gil for a thread whose tstate stayed current while it waited (eval breaker):
+        the same checks as attach, without changing the attached tstate."""
+        return [Outcome(o.guard, [u for u in o.updates if u.target.var is not self.attached], o.note, o.stop,
+                        o.goto, o.stale_use, o.checks)
+                for o in self.attach_outcomes(t, self.attached[t], [], what)]
 
     def detach(self, t: int) -> list[Assign]:
         """Release the GIL of the attached tstate's interpreter and detach (no-op when none)."""

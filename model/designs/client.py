@@ -42,15 +42,19 @@ def _end_allow_threads(s: Site) -> Steps:
 
 
 def _run_python(s: Site) -> Steps:
-    # Any Python code needs an attached thread state of a live interpreter.
+    # Any Python code needs an attached thread state of a live interpreter. While it runs,
+    # the eval breaker may hand the GIL to a waiting thread (Python/ceval_gil.c drop_gil /
+    # take_gil); on taking it back a non-finalizer hangs once the interpreter is finalizing
+    # (take_gil → _PyThreadState_MustExit), the mechanism of gh-129536.
     v, t = s.v, s.t
     cur = v.attached[t]
     interp = v.interp_of(cur)
-    return [[Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), "no thread state attached", stop=True),
-             Outcome(cur.ne(0) & (v.ts_status[cur - 1].ne(O_LIVE) | v.phase_of(interp).eq(DELETED)),
-                     v.crash_with(C_UAF), "thread state or interpreter freed", stop=True),
-             Outcome(cur.ne(0) & v.ts_status[cur - 1].eq(O_LIVE) & v.phase_of(interp).ne(DELETED),
-                     [], "ran")]]
+    live = cur.ne(0) & v.ts_status[cur - 1].eq(O_LIVE) & v.phase_of(interp).ne(DELETED)
+    step0 = [Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), "no thread state attached", stop=True),
+             Outcome(cur.ne(0) & ~live, v.crash_with(C_UAF), "thread state or interpreter freed", stop=True),
+             Outcome(live, [], "ran"),
+             Outcome(live, [assign(v.gil[interp - 1], 0)], "eval breaker: GIL handed to another thread", goto=1)]
+    return [step0, v.retake_gil_outcomes(t, "took the GIL back")]
 
 
 def _use_object(s: Site) -> Steps:

@@ -381,6 +381,8 @@ class ProgramCompiler:
                 holders[th.tstate] = th.name
                 init[v.attached.base + t] = ts + 1
                 init[v.gil.base + i] = t + 1
+            else:  # a Python thread inside Py_BEGIN_ALLOW_THREADS: its tstate is saved
+                init[v.saved.base + t] = ts + 1
 
 
 def _unique(label: str, taken: list[str]) -> str:

@@ -40,10 +40,11 @@ class Call:
     name: str
     args: tuple[Arg, ...]
     line: int
+    bare: bool = False      # written without parentheses, like the Py_BEGIN_ALLOW_THREADS macro
 
     @property
     def text(self) -> str:
-        return f"{self.name}({', '.join(a.text for a in self.args)})"
+        return self.name if self.bare else f"{self.name}({', '.join(a.text for a in self.args)})"
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def _call(text: str, line: int) -> Call:
     for a in args:
         if not re.fullmatch(rf"{NAME}|-?\d+", a.text):
             raise ProgramError(f"argument `{a.text}` must be a name, NULL or an integer", line)
-    return Call(m.group("target"), m.group("name"), args, line)
+    return Call(m.group("target"), m.group("name"), args, line, m.group("args") is None)
 
 
 def _cond(text: str, line: int) -> Cond:

@@ -53,9 +53,11 @@ class _Lines:
         self.lines = text.splitlines()
 
     def of(self, key: str, nth: int = 0, after: int = 0) -> int:
-        pat = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b")
-        hits = [i + 1 for i, line in enumerate(self.lines) if i + 1 > after and pat.match(line)]
-        return hits[nth] if nth < len(hits) else (hits[-1] if hits else 1)
+        for pat in (re.compile(rf"^\s*(\[+\s*)?\"?{re.escape(key)}\b"), re.compile(rf"\b{re.escape(key)}\s*=")):
+            hits = [i + 1 for i, line in enumerate(self.lines) if i + 1 > after and pat.search(line)]
+            if hits:
+                return hits[nth] if nth < len(hits) else hits[-1]
+        return 1
 
     def program_start(self, key: str, nth: int) -> int:
         """First line of the nth `key = \"\"\"...` string's content."""

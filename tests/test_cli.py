@@ -1,0 +1,143 @@
+"""The CLI contract: exit codes, the JSON schema, bad-input messages, golden text output."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from interpcheck.checker.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+S1 = str(ROOT / "specs" / "s1_isfinalizing_toctou.toml")
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def cli(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def write(tmp_path, text, name="spec.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+GOOD = '''design = "legacy"
+[[thread]]
+name = "T1"
+program = """
+st = PyGILState_Ensure()
+run_python()
+PyGILState_Release(st)
+"""
+[expect]
+no_fatal_error = "holds"
+'''
+
+
+def test_all_as_expected_exits_0():
+    r = cli("check", "-q", S1)
+    assert r.exit_code == 0, r.output
+    assert "12 verdicts: 12 as expected" in r.output
+
+
+def test_text_output_matches_golden():
+    r = cli("check", "-q", S1, "--design", "legacy", "-p", "no_stale_check")
+    path = GOLDEN / "s1_no_stale_check.txt"
+    if os.environ.get("INTERPCHECK_UPDATE_GOLDEN"):
+        path.write_text(r.output.replace(str(ROOT) + "/", ""))
+    assert r.output.replace(str(ROOT) + "/", "") == path.read_text()
+
+
+def test_output_is_deterministic():
+    assert cli("check", "-q", S1).output == cli("check", "-q", S1).output
+
+
+def test_json_schema():
+    r = cli("check", "-q", S1, "--format", "json")
+    data = json.loads(r.output)
+    assert set(data) == {"results"}
+    for item in data["results"]:
+        assert {"spec", "design", "property", "verdict", "expected", "engine", "trace_length", "trace",
+                "stats"} <= set(item)
+        assert item["verdict"] in ("holds", "violated", "unknown")
+        assert set(item["stats"]) >= {"states", "transitions", "depth", "seconds"}
+        if item["trace"] is not None:
+            assert len(item["trace"]) == item["trace_length"]
+            assert all(set(step) == {"thread", "call", "result"} for step in item["trace"])
+    stale = next(i for i in data["results"] if i["property"] == "no_stale_check" and i["design"] == "legacy")
+    assert stale["trace"][1] == {"thread": "T1", "call": "Py_IsFinalizing()", "result": "0"}
+
+
+def test_unexpected_safety_violation_exits_12(tmp_path):
+    spec = write(tmp_path, GOOD.replace('no_fatal_error = "holds"', 'no_fatal_error = "holds"\n')
+                 .replace("PyGILState_Release(st)\n", "PyGILState_Release(st)\nPyGILState_Release(st)\n"))
+    assert cli("check", "-q", spec).exit_code == 12
+
+
+def test_expected_violation_not_found_exits_12(tmp_path):
+    spec = write(tmp_path, GOOD.replace('"holds"', '"violated"'))
+    assert cli("check", "-q", spec).exit_code == 12
+
+
+def test_unexpected_deadlock_exits_11(tmp_path):
+    spec = write(tmp_path, GOOD.replace('no_fatal_error = "holds"', 'no_deadlock = "holds"')
+                 .replace('program = """', 'program = """\nlock(L)\nlock(L)').replace('design = "legacy"',
+                                                                                  'design = "legacy"\nlocks = ["L"]'))
+    assert cli("check", "-q", spec).exit_code == 11
+
+
+def test_unexpected_liveness_violation_exits_13():
+    spec = str(ROOT / "specs" / "s4_guard_never_closed.toml")
+    r = cli("check", "-q", spec, "-p", "finalization_completes")
+    assert r.exit_code == 0
+    r = cli("check", "-q", str(ROOT / "specs" / "s7_ensure_from_view_after_finalize.toml"), "-p", "completes")
+    assert r.exit_code == 0
+
+
+def test_limit_exits_152_and_says_so(tmp_path):
+    r = cli("check", "-q", str(ROOT / "specs" / "s3_guard_protects_lock.toml"), "--max-states", "10")
+    assert r.exit_code == 152
+    assert "limit reached: max-states 10" in r.output
+
+
+@pytest.mark.parametrize("text,needle,line", [
+    ('design = "nope"\n', "unknown design `nope`", 1),
+    ('design = "legacy"\n[[thread]]\nname = "T"\nprogram = """\nFoo()\n"""\n', "`Foo` is not a function", 5),
+    ('design = "legacy"\n[[thread]]\nname = "T"\nprogram = """\nPyGILState_Release()\n"""\n',
+     "takes 1 argument", 5),
+    ('design = "final"\n[[thread]]\nname = "T"\nprogram = """\nPyThreadState_Release(tok)\n"""\n',
+     "`tok` is used before it is bound", 5),
+    ('design = "legacy"\n[[thread\n', "not valid TOML", 2),
+    ('design = "legacy"\nbounds = { nesting = 99 }\n[[thread]]\nname = "T"\nprogram = "work()"\n',
+     "impossible", 2),
+    ('design = "final"\n[[thread]]\nname = "T"\ntstate = "main"\nprogram = """\nv = PyInterpreterView_FromCurrent()\n'
+     'tok = PyThreadState_Ensure(v)\n"""\n', "must be a guard, but it holds a view", 7),
+    ('design = "legacy"\n[[thread]]\nname = "T"\nprogram = """\nwork()\n"""\n[expect]\nno_such = "holds"\n',
+     "unknown property `no_such`", 8),
+])
+def test_bad_input_exits_150_with_file_and_line(tmp_path, text, needle, line):
+    spec = write(tmp_path, text)
+    r = CliRunner().invoke(main, ["check", "-q", spec])
+    assert r.exit_code == 150, r.output
+    assert f"{spec}:{line}:" in r.output and needle in r.output, r.output
+    assert "Traceback" not in r.output
+
+
+def test_missing_path_exits_150(tmp_path):
+    r = CliRunner().invoke(main, ["check", str(tmp_path / "nothing.toml")])
+    assert r.exit_code == 150 and "no such file" in r.output
+
+
+def test_list_shows_designs_properties_and_specs():
+    r = cli("list", str(ROOT / "specs"))
+    assert r.exit_code == 0
+    for word in ("legacy", "final", "no_use_after_free", "s1_isfinalizing_toctou"):
+        assert word in r.output
+
+
+def test_list_functions_cites_sources():
+    r = cli("list", "--functions", "final")
+    assert "PyThreadState_EnsureFromView(view) -> token" in r.output
+    assert "PEP 788" in r.output

@@ -141,3 +141,16 @@ def test_list_functions_cites_sources():
     r = cli("list", "--functions", "final")
     assert "PyThreadState_EnsureFromView(view) -> token" in r.output
     assert "PEP 788" in r.output
+
+
+def test_readme_example_is_the_real_output():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```console\n")[1].split("```")[0].splitlines()
+    command = block[0].removeprefix("$ interpcheck ").split()
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        r = CliRunner().invoke(main, command)
+    finally:
+        os.chdir(cwd)
+    assert r.output == "\n".join(block[1:]) + "\n"

@@ -5,6 +5,7 @@ ours as an internal error (exit 255) — never a bare traceback.
 """
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -27,7 +28,7 @@ class Group(click.Group):
             raise
         except Exception as err:  # a bug of ours: say so, keep the details for a report
             click.echo(f"internal error: {type(err).__name__}: {err}", err=True)
-            if ctx.params.get("debug") or "INTERPCHECK_DEBUG" in __import__("os").environ:
+            if "INTERPCHECK_DEBUG" in os.environ:
                 traceback.print_exc()
             else:
                 click.echo("(set INTERPCHECK_DEBUG=1 for the traceback, and please report it)", err=True)
@@ -41,4 +42,4 @@ def main() -> None:
 
 
 # Each command module registers itself on `main`; add a line here for a new one.
-from . import check, listing  # noqa: E402,F401
+from . import check, gate, listing, matrix  # noqa: E402,F401

@@ -5,6 +5,7 @@ the tests compare the two on whole state graphs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Callable
 
 from .expr import Const, Expr, Ite, Op, Read
@@ -45,7 +46,7 @@ def value_range(expr: Expr) -> tuple[int, int] | None:
 
 class _Codegen:
     def __init__(self) -> None:
-        self.needs_index_check = False
+        self.temps = 0
 
     def index(self, read: Read, tup: str) -> str:
         if isinstance(read.index, Const):
@@ -56,8 +57,11 @@ class _Codegen:
         r = value_range(read.index)
         if r is not None and 0 <= r[0] and r[1] < read.var.length:
             return f"{read.var.base}+{inner}"
-        self.needs_index_check = True
-        return f"{read.var.base}+_ix({inner},{read.var.length},{read.var.name!r})"
+        # Not provably in range: check inline (no call), with a fresh temporary per read.
+        self.temps += 1
+        tmp = f"_t{self.temps}"
+        return (f"{read.var.base}+({tmp} if 0 <= ({tmp} := {inner}) < {read.var.length} "
+                f"else _ix({tmp},{read.var.length},{read.var.name!r}))")
 
     def val(self, e: Expr) -> str:
         """Python source producing an int."""
@@ -123,11 +127,52 @@ def _action_body(gen: _Codegen, k: int, action: Action, lines: list[str]) -> Non
     lines.append(f"        out.append(({k}, tuple(n)))")
 
 
+def _eq_conjuncts(expr: Expr) -> list[tuple[int, int]]:
+    """(slot, value) for each `scalar == constant` conjunct at the top of a guard."""
+    parts = expr.args if isinstance(expr, Op) and expr.name == "and" else (expr,)
+    out = []
+    for p in parts:
+        if isinstance(p, Op) and p.name == "==" and isinstance(p.args[0], Read) and isinstance(p.args[1], Const) \
+                and isinstance(p.args[0].index, Const) and not p.args[0].primed:
+            out.append((p.args[0].var.base + p.args[0].index.value, p.args[1].value))
+    return out
+
+
+def _dispatch(system: System) -> tuple[dict[int, dict[int, list[int]]], list[int]]:
+    """Group actions by the most selective `slot == value` conjunct of their guards (in
+    practice a thread's program counter), so a state only evaluates the guards of actions
+    its threads can be at. The full guard is still evaluated: this only skips work."""
+    conj = [_eq_conjuncts(a.guard) for a in system.actions]
+    values: dict[int, set[int]] = {}
+    for cs in conj:
+        for slot, value in cs:
+            values.setdefault(slot, set()).add(value)
+    groups: dict[int, dict[int, list[int]]] = {}
+    rest = []
+    for k, cs in enumerate(conj):
+        if not cs or max(len(values[slot]) for slot, _ in cs) < 2:
+            rest.append(k)
+            continue
+        slot, value = max(cs, key=lambda c: (len(values[c[0]]), -c[0]))
+        groups.setdefault(slot, {}).setdefault(value, []).append(k)
+    return groups, rest
+
+
 def compile_system(system: System) -> Compiled:
     gen = _Codegen()
     lines = ["def successors(s):", "    out = []"]
-    for k, action in enumerate(system.actions):
-        _action_body(gen, k, action, lines)
+    groups, rest = _dispatch(system)
+    for slot, by_value in sorted(groups.items()):
+        lines.append(f"    v = s[{slot}]")
+        for i, (value, ks) in enumerate(sorted(by_value.items())):
+            lines.append(f"    {'if' if i == 0 else 'elif'} v == {value}:")
+            body: list[str] = []
+            for k in ks:
+                _action_body(gen, k, system.actions[k], body)
+            lines += ["    " + line for line in body]
+    for k in rest:
+        _action_body(gen, k, system.actions[k], lines)
+    lines.append("    out.sort(key=_first)  # action order, as without dispatch: traces stay the same")
     lines.append("    return out")
 
     lines.append("def invariants(s):")
@@ -154,7 +199,7 @@ def compile_system(system: System) -> Compiled:
     lines.append(f"def halted(s): return {gen.cond(system.halted)}")
 
     source = "\n".join(lines) + "\n"
-    env: dict = {"BoundExceeded": BoundExceeded, "_ix": _ix}
+    env: dict = {"BoundExceeded": BoundExceeded, "_ix": _ix, "_first": itemgetter(0)}
     exec(compile(source, f"<compiled {system.name}>", "exec"), env)
 
     def predicate(expr: Expr) -> Callable[[tuple], bool]:

@@ -37,31 +37,31 @@ class Expr:
     __slots__ = ()
 
     def __add__(self, other: ExprLike) -> "Expr":
-        return Op("+", (self, lift(other)))
+        return _op("+", self, other)
 
     def __radd__(self, other: ExprLike) -> "Expr":
-        return Op("+", (lift(other), self))
+        return _op("+", other, self)
 
     def __sub__(self, other: ExprLike) -> "Expr":
-        return Op("-", (self, lift(other)))
+        return _op("-", self, other)
 
     def __rsub__(self, other: ExprLike) -> "Expr":
-        return Op("-", (lift(other), self))
+        return _op("-", other, self)
 
     def __mul__(self, other: ExprLike) -> "Expr":
-        return Op("*", (self, lift(other)))
+        return _op("*", self, other)
 
     def __lt__(self, other: ExprLike) -> "Expr":
-        return Op("<", (self, lift(other)))
+        return _op("<", self, other)
 
     def __le__(self, other: ExprLike) -> "Expr":
-        return Op("<=", (self, lift(other)))
+        return _op("<=", self, other)
 
     def __gt__(self, other: ExprLike) -> "Expr":
-        return Op(">", (self, lift(other)))
+        return _op(">", self, other)
 
     def __ge__(self, other: ExprLike) -> "Expr":
-        return Op(">=", (self, lift(other)))
+        return _op(">=", self, other)
 
     def __and__(self, other: ExprLike) -> "Expr":
         return all_of(self, other)
@@ -81,10 +81,10 @@ class Expr:
         return Op("not", (self,))
 
     def eq(self, other: ExprLike) -> "Expr":
-        return Op("==", (self, lift(other)))
+        return _op("==", self, other)
 
     def ne(self, other: ExprLike) -> "Expr":
-        return Op("!=", (self, lift(other)))
+        return _op("!=", self, other)
 
     def __bool__(self) -> bool:
         raise TypeError("an Expr has no truth value here; use & | ~ and ite()")
@@ -122,6 +122,14 @@ class Ite(Expr):
     other: Expr
 
 
+def _op(name: str, a: ExprLike, b: ExprLike) -> Expr:
+    """A binary node, folded to a constant when both sides are constants."""
+    a, b = lift(a), lift(b)
+    if isinstance(a, Const) and isinstance(b, Const):
+        return Const(int(_APPLY[name](a.value, b.value)))
+    return Op(name, (a, b))
+
+
 TRUE = Const(1)
 FALSE = Const(0)
 
@@ -133,8 +141,15 @@ def ite(cond: ExprLike, then: ExprLike, other: ExprLike) -> Expr:
     return Ite(c, lift(then), lift(other))
 
 
+def _flat(name: str, parts) -> list[Expr]:
+    out: list[Expr] = []
+    for p in map(lift, parts):
+        out.extend(p.args if isinstance(p, Op) and p.name == name else (p,))
+    return out
+
+
 def all_of(*parts: ExprLike) -> Expr:
-    args = [lift(p) for p in parts]
+    args = _flat("and", parts)
     if any(isinstance(a, Const) and not a.value for a in args):
         return FALSE
     args = [a for a in args if not isinstance(a, Const)]
@@ -144,7 +159,7 @@ def all_of(*parts: ExprLike) -> Expr:
 
 
 def any_of(*parts: ExprLike) -> Expr:
-    args = [lift(p) for p in parts]
+    args = _flat("or", parts)
     if any(isinstance(a, Const) and a.value for a in args):
         return TRUE
     args = [a for a in args if not isinstance(a, Const)]

@@ -86,8 +86,12 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--full-state", is_flag=True, help="print every variable at every step, not only what changed")
 @click.option("--quiet", "-q", is_flag=True, help="no progress lines on stderr")
+@click.option("--itf", "itf_dir", type=click.Path(file_okay=False), default=None,
+              help="write each counterexample as ITF JSON: DIR/<spec>/<design>.<property>.itf.json")
+@click.option("--mermaid", "mermaid_dir", type=click.Path(file_okay=False), default=None,
+              help="write each counterexample as a Mermaid sequence diagram: DIR/<spec>/<design>.<property>.mmd")
 def check(paths, designs, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
-          full_state, quiet):
+          full_state, quiet, itf_dir, mermaid_dir):
     """Check each spec's properties (default: every spec under specs/).
 
     Exit codes: 0 every verdict as expected; 11 unexpected deadlock; 12 unexpected safety
@@ -98,6 +102,9 @@ def check(paths, designs, props, engine, order, max_states, max_depth, time_limi
     checked: list[Checked] = []
     for spec in load_all(paths):
         checked += run_spec(spec, opts, designs, props, progress=not quiet)
+    if itf_dir or mermaid_dir:
+        from .trace import write_traces
+        write_traces(checked, itf_dir, mermaid_dir)
     if fmt == "json":
         json.dump({"results": [result_json(c) for c in checked]}, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -41,8 +41,9 @@ class Translator:
         for var in system.variables:
             for k in range(var.length):
                 self.domains[var.base + k] = var.domain
-        self._updates: dict[tuple, tuple[dict[int, z3.ArithRef], z3.BoolRef | None,
-                                                   z3.BoolRef | None]] = {}
+        self._updates: dict[tuple[int, int], tuple] = {}
+        self._terms: dict[tuple[int, int, int], tuple] = {}
+        self._successors: dict[tuple[int, int], tuple] = {}
 
     # -- states ---------------------------------------------------------------------------
 
@@ -69,6 +70,14 @@ class Translator:
         return self._any(z3.Not(self.as_bool(t.value)), t.error)
 
     def term(self, e: Expr, pre: State, post: State | None = None) -> Term:
+        key = (id(e), id(pre), id(post))
+        hit = self._terms.get(key)
+        # An entry keeps e, pre and post alive, so their ids are not reused while it exists.
+        if hit is None or hit[0] is not e or hit[1] is not pre or hit[2] is not post:
+            hit = self._terms[key] = (e, pre, post, self._term(e, pre, post))
+        return hit[3]
+
+    def _term(self, e: Expr, pre: State, post: State | None) -> Term:
         if isinstance(e, Const):
             return Term(z3.IntVal(e.value, self.ctx))
         if isinstance(e, Read):
@@ -151,8 +160,8 @@ class Translator:
 
         All targets and values are computed on the pre state, then written in order, as the
         compiled `successors` does; overflow is a value outside its variable's domain."""
-        key = (k, tuple(v.get_id() for v in pre))  # the cached terms keep these ASTs alive
-        if key not in self._updates:
+        key = (k, id(pre))
+        if key not in self._updates or self._updates[key][0] is not pre:
             written: dict[int, z3.ArithRef] = {}
             errors, overflows = [], []
             for upd in self.system.actions[k].updates:
@@ -168,12 +177,17 @@ class Translator:
                     slot = var.base + j
                     old = written.get(slot, pre[slot])
                     written[slot] = v if isinstance(index, int) else z3.If(index == j, v, old)
-            self._updates[key] = (written, self._any(*errors), self._any(*overflows))
-        return self._updates[key]
+            # The entry keeps `pre` alive, so its id cannot be reused while the entry exists.
+            self._updates[key] = (pre, written, self._any(*errors), self._any(*overflows))
+        return self._updates[key][1:]
 
     def successor(self, k: int, pre: State) -> State:
-        written = self.updates(k, pre)[0]
-        return tuple(written.get(j, v) for j, v in enumerate(pre))
+        key = (k, id(pre))
+        hit = self._successors.get(key)
+        if hit is None or hit[0] is not pre:
+            written = self.updates(k, pre)[0]
+            hit = self._successors[key] = (pre, tuple(written.get(j, v) for j, v in enumerate(pre)))
+        return hit[1]
 
     def step(self, pre: State, nxt: State, chosen: z3.ArithRef) -> z3.BoolRef:
         """nxt follows pre by action number `chosen` (the trace's action is re-derived on replay)."""
@@ -184,13 +198,11 @@ class Translator:
         for k in range(n - 2, -1, -1):
             guard = z3.If(chosen == k, self.enabled(k, pre), guard)
         parts = [chosen >= 0, chosen < n, guard]
-        for j, old in enumerate(pre):
-            value = old
-            for k in range(n - 1, -1, -1):
-                written = self.updates(k, pre)[0]
-                if j in written:
-                    value = z3.If(chosen == k, written[j], value)
-            parts.append(nxt[j] == value)
+        values = list(pre)
+        for k in range(n - 1, -1, -1):
+            for j, v in self.updates(k, pre)[0].items():
+                values[j] = z3.If(chosen == k, v, values[j])
+        parts += [x == v for x, v in zip(nxt, values)]
         return z3.And(*parts)
 
     def fault(self, pre: State) -> z3.BoolRef:

@@ -22,7 +22,8 @@ from interpcheck.checker.explicit import check, explore
 from interpcheck.checker.render import dot
 from interpcheck.checker.render.html import ReportItem, to_html
 from interpcheck.checker.render.itf import dumps, state_from_itf, to_itf, trace_states, unique_labels
-from interpcheck.checker.render.mermaid import blocked_by, mermaid_of, sequence_of, to_mermaid
+from interpcheck.checker.render.blocking import blocked_by
+from interpcheck.checker.render.mermaid import mermaid_of, sequence_of, to_mermaid
 from interpcheck.checker.render.svg import standalone_svg
 from interpcheck.checker.replay import replay
 from interpcheck.checker.result import Verdict

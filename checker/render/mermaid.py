@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interpcheck.model.ir import NoDeadlock, Op, Read, System, evaluate, walk
+from interpcheck.model.ir import System
 
 from ..result import Result, Verdict
-from .steps import HIDDEN_PREFIXES, steps_of
-from .text import _ending
+from .steps import steps_of
+from .text import ending
 
 
 @dataclass(frozen=True)
@@ -95,35 +95,14 @@ def sequence_of(system: System, result: Result) -> Sequence:
         last = step.index == trace.length and violated and not cycle
         messages.append(Message(step.index, src, target or src, call, step.note,
                                 tuple(Note(k, tuple(v)) for k, v in notes.items()), last))
-    ending = _ending(system, trace, result, _why(system, result)).strip().removeprefix("=> ")
+    ending_line = ending(system, result)
     over = tuple(dict.fromkeys((people[0].id, people[-1].id)))
     if trace.thread is not None:
-        name = system.threads[trace.thread]
-        over = (_thread_id(name),)
-        reason = blocked_by(system, trace.states[-1], trace.thread)
-        ending += f" ({reason})" if reason else ""
-    elif violated and (isinstance(system.prop(result.prop), NoDeadlock) or (trace.loop is not None and not cycle)):
-        reasons = _stuck_threads(system, trace.states[-1])
-        ending += f" ({'; '.join(reasons)})" if reasons else ""
+        over = (_thread_id(system.threads[trace.thread]),)
     title = f"{system.name} [{system.kinds.get('interpcheck', {}).get('design', '')}]: {result.prop} " \
             f"{result.verdict.value}".replace(" []", "")
     loop_from = trace.loop + 1 if cycle else None
-    return Sequence(title, people, tuple(messages), loop_from, ending, over, violated)
-
-
-def _stuck_threads(system: System, state: tuple[int, ...]) -> list[str]:
-    """For a state where nothing moves: what each unfinished thread is stuck on."""
-    out = []
-    for t, name in enumerate(system.threads):
-        reason = "" if evaluate(system.finished[t], state) else blocked_by(system, state, t)
-        if reason:
-            out.append(f"{name} {reason}")
-    return out
-
-
-def _why(system: System, result: Result) -> str:
-    prop = system.prop(result.prop)
-    return getattr(prop, "why", "") or getattr(prop, "doc", "")
+    return Sequence(title, people, tuple(messages), loop_from, ending_line, over, violated)
 
 
 def _slot_owners(system: System, interps: tuple[str, ...]) -> dict[str, tuple[str | None, str, bool]]:
@@ -141,65 +120,6 @@ def _slot_owners(system: System, interps: tuple[str, ...]) -> dict[str, tuple[st
                 where, shown = _thread_id(var.labels[k]), var.name
             out[slot] = (where, shown, points_at)
     return out
-
-
-def blocked_by(system: System, state: tuple[int, ...], thread: int) -> str:
-    """What keeps `thread` from moving in `state`, read off the guards of the call it is at,
-    e.g. "stuck at lock(L): lock[L] = main". A guard conjunct false in every outcome of the
-    call is the reason (status[T1] = hung); otherwise the reason is the state other threads
-    would have to change (the GIL's holder, a lock, a guard count). Empty when unknown."""
-    pending = [a for a in system.actions if a.thread == thread and _at_call(a, state)]
-    if not pending:
-        return ""
-    false_parts = [[p for p in _conjuncts(a.guard) if not evaluate(p, state)] for a in pending]
-    keys = [{_key(p) for p in parts} for parts in false_parts]
-    common = set.intersection(*keys)
-    if common:
-        blockers = [p for p in false_parts[0] if _key(p) in common]
-    else:
-        others = {u.target.var.name for a in system.actions if a.thread != thread for u in a.updates}
-        waits = [[p for p in parts if any(r.var.name in others for r in _reads(p))] for parts in false_parts]
-        options = [(len(parts), i) for i, parts in enumerate(false_parts) if waits[i]]
-        blockers = waits[min(options)[1]] if options else []
-        blockers = [r for p in blockers for r in _reads(p) if r.var.name in others]
-    shown = []
-    for node in (r for p in blockers for r in (_reads(p) if not isinstance(p, Read) else [p])):
-        k = evaluate(node.index, state)
-        text = f"{node.var.slot_name(k)} = {node.var.domain.show(state[node.var.base + k])}"
-        if text not in shown:
-            shown.append(text)
-    calls = " / ".join(dict.fromkeys(a.call for a in pending))
-    return f"stuck at {calls}" + (f": {', '.join(shown)}" if shown else "")
-
-
-def _conjuncts(expr) -> list:
-    if isinstance(expr, Op) and expr.name == "and":
-        return [c for a in expr.args for c in _conjuncts(a)]
-    return [expr]
-
-
-def _reads(expr) -> list[Read]:
-    return [n for n in walk(expr) if isinstance(n, Read) and not n.var.name.startswith(HIDDEN_PREFIXES)]
-
-
-def _at_call(action, state) -> bool:
-    """The thread's program counter is at this action (its pc conjuncts hold)."""
-    at_pc = [p for p in _conjuncts(action.guard) if _reads_only_pc(p)]
-    return bool(at_pc) and all(evaluate(p, state) for p in at_pc)
-
-
-def _key(expr):
-    """A structural key: IR nodes compare by identity, equal conditions need not be one node."""
-    if isinstance(expr, Read):
-        return ("read", expr.var.name, _key(expr.index), expr.primed)
-    if isinstance(expr, Op):
-        return (expr.name, *(_key(a) for a in expr.args))
-    return (type(expr).__name__, *(_key(v) if not isinstance(v, int) else v for v in vars(expr).values()))
-
-
-def _reads_only_pc(expr) -> bool:
-    reads = [n for n in walk(expr) if isinstance(n, Read)]
-    return bool(reads) and all(r.var.name.startswith(HIDDEN_PREFIXES) for r in reads)
 
 
 # ----- Mermaid ------------------------------------------------------------------------------
@@ -246,5 +166,4 @@ def mermaid_of(seq: Sequence) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["Participant", "Note", "Message", "Sequence", "sequence_of", "to_mermaid", "mermaid_of",
-           "blocked_by", "interpreters"]
+__all__ = ["Participant", "Note", "Message", "Sequence", "sequence_of", "to_mermaid", "mermaid_of", "interpreters"]

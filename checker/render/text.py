@@ -1,9 +1,10 @@
 """Readable text: the verdict table and each counterexample as numbered C calls."""
 from __future__ import annotations
 
-from interpcheck.model.ir import System
+from interpcheck.model.ir import NoDeadlock, System
 
-from ..result import Result, Trace, Verdict
+from ..result import Result, Verdict
+from .blocking import blocked_by, stuck_threads
 from .steps import describe_state, steps_of
 
 
@@ -22,8 +23,6 @@ def verdict_table(rows: list[tuple[str, str, str | None, str]]) -> str:
 def render_trace(system: System, result: Result, full_state: bool = False) -> str:
     trace = result.trace
     assert trace is not None
-    prop = system.prop(result.prop)
-    why = getattr(prop, "why", "") or getattr(prop, "doc", "")
     kind = "witness" if result.verdict is Verdict.HOLDS else "counterexample"
     out = [f"{kind} for {result.prop} ({trace.length} step{'s' if trace.length != 1 else ''}, {result.engine}):"]
     if full_state:
@@ -42,17 +41,25 @@ def render_trace(system: System, result: Result, full_state: bool = False) -> st
             out += [f"        {n} = {v}" for n, v in describe_state(system, post, hide_pc=False)]
         elif step.changes:
             out.append("        " + ", ".join(f"{n} = {v}" for n, v in step.changes))
-    out.append(_ending(system, trace, result, why))
+    out.append(f"  => {ending(system, result)}")
     return "\n".join(out)
 
 
-def _ending(system: System, trace: Trace, result: Result, why: str) -> str:
+def ending(system: System, result: Result) -> str:
+    """The one-line verdict at the end of a trace, with what each stuck thread waits for."""
+    trace = result.trace
+    prop = system.prop(result.prop)
+    why = getattr(prop, "why", "") or getattr(prop, "doc", "")
     if result.verdict is Verdict.HOLDS:
-        return f"  => reached: {why}" if why else "  => reached"
+        return f"reached: {why}" if why else "reached"
     if trace.thread is not None:
-        return f"  => {system.threads[trace.thread]} can never take another step: {why}"
-    if trace.loop is not None:
-        if trace.length < len(trace.states):
-            return f"  => from here nothing moves, forever: {why}"
-        return f"  => back to the state before step {trace.loop + 1}, forever: {why}"
-    return f"  => {why}" if why else "  => violated"
+        reason = blocked_by(system, trace.states[-1], trace.thread)
+        return f"{system.threads[trace.thread]} can never take another step: {why}" + (f" ({reason})" if reason else "")
+    stops = trace.loop is not None and trace.length < len(trace.states)
+    if trace.loop is not None and not stops:
+        return f"back to the state before step {trace.loop + 1}, forever: {why}"
+    line = (f"from here nothing moves, forever: {why}" if stops else why) or "violated"
+    if stops or isinstance(prop, NoDeadlock):
+        reasons = stuck_threads(system, trace.states[-1])
+        line += f" ({'; '.join(reasons)})" if reasons else ""
+    return line

@@ -44,7 +44,7 @@ def _view_dead(v: Vocabulary, view: Expr) -> Expr:
 def guard_from_view(s: Site) -> Steps:
     # PEP 788 "PyInterpreterGuard_FromView": lookup by ID and try-acquire under the runtime
     # lock, one atomic step (SEMANTICS §2.3); NULL without an exception if gone or finalizing.
-    v, t = s.v, s.t
+    v = s.v
     view = s.args[0]
     interp = v.v_interp[view - 1]
     return [[Outcome(_view_dead(v, view), v.crash_with(C_UAF), "view is NULL or closed", stop=True),

@@ -86,8 +86,10 @@ class Vocabulary:
         self.crash = b.scalar("crash", CRASH)
         self.phase = b.array("phase", ni, PHASE, [RUNNING if x else UNBORN for x in lay.born], lay.interps)
         self.gil = b.array("gil", ni, holder, labels=lay.interps)
-        self.guards = b.array("guards", ni, Domain(0, max(1, len(lay.guard_slots) + nth * lay.nesting)),
-                              labels=lay.interps)
+        # The count finalization waits for: guards (Final), and in the earlier revisions the
+        # strong interpreter references and non-daemon thread states (docs/modeling.md, r0/r1).
+        bound = len(lay.guard_slots) + len(lay.ref_slots) + nth * lay.nesting
+        self.guards = b.array("guards", ni, Domain(0, max(1, bound)), labels=lay.interps)
         self.finalizer = b.array("finalizer", ni, holder, labels=lay.interps)
 
         ts_names = lay.tstate_labels()[1:]
@@ -116,6 +118,9 @@ class Vocabulary:
         if lay.view_slots:
             self.v_status = b.array("view_status", len(lay.view_slots), OBJECT, labels=lay.view_slots)
             self.v_interp = b.array("view_interp", len(lay.view_slots), self.interp, labels=lay.view_slots)
+        if lay.ref_slots:  # strong and weak interpreter references share one slot space (r1 family)
+            self.r_status = b.array("ref_status", len(lay.ref_slots), OBJECT, labels=lay.ref_slots)
+            self.r_interp = b.array("ref_interp", len(lay.ref_slots), self.interp, labels=lay.ref_slots)
         self.lock = b.array("lock", len(lay.locks), holder, labels=lay.locks) if lay.locks else None
         self.event = b.array("event", len(lay.events), BOOL, labels=lay.events) if lay.events else None
 
@@ -242,13 +247,17 @@ class Vocabulary:
         return self.attached[t].prime().eq(self.top(t))
 
 
+LEAVE = -1   # Outcome.goto: return from the whole phased call (destroy_at_zero's deferred finalization)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One atomic alternative of a C call's step: when `guard` holds, apply `updates`.
 
     `stop` ends the thread's program here (it crashed the process or hung); `goto` names the
-    next step of the same call (None: the call returns). `stale_use` marks a step that acts
-    on a Py_IsFinalizing() answer (checked for TOCTOU).
+    next step of the same call (None: the call returns; LEAVE: a phased call such as
+    Py_FinalizeEx returns at once, skipping its later phases). `stale_use` marks a step that
+    acts on a Py_IsFinalizing() answer (checked for TOCTOU).
     """
     guard: Expr
     updates: list[Assign]
@@ -294,7 +303,7 @@ def standard_properties(v: Vocabulary, b: Builder, finalize_started: Expr, final
                           "and the thread now acts on the stale answer"))
 
 
-__all__ = ["Layout", "Vocabulary", "Outcome", "standard_properties", "PHASE", "THREAD", "CRASH",
+__all__ = ["Layout", "Vocabulary", "Outcome", "LEAVE", "standard_properties", "PHASE", "THREAD", "CRASH",
            "OBJECT", "GILSTATE", "UNBORN", "RUNNING", "PREFINAL", "GUARDS_CLOSED", "FINALIZING",
            "DELETED", "T_RUNNING", "T_HUNG", "T_EXITED", "C_NONE", "C_UAF", "C_FATAL",
            "C_NO_TSTATE", "C_WRONG", "O_UNUSED", "O_LIVE", "O_FREED", "any_of"]

@@ -14,8 +14,8 @@ from ..designs.api import Api, Design, Site, Steps
 from ..designs.lifecycle import MAIN, finalize_phases
 from ..ir import (Action, Builder, Check, Const, Domain, Expr, Read, Sometimes, System, all_of, assign, enum,
                   evaluate, ite, lift)
-from ..vocabulary import (C_NO_TSTATE, DELETED, GILSTATE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout, Outcome,
-                          Vocabulary, standard_properties)
+from ..vocabulary import (C_NO_TSTATE, DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
+                          Outcome, Vocabulary, standard_properties)
 from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
 
 KIND_DOMAIN = {"int": Domain(-1, 1)}
@@ -130,6 +130,7 @@ class ProgramCompiler:
     def collect(self) -> Layout:
         guard_slots: list[str] = []
         view_slots: list[str] = []
+        ref_slots: list[str] = []     # strong and weak interpreter references share one slot space
         interps = list(self.sc.interps)
         for t, prog in enumerate(self.programs):
             bound: set[str] = set()
@@ -163,14 +164,17 @@ class ProgramCompiler:
                 elif api.creates == "view":
                     view_slots.append(_unique(label, view_slots))
                     self.slots[id(call)] = len(view_slots)
+                elif api.creates in ("ref", "wref"):
+                    ref_slots.append(_unique(label, ref_slots))
+                    self.slots[id(call)] = len(ref_slots)
                 elif api.creates == "interp":
                     interps.append(_unique(f"{self.names[t]}.interp", interps))
                     self.made_interps[id(call)] = len(interps)
         self.interp_names = tuple(interps)
         sc = self.sc
         return Layout(tuple(self.names), tuple(interps), tuple(i < len(sc.interps) for i in range(len(interps))),
-                      sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), (), sc.locks, sc.events,
-                      sc.nesting, sc.max_counter)
+                      sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
+                      sc.events, sc.nesting, sc.max_counter)
 
     # ----- pass 2: actions -----------------------------------------------------------------------
     def build(self) -> System:
@@ -181,7 +185,8 @@ class ProgramCompiler:
         self.b, self.v = b, v
         self.regs: list[dict[str, Read]] = []
         domains = {"guard": v.guard, "view": v.view, "token": v.token, "tstate": v.tstate,
-                   "interp": v.interp, "gilstate": GILSTATE, **KIND_DOMAIN}
+                   "interp": v.interp, "gilstate": GILSTATE, "ref": v.ref, "wref": v.ref,
+                   "threadref": v.token, **KIND_DOMAIN}
         for name in self.sc.shared:
             if name not in self.shared_kinds:
                 raise ProgramError(f"shared name `{name}` is never assigned", self.sc.lines.get("shared", 0))
@@ -249,7 +254,8 @@ class ProgramCompiler:
         api = self.apis[id(call)]
         v = self.v
         return {"guard": v.guard, "view": v.view, "token": v.token, "tstate": v.tstate, "interp": v.interp,
-                "gilstate": GILSTATE}.get(api.result, KIND_DOMAIN["int"])
+                "gilstate": GILSTATE, "ref": v.ref, "wref": v.ref,
+                "threadref": v.token}.get(api.result, KIND_DOMAIN["int"])
 
     def _reg(self, t: int, name: str) -> Read | None:
         return self.regs[t][name] if name in self.regs[t] else self.shared_regs.get(name)
@@ -289,11 +295,14 @@ class ProgramCompiler:
         steps = api.build(self._site(t, call, result, orig))
         return self._steps(t, call, steps, after, result, call.text)
 
-    def _steps(self, t: int, call: Call, steps: Steps, after, result: Read | None, text: str, phase: str = ""):
+    def _steps(self, t: int, call: Call, steps: Steps, after, result: Read | None, text: str, phase: str = "",
+               leave=None):
+        """`leave` is where an outcome with goto=LEAVE continues (the end of a phased call)."""
         pcs = [self._new_pc(t, f"line {call.line}" + (f" {phase}" if phase else "") + (f" step {k + 1}" if k else ""))
                for k in range(len(steps))]
         for k, outcomes in enumerate(steps):
-            self.pending.append((t, pcs[k], call, outcomes, (pcs, after), text, result))
+            self.pending.append((t, pcs[k], call, outcomes, (pcs, after, after if leave is None else leave), text,
+                                 result))
         return pcs[0]
 
     def _finalize(self, t: int, st: Finalize, after):
@@ -307,11 +316,14 @@ class ProgramCompiler:
             interp = v.interp_of(self._arg(t, call.args[0]))
         site = self._site(t, call, result)
         phases = finalize_phases(v, t, interp, site, self.design.waits_for_guards, call.name)
+        close = self.design.options.get("close_phase")   # a design's own step in place of the guard wait
+        if close is not None:
+            phases["close"] = close(v, t, interp, site)
         cur = self._steps(t, call, phases["teardown"], after, result, call.text, "teardown")
         cur = self._block(t, st.finalizers, cur)
         cur = self._steps(t, call, phases["flag"], cur, None, call.text, "finalizing")
         if "close" in phases:
-            cur = self._steps(t, call, phases["close"], cur, None, call.text, "guards")
+            cur = self._steps(t, call, phases["close"], cur, None, call.text, "guards", leave=after)
         cur = self._block(t, st.atexit, cur)
         return self._steps(t, call, phases["begin"], cur, None, call.text, "begin")
 
@@ -319,13 +331,15 @@ class ProgramCompiler:
     def _emit(self, t: int, pc: int, call: Call, outcomes: list[Outcome], flow, text: str,
               result: Read | None) -> None:
         v = self.v
-        pcs, after = flow
+        pcs, after, leave = flow
         pc_var = self.pc_vars[t]
         base = all_of(v.crash.eq(0), v.status[t].eq(T_RUNNING), pc_var.eq(pc))
         for o in outcomes:
             updates = list(o.updates)
             if o.stop:
                 nxt = None
+            elif o.goto == LEAVE:
+                nxt = self._resolve(t, leave, {id(u.target.var): u.value for u in updates if u.target.var.scalar})
             elif o.goto is not None:
                 nxt = Const(pcs[o.goto])
             else:
@@ -336,7 +350,7 @@ class ProgramCompiler:
             checks = tuple(o.checks)
             if o.stale_use:
                 checks += (Check("no_stale_check", v.checked[t].eq(0)),)
-            done = not o.stop and o.goto is None
+            done = not o.stop and o.goto in (None, LEAVE)
             self.b.action(Action(call.name, t, all_of(base, o.guard), tuple(updates), text,
                                  result if done and result is not None else None, checks, o.note))
 

@@ -1,0 +1,123 @@
+"""PEP 788 revision R3b, the SC revision that was accepted (SEMANTICS.md §1.6, PEP@03944adf1):
+guards and views as in Final, with Ensure / EnsureFromView / Release following the reference
+pseudo-code that R3b printed (and the Final revision removed).
+
+Two places where that pseudo-code differs from the Final prose, both modelled as written:
+- Ensure with nothing attached re-attaches `PyGILState_GetThisThreadState()` without checking
+  its interpreter, so it can attach a thread state of the wrong interpreter;
+- Release with SENTINEL clears and deletes the attached thread state even when Ensure did not
+  create it (the re-attached gilstate one); the pseudo-code asserts `should_dealloc_tstate`,
+  which a release build does not check.
+Otherwise the same reading as Final (stale gilstate tstates are skipped, per-call implicit guards).
+"""
+from __future__ import annotations
+
+from ..ir import Check, Expr, assign, ite
+from ..vocabulary import C_FATAL, C_UAF, O_LIVE, Outcome
+from .api import Api, Design, Site, Steps, table
+from .final import FINAL, _refused, _view_dead
+
+R3B = "SEMANTICS §1.6, PEP@03944adf1"
+
+
+def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: Expr | int) -> Steps:
+    """R3b pseudo-code of PyThreadState_Ensure: attached tstate of `interp` → counter + 1, return it;
+    nothing attached and a gilstate tstate → counter + 1, Swap to it, SENTINEL (no interpreter
+    check); else a new tstate owned by Ensure, Swap, return the old one or SENTINEL."""
+    v, t = s.v, s.t
+    cur, gs = v.attached[t], v.gilstate[t]
+    same = cur.ne(0) & v.interp_of(cur).eq(interp)
+    last_used = cur.eq(0) & gs.ne(0) & v.ts_status[gs - 1].eq(O_LIVE)
+    create = ~same & ~last_used
+    new = v.new_tstate(t)
+    step0 = [Outcome(pre & same, pre_updates + [assign(v.ts_counter[cur - 1], v.ts_counter[cur - 1] + 1)]
+                     + v.push(t, cur, implicit) + s.ret(cur),
+                     "attached thread state already belongs to this interpreter: counter + 1")]
+    step0 += [Outcome(pre & last_used & o.guard, pre_updates + o.updates, o.note, o.stop, o.goto)
+              for o in v.attach_outcomes(
+                  t, gs, [assign(v.ts_counter[gs - 1], v.ts_counter[gs - 1] + 1)] + v.push(t, 0, implicit)
+                  + s.ret(v.SENTINEL), "re-attached the thread's last thread state, whatever its interpreter")]
+    step0.append(Outcome(pre & create, pre_updates + v.create_tstate(t, new, interp, owned=1, counter=1)
+                         + [assign(v.scratch[t], new)] + v.push(t, cur, implicit)
+                         + s.ret(ite(cur.eq(0), v.SENTINEL, cur)) + v.detach(t),
+                         "new thread state owned by Ensure", goto=1))
+    step1 = v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)], "attached")
+    return [step0, step1]
+
+
+def ensure(s: Site) -> Steps:
+    # R3b PyThreadState_Ensure(guard) (SEMANTICS §1.6, PEP@03944adf1 pseudo-code); a closed guard
+    # is undefined behaviour (here: use after free), as in Final.
+    v = s.v
+    g = s.args[0]
+    dead = g.eq(0) | v.g_status[g - 1].ne(O_LIVE)
+    steps = ensure_steps(s, v.g_interp[g - 1], ~dead, [], 0)
+    steps[0].insert(0, Outcome(dead, v.crash_with(C_UAF), "guard is NULL or closed", stop=True))
+    return steps
+
+
+def ensure_from_view(s: Site) -> Steps:
+    # R3b PyThreadState_EnsureFromView (SEMANTICS §1.6, PEP@03944adf1): Guard_FromView, then
+    # Ensure; close_guard_upon_tstate_release: the matching Release closes the implicit guard.
+    v = s.v
+    view = s.args[0]
+    interp = v.v_interp[view - 1]
+    ok = ~_view_dead(v, view) & ~_refused(v, interp)
+    take = [assign(v.guards[interp - 1], v.guards[interp - 1] + 1)]
+    steps = ensure_steps(s, interp, ok, take, interp)
+    steps[0][:0] = [
+        Outcome(_view_dead(v, view), v.crash_with(C_UAF), "view is NULL or closed", stop=True),
+        Outcome(~_view_dead(v, view) & _refused(v, interp), s.ret(0),
+                "interpreter finalizing or gone: NULL, no exception")]
+    return steps
+
+
+def release(s: Site) -> Steps:
+    # R3b PyThreadState_Release(old) (SEMANTICS §1.6, PEP@03944adf1 pseudo-code): PyThreadState_Get
+    # (fatal if NULL); --counter, return if still > 0; SENTINEL → Clear + DeleteCurrent (owned or
+    # not); else delete if owned, then PyThreadState_Swap(old), which detaches and re-attaches.
+    v, t = s.v, s.t
+    cur, old = v.attached[t], s.args[0]
+    count = v.ts_counter[cur - 1]
+    close = v.drop_guard(v.top_guard(t))
+    checks = (Check("release_restores", v.restored(t)),)
+    owned = v.ts_owned[cur - 1].eq(1)
+    last = cur.ne(0) & count.eq(1)
+    sentinel = old.eq(v.SENTINEL)
+    drop = [assign(count, 0)] + close
+    step0 = [
+        Outcome(cur.eq(0), v.crash_with(C_FATAL), "PyThreadState_Get: no attached thread state, Py_FatalError",
+                stop=True),
+        Outcome(cur.ne(0) & count.eq(0), v.crash_with(C_FATAL), "counter below zero: Py_FatalError", stop=True),
+        Outcome(cur.ne(0) & (count > 1), [assign(count, count - 1)] + close + v.pop(t),
+                "counter still above 0: returns without swapping", checks=checks),
+        Outcome(last & sentinel & owned, drop + v.delete_tstate(t, cur) + v.detach(t) + v.pop(t),
+                "counter 0, SENTINEL: owned thread state cleared and deleted", checks=checks),
+        Outcome(last & sentinel & ~owned, drop + v.delete_tstate(t, cur) + v.detach(t) + v.pop(t),
+                "counter 0, SENTINEL: clears and deletes a thread state Ensure did not create "
+                "(assert(should_dealloc_tstate) is debug-only)", checks=checks),
+        Outcome(last & ~sentinel & owned, drop + v.delete_tstate(t, cur) + v.detach(t)
+                + [assign(v.scratch[t], old)], "counter 0: owned thread state deleted", goto=1),
+        Outcome(last & ~sentinel & ~owned, drop + v.detach(t) + [assign(v.scratch[t], old)],
+                "counter 0: PyThreadState_Swap(old) detaches the current thread state", goto=1),
+    ]
+    nothing = v.scratch[t].eq(0)
+    step1 = [Outcome(nothing, v.pop(t), "PyThreadState_Swap(NULL)", checks=checks)]
+    step1 += [Outcome(~nothing & o.guard, o.updates + ([] if o.stop else v.pop(t)), o.note, o.stop, o.goto,
+                      o.stale_use, o.checks)
+              for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)],
+                                         "PyThreadState_Swap(old) attaches the previous thread state", checks)]
+    return [step0, step1]
+
+
+R3B_DESIGN = Design(
+    "r3b", "PEP 788 R3b (accepted text) with its reference pseudo-code: Ensure re-attaches the gilstate "
+    "thread state without checking its interpreter; Release(SENTINEL) deletes it.",
+    {**FINAL.api, **table(
+        Api("PyThreadState_Ensure", ("guard",), "token", ensure,
+            f"PEP 788 R3b PyThreadState_Ensure pseudo-code ({R3B})"),
+        Api("PyThreadState_EnsureFromView", ("view",), "token", ensure_from_view,
+            f"PEP 788 R3b PyThreadState_EnsureFromView pseudo-code ({R3B})"),
+        Api("PyThreadState_Release", ("token",), None, release,
+            f"PEP 788 R3b PyThreadState_Release pseudo-code ({R3B})"),
+    )}, "SEMANTICS.md §1.6 (PEP@03944adf1)", waits_for_guards=True)

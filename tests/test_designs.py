@@ -1,0 +1,110 @@
+"""The earlier PEP 788 revisions and the review alternatives: each design's key verdicts,
+one test per behaviour, on the bundled specs (tests/golden/scenarios.txt pins them all)."""
+from pathlib import Path
+
+import pytest
+
+from interpcheck.checker.engines import EngineOptions, run
+from interpcheck.model.designs import DESIGNS
+from interpcheck.model.spec import load_spec
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+def verdict(spec: str, design: str, prop: str) -> tuple[str, int | None]:
+    system = load_spec(SPECS / f"{spec}.toml").system(design)
+    [r] = run(system, [prop], EngineOptions())
+    return r.verdict.value, (r.trace.length if r.trace is not None and r.verdict.value == "violated" else None)
+
+
+def test_r0_hold_for_a_callback_that_never_runs_hangs_finalization():
+    assert verdict("r0_hold_in_callback_never_run", "r0", "finalization_completes")[0] == "violated"
+
+
+def test_r0_lookup_in_the_callback_lets_finalization_complete():
+    assert verdict("r0_lookup_in_callback", "r0", "finalization_completes") == ("holds", None)
+    assert verdict("r0_lookup_in_callback", "r0", "no_use_after_free") == ("holds", None)
+
+
+def test_r0_non_daemon_thread_is_waited_for_and_a_daemon_one_is_not():
+    assert verdict("r0_non_daemon_thread", "r0", "no_attach_after_finalize") == ("holds", None)
+    assert verdict("r0_daemon_thread", "r0", "no_attach_after_finalize") == ("violated", 13)
+
+
+def test_r0_releasing_the_reference_ensure_stole_is_fatal():
+    assert verdict("r0_release_stolen_reference", "r0", "no_fatal_error") == ("violated", 5)
+
+
+def test_r0_hold_before_passing_a_subinterpreter_prevents_the_use_after_free():
+    assert verdict("r0_s8_raw_pointer", "r0", "no_use_after_free") == ("violated", 9)
+    assert verdict("r0_s8_hold_before_passing", "r0", "no_use_after_free") == ("holds", None)
+
+
+@pytest.mark.parametrize("design", ["r0", "r1"])
+def test_release_void_with_an_empty_implicit_stack_is_fatal(design):
+    assert verdict("r1_release_without_ensure", design, "no_fatal_error") == ("violated", 2)
+
+
+def test_r1_implicit_stack_restores_in_order_and_r1b_tokens_can_restore_out_of_order():
+    assert verdict("r1_nested_release", "r1", "release_restores") == ("holds", None)
+    assert verdict("r1b_lifo_release", "r1b", "release_restores") == ("holds", None)
+    assert verdict("r1b_non_lifo_release", "r1b", "release_restores") == ("violated", 14)
+    assert verdict("r1b_non_lifo_release", "r1b", "no_fatal_error") == ("violated", 15)
+
+
+def test_r1_ensure_with_a_subinterpreter_reference_attaches_the_subinterpreter():
+    assert verdict("r1_right_interpreter", "r1", "right_interpreter") == ("holds", None)
+
+
+def test_atomic_promotion_is_safe_and_check_then_increment_is_not():
+    spec = "r1_weakref_promote_during_finalize"
+    assert verdict(spec, "r1", "no_use_after_free") == ("holds", None)
+    assert verdict(spec, "r1", "no_attach_after_finalize") == ("holds", None)
+    assert verdict(spec, "r1_racy_promote", "no_use_after_free") == ("violated", 9)
+    assert verdict(spec, "r1_racy_promote", "no_attach_after_finalize") == ("violated", 10)
+
+
+def test_destroy_at_zero_finalizes_on_the_thread_of_the_last_close():
+    assert verdict("r1_last_close_on_foreign_thread", "r1", "no_call_without_thread_state") == ("holds", None)
+    assert verdict("r1_last_close_on_foreign_thread", "destroy_at_zero",
+                   "no_call_without_thread_state") == ("violated", 11)
+    assert verdict("r1_last_close_under_other_interpreter", "destroy_at_zero", "right_interpreter") == ("violated", 7)
+
+
+def test_destroy_at_zero_without_late_references_finalizes_like_r1():
+    for prop in ("no_call_without_thread_state", "finalization_completes", "no_use_after_free"):
+        assert verdict("r1_refs_closed_before_finalize", "destroy_at_zero", prop) == ("holds", None)
+
+
+def test_destroy_at_zero_never_blocks_the_finalizer_but_a_leaked_reference_keeps_the_interpreter():
+    assert verdict("r1_ref_never_closed", "r1", "no_deadlock")[0] == "violated"
+    assert verdict("r1_ref_never_closed", "destroy_at_zero", "no_deadlock") == ("holds", None)
+    assert verdict("r1_ref_never_closed", "destroy_at_zero", "finalization_completes")[0] == "violated"
+
+
+def test_r3b_pseudo_code_reattaches_the_wrong_interpreter_and_final_does_not():
+    assert verdict("r3b_wrong_interpreter_reattach", "r3b", "right_interpreter") == ("violated", 5)
+    assert verdict("r3b_wrong_interpreter_reattach", "final", "right_interpreter") == ("holds", None)
+
+
+def test_r3b_release_of_sentinel_deletes_a_thread_state_ensure_did_not_create():
+    assert verdict("r3b_sentinel_release_deletes_borrowed_tstate", "r3b", "no_use_after_free") == ("violated", 9)
+    assert verdict("r3b_sentinel_release_deletes_borrowed_tstate", "final", "no_use_after_free") == ("holds", None)
+
+
+def test_r3b_same_interpreter_ensure_keeps_the_callers_thread_state():
+    assert verdict("r3b_same_interpreter_ensure", "r3b", "release_restores") == ("holds", None)
+
+
+@pytest.mark.parametrize("name", ["r0", "r1", "r1b", "r3b", "r1_racy_promote", "destroy_at_zero"])
+def test_every_function_of_a_revision_cites_its_source(name):
+    for api in DESIGNS[name].api.values():
+        assert api.cite, f"{name}.{api.name} cites nothing"
+    own = [a for a in DESIGNS[name].api.values() if a.name not in DESIGNS["legacy"].api]
+    assert own and all("SEMANTICS" in a.cite or "pystate.c" in a.cite or "PEP 788" in a.cite for a in own)
+
+
+def test_designs_without_references_declare_no_reference_slots():
+    system = load_spec(SPECS / "s13_non_lifo_release.toml").system("final")
+    names = {v.name for v in system.variables}
+    assert "ref_status" not in names and "ref_interp" not in names

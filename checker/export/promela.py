@@ -1,22 +1,24 @@
 """Promela export: the IR as one SPIN process whose `do` loop takes each action in one d_step.
 
 One IR state is one SPIN state. Every IR variable is a Promela global; the process sits at
-the loop head between actions and every action is a single d_step (guard first, then the
-simultaneous updates), so SPIN stores exactly the IR's reachable states. The only extra
-state is the process's start state when the initial values cannot be written as global
-initializers (several initial states, or an array whose elements start different): a d_step
-before the loop writes them, and `PromelaModel.extra_states` is then 1. Translate with
-`spin -o2 -a`: by default SPIN drops write-only variables from the state vector, which
-merges states the IR keeps apart.
+its loop head between actions and every action is a single d_step (guard first, then the
+simultaneous updates), so SPIN stores exactly the IR's reachable states. The one extra
+state is the start state when the initial values cannot be global initializers (several
+initial states, or an array whose elements start different): a d_step before the loop
+writes them, and `PromelaModel.extra_states` is then 1. Translate with `spin -o2 -a`: by
+default SPIN drops write-only variables from the state vector and so merges IR states.
 
-Properties are chosen with cpp macros (`spin -o2 -a -DCHECK_<name> model.pml`), one per
-property, so each gets its own verdict and trail. A failing assertion names its property:
-it mentions a constant-0 global called after the property (`invariant_<name>`,
-`action_<name>`, `witness_<name>`, `bound_<variable>`); deadlock is SPIN's own "invalid end
-state" (the loop head is not an end label; a state where every thread finished or the
-system halted stutters instead of blocking). No helper is `hidden` (pan -DBFS refuses
-hidden variables): the constants never change and temporaries are reset to 0 inside the
-d_step that uses them, so neither splits a state.
+Properties are chosen with cpp macros (`spin -o2 -a -DCHECK_<name> ... model.pml`), one or
+several at a time. Each is an assertion whose text names it through a constant-0 global
+(`invariant_<name>`, `action_<name>`, `witness_<name>`, `deadlock_<name>`,
+`bound_<variable>`). Action checks run inside the action's d_step, on the pre-state with
+primed reads rewritten to the values the updates write. Invariants and witnesses live in a
+second process, an observer whose branches are enabled only where they fail, so they add
+no state and never hide a deadlock; the deadlock check is the action loop's `else`, which
+looks only at the actions. Both loops are end labels (SPIN's invalid end state is replaced
+by that check), and pan runs with -c0 so one search reports every violated property.
+Nothing is `hidden` (pan -DBFS refuses it): the constants never change and temporaries are
+reset to 0 inside their d_step, so neither splits a state.
 """
 from __future__ import annotations
 
@@ -144,7 +146,8 @@ class _Writer:
     def __init__(self, system: System):
         self.system = system
         self.taken: set[str] = set(_PROMELA_WORDS | _C_WORDS)
-        self.names = {v: self.fresh(v.name) for v in system.variables}
+        # "ic_" is the exporter's own prefix (temporaries ic_v<j>, ic_i<j>)
+        self.names = {v: self.fresh(("v_" if v.name.startswith("ic_") else "") + v.name) for v in system.variables}
         self.macros: dict[str, str] = {}
         self.unsupported: dict[str, str] = {}
         self.flags: dict[str, tuple[str, str]] = {}
@@ -157,7 +160,8 @@ class _Writer:
             else:
                 self.unsupported[p.name] = _UNSUPPORTED[type(p).__name__]
         for p in system.properties:
-            kind = {Invariant: "invariant", ActionProperty: "action", Sometimes: "witness"}.get(type(p))
+            kind = {Invariant: "invariant", ActionProperty: "action", Sometimes: "witness",
+                    NoDeadlock: "deadlock"}.get(type(p))
             if kind:
                 self.flag_of[p.name] = self.fresh(f"{kind}_{p.name}")
                 self.flags[self.flag_of[p.name]] = ("property", p.name)
@@ -218,7 +222,7 @@ class _Writer:
         init = self.system.initial[0]
         return any(len(set(init[v.base:v.base + v.length])) > 1 for v in self.system.variables)
 
-    def init_block(self) -> list[str]:
+    def init_block(self, ready: str) -> list[str]:
         """The d_step(s) writing the initial values, when initializers cannot."""
         blocks = []
         for i, state in enumerate(self.system.initial):
@@ -227,7 +231,7 @@ class _Writer:
                 for k in range(v.length):
                     target = self.names[v] if v.scalar else f"{self.names[v]}[{k}]"
                     writes.append(f"{target} = {state[v.base + k]}")
-            blocks.append(f'd_step {{ printf("{INIT_MARK} {i}\\n"); ' + "; ".join(writes) + " }")
+            blocks.append(f'd_step {{ printf("{INIT_MARK} {i}\\n"); ' + "; ".join(writes + [f"{ready} = 1"]) + " }")
         if len(blocks) == 1:
             return ["    " + blocks[0]]
         return ["    if"] + [f"    :: {b}" for b in blocks] + ["    fi;"]
@@ -285,34 +289,33 @@ class _Writer:
         return self.bound_flag[var]
 
     # properties ------------------------------------------------------------------------
-    def state_checks(self) -> list[str]:
-        """Branches enabled only in a state that decides a property: they lead nowhere new.
-        They come first so depth-first search tests a state before leaving it."""
+    def state_checks(self, ready: str) -> list[str]:
+        """The observer's branches, enabled only in a state that decides a property: they
+        lead nowhere new. `ready` keeps them off the start state before the initial d_step."""
         lines = []
         for p in self.system.properties:
             if isinstance(p, Invariant):
                 fails = p.holds.args[0] if isinstance(p.holds, Op) and p.holds.name == "not" else Op("not", (p.holds,))
                 lines += [f"#ifdef {self.macros[p.name]}",
                           f"    :: d_step {{  /* invariant {_comment(p.name)}: {_comment(p.doc)} */",
-                          f"        {self.expr(fails)} -> assert({self.flag_of[p.name]}) }}", "#endif"]
+                          f"        {ready}{self.expr(fails)} -> assert({self.flag_of[p.name]}) }}", "#endif"]
             elif isinstance(p, Sometimes):
                 lines += [f"#ifdef {self.macros[p.name]}",
-                          f"    :: d_step {{  /* witness {_comment(p.name)}: SPIN's assertion failure is the witness */",
-                          f"        {self.expr(p.expr)} -> assert({self.flag_of[p.name]}) }}", "#endif"]
+                          f"    :: d_step {{  /* witness {_comment(p.name)}: this assertion failing is the witness */",
+                          f"        {ready}{self.expr(p.expr)} -> assert({self.flag_of[p.name]}) }}", "#endif"]
         return lines
 
-    def stutter(self) -> list[str]:
-        """Where stopping is allowed, a self-loop: every other stop is an invalid end state."""
+    def deadlock(self) -> list[str]:
+        """`else`: no action of this process is enabled (the observer's branches do not
+        count), so the deadlock check costs no second copy of every guard."""
         lines = []
         for p in self.system.properties:
             if isinstance(p, NoDeadlock):
                 may_stop = any_of(all_of(*self.system.finished), self.system.halted)
-                if isinstance(may_stop, Const) and not may_stop.value:
-                    lines.append("    /* no state may stop: every stop is an invalid end state */")
-                    continue
                 lines += [f"#ifdef {self.macros[p.name]}",
-                          f"    :: {self.expr(may_stop)}  /* every thread finished, or halted: stutter */",
-                          "#endif"]
+                          f"    :: d_step {{  /* {_comment(p.name)}: no action enabled; stopping is allowed only "
+                          "once every thread finished or the system halted */",
+                          f"        else -> assert({self.flag_of[p.name]} || {self.expr(may_stop)}) }}", "#endif"]
         return lines
 
     def header(self, init_step: bool) -> list[str]:
@@ -320,8 +323,8 @@ class _Writer:
         lines = [f"/* interpcheck model {_comment(s.name)}, exported to Promela.",
                  f"   {len(s.variables)} variables ({s.width} state slots), {len(s.actions)} actions, "
                  f"threads: {_comment(' '.join(s.threads))}.",
-                 "   Check one property:  spin -o2 -a -DCHECK_<name> model.pml && gcc -O2 -DSAFETY -o pan pan.c",
-                 "   then ./pan -E for every property but deadlock (-E ignores invalid end states).",
+                 "   Check properties:  spin -o2 -a -DCHECK_<name> ... model.pml && gcc -O2 -DSAFETY -o pan pan.c",
+                 "   && ./pan -c0  (-c0: go on after an error, so every violated property is reported).",
                  "   SPIN stores one state per IR state" +
                  (", plus the start state before the initial d_step." if init_step else "."),
                  "   Properties:"]
@@ -342,12 +345,19 @@ class _Writer:
         names = ["/* constant 0: each names its property in SPIN's assertion message */"]
         names += [f"bit {flag} = 0;" for flag in self.flags]
         temps = [f"int ic_v{j} = 0, ic_i{j} = 0;  /* temporaries, 0 between steps */" for j in range(self.temps)]
-        proc = self.fresh(s.name or "system")
+        proc, observer, ready = self.fresh(s.name or "system"), self.fresh("observer"), self.fresh("initialized")
+        if init_step:
+            names.append(f"bit {ready} = 0;  /* 0 only in SPIN's start state, before the initial d_step */")
         lines = self.header(init_step) + [""] + self.declarations(init_step) + [""] + names + temps + [""]
         lines += [f"active proctype {proc}() {{"]
         if init_step:
-            lines += self.init_block()
-        lines += ["    do  /* each action is one d_step: one SPIN transition per IR transition */"]
-        lines += self.state_checks() + body + self.stutter() + ["    od", "}", ""]
+            lines += self.init_block(ready)
+        lines += ["end_steps:  /* stopping is no error by itself: the deadlock check says when it is */",
+                  "    do  /* each action is one d_step: one SPIN transition per IR transition */"]
+        lines += body + self.deadlock() + ["    od", "}", ""]
+        lines += [f"active proctype {observer}() {{  /* checks states; its program counter never changes */",
+                  "end_checks:", "    do"]
+        lines += self.state_checks(f"{ready} && " if init_step else "")
+        lines += ["    :: 0  /* keeps the loop well formed */", "    od", "}", ""]
         return PromelaModel("\n".join(lines), dict(self.macros), dict(self.flags),
                             1 if init_step else 0, dict(self.unsupported))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from interpcheck.model.ir import (Action, ActionProperty, Assign, Const, Expr, Invariant, Ite, NoDeadlock,
                                   Op, Read, Sometimes, System, Var, all_of, any_of, walk)
-from interpcheck.model.ir.compile import value_range
+from interpcheck.model.ir import value_range
 
 STEP_MARK = "IC_STEP"   # printf'd by every action branch: a replayed trail names the actions taken
 INIT_MARK = "IC_INIT"   # printf'd by the initial d_step when there are several initial states

@@ -80,6 +80,17 @@ class BaseCase:
         self.paths.extend()
         return self.solver.satisfiable()
 
+    def eventful(self, indices: list[int], steps: bool) -> bool:
+        """Whether some listed property may fail at the current depth (an ActionProperty only
+        with `steps`, as the overflow check): one query that usually spares one per property."""
+        props = self.system.properties
+        last = self.paths.last
+        events = [self.tr.bad(props[i], last) for i in indices
+                  if steps or not isinstance(props[i], ActionProperty)]
+        if steps:
+            events.append(self.tr.fault(last))
+        return bool(events) and self.paths.find(z3.Or(*events)) is not None
+
     def violation(self, index: int) -> Trace | None:
         """A trace ending at the current depth where property `index` fails (its witness, for
         Sometimes); an ActionProperty's trace has one more step, the failing one."""
@@ -168,6 +179,8 @@ def check_bmc(system: System, names: list[str] | None = None, depth: int = 20) -
             if k > 0 and not base.extend():
                 complete_at = k - 1
                 break
+            if not base.eventful(open_, steps=k < depth):
+                continue
             _search(base, open_, found, STATE_GOALS)
             if k == depth or not open_:
                 break

@@ -135,11 +135,12 @@ def check_induction(system: System, names: list[str] | None = None, max_k: int =
                 complete_at = k - 1
                 break
             reached = k
-            _base(run, searched, STATE_GOALS)
-            limit = run.base.fault()
-            if limit:
-                break
-            _base(run, searched, ActionProperty)
+            if run.base.eventful([i for i in searched if run.open(i)], steps=True):
+                _base(run, searched, STATE_GOALS)
+                limit = run.base.fault()
+                if limit:
+                    break
+                _base(run, searched, ActionProperty)
             _steps(run, targets, k)
             if not any(run.open(i) for i in searched):
                 break

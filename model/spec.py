@@ -22,9 +22,10 @@ BOUNDS = {"tstates_per_thread": (1, 6), "nesting": (1, 6), "max_counter": (1, 8)
 
 
 class SpecError(Exception):
-    def __init__(self, path: str, line: int, message: str):
+    def __init__(self, path: str, line: int, message: str, design_mismatch: bool = False):
         super().__init__(f"{path}:{line}: {message}")
         self.path, self.line, self.message = path, line, message
+        self.design_mismatch = design_mismatch
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Spec:
         try:
             return build_system(self.scenario, DESIGNS[design])
         except ProgramError as err:
-            raise SpecError(self.path, err.line, err.message) from err
+            raise SpecError(self.path, err.line, err.message, err.design_mismatch) from err
 
     def properties(self, design: str) -> list[str]:
         return list(self.expect.get(design, {}))

@@ -138,23 +138,23 @@ class ProgramCompiler:
                 api = self.design.function(call.name)
                 if api is None:
                     raise ProgramError(f"`{call.name}` is not a function of design `{self.design.name}`; "
-                                       "`interpcheck list` shows each design's functions", call.line)
+                                       "`interpcheck list` shows each design's functions", call.line, design_mismatch=True)
                 self.apis[id(call)] = api
                 if len(call.args) != len(api.args):
                     raise ProgramError(f"{call.name} takes {len(api.args)} argument(s) "
-                                       f"({', '.join(api.args) or 'none'}), got {len(call.args)}", call.line)
+                                       f"({', '.join(api.args) or 'none'}), got {len(call.args)}", call.line, design_mismatch=True)
                 for want, arg in zip(api.args, call.args):
                     got = self._kind_of_arg(t, arg, bound)
                     if got not in (want, "null", "unbound-shared"):
                         raise ProgramError(f"argument `{arg.text}` of {call.name} must be a {want}, "
-                                           f"but it holds a {got}", call.line)
+                                           f"but it holds a {got}", call.line, design_mismatch=True)
                 if call.target:
                     if api.result is None:
-                        raise ProgramError(f"{call.name} returns nothing; drop `{call.target} =`", call.line)
+                        raise ProgramError(f"{call.name} returns nothing; drop `{call.target} =`", call.line, design_mismatch=True)
                     table = self.shared_kinds if call.target in self.sc.shared else self.kinds[t]
                     if table.get(call.target, api.result) != api.result:
                         raise ProgramError(f"`{call.target}` holds a {table[call.target]}; {call.name} returns "
-                                           f"a {api.result}: use another name", call.line)
+                                           f"a {api.result}: use another name", call.line, design_mismatch=True)
                     table[call.target] = api.result
                     bound.add(call.target)
                 label = f"{self.names[t]}.{call.target or call.name}"

@@ -19,9 +19,12 @@ from dataclasses import dataclass
 
 
 class ProgramError(Exception):
-    def __init__(self, message: str, line: int):
+    """`design_mismatch` marks a program that is fine C but not for this design (a function
+    it lacks, or one it declares with other types): the matrix reads that as "n/a"."""
+
+    def __init__(self, message: str, line: int, design_mismatch: bool = False):
         super().__init__(message)
-        self.message, self.line = message, line
+        self.message, self.line, self.design_mismatch = message, line, design_mismatch
 
 
 @dataclass(frozen=True)

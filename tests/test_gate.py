@@ -72,3 +72,19 @@ def test_designs_doc_is_generated(in_root):
     assert r.exit_code == 0
     assert (ROOT / "docs" / "designs.md").read_text() == r.output, \
         "regenerate: interpcheck matrix --format markdown > docs/designs.md"
+
+
+def test_every_committed_counterexample_replays_on_the_current_model():
+    from interpcheck.checker.replay import replay
+    from interpcheck.model.spec import load_spec
+    specs = {p.stem: load_spec(p) for p in (ROOT / "specs").glob("*.toml")}
+    systems = {}
+    files = sorted((ROOT / "counterexamples").rglob("*.itf.json"))
+    assert files
+    for path in files:
+        doc = json.loads(path.read_text())
+        key = (doc["#meta"]["spec"], doc["#meta"]["design"])
+        if key not in systems:
+            systems[key] = specs[key[0]].system(key[1])
+        done = replay(systems[key], doc)
+        assert done.ok, f"{path}: diverges at step {done.diverged_at}: {done.reason}"

@@ -1,15 +1,16 @@
 """The committed baseline under counterexamples/: one verdict table for every spec × design ×
-property, and each violation's shortest trace as text and JSON. Deterministic on purpose
-(no timings), so a diff in review shows exactly what a model change did.
+property, and each violation's shortest trace as readable text and as ITF JSON (which
+`interpcheck replay` re-checks). Deterministic on purpose (no timings), so a diff in review
+shows exactly what a model change did.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from ..render.itf import dumps, to_itf
 from ..render.text import render_trace
 from ..result import Verdict
-from .check import result_json
 from .runner import Checked
 
 TABLE = "verdicts.json"
@@ -23,13 +24,7 @@ def cell(c: Checked) -> dict:
 
 def trace_files(root: Path, c: Checked) -> tuple[Path, Path]:
     folder, stem = root / c.spec.name, f"{c.design}.{c.result.prop}"
-    return folder / f"{stem}.txt", folder / f"{stem}.json"
-
-
-def stable_json(c: Checked) -> dict:
-    data = result_json(c)
-    data["stats"] = {k: v for k, v in data["stats"].items() if k != "seconds"}
-    return data
+    return folder / f"{stem}.txt", folder / f"{stem}.itf.json"
 
 
 def write(root: Path, checked: list[Checked]) -> None:
@@ -48,7 +43,7 @@ def write(root: Path, checked: list[Checked]) -> None:
             txt, js = trace_files(root, c)
             txt.parent.mkdir(parents=True, exist_ok=True)
             txt.write_text(render_trace(c.system, c.result) + "\n")
-            js.write_text(json.dumps(stable_json(c), indent=2, sort_keys=True) + "\n")
+            js.write_text(dumps(to_itf(c.system, c.result, c.spec.path)))
     (root / TABLE).write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
 
 

@@ -11,7 +11,9 @@ from click.testing import CliRunner
 
 from interpcheck.checker.cli import main
 from interpcheck.model.designs import DESIGNS
-from interpcheck.model.designs.final import _ensure
+from functools import partial
+
+from interpcheck.model.designs.final import ensure_steps, ensure_with_guard
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +40,7 @@ def test_gate_fails_with_the_new_counterexample_when_a_transition_is_broken(in_r
     # Break one transition: final's Ensure returns SENTINEL for a same-interpreter tstate
     # (the PR #149116 draft bug). The gate must name the regression and print its trace.
     api = DESIGNS["final"].api
-    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=_ensure(draft=True)))
+    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=ensure_with_guard(partial(ensure_steps, draft=True))))
     r = gate()
     assert r.exit_code == 12, r.output
     assert "REGRESSION s14_same_interpreter_ensure [final] release_restores: expected holds, now violated" in r.output
@@ -58,7 +60,7 @@ def test_gate_reports_a_changed_trace(in_root, tmp_path):
 
 def test_gate_writes_junit_and_sarif(in_root, tmp_path, monkeypatch):
     api = DESIGNS["final"].api
-    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=_ensure(draft=True)))
+    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=ensure_with_guard(partial(ensure_steps, draft=True))))
     junit, sarif = tmp_path / "g.xml", tmp_path / "g.sarif"
     gate("--junit", str(junit), "--sarif", str(sarif))
     suite = ET.parse(junit).getroot()

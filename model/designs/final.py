@@ -8,6 +8,9 @@ when a thread state of the guard's interpreter was already attached (SEMANTICS �
 """
 from __future__ import annotations
 
+from functools import partial
+from typing import Callable
+
 from ..ir import Check, Expr, all_of, assign, ite
 from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_UAF, DELETED, GUARDS_CLOSED, O_FREED, O_LIVE, Outcome,
                           Vocabulary)
@@ -93,7 +96,7 @@ def view_close(s: Site) -> Steps:
 
 
 def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: Expr | int,
-                 draft: bool) -> list[list[Outcome]]:
+                 draft: bool = False) -> list[list[Outcome]]:
     """PEP 788 "PyThreadState_Ensure" reuse rules (SEMANTICS §1.7, §2.4): the attached tstate
     if it is the guard's interpreter; else, with nothing attached, the gilstate tstate if it
     matches; else a new tstate owned by Ensure. The token is the previous tstate or SENTINEL."""
@@ -119,28 +122,32 @@ def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: 
     return [step0, step1]
 
 
-def _ensure(draft: bool):
+EnsureCore = Callable[[Site, Expr, Expr, list, "Expr | int"], Steps]
+
+
+def ensure_with_guard(core: EnsureCore) -> Callable[[Site], Steps]:
+    """PEP 788 "PyThreadState_Ensure" around a design's reuse rules (`core`); a closed guard
+    is undefined behaviour (here: use after free)."""
     def build(s: Site) -> Steps:
-        # PEP 788 "PyThreadState_Ensure": a closed guard is undefined behaviour (here: use after free).
         v = s.v
         g = s.args[0]
         dead = g.eq(0) | v.g_status[g - 1].ne(O_LIVE)
-        steps = ensure_steps(s, v.g_interp[g - 1], ~dead, [], 0, draft)
+        steps = core(s, v.g_interp[g - 1], ~dead, [], 0)
         steps[0].insert(0, Outcome(dead, v.crash_with(C_UAF), "guard is NULL or closed", stop=True))
         return steps
     return build
 
 
-def _ensure_from_view(draft: bool):
+def ensure_from_view(core: EnsureCore) -> Callable[[Site], Steps]:
+    """PEP 788 "PyThreadState_EnsureFromView": Guard_FromView + Ensure; the implicit guard is
+    closed by the matching Release (docs/modeling.md: per call, not per tstate)."""
     def build(s: Site) -> Steps:
-        # PEP 788 "PyThreadState_EnsureFromView": Guard_FromView + Ensure; the implicit guard
-        # is closed by the matching Release (docs/modeling.md: per call, not per tstate).
         v = s.v
         view = s.args[0]
         interp = v.v_interp[view - 1]
         ok = ~_view_dead(v, view) & ~_refused(v, interp)
         take = [assign(v.guards[interp - 1], v.guards[interp - 1] + 1)]
-        steps = ensure_steps(s, interp, ok, take, interp, draft)
+        steps = core(s, interp, ok, take, interp)
         steps[0][:0] = [
             Outcome(_view_dead(v, view), v.crash_with(C_UAF), "view is NULL or closed", stop=True),
             Outcome(~_view_dead(v, view) & _refused(v, interp), s.ret(0),
@@ -195,8 +202,9 @@ def pep788_api(draft: bool) -> dict[str, Api]:
         Api("PyInterpreterView_FromMain", (), "view", view_from_main,
             "PEP 788 PyInterpreterView_FromMain; Doc/c-api/interp-lifecycle.rst", creates="view"),
         Api("PyInterpreterView_Close", ("view",), None, view_close, "PEP 788 PyInterpreterView_Close"),
-        Api("PyThreadState_Ensure", ("guard",), "token", _ensure(draft), "PEP 788 PyThreadState_Ensure; SEMANTICS §2.4"),
-        Api("PyThreadState_EnsureFromView", ("view",), "token", _ensure_from_view(draft),
+        Api("PyThreadState_Ensure", ("guard",), "token", ensure_with_guard(partial(ensure_steps, draft=draft)),
+            "PEP 788 PyThreadState_Ensure; SEMANTICS §2.4"),
+        Api("PyThreadState_EnsureFromView", ("view",), "token", ensure_from_view(partial(ensure_steps, draft=draft)),
             "PEP 788 PyThreadState_EnsureFromView"),
         Api("PyThreadState_Release", ("token",), None, release, "PEP 788 PyThreadState_Release; SEMANTICS §2.5"),
     )

@@ -13,9 +13,9 @@ Otherwise the same reading as Final (stale gilstate tstates are skipped, per-cal
 from __future__ import annotations
 
 from ..ir import Check, Expr, assign, ite
-from ..vocabulary import C_FATAL, C_UAF, O_LIVE, Outcome
+from ..vocabulary import C_FATAL, O_LIVE, Outcome
 from .api import Api, Design, Site, Steps, table
-from .final import FINAL, _refused, _view_dead
+from .final import FINAL, ensure_from_view, ensure_with_guard
 
 R3B = "SEMANTICS §1.6, PEP@03944adf1"
 
@@ -43,33 +43,6 @@ def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: 
                          "new thread state owned by Ensure", goto=1))
     step1 = v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)], "attached")
     return [step0, step1]
-
-
-def ensure(s: Site) -> Steps:
-    # R3b PyThreadState_Ensure(guard) (SEMANTICS §1.6, PEP@03944adf1 pseudo-code); a closed guard
-    # is undefined behaviour (here: use after free), as in Final.
-    v = s.v
-    g = s.args[0]
-    dead = g.eq(0) | v.g_status[g - 1].ne(O_LIVE)
-    steps = ensure_steps(s, v.g_interp[g - 1], ~dead, [], 0)
-    steps[0].insert(0, Outcome(dead, v.crash_with(C_UAF), "guard is NULL or closed", stop=True))
-    return steps
-
-
-def ensure_from_view(s: Site) -> Steps:
-    # R3b PyThreadState_EnsureFromView (SEMANTICS §1.6, PEP@03944adf1): Guard_FromView, then
-    # Ensure; close_guard_upon_tstate_release: the matching Release closes the implicit guard.
-    v = s.v
-    view = s.args[0]
-    interp = v.v_interp[view - 1]
-    ok = ~_view_dead(v, view) & ~_refused(v, interp)
-    take = [assign(v.guards[interp - 1], v.guards[interp - 1] + 1)]
-    steps = ensure_steps(s, interp, ok, take, interp)
-    steps[0][:0] = [
-        Outcome(_view_dead(v, view), v.crash_with(C_UAF), "view is NULL or closed", stop=True),
-        Outcome(~_view_dead(v, view) & _refused(v, interp), s.ret(0),
-                "interpreter finalizing or gone: NULL, no exception")]
-    return steps
 
 
 def release(s: Site) -> Steps:
@@ -114,9 +87,9 @@ R3B_DESIGN = Design(
     "r3b", "PEP 788 R3b (accepted text) with its reference pseudo-code: Ensure re-attaches the gilstate "
     "thread state without checking its interpreter; Release(SENTINEL) deletes it.",
     {**FINAL.api, **table(
-        Api("PyThreadState_Ensure", ("guard",), "token", ensure,
+        Api("PyThreadState_Ensure", ("guard",), "token", ensure_with_guard(ensure_steps),
             f"PEP 788 R3b PyThreadState_Ensure pseudo-code ({R3B})"),
-        Api("PyThreadState_EnsureFromView", ("view",), "token", ensure_from_view,
+        Api("PyThreadState_EnsureFromView", ("view",), "token", ensure_from_view(ensure_steps),
             f"PEP 788 R3b PyThreadState_EnsureFromView pseudo-code ({R3B})"),
         Api("PyThreadState_Release", ("token",), None, release,
             f"PEP 788 R3b PyThreadState_Release pseudo-code ({R3B})"),

@@ -1,6 +1,10 @@
 """The Z3 engines (BMC, k-induction) against the explicit engine on tiny purpose-built models."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from interpcheck.checker.explicit import check
@@ -136,6 +140,25 @@ def test_bmc_is_deterministic():
     first = check_bmc(philosophers(3))
     second = check_bmc(philosophers(3))
     assert [r.trace for r in first] == [r.trace for r in second]
+
+
+def test_traces_are_the_same_in_every_process():
+    # A fresh interpreter (another hash seed) must produce the very same traces and reasons.
+    script = ("import sys; sys.path.insert(0, 'tests'); from tiny_models import philosophers, mutex; "
+              "from interpcheck.checker.smt import check_bmc, check_induction; "
+              "print([r.trace for r in check_bmc(philosophers(3))]); "
+              "print([r.reason for r in check_induction(mutex(), max_k=0)])")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")}
+    assert len(outputs) == 1
+
+
+def test_time_limit_gives_unknown():
+    for engine in (check_bmc, check_induction):
+        r = by_name(engine(mutex(3), ["mutual_exclusion"], time_limit=0.0))["mutual_exclusion"]
+        assert r.verdict == Verdict.UNKNOWN
+        assert r.reason == "limit reached: time-limit 0s at depth 0"
 
 
 def test_bmc_names_the_lowest_numbered_action_for_a_step():

@@ -64,9 +64,8 @@ class Unrolling:
 class BaseCase:
     """Checks properties on the states exactly `depth` steps from an initial state."""
 
-    def __init__(self, system: System, tr: Translator):
-        self.system, self.tr = system, tr
-        self.solver = Solver(tr.ctx)
+    def __init__(self, system: System, tr: Translator, solver: Solver):
+        self.system, self.tr, self.solver = system, tr, solver
         self.compiled = compile_system(system)
         self.paths = Unrolling(tr, self.solver)
         self.solver.add(tr.initial(self.paths.states[0]))
@@ -163,17 +162,19 @@ def replay_fault(system: System, compiled: Compiled, states: list[tuple[int, ...
     raise ReplayError(f"{system.name}: no step from the last state of the Z3 overflow trace overflows")
 
 
-def check_bmc(system: System, names: list[str] | None = None, depth: int = 20) -> list[Result]:
+def check_bmc(system: System, names: list[str] | None = None, depth: int = 20,
+              time_limit: float | None = None) -> list[Result]:
     """A Result per property named (all when None), in the system's order, from paths of at most
     `depth` steps; HOLDS only when the recurrence diameter shows every reachable state was seen."""
     start = time.perf_counter()
+    tr = Translator(system, z3.Context())
     props = system.properties
     wanted = [i for i, p in enumerate(props) if names is None or p.name in names]
     open_ = [i for i in wanted if not isinstance(props[i], LIVENESS)]
     found: dict[int, Trace] = {}
     complete_at: int | None = None
     limit: str | None = None
-    base = BaseCase(system, Translator(system, z3.Context()))
+    base = BaseCase(system, tr, solver_for(tr, start, time_limit))
     try:
         for k in range(depth + 1):
             if k > 0 and not base.extend():
@@ -189,10 +190,17 @@ def check_bmc(system: System, names: list[str] | None = None, depth: int = 20) -
                 break
             _search(base, open_, found, ActionProperty)
     except SolverUnknown as err:
-        limit = f"solver answered unknown: {err}"
+        limit = f"{err} at depth {base.depth}"
     reached = complete_at if complete_at is not None else base.depth
     stats = Stats(depth=reached, seconds=time.perf_counter() - start)
     return [_result(props[i], found.get(i), complete_at, limit, depth, stats) for i in wanted]
+
+
+def solver_for(tr: Translator, start: float, time_limit: float | None) -> Solver:
+    """A solver that stops answering `time_limit` seconds after `start`."""
+    if time_limit is None:
+        return Solver(tr.ctx)
+    return Solver(tr.ctx, deadline=start + time_limit, limit=f"limit reached: time-limit {time_limit:g}s")
 
 
 def _search(base: BaseCase, open_: list[int], found: dict[int, Trace], kinds) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 import z3
 
@@ -19,7 +21,7 @@ from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Invar
                                   System)
 
 from ..result import Result, Stats, Trace, Verdict
-from .bmc import LIVENESS, STATE_GOALS, BaseCase, Unrolling
+from .bmc import LIVENESS, STATE_GOALS, BaseCase, Unrolling, solver_for
 from .solver import Solver, SolverUnknown
 from .translate import State, Translator
 
@@ -37,9 +39,8 @@ class Cti:
 class StepCase:
     """Simple paths t_0 → … → t_{k+1} from anywhere, the goals holding on all but the last."""
 
-    def __init__(self, tr: Translator, goals: list[int], lemmas: list[int]):
-        self.tr, self.goals = tr, goals
-        self.solver = Solver(tr.ctx)
+    def __init__(self, tr: Translator, solver: Solver, goals: list[int], lemmas: list[int]):
+        self.tr, self.solver, self.goals = tr, solver, goals
         self.paths = Unrolling(tr, self.solver, tag="t")
         self.lemmas: list[int] = []
         self.holding = 0  # how many leading states are asserted to satisfy the goals
@@ -80,6 +81,7 @@ class _Run:
     proved: dict[int, str]
     cti: dict[int, Cti]
     steps: dict[tuple[int, ...], StepCase]
+    new_solver: Callable[[], Solver]
 
     def open(self, i: int) -> bool:
         return i not in self.found and i not in self.proved
@@ -88,7 +90,7 @@ class _Run:
         key = tuple(goals)
         assumed = [m for m in self.lemmas if m in self.proved and m not in goals]
         if key not in self.steps:
-            self.steps[key] = StepCase(self.base.tr, goals, assumed)
+            self.steps[key] = StepCase(self.base.tr, self.new_solver(), goals, assumed)
         case = self.steps[key]
         for m in assumed:
             if m not in case.lemmas:
@@ -115,17 +117,19 @@ class _Run:
 
 
 def check_induction(system: System, names: list[str] | None = None, max_k: int = 10,
-                    assume: list[str] | None = None) -> list[Result]:
+                    assume: list[str] | None = None, time_limit: float | None = None) -> list[Result]:
     """A Result per property named (all when None), in the system's order. `assume` names
     Invariants to use as strengthening lemmas once they are proven."""
     start = time.perf_counter()
+    tr = Translator(system, z3.Context())
     props = system.properties
     wanted = [i for i, p in enumerate(props) if names is None or p.name in names]
     lemmas = [_lemma(system, name) for name in (assume or [])]
     # A Sometimes is refuted by proving its negation invariant, like any other target.
     targets = [i for i in wanted if isinstance(props[i], SAFETY + (Sometimes,)) and i not in lemmas]
     searched = sorted(set(lemmas) | {i for i in wanted if isinstance(props[i], SAFETY + (Sometimes,))})
-    run = _Run(system, BaseCase(system, Translator(system, z3.Context())), lemmas, {}, {}, {}, {})
+    new_solver = partial(solver_for, tr, start, time_limit)
+    run = _Run(system, BaseCase(system, tr, new_solver()), lemmas, {}, {}, {}, {}, new_solver)
     complete_at: int | None = None
     limit: str | None = None
     reached = 0
@@ -145,7 +149,7 @@ def check_induction(system: System, names: list[str] | None = None, max_k: int =
             if not any(run.open(i) for i in searched):
                 break
     except SolverUnknown as err:
-        limit = f"solver answered unknown: {err}"
+        limit = f"{err} at depth {reached}"
     stats = Stats(depth=reached, seconds=time.perf_counter() - start)
     return [_result(run, i, complete_at, limit, max_k, stats) for i in wanted]
 
@@ -220,15 +224,17 @@ def _result(run: _Run, i: int, complete_at: int | None, limit: str | None, max_k
 
 
 def describe_cti(system: System, compiled: Compiled, index: int, cti: Cti) -> str:
-    """'from <state> <thread: call> leads to <state>, where <what fails>' in slot names."""
+    """'from <state> <thread: call> changes <slots>, where <what fails>', in slot names."""
     step = _explain_step(system, compiled, cti.before, cti.after)
-    return f"from {show_state(system, cti.before)} {step} leads to {show_state(system, cti.after)}, " \
-           f"where {_what_fails(system, compiled, index, cti.after)}"
+    changed = [j for j, (a, b) in enumerate(zip(cti.before, cti.after)) if a != b]
+    return f"from {show_state(system, cti.before)} {step} changes " \
+           f"{show_state(system, cti.after, changed)}, where {_what_fails(system, compiled, index, cti.after)}"
 
 
-def show_state(system: System, state: tuple[int, ...]) -> str:
+def show_state(system: System, state: tuple[int, ...], slots: list[int] | None = None) -> str:
     names = system.slot_names()
-    return "{" + ", ".join(f"{names[j]}={system.show_slot(j, v)}" for j, v in enumerate(state)) + "}"
+    shown = range(len(state)) if slots is None else slots
+    return "{" + ", ".join(f"{names[j]}={system.show_slot(j, state[j])}" for j in shown) + "}"
 
 
 def _call(system: System, k: int) -> str:

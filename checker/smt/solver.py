@@ -7,6 +7,7 @@ solver) applies; on the spec models it is several times faster than the arithmet
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -14,17 +15,18 @@ import z3
 
 
 class SolverUnknown(Exception):
-    """Z3 answered `unknown` (a timeout or an undecidable corner): no verdict either way."""
+    """No answer: the time limit ran out, or Z3 said `unknown`. The message says which."""
 
 
 class Solver:
-    def __init__(self, ctx: z3.Context, seed: int = 0, timeout_ms: int | None = None):
-        self.ctx = ctx
+    """`deadline` is a time.perf_counter() value after which every query answers SolverUnknown."""
+
+    def __init__(self, ctx: z3.Context, seed: int = 0, deadline: float | None = None,
+                 limit: str = ""):
+        self.ctx, self.deadline, self.limit = ctx, deadline, limit
         self._solver = z3.SolverFor("QF_FD", ctx=ctx)
         self._solver.set("random_seed", seed)
         self._solver.set("sat.random_seed", seed)
-        if timeout_ms is not None:
-            self._solver.set("timeout", timeout_ms)
         self.queries = 0
 
     def add(self, *terms: z3.BoolRef) -> None:
@@ -41,9 +43,16 @@ class Solver:
 
     def satisfiable(self) -> bool:
         self.queries += 1
+        if self.deadline is not None:
+            left = self.deadline - time.perf_counter()
+            if left <= 0:
+                raise SolverUnknown(self.limit)
+            self._solver.set("timeout", max(1, int(left * 1000)))
         answer = self._solver.check()
         if answer == z3.unknown:
-            raise SolverUnknown(self._solver.reason_unknown())
+            if self.deadline is not None and time.perf_counter() >= self.deadline:
+                raise SolverUnknown(self.limit)
+            raise SolverUnknown(f"solver answered unknown ({self._solver.reason_unknown()})")
         return answer == z3.sat
 
     def model(self) -> z3.ModelRef:

@@ -41,14 +41,25 @@ class Translator:
         for var in system.variables:
             for k in range(var.length):
                 self.domains[var.base + k] = var.domain
-        self._updates: dict[tuple[int, int], tuple] = {}
-        self._terms: dict[tuple[int, int, int], tuple] = {}
-        self._successors: dict[tuple[int, int], tuple] = {}
+        self._states: dict[str, State] = {}
+        self._memo: dict[tuple, tuple] = {}
 
     # -- states ---------------------------------------------------------------------------
 
     def state(self, tag: str) -> State:
-        return tuple(z3.Int(f"{name}@{tag}", self.ctx) for name in self.slot_names)
+        """The state named `tag`; the same tuple every time, so translations of it are reused."""
+        if tag not in self._states:
+            self._states[tag] = tuple(z3.Int(f"{name}@{tag}", self.ctx) for name in self.slot_names)
+        return self._states[tag]
+
+    def memo(self, kind: tuple, objects: tuple, compute):
+        """compute(), once per kind and identity of `objects` (expressions, states)."""
+        key = kind + tuple(id(o) for o in objects)
+        hit = self._memo.get(key)
+        # An entry keeps its objects alive, so their ids are not reused while it exists.
+        if hit is None or any(a is not b for a, b in zip(hit[0], objects)):
+            hit = self._memo[key] = (objects, compute())
+        return hit[1]
 
     def in_domain(self, s: State) -> z3.BoolRef:
         return self._and([z3.And(v >= d.lo, v <= d.hi) for v, d in zip(s, self.domains)])
@@ -70,12 +81,7 @@ class Translator:
         return self._any(z3.Not(self.as_bool(t.value)), t.error)
 
     def term(self, e: Expr, pre: State, post: State | None = None) -> Term:
-        key = (id(e), id(pre), id(post))
-        hit = self._terms.get(key)
-        # An entry keeps e, pre and post alive, so their ids are not reused while it exists.
-        if hit is None or hit[0] is not e or hit[1] is not pre or hit[2] is not post:
-            hit = self._terms[key] = (e, pre, post, self._term(e, pre, post))
-        return hit[3]
+        return self.memo(("term",), (e, pre, post), lambda: self._term(e, pre, post))
 
     def _term(self, e: Expr, pre: State, post: State | None) -> Term:
         if isinstance(e, Const):
@@ -160,34 +166,31 @@ class Translator:
 
         All targets and values are computed on the pre state, then written in order, as the
         compiled `successors` does; overflow is a value outside its variable's domain."""
-        key = (k, id(pre))
-        if key not in self._updates or self._updates[key][0] is not pre:
-            written: dict[int, z3.ArithRef] = {}
-            errors, overflows = [], []
-            for upd in self.system.actions[k].updates:
-                var = upd.target.var
-                index, lo, hi, error = self._index(upd.target, pre, None)
-                value = self.term(upd.value, pre)
-                v = self.as_int(value.value)
-                errors += [error, value.error]
-                dom, r = var.domain, value_range(upd.value)
-                if r is None or r[0] < dom.lo or r[1] > dom.hi:
-                    overflows.append(z3.Not(z3.And(v >= dom.lo, v <= dom.hi)))
-                for j in range(lo, hi + 1):
-                    slot = var.base + j
-                    old = written.get(slot, pre[slot])
-                    written[slot] = v if isinstance(index, int) else z3.If(index == j, v, old)
-            # The entry keeps `pre` alive, so its id cannot be reused while the entry exists.
-            self._updates[key] = (pre, written, self._any(*errors), self._any(*overflows))
-        return self._updates[key][1:]
+        return self.memo(("updates", k), (pre,), lambda: self._updates(k, pre))
+
+    def _updates(self, k: int, pre: State):
+        written: dict[int, z3.ArithRef] = {}
+        errors, overflows = [], []
+        for upd in self.system.actions[k].updates:
+            var = upd.target.var
+            index, lo, hi, error = self._index(upd.target, pre, None)
+            value = self.term(upd.value, pre)
+            v = self.as_int(value.value)
+            errors += [error, value.error]
+            dom, r = var.domain, value_range(upd.value)
+            if r is None or r[0] < dom.lo or r[1] > dom.hi:
+                overflows.append(z3.Not(z3.And(v >= dom.lo, v <= dom.hi)))
+            for j in range(lo, hi + 1):
+                slot = var.base + j
+                old = written.get(slot, pre[slot])
+                written[slot] = v if isinstance(index, int) else z3.If(index == j, v, old)
+        return written, self._any(*errors), self._any(*overflows)
 
     def successor(self, k: int, pre: State) -> State:
-        key = (k, id(pre))
-        hit = self._successors.get(key)
-        if hit is None or hit[0] is not pre:
+        def compute() -> State:
             written = self.updates(k, pre)[0]
-            hit = self._successors[key] = (pre, tuple(written.get(j, v) for j, v in enumerate(pre)))
-        return hit[1]
+            return tuple(written.get(j, v) for j, v in enumerate(pre))
+        return self.memo(("successor", k), (pre,), compute)
 
     def step(self, pre: State, nxt: State, chosen: z3.ArithRef) -> z3.BoolRef:
         """nxt follows pre by action number `chosen` (the trace's action is re-derived on replay)."""
@@ -208,6 +211,9 @@ class Translator:
     def fault(self, pre: State) -> z3.BoolRef:
         """Some step from pre would stop the explicit engine: an index out of range or a value
         outside its domain (BoundExceeded)."""
+        return self.memo(("fault",), (pre,), lambda: self._fault(pre))
+
+    def _fault(self, pre: State) -> z3.BoolRef:
         faults = []
         for k, action in enumerate(self.system.actions):
             guard = self.term(action.guard, pre)
@@ -223,6 +229,9 @@ class Translator:
     def bad(self, prop, s: State) -> z3.BoolRef:
         """A state where the property fails: for an action property, one from which a checked
         step fails its check; for Sometimes, a witness."""
+        return self.memo(("bad",), (prop, s), lambda: self._bad(prop, s))
+
+    def _bad(self, prop, s: State) -> z3.BoolRef:
         if isinstance(prop, Invariant):
             return self.fails(prop.holds, s)
         if isinstance(prop, NoDeadlock):

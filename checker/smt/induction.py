@@ -100,8 +100,7 @@ class _Run:
     def prove(self, goals: list[int], k: int) -> bool:
         cti = self.step(goals, k)
         if cti is not None:
-            self.cti.setdefault(goals[0], cti)
-            if len(goals) == 1:
+            if len(goals) == 1 or goals[0] not in self.cti:  # the goal's own CTI reads best
                 self.cti[goals[0]] = cti
             return False
         props = self.system.properties
@@ -172,11 +171,10 @@ def _base(run: _Run, searched: list[int], kinds) -> None:
 
 
 def _steps(run: _Run, targets: list[int], k: int) -> None:
-    """Lemmas first, until none more is proven (one may need another), then each target alone,
-    then each target together with the lemmas still open."""
-    changed = True
-    while changed:
-        changed = any([run.prove([m], k) for m in run.lemmas if run.open(m)])
+    """Lemmas first, then each target alone, then each target together with the lemmas still
+    open (a joint proof proves them all)."""
+    while any([run.prove([m], k) for m in run.lemmas if run.open(m)]):
+        pass  # until none more is proven: one lemma may need another
     for t in targets:
         if run.open(t):
             run.prove([t], k)
@@ -184,8 +182,6 @@ def _steps(run: _Run, targets: list[int], k: int) -> None:
         helpers = [m for m in run.lemmas if run.open(m)]
         if run.open(t) and helpers:
             run.prove([t] + helpers, k)
-            while any([run.prove([m], k) for m in run.lemmas if run.open(m)]):
-                pass
 
 
 def _result(run: _Run, i: int, complete_at: int | None, limit: str | None, max_k: int,

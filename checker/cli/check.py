@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -90,8 +91,11 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
               help="write each counterexample as ITF JSON: DIR/<spec>/<design>.<property>.itf.json")
 @click.option("--mermaid", "mermaid_dir", type=click.Path(file_okay=False), default=None,
               help="write each counterexample as a Mermaid sequence diagram: DIR/<spec>/<design>.<property>.mmd")
+@click.option("--write-counterexamples", "baseline_dir", type=click.Path(file_okay=False), default=None,
+              help="rewrite the gate's baseline (e.g. counterexamples/) for these specs, under every design "
+                   "that can express them")
 def check(paths, designs, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
-          full_state, quiet, itf_dir, mermaid_dir):
+          full_state, quiet, itf_dir, mermaid_dir, baseline_dir):
     """Check each spec's properties (default: every spec under specs/).
 
     Exit codes: 0 every verdict as expected; 11 unexpected deadlock; 12 unexpected safety
@@ -100,8 +104,13 @@ def check(paths, designs, props, engine, order, max_states, max_depth, time_limi
     """
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
-    for spec in load_all(paths):
+    specs = load_all(paths)
+    for spec in specs:
         checked += run_spec(spec, opts, designs, props, progress=not quiet)
+    if baseline_dir:
+        from . import baseline
+        from .matrix import run_matrix
+        baseline.write(Path(baseline_dir), run_matrix(specs, opts))
     if itf_dir or mermaid_dir:
         from .trace import write_traces
         write_traces(checked, itf_dir, mermaid_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable
 
-from ..ir import Check, Expr, all_of, assign, ite
+from ..ir import TRUE, Check, Expr, all_of, assign, ite
 from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_UAF, DELETED, GUARDS_CLOSED, O_FREED, O_LIVE, Outcome,
                           Vocabulary)
 from .api import Api, Design, Site, Steps, table
@@ -83,8 +83,18 @@ def view_from_main(s: Site) -> Steps:
     v = s.v
     gone = v.phase[0].eq(DELETED)
     return [[Outcome(gone, s.ret(0), "main interpreter finalized: NULL"),
-             Outcome(~gone, [assign(v.v_status[s.slot - 1], O_LIVE), assign(v.v_interp[s.slot - 1], 1)]
-                     + s.ret(s.slot), "view of main")]]
+             Outcome(~gone, _view_of_main(s), "view of main")]]
+
+
+def view_from_main_pep_text(s: Site) -> Steps:
+    # PEP 788 "PyInterpreterView_FromMain" as written: fails only on OOM (not modelled), so it
+    # returns a view even of a freed main; the guard taken from it then fails (SEMANTICS §7 Q10).
+    return [[Outcome(TRUE, _view_of_main(s), "view of main")]]
+
+
+def _view_of_main(s: Site) -> list:
+    v = s.v
+    return [assign(v.v_status[s.slot - 1], O_LIVE), assign(v.v_interp[s.slot - 1], 1)] + s.ret(s.slot)
 
 
 def view_close(s: Site) -> Steps:
@@ -190,7 +200,7 @@ def release(s: Site) -> Steps:
     return [step0, step1]
 
 
-def pep788_api(draft: bool) -> dict[str, Api]:
+def pep788_api(draft: bool, view_main_can_fail: bool = True) -> dict[str, Api]:
     return table(
         Api("PyInterpreterGuard_FromCurrent", (), "guard", guard_from_current,
             "PEP 788 PyInterpreterGuard_FromCurrent", creates="guard"),
@@ -199,7 +209,7 @@ def pep788_api(draft: bool) -> dict[str, Api]:
         Api("PyInterpreterGuard_Close", ("guard",), None, guard_close, "PEP 788 PyInterpreterGuard_Close"),
         Api("PyInterpreterView_FromCurrent", (), "view", view_from_current,
             "PEP 788 PyInterpreterView_FromCurrent", creates="view"),
-        Api("PyInterpreterView_FromMain", (), "view", view_from_main,
+        Api("PyInterpreterView_FromMain", (), "view", view_from_main if view_main_can_fail else view_from_main_pep_text,
             "PEP 788 PyInterpreterView_FromMain; Doc/c-api/interp-lifecycle.rst", creates="view"),
         Api("PyInterpreterView_Close", ("view",), None, view_close, "PEP 788 PyInterpreterView_Close"),
         Api("PyThreadState_Ensure", ("guard",), "token", ensure_with_guard(partial(ensure_steps, draft=draft)),
@@ -218,3 +228,9 @@ FINAL_DRAFT = Design(
     "final_draft", "PR #149116 draft of 2026-05-05: Ensure with a same-interpreter tstate attached "
     "returned SENTINEL, so Release detached it (found in review).",
     {**LEGACY.api, **pep788_api(draft=True)}, "SEMANTICS.md §2.4 (colesbury's review)", waits_for_guards=True)
+
+FINAL_PEP_TEXT = Design(
+    "final_pep_text", "As final, but PyInterpreterView_FromMain as the PEP text has it: it never fails "
+    "(OOM aside), where the merged docs make it NULL once main has finalized.",
+    {**LEGACY.api, **pep788_api(draft=False, view_main_can_fail=False)}, "SEMANTICS.md §1.7, §7 Q10",
+    waits_for_guards=True)

@@ -16,7 +16,7 @@ from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_pr
 
 VERDICTS = ("holds", "violated")
 TOP_KEYS = {"name", "summary", "design", "designs", "interpreters", "locks", "events", "shared", "bounds",
-            "thread", "atexit", "finalizers", "expect"}
+            "thread", "atexit", "finalizers", "expect", "queries"}
 THREAD_KEYS = {"name", "count", "program", "tstate", "attached"}
 BOUNDS = {"tstates_per_thread": (1, 6), "nesting": (1, 6), "max_counter": (1, 8)}
 
@@ -148,10 +148,14 @@ def load_spec(path: str | Path) -> Spec:
         except ProgramError as err:
             raise SpecError(shown, err.line, err.message) from err
 
+    queries = data.get("queries", {})
+    if not isinstance(queries, dict) or not all(isinstance(q, str) for q in queries.values()):
+        raise fail("queries", "[queries] maps a name to a predicate string, e.g. x = \"finalizing(main)\"")
+    where = {"shared": lines.of("shared"), **{f"query:{q}": lines.of(q) for q in queries}}
     scenario = Scenario(data.get("name", path.stem), interps, tuple(threads), prog("atexit"), prog("finalizers"),
                         tuple(data.get("locks", [])), tuple(data.get("events", [])), tuple(data.get("shared", [])),
                         bounds.get("tstates_per_thread", 2), bounds.get("nesting", 3), bounds.get("max_counter", 4),
-                        {"shared": lines.of("shared")})
+                        where, tuple(queries.items()))
     expect = _expectations(data.get("expect", {}), designs, fail)
     spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect)
     for d in designs:   # compile once now so program errors surface at load time

@@ -154,3 +154,21 @@ def test_readme_example_is_the_real_output():
     finally:
         os.chdir(cwd)
     assert r.output == "\n".join(block[1:]) + "\n"
+
+
+def test_query_answers_with_a_witness_or_unreachable():
+    r = cli("check", "-q", str(ROOT / "specs" / "query_guard_after_isfinalizing.toml"))
+    assert r.exit_code == 0
+    assert "unreachable: no schedule gets there" in r.output
+    assert "witness for refused_before_finalizing" in r.output
+
+
+@pytest.mark.parametrize("query,needle", [
+    ("finalizing(nowhere)", "unknown interpreter `nowhere`"),
+    ("frobnicate(main)", "unknown predicate `frobnicate(main)`"),
+    ("guards(main) >", "is not an expression"),
+])
+def test_bad_query_exits_150(tmp_path, query, needle):
+    spec = write(tmp_path, GOOD + f'[queries]\nq = "{query}"\n')
+    r = CliRunner().invoke(main, ["check", "-q", spec])
+    assert r.exit_code == 150 and needle in r.output, r.output

@@ -73,7 +73,8 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
         click.echo(f"  {stats.states} distinct states, {stats.transitions} transitions, depth {stats.depth}, "
                    f"{stats.seconds:.2f}s")
         for c in items:
-            if c.result.trace is not None and c.result.verdict is Verdict.VIOLATED:
+            prop = c.system.prop(c.result.prop)
+            if c.result.trace is not None and (c.result.verdict is Verdict.VIOLATED or getattr(prop, "query", False)):
                 click.echo("")
                 click.echo(render_trace(c.system, c.result, full_state))
         click.echo("")

@@ -55,6 +55,7 @@ def _verdict(system, compiled, ex: Exploration, i: int, engine: str) -> Result:
             return Result(prop.name, Verdict.HOLDS, engine, ex.trace_to(hit), stats, "witness")
         if ex.complete:
             return Result(prop.name, Verdict.VIOLATED, engine, None, stats,
+                          "unreachable: no schedule gets there" if prop.query else
                           "never reached: the scenario never gets there (vacuous)")
         return Result(prop.name, Verdict.UNKNOWN, engine, None, stats, f"limit reached: {ex.limit}")
     if not ex.complete:

@@ -128,11 +128,13 @@ class LeadsTo:
 
 @dataclass(frozen=True)
 class Sometimes:
-    """A witness: fails when no reachable state satisfies `expr` (vacuity alarm)."""
+    """A witness: fails when no reachable state satisfies `expr` (vacuity alarm), or a user's
+    reachability query (`query`): then the witness trace is the answer and is shown."""
     name: str
     expr: Expr
     doc: str = ""
     why: str = ""
+    query: bool = False
 
 
 Property = Union[Invariant, ActionProperty, NoDeadlock, NoHang, LeadsTo, Sometimes]

@@ -17,6 +17,7 @@ from ..ir import (Action, Builder, Check, Const, Domain, Expr, Read, Sometimes, 
 from ..vocabulary import (C_NO_TSTATE, DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, standard_properties)
 from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
+from .queries import QueryCompiler
 
 KIND_DOMAIN = {"int": Domain(-1, 1)}
 
@@ -52,6 +53,7 @@ class Scenario:
     nesting: int = 3
     max_counter: int = 4
     lines: dict = field(default_factory=dict, compare=False)  # spec key → line, for errors
+    queries: tuple[tuple[str, str], ...] = ()                 # (name, predicate): reachability questions
 
 
 @dataclass(frozen=True)
@@ -214,8 +216,19 @@ class ProgramCompiler:
         standard_properties(v, b, started, done)
         b.prop(Sometimes("completes", all_of(*[self._finished(t) for t in range(len(self.names))]),
                          "Some schedule runs every thread to its end (vacuity check)."))
+        self._queries()
         b.kinds["interpcheck"] = {"design": self.design.name}
         return b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0))
+
+    def _queries(self) -> None:
+        taken = {p.name for p in self.b.properties}
+        for name, text in self.sc.queries:
+            line = self.sc.lines.get(f"query:{name}", 0)
+            if name in taken:
+                raise ProgramError(f"query `{name}` has the name of a property; choose another name", line)
+            q = QueryCompiler(self.v, tuple(self.names), self.interp_names, self._finished, line)
+            self.b.prop(Sometimes(name, q.compile(text), f"query: can `{text}` happen?", text,
+                                  query=True))
 
     def _finished(self, t: int) -> Expr:
         end = len(self.pcs[t])

@@ -172,3 +172,15 @@ def test_bad_query_exits_150(tmp_path, query, needle):
     spec = write(tmp_path, GOOD + f'[queries]\nq = "{query}"\n')
     r = CliRunner().invoke(main, ["check", "-q", spec])
     assert r.exit_code == 150 and needle in r.output, r.output
+
+
+def test_export_writes_promela_and_tla(tmp_path):
+    r = cli("export", S1, "--design", "legacy", "--promela", str(tmp_path / "m.pml"), "--tla", str(tmp_path / "tla"))
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "m.pml").read_text()
+    assert "CHECK_no_use_after_free" in text and "d_step" in text
+    assert list((tmp_path / "tla").glob("*.tla")) and list((tmp_path / "tla").glob("*.cfg"))
+
+
+def test_export_needs_a_target():
+    assert cli("export", S1).exit_code == 2

@@ -1,17 +1,28 @@
-"""The explicit-state engine: one exploration, then a verdict for every asked property."""
+"""The explicit-state engine: one exploration, then a verdict for every asked property.
+
+Reductions (docs/performance.md): symmetry over interchangeable threads, partial-order
+reduction of thread-local steps, a fingerprint store, several worker processes. Each is
+used only for the properties it is sound for. With the defaults, every trace is the one the
+unreduced breadth-first search finds: when a partial-order-reduced search finds a violation
+or a witness, the trace comes from a second, unreduced search that stops once it has it.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from interpcheck.model.ir import (ActionProperty, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes,
+from interpcheck.model.ir import (ActionProperty, Compiled, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes,
                                   System, compile_system)
 
 from ..result import Result, Stats, Trace, Verdict
+from . import por as por_module
+from . import symmetry as symmetry_module
 from .explore import Exploration, Limits, Reporter, SilentReporter, StderrReporter, explore
 from .graph import find_hang, find_leads_to_violation
 from .simulate import simulate
+from .store import exact_store, fingerprint_store
 
 SAFETY = (Invariant, ActionProperty, NoDeadlock)
+REDUCIBLE = (Invariant, ActionProperty, NoDeadlock, Sometimes)   # decided without the whole graph
 
 
 @dataclass(frozen=True)
@@ -21,26 +32,118 @@ class Options:
     seed: int = 0               # simulate only
     walks: int = 1000
     walk_depth: int = 100
+    symmetry: str = "auto"      # auto: where sound | on: also note where not | off
+    por: str = "auto"           # auto: where sound, traces from an unreduced rerun | on: traces as found | off
+    fingerprint: bool = False   # 64-bit fingerprints instead of whole states
+    workers: int = 1            # processes for breadth-first search
+
+
+@dataclass
+class _Plan:
+    """What one exploration uses: the compiled system, the reductions, and notes for results."""
+    compiled: Compiled
+    canon: object = None        # symmetry.Canonicalizer
+    ample: object = None        # por.Ample
+    notes: dict = None          # property index -> note
 
 
 def check(system: System, names: list[str] | None = None, options: Options = Options(),
           reporter: Reporter = SilentReporter()) -> list[Result]:
     """A Result per property named (all of the system's when None), in the system's order."""
     wanted = [i for i, p in enumerate(system.properties) if names is None or p.name in names]
-    compiled = compile_system(system)
     if options.order == "simulate":
-        return _simulated(system, compiled, wanted, options)
-    needs_graph = any(isinstance(system.properties[i], (NoHang, LeadsTo)) for i in wanted)
-    only_safety = all(isinstance(system.properties[i], SAFETY) for i in wanted)
-    ex = explore(system, compiled, set(wanted), order=options.order, limits=options.limits,
-                 keep_edges=needs_graph, stop_early=only_safety, reporter=reporter)
+        return _simulated(system, compile_system(system), wanted, options)
+    props = system.properties
+    graph = [i for i in wanted if isinstance(props[i], (NoHang, LeadsTo))]
+    notes: dict[int, str] = {}
+    if graph and (options.symmetry == "on" or options.por == "on" or options.fingerprint):
+        # One exploration serves every property: hangs and liveness need the whole graph.
+        used = [what for what, on in (("symmetry", options.symmetry == "on"), ("partial-order reduction",
+                options.por == "on"), ("fingerprints", options.fingerprint)) if on]
+        for i in wanted:
+            notes[i] = f"{' and '.join(used)} not used: {props[graph[0]].name} needs the whole state graph"
+    plan = _plan(system, wanted, options, notes, reduce=not graph)
+    only_safety = all(isinstance(props[i], SAFETY) for i in wanted)
+    store = fingerprint_store() if options.fingerprint and not graph else exact_store(keep_index=bool(graph))
+    ex = _explore(system, plan, wanted, options, store, keep_edges=bool(graph), stop_early=only_safety,
+                  reporter=reporter)
     engine = f"explicit-{options.order}"
-    return [_verdict(system, compiled, ex, i, engine) for i in wanted]
+    results = [_verdict(system, plan.compiled, ex, i, engine) for i in wanted]
+    if plan.ample is not None and options.por == "auto":
+        results = _shortest_traces(system, wanted, results, options, ex, reporter)
+    return [_noted(r, plan.notes.get(i) or notes.get(i), ex, store) for i, r in zip(wanted, results)]
+
+
+def _plan(system: System, wanted: list[int], options: Options, notes: dict, reduce: bool) -> _Plan:
+    """Chooses the reductions sound for every wanted property; notes what was left out."""
+    props = system.properties
+    canon = None
+    if reduce and options.symmetry != "off" and system.symmetry is not None:
+        bad = symmetry_module.unsupported(system, wanted)
+        if not bad:
+            made = symmetry_module.canonicalizer(system, lambda order, shift: compile_system(system, True, order, shift))
+            if isinstance(made, str):
+                if options.symmetry == "on":
+                    notes.update({i: f"symmetry not used: {made}" for i in wanted})
+            else:
+                canon = made
+        elif options.symmetry == "on":
+            i, why = next(iter(bad.items()))
+            notes.update({j: f"symmetry not used: {props[i].name}: {why}" for j in wanted})
+    elif options.symmetry == "on" and system.symmetry is None:
+        notes.update({i: "symmetry not used: the model declares no interchangeable threads" for i in wanted})
+    compiled = canon.compiled if canon is not None else compile_system(system, packed=True)
+    ample = None
+    if reduce and options.por != "off":
+        ample = por_module.ample_sets(system, compiled, wanted)
+    return _Plan(compiled, canon, ample, {})
+
+
+def _explore(system: System, plan: _Plan, wanted: list[int], options: Options, store, *, keep_edges: bool,
+             stop_early: bool, reporter: Reporter, targets: set[int] | None = None, ample=True) -> Exploration:
+    canon = plan.canon
+    kwargs = dict(order=options.order, limits=options.limits, keep_edges=keep_edges, stop_early=stop_early,
+                  reporter=reporter, store=store, canon=canon.canon if canon is not None else None,
+                  ample=plan.ample if ample else None, unfold=canon.unfold if canon is not None else None,
+                  targets=targets)
+    if options.workers > 1 and options.order == "bfs" and not keep_edges:
+        from .parallel import explore_parallel
+        return explore_parallel(system, plan, set(wanted), options.workers, **kwargs)
+    return explore(system, plan.compiled, set(wanted), **kwargs)
+
+
+def _shortest_traces(system: System, wanted: list[int], results: list[Result], options: Options,
+                     reduced: Exploration, reporter: Reporter) -> list[Result]:
+    """Traces found under partial-order reduction may be longer than necessary: find them
+    again without it, stopping as soon as each is found, so defaults keep shortest traces."""
+    with_trace = {i for i, r in zip(wanted, results) if r.trace is not None}
+    if not with_trace:
+        return results
+    plan = _plan(system, sorted(with_trace), replace(options, por="off"), {}, reduce=True)
+    store = fingerprint_store() if options.fingerprint else exact_store()
+    ex = _explore(system, plan, sorted(with_trace), replace(options, por="off"), store, keep_edges=False,
+                  stop_early=True, reporter=reporter, targets=with_trace, ample=False)
+    engine = f"explicit-{options.order}"
+    out = []
+    for i, r in zip(wanted, results):
+        if i in with_trace:
+            again = _verdict(system, plan.compiled, ex, i, engine)
+            if again.verdict is r.verdict and again.trace is not None:
+                r = again
+        out.append(r)
+    return out
+
+
+def _noted(r: Result, note: str | None, ex: Exploration, store) -> Result:
+    if note:
+        r.reason = f"{r.reason}; {note}" if r.reason else note
+    return r
 
 
 def _verdict(system, compiled, ex: Exploration, i: int, engine: str) -> Result:
     prop = system.properties[i]
-    stats = Stats(ex.stats.states, ex.stats.transitions, ex.stats.depth, ex.stats.seconds)
+    stats = Stats(ex.stats.states, ex.stats.transitions, ex.stats.depth, ex.stats.seconds,
+                  ex.stats.bytes_per_state)
     note = "" if ex.order == "bfs" else "depth-first: the trace may not be the shortest"
     if isinstance(prop, SAFETY):
         if i in ex.found:
@@ -49,8 +152,7 @@ def _verdict(system, compiled, ex: Exploration, i: int, engine: str) -> Result:
             return Result(prop.name, Verdict.HOLDS, engine, None, stats)
         return Result(prop.name, Verdict.UNKNOWN, engine, None, stats, f"limit reached: {ex.limit}")
     if isinstance(prop, Sometimes):
-        pred = compiled.predicate(prop.expr)
-        hit = next((sid for sid, st in enumerate(ex.states) if pred(st)), None)
+        hit = ex.witness.get(i)
         if hit is not None:
             return Result(prop.name, Verdict.HOLDS, engine, ex.trace_to(hit), stats, "witness")
         if ex.complete:

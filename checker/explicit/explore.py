@@ -2,20 +2,29 @@
 
 States are stored once, in discovery order, with a parent pointer and the action that
 reached them, so traces are rebuilt without storing paths. Safety violations (invariants,
-action checks, deadlock) are recorded as they are met; BFS meets each one first at its
-shortest depth. Edges are kept only when a graph property (hang, liveness) needs them.
+action checks, deadlock) and witnesses (`Sometimes`) are recorded as they are met; BFS
+meets each one first at its shortest depth. Edges are kept only when a graph property
+(hang, liveness) needs them.
+
+The loop works on whatever state representation `compiled` uses (tuples, or the packed
+bytes the engine compiles for speed); traces are decoded to the IR's tuples. Two optional
+reductions plug in: `canon` maps a state to its symmetry representative, `ample` picks a
+partial-order-reduced subset of the successors (see symmetry.py, por.py).
 """
 from __future__ import annotations
 
 import sys
 import time
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
-from interpcheck.model.ir import ActionProperty, BoundExceeded, Compiled, Invariant, NoDeadlock, System
+from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Invariant, NoDeadlock, Sometimes,
+                                  System, all_of, any_of)
 
 from ..result import Limit, Stats, Trace
+from .store import Store, exact_store
 
 
 @dataclass(frozen=True)
@@ -53,125 +62,231 @@ class StderrReporter:
 
 @dataclass
 class Exploration:
-    """The part of the reachable graph that was explored, and the safety violations met."""
-    states: list[tuple]
-    parent: list[int]
-    via: list[int]
-    depth: list[int]
+    """The part of the reachable graph that was explored, and the safety violations met.
+
+    `states` holds states in the compiled representation (empty when the store keeps only
+    fingerprints); `path_to` and `trace_to` give the IR's tuples."""
+    states: list
+    parent: array
+    via: array
+    depth: array
     edges: list[list[tuple[int, int]]] | None
     found: dict[int, Trace]                   # property index → shortest (BFS) trace
     stats: Stats
     limit: str | None = None                  # which limit stopped it, None when complete
     order: str = "bfs"
     index: dict = field(default_factory=dict)
-    early: bool = False                       # stopped once every wanted property was violated
+    early: bool = False                       # stopped once every wanted property was decided
+    decode: Callable = tuple
+    replay: Callable | None = None            # (first state, actions) -> states, when states are not kept
+    witness: dict[int, int] = field(default_factory=dict)   # Sometimes property → first state id
+    unfold: Callable | None = None            # representative path -> concrete path (symmetry)
+    initial: list = field(default_factory=list)
+    store: Store | None = None
 
     @property
     def complete(self) -> bool:
         return self.limit is None
 
-    def path_to(self, sid: int) -> tuple[list[tuple], list[int]]:
+    def raw_path(self, sid: int) -> tuple[list, list[int]]:
+        """States (compiled representation) and actions from an initial state to `sid`."""
         ids = []
         while sid != -1:
             ids.append(sid)
             sid = self.parent[sid]
         ids.reverse()
-        return [self.states[i] for i in ids], [self.via[i] for i in ids[1:]]
+        actions = [self.via[i] for i in ids[1:]]
+        if self.states:
+            return [self.states[i] for i in ids], actions
+        return self.replay(self.initial[ids[0]], actions), actions
 
-    def trace_to(self, sid: int, extra: tuple[int, tuple] | None = None) -> Trace:
-        states, actions = self.path_to(sid)
+    def path_to(self, sid: int) -> tuple[list[tuple], list[int]]:
+        states, actions = self.raw_path(sid)
+        if self.unfold is not None:
+            states, actions = self.unfold(states, actions)
+        return [self.decode(s) for s in states], actions
+
+    def trace_to(self, sid: int, extra: tuple[int, object] | None = None, prop: int | None = None) -> Trace:
+        """The trace to `sid`; `extra` (action, successor) appends the transition that broke
+        action property `prop`."""
+        states, actions = self.raw_path(sid)
         if extra is not None:
             actions.append(extra[0])
             states.append(extra[1])
-        return Trace(tuple(states), tuple(actions))
+        if self.unfold is not None:
+            states, actions = self.unfold(states, actions, prop if extra is not None else None)
+        return Trace(tuple(self.decode(s) for s in states), tuple(actions))
 
 
 def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str = "bfs",
             limits: Limits = Limits(), keep_edges: bool = False, stop_early: bool = True,
-            reporter: Reporter = SilentReporter()) -> Exploration:
-    """Explore from the initial states. With `stop_early`, stop once every wanted safety
-    property is violated: the rest of the graph could not change a verdict."""
+            reporter: Reporter = SilentReporter(), store: Store | None = None,
+            canon: Callable | None = None, ample: Callable | None = None,
+            unfold: Callable | None = None, targets: set[int] | None = None) -> Exploration:
+    """Explore from the initial states. With `stop_early`, stop once every wanted property
+    is decided: every wanted safety property violated (and, when `targets` names them,
+    every targeted witness found), since the rest of the graph could not change a verdict."""
     props = system.properties
-    inv_wanted = {i for i in wanted if isinstance(props[i], Invariant)}
+    inv_left = {i for i in wanted if isinstance(props[i], Invariant)}
     act_wanted = {i for i in wanted if isinstance(props[i], ActionProperty)}
+    some_left = {i for i in wanted if isinstance(props[i], Sometimes)}
     deadlock = next((i for i in wanted if isinstance(props[i], NoDeadlock)), None)
-    safety = inv_wanted | act_wanted | ({deadlock} if deadlock is not None else set())
+    goal = inv_left | act_wanted | ({deadlock} if deadlock is not None else set())
+    if targets is not None:
+        goal = set(targets)
+    store = store if store is not None else exact_store(keep_index=keep_edges)
+    if keep_edges and not store.exact:
+        raise ValueError("the state graph needs the exact store")
 
-    ex = Exploration([], [], [], [], [] if keep_edges else None, {}, Stats(), order=order)
-    index = ex.index
+    ex = Exploration([], array("q"), array("i"), array("i"), [] if keep_edges else None, {}, Stats(),
+                     order=order, decode=compiled.decode, unfold=unfold, store=store)
+    if keep_edges:
+        if store.index is None:
+            store.index = {}
+        ex.index = store.index
+    keep_states = store.exact
+    if not keep_states:
+        ex.replay = _replayer(compiled, canon)
+    states, parent, via, depth = ex.states, ex.parent, ex.via, ex.depth
+    found = ex.found
     start = time.perf_counter()
-    successors, invariants, checks = compiled.successors, compiled.invariants, compiled.action_checks
-    finished, halted = compiled.finished, compiled.halted
-    checked_actions = {k for k, a in enumerate(system.actions) if a.checks}
+    successors, finished, halted = compiled.successors, compiled.finished, compiled.halted
+    checks = {k: f for k, f in compiled.checks.items()
+              if any(c.prop in {props[i].name for i in act_wanted} for c in system.actions[k].checks)}
+    seen = store.seen
+    key = store.key
 
-    def add(state: tuple, parent: int, action: int, d: int) -> int | None:
-        if state in index:
-            return None
-        sid = len(ex.states)
-        index[state] = sid
-        ex.states.append(state)
-        ex.parent.append(parent)
-        ex.via.append(action)
-        ex.depth.append(d)
+    def predicate(indices, field_, combine):
+        return compiled.predicate(combine(*[getattr(props[i], field_) for i in sorted(indices)])) if indices else None
+
+    inv_ok = predicate(inv_left, "holds", all_of)
+    some_hit = predicate(some_left, "expr", any_of)
+
+    def met(sid: int, state) -> None:
+        """A new state broke an invariant or reached a witness: record which, recompile the rest."""
+        nonlocal inv_ok, some_hit
+        if inv_ok is not None and not inv_ok(state):
+            for i in sorted(inv_left):
+                if not compiled.holds[i](state):
+                    found[i] = ex.trace_to(sid)
+                    inv_left.discard(i)
+            inv_ok = predicate(inv_left, "holds", all_of)
+        if some_hit is not None and some_hit(state):
+            for i in sorted(some_left):
+                if compiled.predicate(props[i].expr)(state):
+                    ex.witness[i] = sid
+                    some_left.discard(i)
+            some_hit = predicate(some_left, "expr", any_of)
+
+    frontier: deque = deque()
+    for init in system.initial:
+        state = compiled.encode(init)
+        if canon is not None:
+            state = canon(state)
+        k0 = state if key is None else key(state)
+        if k0 in seen:
+            continue
+        sid = len(parent)
+        store.add(k0, sid)
+        ex.initial.append(state)
+        if keep_states:
+            states.append(state)
+        parent.append(-1)
+        via.append(-1)
+        depth.append(0)
         if keep_edges:
             ex.edges.append([])
-        if d > ex.stats.depth:
-            ex.stats.depth = d
-        for i in invariants(state):
-            if i in inv_wanted and i not in ex.found:
-                ex.found[i] = ex.trace_to(sid)
-        return sid
-
-    frontier: deque[int] = deque()
-    for init in system.initial:
-        sid = add(init, -1, -1, 0)
-        if sid is not None:
-            frontier.append(sid)
+        met(sid, state)
+        frontier.append((sid, state))
     pop = frontier.popleft if order == "bfs" else frontier.pop
+    push = frontier.append
+    add = seen.add
+    index = store.index if keep_edges else None
+
+    def is_new(nxt) -> bool:
+        if canon is not None:
+            nxt = canon(nxt)
+        return (nxt if key is None else key(nxt)) not in seen
+    max_depth, max_states = limits.max_depth, limits.max_states
     tick = 0
+    n = len(parent)
     try:
         while frontier:
-            if stop_early and safety and safety <= ex.found.keys():
+            if stop_early and goal and goal <= (found.keys() | ex.witness.keys()):
                 break
-            sid = pop()
-            state = ex.states[sid]
-            d = ex.depth[sid]
-            if limits.max_depth is not None and d >= limits.max_depth:
-                ex.limit = f"max-depth {limits.max_depth}"
+            sid, state = pop()
+            d = depth[sid]
+            if max_depth is not None and d >= max_depth:
+                ex.limit = f"max-depth {max_depth}"
                 continue
             try:
                 succ = successors(state)
             except BoundExceeded as err:
                 raise Limit(f"bound: {err.variable} would become {err.value} in "
                             f"{system.actions[err.action].call}; raise the bound in the spec") from err
+            if not succ:
+                if deadlock is not None and deadlock not in found \
+                        and not halted(state) and not all(f(state) for f in finished):
+                    found[deadlock] = ex.trace_to(sid)
+            elif ample is not None:
+                succ = ample(state, succ, is_new)
             ex.stats.transitions += len(succ)
-            if not succ and deadlock is not None and deadlock not in ex.found:
-                if not halted(state) and not all(f(state) for f in finished):
-                    ex.found[deadlock] = ex.trace_to(sid)
+            d1 = d + 1
             for k, nxt in succ:
-                if k in checked_actions:
-                    for i in checks(k, state, nxt):
-                        if i in act_wanted and i not in ex.found:
-                            ex.found[i] = ex.trace_to(sid, (k, nxt))
-                nid = add(nxt, sid, k, d + 1)
-                if nid is not None:
-                    frontier.append(nid)
+                if k in checks:
+                    for i in checks[k](state, nxt):
+                        if i in act_wanted and i not in found:
+                            found[i] = ex.trace_to(sid, (k, nxt), i)
+                if canon is not None:
+                    nxt = canon(nxt)
+                kn = nxt if key is None else key(nxt)
+                if kn in seen:
+                    if keep_edges:
+                        ex.edges[sid].append((k, index[kn]))
+                    continue
+                add(kn)
                 if keep_edges:
-                    ex.edges[sid].append((k, index[nxt]))
+                    index[kn] = n
+                if keep_states:
+                    states.append(nxt)
+                parent.append(sid)
+                via.append(k)
+                depth.append(d1)
+                if keep_edges:
+                    ex.edges.append([])
+                    ex.edges[sid].append((k, n))
+                if (inv_ok is not None and not inv_ok(nxt)) or (some_hit is not None and some_hit(nxt)):
+                    met(n, nxt)
+                push((n, nxt))
+                n += 1
             tick += 1
             if tick & 1023 == 0:
-                ex.stats.states = len(ex.states)
+                ex.stats.states = n
+                ex.stats.depth = max(ex.stats.depth, d1)
                 ex.stats.seconds = time.perf_counter() - start
                 reporter.progress(ex.stats, len(frontier))
                 if limits.time_limit is not None and ex.stats.seconds > limits.time_limit:
                     raise Limit(f"time-limit {limits.time_limit:g}s")
-            if limits.max_states is not None and len(ex.states) >= limits.max_states and frontier:
-                raise Limit(f"max-states {limits.max_states}")
+            if max_states is not None and n >= max_states and frontier:
+                raise Limit(f"max-states {max_states}")
     except Limit as hit:
         ex.limit = hit.what
     except KeyboardInterrupt:
         ex.limit = "interrupted"
     ex.early = bool(frontier) and ex.limit is None
-    ex.stats.states = len(ex.states)
+    ex.stats.states = n
+    ex.stats.depth = max(depth) if len(depth) else 0
     ex.stats.seconds = time.perf_counter() - start
+    ex.stats.bytes_per_state = store.bytes_per_state(ex)
     return ex
+
+
+def _replayer(compiled: Compiled, canon: Callable | None) -> Callable:
+    """Rebuilds a stored path's states from its first state and actions (fingerprint store)."""
+    def replay(first, actions: list[int]) -> list:
+        out = [first]
+        for k in actions:
+            nxt = next(n for a, n in compiled.successors(out[-1]) if a == k)
+            out.append(canon(nxt) if canon is not None else nxt)
+        return out
+    return replay

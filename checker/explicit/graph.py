@@ -159,10 +159,10 @@ def find_leads_to_violation(system: System, compiled: Compiled, ex: Exploration,
     entry = to_comp[-1][1] if to_comp else start
     comp = next(c for c in fair if entry in c)
     cycle = _fair_cycle(system, ex, comp, entry)
-    states = list(prefix_states) + [ex.states[s] for _, s in to_comp]
+    states = list(prefix_states) + [ex.decode(ex.states[s]) for _, s in to_comp]
     actions = list(prefix_actions) + [k for k, _ in to_comp]
     loop = len(states) - 1
     # A cycle's last step returns to states[loop], so a lasso has one action more than states.
-    states += [ex.states[s] for _, s in cycle[:-1]]
+    states += [ex.decode(ex.states[s]) for _, s in cycle[:-1]]
     actions += [k for k, _ in cycle]
     return Trace(tuple(states), tuple(actions), loop=loop)

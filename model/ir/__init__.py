@@ -2,6 +2,6 @@
 from .compile import BoundExceeded, Compiled, Packing, compile_system, interpret_successors, value_range
 from .expr import FALSE, TRUE, Const, Expr, ExprLike, Ite, Op, Read, all_of, any_of, evaluate, implies, ite, lift, walk
 from .system import (BOOL, Action, ActionProperty, Assign, Builder, Check, Domain, Invariant, LeadsTo,
-                     NoDeadlock, NoHang, Property, Sometimes, System, Var, assign, enum)
+                     NoDeadlock, NoHang, Property, Sometimes, Symmetry, System, ThreadGroup, Var, assign, enum)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -141,6 +141,31 @@ Property = Union[Invariant, ActionProperty, NoDeadlock, NoHang, LeadsTo, Sometim
 
 
 @dataclass(frozen=True)
+class ThreadGroup:
+    """Threads that are interchangeable: same program, same start (a spec's `count`).
+
+    `slots[j]` lists the slots that belong to `threads[j]` (its program counter, registers,
+    its elements of per-thread arrays, the handle slots its call sites create), in the same
+    order for every thread, so `slots[j][m]` and `slots[i][m]` play the same role.
+    `values[c][j]` lists, for value class `c`, the values that name `threads[j]` or one of
+    its objects (a holder domain's `t + 1`, its thread-state handles), again role by role."""
+    threads: tuple[int, ...]
+    slots: tuple[tuple[int, ...], ...]
+    values: tuple[tuple[str, tuple[tuple[int, ...], ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Symmetry:
+    """Permutations of each group's threads, moving their slots and renaming the values that
+    name them, map the system onto itself: reachable states to reachable states, actions of
+    one thread to the same actions of another. `classes[slot]` names the value class a slot
+    holds (None when its values name no thread). The model compiler that builds a System
+    vouches for this; the explicit engine checks the properties it is used with."""
+    groups: tuple[ThreadGroup, ...]
+    classes: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
 class System:
     name: str
     variables: tuple[Var, ...]
@@ -151,6 +176,7 @@ class System:
     finished: tuple[Expr, ...]      # per thread: it has returned (not merely blocked)
     halted: Expr = FALSE            # the whole system stopped on purpose (e.g. the process crashed)
     kinds: dict = field(default_factory=dict, compare=False)  # free-form facts for renderers
+    symmetry: Symmetry | None = field(default=None, compare=False)  # interchangeable threads, if any
 
     @property
     def width(self) -> int:
@@ -239,4 +265,4 @@ def assign(target: Read, value: ExprLike) -> Assign:
 
 __all__ = ["Domain", "BOOL", "enum", "Var", "Assign", "Check", "Action", "Invariant",
            "ActionProperty", "NoDeadlock", "NoHang", "LeadsTo", "Sometimes", "Property",
-           "System", "Builder", "assign", "TRUE", "FALSE", "Const"]
+           "System", "Builder", "assign", "TRUE", "FALSE", "Const", "ThreadGroup", "Symmetry"]

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 
 from ..designs.api import Api, Design, Site, Steps
 from ..designs.lifecycle import MAIN, finalize_phases
-from ..ir import (Action, Builder, Check, Const, Domain, Expr, Read, Sometimes, System, all_of, assign, enum,
-                  evaluate, ite, lift)
+from ..ir import (Action, Builder, Check, Const, Domain, Expr, Read, Sometimes, Symmetry, System, ThreadGroup,
+                  all_of, assign, enum, evaluate, ite, lift)
 from ..vocabulary import (C_NO_TSTATE, DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, standard_properties)
 from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
@@ -196,6 +196,7 @@ class ProgramCompiler:
         for t, kinds in enumerate(self.kinds):
             self.regs.append({n: b.scalar(f"{self.names[t]}.{n}", domains[k]) for n, k in sorted(kinds.items())})
         self.cond_regs: dict[int, Read] = {}
+        self.cond_regs_of: dict[int, list[Read]] = {}
         self.pcs: list[list[str]] = [[] for _ in self.names]
         self.pending: list[tuple[int, int, Call, list[Outcome], object, str]] = []
         entries = []
@@ -218,7 +219,9 @@ class ProgramCompiler:
                          "Some schedule runs every thread to its end (vacuity check)."))
         self._queries()
         b.kinds["interpcheck"] = {"design": self.design.name}
-        return b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0))
+        system = b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0))
+        symmetry = self._symmetry(system)
+        return replace(system, symmetry=symmetry) if symmetry is not None else system
 
     def _queries(self) -> None:
         taken = {p.name for p in self.b.properties}
@@ -255,6 +258,7 @@ class ProgramCompiler:
                 reg = self.b.scalar(f"{self.names[t]}._cond{len(self.cond_regs)}", KIND_DOMAIN["int"]
                                     if self.apis[id(subj)].result == "int" else self._domain_of(subj))
                 self.cond_regs[id(subj)] = reg
+                self.cond_regs_of.setdefault(t, []).append(reg)
                 branch = Branch(st.cond, then, other)
                 return self._call(t, replace(subj), after=branch, result=reg, api=self.apis[id(subj)], orig=subj)
             self._check_cond_name(t, st.cond)
@@ -410,6 +414,64 @@ class ProgramCompiler:
                 init[v.gil.base + i] = t + 1
             else:  # a Python thread inside Py_BEGIN_ALLOW_THREADS: its tstate is saved
                 init[v.saved.base + t] = ts + 1
+
+
+    # ----- symmetry ------------------------------------------------------------------------------
+    def _symmetry(self, system: System) -> Symmetry | None:
+        """The interchangeable threads: those a spec's `count` made from one [[thread]] table
+        (same program, same start). For each, the slots that are its own, role by role, and
+        the values that name it, per value class (docs/performance.md)."""
+        v, lay = self.v, self.v.layout
+        by_start: dict[tuple, list[int]] = {}
+        for t, th in enumerate(self.sc.threads):
+            by_start.setdefault((th.line, th.program, th.tstate, th.attached), []).append(t)
+        candidates = [ts for ts in by_start.values() if len(ts) > 1 and not any(
+            id(call) in self.made_interps for t in ts for call in _calls(self.programs[t]))]
+        if not candidates:
+            return None
+        classes = {id(v.holder): "thread", id(v.tstate): "tstate", id(v.token): "tstate", id(v.guard): "guard",
+                   id(v.view): "view", id(v.ref): "ref"}
+        per_thread = [v.status, v.attached, v.gilstate, v.saved, v.scratch, v.depth, v.checked]
+        blocks = [(x, lay.tstates_per_thread) for x in (v.ts_status, v.ts_interp, v.ts_counter, v.ts_owned)]
+        blocks += [(v.stack_prev, lay.nesting), (v.stack_guard, lay.nesting)]
+        handles = {kind: [getattr(v, f"{p}_{f}") for f in ("status", "interp")] if getattr(lay, f"{kind}_slots") else []
+                   for kind, p in (("guard", "g"), ("view", "v"), ("ref", "r"))}
+        known = {id(x.var) for x in [v.crash, *self.pc_vars, *self.shared_regs.values()]}
+        known |= {id(x) for x in [v.phase, v.gil, v.guards, v.finalizer, v.lock, v.event, *per_thread]
+                  + [x for x, _ in blocks] + [x for xs in handles.values() for x in xs] if x is not None}
+        known |= {id(r.var) for regs in self.regs for r in regs.values()}
+        known |= {id(r.var) for regs in self.cond_regs_of.values() for r in regs}
+        if any(id(x) not in known for x in system.variables):
+            return None   # a variable this description does not know: no symmetry claimed
+
+        def own(t: int) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
+            created = {"guard": [], "view": [], "ref": []}
+            for call in _calls(self.programs[t]):
+                kind = self.apis[id(call)].creates
+                if kind in ("guard", "view", "ref", "wref"):
+                    created["ref" if kind == "wref" else kind].append(self.slots[id(call)])
+            slots = [self.pc_vars[t].var.base]
+            slots += [self.regs[t][name].var.base for name in sorted(self.regs[t])]
+            slots += [r.var.base for r in self.cond_regs_of.get(t, [])]
+            slots += [x.base + t for x in per_thread]
+            slots += [x.base + t * size + k for x, size in blocks for k in range(size)]
+            slots += [x.base + h - 1 for kind, xs in handles.items() for x in xs for h in created[kind]]
+            values = {"thread": (t + 1,),
+                      "tstate": tuple(1 + t * lay.tstates_per_thread + k for k in range(lay.tstates_per_thread)),
+                      **{kind: tuple(hs) for kind, hs in created.items()}}
+            return tuple(slots), values
+
+        groups = []
+        for ts in candidates:
+            owned = [own(t) for t in ts]
+            names = sorted(owned[0][1])
+            groups.append(ThreadGroup(tuple(ts), tuple(o[0] for o in owned),
+                                      tuple((c, tuple(o[1][c] for o in owned)) for c in names)))
+        slot_class: list[str | None] = [None] * system.width
+        for x in system.variables:
+            for k in range(x.length):
+                slot_class[x.base + k] = classes.get(id(x.domain))
+        return Symmetry(tuple(groups), tuple(slot_class))
 
 
 def _unique(label: str, taken: list[str]) -> str:

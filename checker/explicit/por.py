@@ -1,0 +1,260 @@
+"""Partial-order reduction: in a state, expand only the steps of one thread when they
+commute with everything the other threads can still do (an ample set).
+
+Static analysis first. Each thread's actions are guarded by its program counter; for each
+counter value we know the slots its actions read and write (a computed index counts as the
+whole array). From the counter updates we know which counter values a thread can still
+reach, hence what it can still read and write (its future footprint). The steps of thread
+t at counter v form an ample set in state s when
+  * none writes a slot a property reads, and none carries an action check (invisible);
+  * for every other thread u at its counter in s, t's steps write nothing u can still read
+    or write, and read nothing u can still write (independent, and nothing u does can
+    enable or disable them). Writes to the "halted" flag are exempt: every guard requires
+    it clear, so such a write either leaves it clear or stops the whole system;
+  * (cycle proviso) every successor they lead to is a state not yet visited, so a cycle of
+    reduced states cannot postpone the other threads forever.
+Those are the conditions (C0-C3) under which invariants, action properties, deadlocks and
+reachability (witnesses) are preserved. Traces found this way may be longer than the
+shortest; the engine re-derives shortest traces unless asked not to (docs/performance.md).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from interpcheck.model.ir import (ActionProperty, Compiled, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read,
+                                  Sometimes, System)
+from interpcheck.model.ir.compile import skey
+
+
+def _reads(e: Expr, out: set[int]) -> None:
+    if isinstance(e, Read):
+        if isinstance(e.index, Const):
+            out.add(e.var.base + e.index.value)
+        else:
+            out.update(range(e.var.base, e.var.base + e.var.length))
+            _reads(e.index, out)
+    elif isinstance(e, Ite):
+        for x in (e.cond, e.then, e.other):
+            _reads(x, out)
+    elif isinstance(e, Op):
+        for x in e.args:
+            _reads(x, out)
+
+
+def _mask(slots) -> int:
+    m = 0
+    for s in slots:
+        m |= 1 << s
+    return m
+
+
+def _conjuncts(e: Expr) -> list[Expr]:
+    return list(e.args) if isinstance(e, Op) and e.name == "and" else [e]
+
+
+def _halt_conjuncts(system: System) -> set[tuple]:
+    """Guard conjuncts `h == c` such that halted is `h != c` (or a disjunction of such) and
+    every action's guard has them: a write to h keeps the system running or stops it."""
+    parts = system.halted.args if isinstance(system.halted, Op) and system.halted.name == "or" else (system.halted,)
+    keys = set()
+    for p in parts:
+        if not (isinstance(p, Op) and p.name == "!=" and isinstance(p.args[0], Read)
+                and isinstance(p.args[0].index, Const) and isinstance(p.args[1], Const)):
+            return set()
+        keys.add(skey(Op("==", p.args)))
+    for a in system.actions:
+        have = {skey(c) for c in _conjuncts(a.guard)}
+        if not keys <= have:
+            return set()
+    return keys
+
+
+def _pc_slot(system: System, actions: list[int]) -> int | None:
+    """A thread's location: a slot all its guards compare with a constant and only it
+    writes; of those, the one with most values (its program counter)."""
+    seen: dict[int, set[int]] | None = None
+    for k in actions:
+        here: dict[int, set[int]] = {}
+        for c in _conjuncts(system.actions[k].guard):
+            if isinstance(c, Op) and c.name == "==" and isinstance(c.args[0], Read) \
+                    and isinstance(c.args[0].index, Const) and isinstance(c.args[1], Const):
+                here.setdefault(c.args[0].var.base + c.args[0].index.value, set()).add(c.args[1].value)
+        seen = here if seen is None else {s: seen[s] | here[s] for s in seen.keys() & here.keys()}
+    if not seen:
+        return None
+    mine = set(actions)
+    for slot in sorted(seen, key=lambda s: (-len(seen[s]), s)):
+        if not any(_writes_slot(u, slot) for k, a in enumerate(system.actions) if k not in mine for u in a.updates):
+            return slot
+    return None
+
+
+def _writes_slot(update, slot: int) -> bool:
+    var = update.target.var
+    if isinstance(update.target.index, Const):
+        return var.base + update.target.index.value == slot
+    return var.base <= slot < var.base + var.length
+
+
+def _value_of(system: System, slot: int, action, guard_value: int) -> set[int] | None:
+    """The counter values an action can leave: its constants, or None when computed."""
+    for u in action.updates:
+        if _writes_slot(u, slot):
+            if not isinstance(u.target.index, Const):
+                return None
+            out: set[int] = set()
+            stack = [u.value]
+            while stack:
+                e = stack.pop()
+                if isinstance(e, Const):
+                    out.add(e.value)
+                elif isinstance(e, Ite):
+                    stack += [e.then, e.other]
+                else:
+                    return None
+            return out
+    return {guard_value}
+
+
+class Ample:
+    """The runtime part: picks a thread whose enabled steps form an ample set."""
+
+    def __init__(self, threads: list[tuple[int, int, dict, dict]], position: Callable[[int], int],
+                 others: list[int]):
+        # threads: (thread, pc position, value -> (reads, writes) if invisible, value -> future rw)
+        self.threads = threads
+        self.others = others    # footprint (rw, w) of actions outside any counter structure
+        self.position = position
+        self.owner: list[int | None] = []
+
+    def __call__(self, state, succ: list, is_new: Callable) -> list:
+        threads = self.threads
+        values = [state[pos] for _, pos, _, _ in threads]
+        cands = [i for i, (_, _, local, _) in enumerate(threads) if values[i] in local]
+        if not cands:
+            return succ
+        futures = [threads[i][3].get(values[i], (0, 0)) for i in range(len(threads))]
+        rw_all, w_all = self.others
+        for i in cands:
+            t = threads[i][0]
+            reads, writes = threads[i][2][values[i]]
+            ok = not (writes & rw_all or reads & w_all)
+            if ok:
+                for j, (rw, w) in enumerate(futures):
+                    if j != i and (writes & rw or reads & w):
+                        ok = False
+                        break
+            if not ok:
+                continue
+            mine = [(k, n) for k, n in succ if self.owner[k] == t]
+            if not mine or len(mine) == len(succ):
+                continue
+            if all(is_new(n) for _, n in mine):
+                return mine
+        return succ
+
+
+def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample | None:
+    """The ample-set chooser for these properties, or None when no step can ever be reduced
+    (or a wanted property is not one partial-order reduction preserves)."""
+    props = system.properties
+    if any(not isinstance(props[i], (Invariant, ActionProperty, NoDeadlock, Sometimes)) for i in wanted):
+        return None
+    visible: set[int] = set()
+    checked_props = {props[i].name for i in wanted if isinstance(props[i], ActionProperty)}
+    for i in wanted:
+        p = props[i]
+        if isinstance(p, Invariant):
+            _reads(p.holds, visible)
+        elif isinstance(p, Sometimes):
+            _reads(p.expr, visible)
+    for a in system.actions:
+        for c in a.checks:
+            if c.prop in checked_props:
+                _reads(c.holds, visible)
+    halt = _halt_conjuncts(system)
+    reads, writes, checked = [], [], []
+    for a in system.actions:
+        r: set[int] = set()
+        for c in _conjuncts(a.guard):
+            if skey(c) not in halt:
+                _reads(c, r)
+        w: set[int] = set()
+        for u in a.updates:
+            _reads(u.value, r)
+            if isinstance(u.target.index, Const):
+                w.add(u.target.var.base + u.target.index.value)
+            else:
+                _reads(u.target.index, r)
+                w.update(range(u.target.var.base, u.target.var.base + u.target.var.length))
+        reads.append(_mask(r))
+        writes.append(_mask(w))
+        checked.append(any(c.prop in checked_props for c in a.checks))
+    vis = _mask(visible)
+    by_thread: dict[int | None, list[int]] = {}
+    for k, a in enumerate(system.actions):
+        by_thread.setdefault(a.thread, []).append(k)
+    packing = compiled.packing
+    position = (lambda slot: packing.position[slot]) if packing else (lambda slot: slot)
+    offset = (lambda slot: packing.offset[slot]) if packing else (lambda slot: 0)
+    threads = []
+    others_rw = others_w = 0
+    for t, ks in sorted(by_thread.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+        pc = _pc_slot(system, ks) if t is not None else None
+        if pc is None:
+            for k in ks:
+                others_rw |= reads[k] | writes[k]
+                others_w |= writes[k]
+            continue
+        at: dict[int, list[int]] = {}
+        for k in ks:
+            value = next(c.args[1].value for c in _conjuncts(system.actions[k].guard)
+                         if isinstance(c, Op) and c.name == "==" and isinstance(c.args[0], Read)
+                         and isinstance(c.args[0].index, Const) and c.args[0].var.base + c.args[0].index.value == pc
+                         and isinstance(c.args[1], Const))
+            at.setdefault(value, []).append(k)
+        nxt: dict[int, set[int] | None] = {}
+        for value, acts in at.items():
+            targets: set[int] | None = set()
+            for k in acts:
+                got = _value_of(system, pc, system.actions[k], value)
+                targets = None if got is None or targets is None else targets | got
+            nxt[value] = targets
+        dom = _domain_values(system, pc)
+        future = {}
+        for value in dom:
+            reach, todo = {value}, [value]
+            while todo:
+                v = todo.pop()
+                step = nxt.get(v, set())
+                step = set(dom) if step is None else step
+                for x in step - reach:
+                    reach.add(x)
+                    todo.append(x)
+            rw = w = 0
+            for v in reach:
+                for k in at.get(v, []):
+                    rw |= reads[k] | writes[k]
+                    w |= writes[k]
+            future[value + offset(pc)] = (rw, w)
+        local = {}
+        for value, acts in at.items():
+            r = w = 0
+            for k in acts:
+                r |= reads[k]
+                w |= writes[k]
+            if not (w & vis) and not any(checked[k] for k in acts):
+                local[value + offset(pc)] = (r, w)
+        threads.append((t, position(pc), local, future))
+    if not any(local for _, _, local, _ in threads):
+        return None
+    chooser = Ample(threads, position, [others_rw, others_w])
+    chooser.owner = [a.thread for a in system.actions]
+    return chooser
+
+
+def _domain_values(system: System, slot: int) -> list[int]:
+    for v in system.variables:
+        if v.base <= slot < v.base + v.length:
+            return list(v.domain.values())
+    raise IndexError(slot)

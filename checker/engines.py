@@ -19,12 +19,17 @@ class EngineOptions:
     seed: int = 0
     walks: int = 1000
     depth: int = 30            # BMC unrolling depth, k-induction's max k, or a random walk's length
+    symmetry: str = "auto"     # explicit engine reductions (checker/explicit/__init__.py Options)
+    por: str = "auto"
+    fingerprint: bool = False
+    workers: int = 1
 
 
 def run(system: System, names: list[str] | None, opts: EngineOptions,
         reporter: Reporter = SilentReporter()) -> list[Result]:
     if opts.engine == "explicit":
-        return check(system, names, Options(opts.order, opts.limits, opts.seed, opts.walks, opts.depth), reporter)
+        return check(system, names, Options(opts.order, opts.limits, opts.seed, opts.walks, opts.depth,
+                                            opts.symmetry, opts.por, opts.fingerprint, opts.workers), reporter)
     if opts.engine == "bmc":
         from .smt import check_bmc
         return check_bmc(system, names, depth=opts.depth)

@@ -16,6 +16,12 @@ from . import main
 from .runner import Checked, load_all, overall_exit, run_spec
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value) -> None:
+    """Reduction flags reach make_options through the context, so every command that takes
+    the engine flags gets them without a parameter of its own."""
+    ctx.meta[f"interpcheck.{param.name}"] = value
+
+
 def engine_options(f):
     """The engine flags shared by check, matrix and gate."""
     opts = [
@@ -32,6 +38,16 @@ def engine_options(f):
         click.option("--seed", type=int, default=0, show_default=True, help="seed for --order simulate"),
         click.option("--walks", type=click.IntRange(1), default=1000, show_default=True,
                      help="random walks for --order simulate"),
+        click.option("--symmetry/--no-symmetry", default=None, expose_value=False, callback=_remember,
+                     help="explicit engine: one state per orbit of interchangeable threads (default: where "
+                          "sound); --symmetry also notes where it cannot be used"),
+        click.option("--por/--no-por", default=None, expose_value=False, callback=_remember,
+                     help="explicit engine: partial-order reduction of independent steps (default: where "
+                          "sound, traces from an unreduced rerun so they stay shortest); --por keeps its traces"),
+        click.option("--fingerprint", is_flag=True, default=False, expose_value=False, callback=_remember,
+                     help="explicit engine: store 64-bit fingerprints, not states (collision chance in stats)"),
+        click.option("--workers", type=click.IntRange(1), default=1, show_default=True, expose_value=False,
+                     callback=_remember, help="explicit engine: worker processes for breadth-first search"),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -39,7 +55,12 @@ def engine_options(f):
 
 
 def make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks) -> EngineOptions:
-    return EngineOptions(engine, order, Limits(max_states, max_depth, time_limit), seed, walks, depth)
+    meta = ctx.meta if (ctx := click.get_current_context(silent=True)) is not None else {}
+    switch = {None: "auto", True: "on", False: "off"}
+    return EngineOptions(engine, order, Limits(max_states, max_depth, time_limit), seed, walks, depth,
+                         symmetry=switch[meta.get("interpcheck.symmetry")], por=switch[meta.get("interpcheck.por")],
+                         fingerprint=bool(meta.get("interpcheck.fingerprint")),
+                         workers=meta.get("interpcheck.workers") or 1)
 
 
 def result_json(c: Checked) -> dict:

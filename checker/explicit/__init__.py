@@ -63,6 +63,10 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
         for i in wanted:
             notes[i] = f"{' and '.join(used)} not used: {props[graph[0]].name} needs the whole state graph"
     plan = _plan(system, wanted, options, notes, reduce=not graph)
+    if plan.ample is not None and _parallel(options, bool(graph)):
+        plan.ample = None   # the ample-set proviso needs the one visited set at every step
+        if options.por == "on":
+            notes.update({i: "partial-order reduction not used with --workers" for i in wanted})
     only_safety = all(isinstance(props[i], SAFETY) for i in wanted)
     store = fingerprint_store() if options.fingerprint and not graph else exact_store(keep_index=bool(graph))
     ex = _explore(system, plan, wanted, options, store, keep_edges=bool(graph), stop_early=only_safety,
@@ -106,10 +110,14 @@ def _explore(system: System, plan: _Plan, wanted: list[int], options: Options, s
                   reporter=reporter, store=store, canon=canon.canon if canon is not None else None,
                   ample=plan.ample if ample else None, unfold=canon.unfold if canon is not None else None,
                   targets=targets)
-    if options.workers > 1 and options.order == "bfs" and not keep_edges:
+    if _parallel(options, keep_edges):
         from .parallel import explore_parallel
         return explore_parallel(system, plan, set(wanted), options.workers, **kwargs)
     return explore(system, plan.compiled, set(wanted), **kwargs)
+
+
+def _parallel(options: Options, graph: bool) -> bool:
+    return options.workers > 1 and options.order == "bfs" and not graph
 
 
 def _shortest_traces(system: System, wanted: list[int], results: list[Result], options: Options,
@@ -135,6 +143,11 @@ def _shortest_traces(system: System, wanted: list[int], results: list[Result], o
 
 
 def _noted(r: Result, note: str | None, ex: Exploration, store) -> Result:
+    if store is not None and not store.exact:
+        chance = getattr(r.stats, "fingerprint_collision", None)
+        if chance is not None:
+            fp = f"64-bit fingerprints: chance a collision hid a state ~ {chance:.1e}"
+            note = f"{note}; {fp}" if note else fp
     if note:
         r.reason = f"{r.reason}; {note}" if r.reason else note
     return r
@@ -142,8 +155,7 @@ def _noted(r: Result, note: str | None, ex: Exploration, store) -> Result:
 
 def _verdict(system, compiled, ex: Exploration, i: int, engine: str) -> Result:
     prop = system.properties[i]
-    stats = Stats(ex.stats.states, ex.stats.transitions, ex.stats.depth, ex.stats.seconds,
-                  ex.stats.bytes_per_state)
+    stats = replace(ex.stats)
     note = "" if ex.order == "bfs" else "depth-first: the trace may not be the shortest"
     if isinstance(prop, SAFETY):
         if i in ex.found:

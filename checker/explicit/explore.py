@@ -61,6 +61,19 @@ class StderrReporter:
 
 
 @dataclass
+class ExplorationStats(Stats):
+    """Stats plus, with the fingerprint store, TLC's estimate of the chance that a collision
+    made the search miss a state (n^2 / 2^65 for n states)."""
+    fingerprint_collision: float | None = None
+
+    def as_dict(self) -> dict:
+        d = super().as_dict()
+        if self.fingerprint_collision is not None:
+            d["fingerprint_collision"] = float(f"{self.fingerprint_collision:.3g}")
+        return d
+
+
+@dataclass
 class Exploration:
     """The part of the reachable graph that was explored, and the safety violations met.
 
@@ -138,7 +151,7 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     if keep_edges and not store.exact:
         raise ValueError("the state graph needs the exact store")
 
-    ex = Exploration([], array("q"), array("i"), array("i"), [] if keep_edges else None, {}, Stats(),
+    ex = Exploration([], array("q"), array("i"), array("i"), [] if keep_edges else None, {}, ExplorationStats(),
                      order=order, decode=compiled.decode, unfold=unfold, store=store)
     if keep_edges:
         if store.index is None:
@@ -278,6 +291,7 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     ex.stats.depth = max(depth) if len(depth) else 0
     ex.stats.seconds = time.perf_counter() - start
     ex.stats.bytes_per_state = store.bytes_per_state(ex)
+    ex.stats.fingerprint_collision = store.collision_probability(n)
     return ex
 
 

@@ -106,24 +106,30 @@ def view_close(s: Site) -> Steps:
 
 
 def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: Expr | int,
-                 draft: bool = False) -> list[list[Outcome]]:
+                 draft: bool = False, gilstate_any_interp: bool = False) -> list[list[Outcome]]:
     """PEP 788 "PyThreadState_Ensure" reuse rules (SEMANTICS §1.7, §2.4): the attached tstate
     if it is the guard's interpreter; else, with nothing attached, the gilstate tstate if it
-    matches; else a new tstate owned by Ensure. The token is the previous tstate or SENTINEL."""
+    matches; else a new tstate owned by Ensure. The token is the previous tstate or SENTINEL.
+    `gilstate_any_interp`: R3b's pseudo-code, which re-attaches the gilstate tstate without
+    checking its interpreter (SEMANTICS §1.6)."""
     v, t = s.v, s.t
     cur, gs = v.attached[t], v.gilstate[t]
     same = cur.ne(0) & v.interp_of(cur).eq(interp)
-    reuse = cur.eq(0) & gs.ne(0) & v.ts_status[gs - 1].eq(O_LIVE) & v.interp_of(gs).eq(interp)
+    reuse = cur.eq(0) & gs.ne(0) & v.ts_status[gs - 1].eq(O_LIVE)
+    if not gilstate_any_interp:
+        reuse = reuse & v.interp_of(gs).eq(interp)
     create = ~same & ~reuse
     new = v.new_tstate(t)
     same_token = v.SENTINEL if draft else cur
+    reused = "re-attached the thread's last thread state, whatever its interpreter" if gilstate_any_interp \
+        else "re-attached the thread's gilstate thread state"
     step0 = [Outcome(pre & same, pre_updates + [assign(v.ts_counter[cur - 1], v.ts_counter[cur - 1] + 1)]
                      + v.push(t, cur, implicit) + s.ret(same_token),
                      "attached thread state already belongs to this interpreter: counter + 1")]
     step0 += [Outcome(all_of(pre, reuse, o.guard), pre_updates + o.updates, o.note, o.stop, o.goto)
               for o in v.attach_outcomes(
                   t, gs, [assign(v.ts_counter[gs - 1], v.ts_counter[gs - 1] + 1)] + v.push(t, 0, implicit)
-                  + s.ret(v.SENTINEL), "re-attached the thread's gilstate thread state")]
+                  + s.ret(v.SENTINEL), reused)]
     step0.append(Outcome(pre & create, pre_updates + v.create_tstate(t, new, interp, owned=1, counter=1)
                          + [assign(v.scratch[t], new)] + v.push(t, cur, implicit)
                          + s.ret(ite(cur.eq(0), v.SENTINEL, cur)) + v.detach(t),

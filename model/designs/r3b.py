@@ -12,37 +12,18 @@ Otherwise the same reading as Final (stale gilstate tstates are skipped, per-cal
 """
 from __future__ import annotations
 
-from ..ir import Check, Expr, assign, ite
-from ..vocabulary import C_FATAL, O_LIVE, Outcome
+from functools import partial
+
+from ..ir import Check, assign
+from ..vocabulary import C_FATAL, Outcome
 from .api import Api, Design, Site, Steps, table
 from .final import FINAL, ensure_from_view, ensure_with_guard
+from .final import ensure_steps as final_ensure_steps
 
 R3B = "SEMANTICS §1.6, PEP@03944adf1"
 
 
-def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: Expr | int) -> Steps:
-    """R3b pseudo-code of PyThreadState_Ensure: attached tstate of `interp` → counter + 1, return it;
-    nothing attached and a gilstate tstate → counter + 1, Swap to it, SENTINEL (no interpreter
-    check); else a new tstate owned by Ensure, Swap, return the old one or SENTINEL."""
-    v, t = s.v, s.t
-    cur, gs = v.attached[t], v.gilstate[t]
-    same = cur.ne(0) & v.interp_of(cur).eq(interp)
-    last_used = cur.eq(0) & gs.ne(0) & v.ts_status[gs - 1].eq(O_LIVE)
-    create = ~same & ~last_used
-    new = v.new_tstate(t)
-    step0 = [Outcome(pre & same, pre_updates + [assign(v.ts_counter[cur - 1], v.ts_counter[cur - 1] + 1)]
-                     + v.push(t, cur, implicit) + s.ret(cur),
-                     "attached thread state already belongs to this interpreter: counter + 1")]
-    step0 += [Outcome(pre & last_used & o.guard, pre_updates + o.updates, o.note, o.stop, o.goto)
-              for o in v.attach_outcomes(
-                  t, gs, [assign(v.ts_counter[gs - 1], v.ts_counter[gs - 1] + 1)] + v.push(t, 0, implicit)
-                  + s.ret(v.SENTINEL), "re-attached the thread's last thread state, whatever its interpreter")]
-    step0.append(Outcome(pre & create, pre_updates + v.create_tstate(t, new, interp, owned=1, counter=1)
-                         + [assign(v.scratch[t], new)] + v.push(t, cur, implicit)
-                         + s.ret(ite(cur.eq(0), v.SENTINEL, cur)) + v.detach(t),
-                         "new thread state owned by Ensure", goto=1))
-    step1 = v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)], "attached")
-    return [step0, step1]
+ensure_steps = partial(final_ensure_steps, gilstate_any_interp=True)
 
 
 def release(s: Site) -> Steps:

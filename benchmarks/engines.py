@@ -24,7 +24,7 @@ from interpcheck.model.spec import load_spec
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = [("final: guard per thread", HERE / "guard_threads.toml", "final"),
-             ("legacy: PyGILState per thread", HERE / "gilstate_threads.toml", "legacy")]
+             ("legacy: PyGILState per thread", HERE / "legacy_threads.toml", "legacy")]
 
 
 def with_count(path: Path, n: int, tmp: Path) -> Path:

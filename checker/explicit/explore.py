@@ -221,12 +221,17 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
             nxt = canon(nxt)
         return (nxt if key is None else key(nxt)) not in seen
     max_depth, max_states = limits.max_depth, limits.max_states
-    tick = 0
+    check_of = tuple(checks.get(k) for k in range(len(system.actions)))
+    plain = canon is None and key is None and not keep_edges   # the hot loop without hooks
+
+    def decided() -> bool:
+        return stop_early and bool(goal) and goal <= (found.keys() | ex.witness.keys())
+
+    tick = transitions = 0
     n = len(parent)
+    done = decided()
     try:
-        while frontier:
-            if stop_early and goal and goal <= (found.keys() | ex.witness.keys()):
-                break
+        while frontier and not done:
             sid, state = pop()
             d = depth[sid]
             if max_depth is not None and d >= max_depth:
@@ -241,40 +246,48 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
                 if deadlock is not None and deadlock not in found \
                         and not halted(state) and not all(f(state) for f in finished):
                     found[deadlock] = ex.trace_to(sid)
+                    done = decided()
             elif ample is not None:
                 succ = ample(state, succ, is_new)
-            ex.stats.transitions += len(succ)
+            transitions += len(succ)
             d1 = d + 1
             for k, nxt in succ:
-                if k in checks:
-                    for i in checks[k](state, nxt):
+                check = check_of[k]
+                if check is not None:
+                    for i in check(state, nxt):
                         if i in act_wanted and i not in found:
                             found[i] = ex.trace_to(sid, (k, nxt), i)
-                if canon is not None:
-                    nxt = canon(nxt)
-                kn = nxt if key is None else key(nxt)
-                if kn in seen:
+                            done = decided()
+                if plain:
+                    if nxt in seen:
+                        continue
+                    add(nxt)
+                else:
+                    if canon is not None:
+                        nxt = canon(nxt)
+                    kn = nxt if key is None else key(nxt)
+                    if kn in seen:
+                        if keep_edges:
+                            ex.edges[sid].append((k, index[kn]))
+                        continue
+                    add(kn)
                     if keep_edges:
-                        ex.edges[sid].append((k, index[kn]))
-                    continue
-                add(kn)
-                if keep_edges:
-                    index[kn] = n
+                        index[kn] = n
+                        ex.edges.append([])
+                        ex.edges[sid].append((k, n))
                 if keep_states:
                     states.append(nxt)
                 parent.append(sid)
                 via.append(k)
                 depth.append(d1)
-                if keep_edges:
-                    ex.edges.append([])
-                    ex.edges[sid].append((k, n))
                 if (inv_ok is not None and not inv_ok(nxt)) or (some_hit is not None and some_hit(nxt)):
                     met(n, nxt)
+                    done = decided()
                 push((n, nxt))
                 n += 1
             tick += 1
             if tick & 1023 == 0:
-                ex.stats.states = n
+                ex.stats.states, ex.stats.transitions = n, transitions
                 ex.stats.depth = max(ex.stats.depth, d1)
                 ex.stats.seconds = time.perf_counter() - start
                 reporter.progress(ex.stats, len(frontier))
@@ -287,7 +300,7 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     except KeyboardInterrupt:
         ex.limit = "interrupted"
     ex.early = bool(frontier) and ex.limit is None
-    ex.stats.states = n
+    ex.stats.states, ex.stats.transitions = n, transitions
     ex.stats.depth = max(depth) if len(depth) else 0
     ex.stats.seconds = time.perf_counter() - start
     ex.stats.bytes_per_state = store.bytes_per_state(ex)

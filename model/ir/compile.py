@@ -32,8 +32,18 @@ class BoundExceeded(Exception):
         self.action, self.variable, self.value = action, variable, value
 
 
+_SKEYS: dict[int, tuple] = {}   # id -> (node, key) while one compilation runs; cleared after it
+
+
 def skey(e: Expr) -> tuple:
     """A structural key: equal for expressions that read the same thing the same way."""
+    hit = _SKEYS.get(id(e))
+    if hit is None:
+        hit = _SKEYS[id(e)] = (e, _skey(e))   # keeps e alive, so its id is not reused meanwhile
+    return hit[1]
+
+
+def _skey(e: Expr) -> tuple:
     if isinstance(e, Const):
         return ("c", e.value)
     if isinstance(e, Read):
@@ -83,6 +93,8 @@ def assume(cond: Expr, truth: bool, facts: Facts | None) -> Facts:
 
 
 def _learn(cond: Expr, truth: bool, facts: Facts) -> None:
+    if not isinstance(cond, Const):
+        facts[("cond", skey(cond))] = truth
     if not isinstance(cond, Op):
         if isinstance(cond, Read):   # a read used as a truth value: nonzero when true
             _narrow(facts, cond, "!=" if truth else "==", 0)
@@ -166,6 +178,7 @@ class _Codegen:
         self.tables: dict[int, tuple[int, ...]] = {}   # var base -> positions, for moved arrays
         self.cache: dict[tuple, str] = {}   # subexpression -> local computed before use
         self.lazy: dict[tuple, str] = {}    # condition -> local, computed where first needed
+        self.eager: dict[tuple, str] = {}   # condition -> local, computed before the group's guards
 
     def position(self, var, index: Expr, facts: Facts) -> str:
         """Source of the state position of `var[index]`, the index checked unless provably in range."""
@@ -177,9 +190,7 @@ class _Codegen:
         shift = 0
         if _in_range(index, var.length, facts):
             # `x - 1` as an index: fold the constant into the base (s[16+x], not s[17+(x - 1)]).
-            if isinstance(index, Op) and index.name in ("+", "-") and isinstance(index.args[1], Const):
-                shift = index.args[1].value if index.name == "+" else -index.args[1].value
-                index = index.args[0]
+            shift, index = _linear(index, facts)
             inner = self.val(index, facts)
         else:
             # Not provably in range: check inline (no call) with a walrus temporary.
@@ -234,6 +245,10 @@ class _Codegen:
         known = decide(e, facts)
         if known is not None:
             return str(known)
+        if self.eager:
+            local = self.eager.get(skey(e))
+            if local is not None:
+                return local
         if self.lazy:
             local = self.lazy.get(skey(e))
             if local is not None:
@@ -275,6 +290,23 @@ class _Codegen:
         return " and ".join(srcs) if srcs else "True", facts
 
 
+def _linear(e: Expr, facts: Facts) -> tuple[int, Expr]:
+    """(c, x) with e == c + x, constants gathered from +/- chains (and decided conditionals)."""
+    if isinstance(e, Ite):
+        known = decide(e.cond, facts)
+        if known is not None:
+            return _linear(e.then if known else e.other, facts)
+    if isinstance(e, Op) and e.name in ("+", "-"):
+        a, b = e.args
+        if isinstance(b, Const):
+            c, x = _linear(a, facts)
+            return c + (b.value if e.name == "+" else -b.value), x
+        if isinstance(a, Const) and e.name == "+":
+            c, x = _linear(b, facts)
+            return c + a.value, x
+    return 0, e
+
+
 def _in_range(index: Expr, length: int, facts: Facts) -> bool:
     r = value_range(index, facts)
     return r is not None and 0 <= r[0] and r[1] < length
@@ -298,12 +330,27 @@ def decide(cond: Expr, facts: Facts) -> bool | None:
     """The truth of `cond` when `facts` alone settle it (and evaluating it could not raise)."""
     if isinstance(cond, Const):
         return bool(cond.value)
-    if not facts or not _total(cond, facts):
+    if not facts:
+        return None
+    known = _known(cond, facts)   # evaluated before on this path
+    if known is not None:
+        return known
+    if not _total(cond, facts):
         return None
     return _decide(cond, facts)
 
 
+def _known(cond: Expr, facts: Facts) -> bool | None:
+    if isinstance(cond, Op) and cond.name == "not":
+        inner = _known(cond.args[0], facts)
+        return None if inner is None else not inner
+    return facts.get(("cond", skey(cond)))
+
+
 def _decide(cond: Expr, facts: Facts) -> bool | None:
+    known = facts.get(("cond", skey(cond)))
+    if known is not None:
+        return known
     if isinstance(cond, Op):
         if cond.name == "not":
             d = _decide(cond.args[0], facts)
@@ -483,11 +530,32 @@ class _SystemCodegen:
             self.gen.lazy[key] = f"_b{len(self.gen.lazy)}"
         if self.gen.lazy:
             self.lines.append(f"{indent}{' = '.join(self.gen.lazy.values())} = None")
-        run: list[list[Expr]] = []   # guards of the current if/elif chain, pairwise exclusive
+        # Outcomes of one step exclude each other: an elif chain stops at the one that holds,
+        # and a one-conjunct guard that failed is known false in the branches after it.
+        run: list[list[Expr]] = []
+        known = facts
+        first = True
         for k, rest in zip(ks, rests):
             chained = bool(run) and bool(rest) and all(_exclusive(g, rest, facts) for g in run)
+            if not chained:
+                known = facts
+            if _refuted(rest, known):
+                continue      # never enabled here
+            if first and rest and skey(rest[0]) in self.gen.lazy:
+                # Evaluated first anyway: compute it now, and read the local everywhere.
+                name = self.gen.lazy.pop(skey(rest[0]))
+                self.lines.append(f"{indent}{name} = {self.gen.cond(rest[0], facts)}")
+                self.gen.eager[skey(rest[0])] = name
+            first = False
+            self._action(k, rest, known, indent, "elif" if chained else "if")
             run = run + [rest] if chained else ([rest] if rest else [])
-            self._action(k, rest, facts, indent, "elif" if chained else "if")
+            undecided = [c for c in rest if decide(c, known) is None]
+            if len(undecided) == 1:
+                known = assume(undecided[0], False, known)
+            elif undecided:   # the conjunction failed: a later `not (a and b)` is known true
+                known = dict(known)
+                known[("cond", ("and",) + tuple(skey(c) for c in undecided))] = False
+        self.gen.eager = {}
         self.gen.lazy = {}
 
     def _action(self, k: int, guard: list[Expr], facts: Facts, indent: str, keyword: str = "if") -> None:
@@ -499,21 +567,32 @@ class _SystemCodegen:
             indent += "    "
         packed = self.packing is not None
         lines.append(f"{indent}n = {'bytearray(s)' if packed else 'list(s)'}")
-        # Simultaneous assignment: every index and value reads the pre-state `s`, in update
-        # order (so errors surface in the reference's order), then the writes land in `n`.
+        # Subexpressions the updates repeat (a fresh thread-state slot, say) are computed
+        # once; only ones that cannot raise, so errors still surface in the reference's order.
+        exprs = [e for u in action.updates for e in (u.value, _linear(u.target.index, facts)[1])]
+        cached = []
+        for key, e in _repeated(exprs, facts):
+            name = f"_c{len(gen.cache)}"
+            lines.append(f"{indent}{name} = {gen.val(e, facts)}")
+            gen.cache[key] = name
+            cached.append(key)
+        # Simultaneous assignment: every index and value reads the pre-state `s`. Those that
+        # may raise are computed first, in update order, as the reference does; the rest
+        # are written directly.
         later = []
         for j, upd in enumerate(action.updates):
             var = upd.target.var
             dom = var.domain
             target = gen.position(var, upd.target.index, facts)
-            if not isinstance(upd.target.index, Const):
+            if not (isinstance(upd.target.index, Const) or _total(upd.target.index, facts)
+                    and _in_range(upd.target.index, var.length, facts)):
                 lines.append(f"{indent}_i{j} = {target}")
                 target = f"_i{j}"
             r = value_range(upd.value, facts)
             checked = r is None or r[0] < dom.lo or r[1] > dom.hi
             off = self.packing.offset[var.base] if packed else 0
             value = gen.val(upd.value, facts)
-            if checked or not _safe(upd.value) or not isinstance(upd.target.index, Const):
+            if checked or not _total(upd.value, facts):
                 lines.append(f"{indent}_v{j} = {value}")
                 value = f"_v{j}"
             if checked:
@@ -522,6 +601,8 @@ class _SystemCodegen:
             later.append(f"{indent}n[{target}] = {value}{f' + {off}' if off else ''}")
         lines += later
         lines.append(f"{indent}add(({k}, {'bytes(n)' if packed else 'tuple(n)'}))")
+        for key in cached:
+            del gen.cache[key]
 
     # ----- properties --------------------------------------------------------------------------
     def properties(self) -> None:
@@ -625,6 +706,15 @@ def _search_tree(branches: list[tuple[int, list[str]]], indent: str) -> list[str
             + [f"{indent}else:"] + _search_tree(branches[mid:], indent + "    "))
 
 
+def _refuted(guard: list[Expr], facts: Facts) -> bool:
+    """Whether the facts, with the conjuncts before each, make some conjunct false."""
+    for c in guard:
+        if decide(c, facts) is False:
+            return True
+        facts = assume(c, True, facts)
+    return False
+
+
 def _exclusive(a: list[Expr], b: list[Expr], facts: Facts) -> bool:
     """Whether two guards (conjunct lists) can never hold together: one negates a conjunct
     (or a conjunction of conjuncts) of the other, or facts from one refute the other."""
@@ -702,8 +792,11 @@ def compile_system(system: System, packed: bool = False, order: Sequence[int] | 
     when some domain does not fit in a byte."""
     packing = Packing.of(system, order, shift) if packed else None
     cg = _SystemCodegen(system, packing)
-    cg.successors()
-    cg.properties()
+    try:
+        cg.successors()
+        cg.properties()
+    finally:
+        _SKEYS.clear()
     source = "\n".join(cg.lines) + "\n"
     env: dict = {"BoundExceeded": BoundExceeded, "_ix": _ix, "_first": itemgetter(0)}
     for base, positions in cg.gen.tables.items():
@@ -715,7 +808,10 @@ def compile_system(system: System, packed: bool = False, order: Sequence[int] | 
 
     def predicate(expr: Expr) -> Callable[[tuple], bool]:
         g = _Codegen(packing)
-        src = f"def p(s): return bool({g.cond(expr, {})})"
+        try:
+            src = f"def p(s): return bool({g.cond(expr, {})})"
+        finally:
+            _SKEYS.clear()
         fenv: dict = {"_ix": _ix, **{f"_pos{b}": t for b, t in g.tables.items()}}
         exec(src, fenv)
         return fenv["p"]

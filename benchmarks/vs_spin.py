@@ -1,0 +1,155 @@
+"""interpcheck's explicit engine against SPIN: time to verdict on the reference models.
+
+    python benchmarks/vs_spin.py [--quick] [--max-n 10] [--limit 30] [--spin-limit 40]
+
+For each reference spec (final design: guard per thread; legacy: PyGILState per thread;
+final with two interpreters) and N = 2..max-n client threads, one process runs, side by
+side: the explicit engine with no reduction, with partial-order reduction, with symmetry,
+and with both; then SPIN on the exported Promela (spin -a, gcc -O2, pan with SPIN's own
+partial-order reduction: its default, best configuration; build time included, as a
+user waits for it). Each cell is wall seconds to all verdicts, with the distinct states
+explored. A configuration that hits its time limit is not run for larger N. The last
+columns give SPIN's time over interpcheck's best and whether every verdict agrees.
+`--quick` (N = 2..3, short limits) is the smoke test the test suite runs.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from interpcheck.checker.explicit import Limits, Options, check
+from interpcheck.checker.export.spin import check_spin, spin_available
+from interpcheck.model.spec import load_spec
+
+HERE = Path(__file__).resolve().parent
+REFERENCE = [("final: guard per thread", "guard_threads.toml"),
+             ("legacy: PyGILState per thread", "legacy_threads.toml"),
+             ("final: two interpreters", "two_interpreters.toml")]
+CONFIGS = [("none", "off", "off"), ("POR", "off", "on"), ("symmetry", "on", "off"), ("both", "on", "on")]
+
+
+def with_count(path: Path, n: int, tmp: Path) -> Path:
+    text = re.sub(r"^count = \d+", f"count = {n}", path.read_text(), flags=re.M)
+    out = tmp / f"{path.stem}_{n}.toml"
+    out.write_text(text)
+    return out
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    spin = "not installed"
+    if spin_available():
+        out = subprocess.run(["spin", "-V"], capture_output=True, text=True).stdout.strip()
+        spin = out or "installed"
+    return (f"{os.cpu_count()} CPUs ({cpu}), {platform.python_implementation()} {platform.python_version()}, "
+            f"{platform.system()} {platform.machine()}; {spin}")
+
+
+def timed(fn):
+    gc.collect()
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def run_explicit(system, props, sym: str, por: str, limit: float):
+    results, seconds = timed(lambda: check(system, props, Options(limits=Limits(time_limit=limit),
+                                                                  symmetry=sym, por=por)))
+    done = all(r.verdict.value != "unknown" for r in results)
+    return results, seconds, done
+
+
+def raw_throughput(limit: float, tmp: Path, n: int = 6) -> str:
+    """States per second of the unreduced engine on the guard model with n client threads."""
+    spec = load_spec(with_count(HERE / "guard_threads.toml", n, tmp))
+    system = spec.system("final")
+    results, seconds, done = run_explicit(system, spec.properties("final"), "off", "off", limit)
+    st = results[0].stats
+    return (f"raw explicit engine, guard model N = {n} ({system.width} slots per state): {st.states} states, "
+            f"{st.transitions} transitions in {seconds:.2f} s = {st.states / seconds:,.0f} states/s, "
+            f"{st.transitions / seconds:,.0f} transitions/s, {st.bytes_per_state:.0f} bytes per stored state"
+            + ("" if done else " (time limit)"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="N = 2..3, short limits (smoke test)")
+    ap.add_argument("--max-n", type=int, default=10)
+    ap.add_argument("--limit", type=float, default=30.0, help="seconds per interpcheck run")
+    ap.add_argument("--spin-limit", type=float, default=40.0, help="seconds per SPIN step (spin, gcc, pan)")
+    args = ap.parse_args()
+    max_n = 3 if args.quick else args.max_n
+    limit = 10.0 if args.quick else args.limit
+    spin_limit = 60.0 if args.quick else args.spin_limit
+    use_spin = spin_available()
+    print(f"Machine: {machine()}\n")
+    print("Wall seconds to every verdict (distinct states explored). Reductions: none; POR = partial-order "
+          "reduction; symmetry; both. SPIN: spin -a + gcc -O2 + pan (its own POR on), build included. "
+          f"Limits: {limit:g} s per interpcheck run, {spin_limit:g} s per SPIN step; '-' = not run (limit hit "
+          "at a smaller N).\n")
+    head = ["spec", "N"] + [f"interpcheck {c[0]}" for c in CONFIGS] + ["SPIN (build + pan)", "SPIN / best", "agree"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        for title, name in REFERENCE:
+            stopped: set[str] = set()
+            for n in range(2, max_n + 1):
+                spec = load_spec(with_count(HERE / name, n, tmp_path))
+                design = spec.designs[0]
+                system = spec.system(design)
+                props = spec.properties(design)
+                cells, best, verdicts = [], None, set()
+                for label, sym, por in CONFIGS:
+                    if label in stopped:
+                        cells.append("-")
+                        continue
+                    results, seconds, done = run_explicit(system, props, sym, por, limit)
+                    if not done:
+                        stopped.add(label)
+                        cells.append(f"> {limit:g} (limit)")
+                        continue
+                    verdicts.add(tuple(r.verdict.value for r in results))
+                    cells.append(f"{seconds:.2f} ({results[0].stats.states})")
+                    best = seconds if best is None else min(best, seconds)
+                spin_cell, ratio = "not installed", ""
+                if use_spin and "spin" not in stopped and not (args.quick and n > 2):
+                    results, seconds = timed(lambda: check_spin(system, props, timeout=spin_limit))
+                    st = results[0].stats
+                    if any(r.verdict.value == "unknown" for r in results):
+                        stopped.add("spin")
+                        spin_cell = f"> {spin_limit:g} (limit)" if "time" in results[0].reason or \
+                            "longer" in results[0].reason else f"no verdict ({results[0].reason[:60]})"
+                        ratio = f"> {spin_limit / best:.0f}x" if best else ""
+                    else:
+                        verdicts.add(tuple(r.verdict.value for r in results))
+                        build = st.translate_seconds + st.compile_seconds
+                        spin_cell = f"{seconds:.2f} ({build:.1f} + {st.pan_seconds:.2f}) ({st.states})"
+                        ratio = f"{seconds / best:.1f}x" if best else ""
+                elif use_spin:
+                    spin_cell = "-" if "spin" in stopped else "(quick: N = 2 only)"
+                agree = "yes" if len(verdicts) <= 1 else "NO"
+                print(f"| {title} | {n} | " + " | ".join(cells) + f" | {spin_cell} | {ratio} | {agree} |", flush=True)
+        print()
+        if not args.quick:
+            print(raw_throughput(limit, tmp_path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,8 +8,9 @@ side: the explicit engine with no reduction, with partial-order reduction, with 
 and with both; then SPIN on the exported Promela (spin -a, gcc -O2, pan with SPIN's own
 partial-order reduction: its default, best configuration; build time included, as a
 user waits for it). Each cell is wall seconds to all verdicts, with the distinct states
-explored. A configuration that hits its time limit is not run for larger N. The last
-columns give SPIN's time over interpcheck's best and whether every verdict agrees.
+explored. A configuration is not run for larger N once it hit its time limit, or once the
+growth from N-1 to N predicts it would (marked "> limit (est.)"). The last columns give
+SPIN's time over interpcheck's best and whether every verdict agrees.
 `--quick` (N = 2..3, short limits) is the smoke test the test suite runs.
 """
 from __future__ import annotations
@@ -74,24 +75,25 @@ def run_explicit(system, props, sym: str, por: str, limit: float):
     return results, seconds, done
 
 
-def raw_throughput(limit: float, tmp: Path, n: int = 6) -> str:
-    """States per second of the unreduced engine on the guard model with n client threads."""
+def raw_throughput(limit: float, tmp: Path, n: int) -> str:
+    """States per second of the unreduced engine on the guard model with n client threads
+    (n + 1 threads in all): exploration only, then with compilation."""
     spec = load_spec(with_count(HERE / "guard_threads.toml", n, tmp))
     system = spec.system("final")
     results, seconds, done = run_explicit(system, spec.properties("final"), "off", "off", limit)
     st = results[0].stats
-    return (f"raw explicit engine, guard model N = {n} ({system.width} slots per state): {st.states} states, "
-            f"{st.transitions} transitions in {seconds:.2f} s = {st.states / seconds:,.0f} states/s, "
-            f"{st.transitions / seconds:,.0f} transitions/s, {st.bytes_per_state:.0f} bytes per stored state"
-            + ("" if done else " (time limit)"))
+    return (f"- guard model, {n + 1} threads ({system.width} slots): {st.states} states, {st.transitions} "
+            f"transitions; exploring {st.seconds:.2f} s = {st.states / st.seconds:,.0f} states/s "
+            f"({st.transitions / st.seconds:,.0f} transitions/s); with compilation {seconds:.2f} s; "
+            f"{st.bytes_per_state:.0f} bytes per stored state" + ("" if done else " (time limit)"))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="N = 2..3, short limits (smoke test)")
     ap.add_argument("--max-n", type=int, default=10)
-    ap.add_argument("--limit", type=float, default=30.0, help="seconds per interpcheck run")
-    ap.add_argument("--spin-limit", type=float, default=40.0, help="seconds per SPIN step (spin, gcc, pan)")
+    ap.add_argument("--limit", type=float, default=20.0, help="seconds per interpcheck run")
+    ap.add_argument("--spin-limit", type=float, default=30.0, help="seconds per SPIN step (spin, gcc, pan)")
     args = ap.parse_args()
     max_n = 3 if args.quick else args.max_n
     limit = 10.0 if args.quick else args.limit
@@ -109,6 +111,19 @@ def main() -> int:
         tmp_path = Path(tmp)
         for title, name in REFERENCE:
             stopped: set[str] = set()
+            last: dict[str, list[float]] = {}
+
+            def predict(label: str, seconds: float, cap: float) -> None:
+                """Stop a configuration whose next N would pass its limit at the growth seen so far."""
+                times = last.setdefault(label, [])
+                times.append(seconds)
+                if len(times) >= 2 and times[-2] > 0.05:
+                    growth = max(times[-1] / times[-2], 1.5)
+                    if times[-1] * growth > cap:
+                        stopped.add(label)
+                        estimated.add(label)
+
+            estimated: set[str] = set()
             for n in range(2, max_n + 1):
                 spec = load_spec(with_count(HERE / name, n, tmp_path))
                 design = spec.designs[0]
@@ -117,7 +132,8 @@ def main() -> int:
                 cells, best, verdicts = [], None, set()
                 for label, sym, por in CONFIGS:
                     if label in stopped:
-                        cells.append("-")
+                        cells.append(f"> {limit:g} (est.)" if label in estimated else "-")
+                        estimated.discard(label)
                         continue
                     results, seconds, done = run_explicit(system, props, sym, por, limit)
                     if not done:
@@ -127,6 +143,7 @@ def main() -> int:
                     verdicts.add(tuple(r.verdict.value for r in results))
                     cells.append(f"{seconds:.2f} ({results[0].stats.states})")
                     best = seconds if best is None else min(best, seconds)
+                    predict(label, seconds, limit)
                 spin_cell, ratio = "not installed", ""
                 if use_spin and "spin" not in stopped and not (args.quick and n > 2):
                     results, seconds = timed(lambda: check_spin(system, props, timeout=spin_limit))
@@ -141,13 +158,21 @@ def main() -> int:
                         build = st.translate_seconds + st.compile_seconds
                         spin_cell = f"{seconds:.2f} ({build:.1f} + {st.pan_seconds:.2f}) ({st.states})"
                         ratio = f"{seconds / best:.1f}x" if best else ""
+                        predict("spin", st.seconds, spin_limit)
                 elif use_spin:
-                    spin_cell = "-" if "spin" in stopped else "(quick: N = 2 only)"
+                    if "spin" in estimated:
+                        spin_cell = f"> {spin_limit:g} (est.)"
+                        ratio = f"> {spin_limit / best:.0f}x" if best else ""
+                        estimated.discard("spin")
+                    else:
+                        spin_cell = "-" if "spin" in stopped else "(quick: N = 2 only)"
                 agree = "yes" if len(verdicts) <= 1 else "NO"
                 print(f"| {title} | {n} | " + " | ".join(cells) + f" | {spin_cell} | {ratio} | {agree} |", flush=True)
         print()
         if not args.quick:
-            print(raw_throughput(limit, tmp_path))
+            print("Unreduced explicit engine on one core:")
+            for n in (5, 6):
+                print(raw_throughput(limit, tmp_path, n))
     return 0
 
 

@@ -75,6 +75,10 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
     results = [_verdict(system, plan.compiled, ex, i, engine) for i in wanted]
     if plan.ample is not None and options.por == "auto":
         results = _shortest_traces(system, wanted, results, options, ex, reporter)
+    elif plan.ample is not None:
+        for r in results:
+            if r.trace is not None and plan.ample.reduced:
+                r.reason = ("partial-order reduction: the trace may not be the shortest; " + r.reason).rstrip("; ")
     return [_noted(r, plan.notes.get(i) or notes.get(i), ex, store) for i, r in zip(wanted, results)]
 
 

@@ -286,6 +286,8 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
                 push((n, nxt))
                 n += 1
             tick += 1
+            if tick == 4096 and ample is not None and not ample.reduced:
+                ample = None   # no step was independent so far: stop paying for the search (always sound)
             if tick & 1023 == 0:
                 ex.stats.states, ex.stats.transitions = n, transitions
                 ex.stats.depth = max(ex.stats.depth, d1)

@@ -19,6 +19,7 @@ shortest; the engine re-derives shortest traces unless asked not to (docs/perfor
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Callable
 
 from interpcheck.model.ir import (ActionProperty, Compiled, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read,
@@ -119,38 +120,49 @@ def _value_of(system: System, slot: int, action, guard_value: int) -> set[int] |
 class Ample:
     """The runtime part: picks a thread whose enabled steps form an ample set."""
 
-    def __init__(self, threads: list[tuple[int, int, dict, dict]], position: Callable[[int], int],
-                 others: list[int]):
-        # threads: (thread, pc position, value -> (reads, writes) if invisible, value -> future rw)
-        self.threads = threads
-        self.others = others    # footprint (rw, w) of actions outside any counter structure
-        self.position = position
-        self.owner: list[int | None] = []
+    def __init__(self, threads: list[tuple[int, int, dict, dict]], others: tuple[int, int],
+                 owner: list[int | None]):
+        # threads: (thread, position of its counter, stored value -> (reads, writes) when its
+        # steps there are invisible, stored value -> (reads | writes, writes) of its future)
+        self.owner = owner
+        self.others = others        # footprint (rw, w) of actions outside any counter structure
+        self.thread = [t for t, _, _, _ in threads]
+        size = 1 + max([0] + [v for _, _, local, future in threads for v in (*local, *future)])
+        self.local = [tuple(local.get(v) for v in range(size)) for _, _, local, _ in threads]
+        self.future = [tuple(future.get(v, (0, 0)) for v in range(size)) for _, _, _, future in threads]
+        positions = [pos for _, pos, _, _ in threads]
+        self.counters = itemgetter(*positions) if len(positions) > 1 else (lambda s: (s[positions[0]],))
+        self.cache: dict[tuple, list[int]] = {}   # counters -> independent threads (depends on nothing else)
+        self.reduced = 0                          # states expanded with an ample set so far
+
+    def independent(self, values: tuple) -> list[int]:
+        """Threads whose steps at these counters commute with every other thread's future."""
+        out = []
+        for i, v in enumerate(values):
+            mine = self.local[i][v]
+            if mine is None:
+                continue
+            reads, writes = mine
+            rw_all, w_all = self.others
+            if writes & rw_all or reads & w_all:
+                continue
+            future = self.future
+            if any(j != i and (writes & future[j][u][0] or reads & future[j][u][1]) for j, u in enumerate(values)):
+                continue
+            out.append(self.thread[i])
+        return out
 
     def __call__(self, state, succ: list, is_new: Callable) -> list:
-        threads = self.threads
-        values = [state[pos] for _, pos, _, _ in threads]
-        cands = [i for i, (_, _, local, _) in enumerate(threads) if values[i] in local]
-        if not cands:
-            return succ
-        futures = [threads[i][3].get(values[i], (0, 0)) for i in range(len(threads))]
-        rw_all, w_all = self.others
-        for i in cands:
-            t = threads[i][0]
-            reads, writes = threads[i][2][values[i]]
-            ok = not (writes & rw_all or reads & w_all)
-            if ok:
-                for j, (rw, w) in enumerate(futures):
-                    if j != i and (writes & rw or reads & w):
-                        ok = False
-                        break
-            if not ok:
-                continue
-            mine = [(k, n) for k, n in succ if self.owner[k] == t]
-            if not mine or len(mine) == len(succ):
-                continue
-            if all(is_new(n) for _, n in mine):
-                return mine
+        values = self.counters(state)
+        threads = self.cache.get(values)
+        if threads is None:
+            threads = self.cache[values] = self.independent(values)
+        owner = self.owner
+        for t in threads:
+            steps = [(k, n) for k, n in succ if owner[k] == t]
+            if steps and len(steps) < len(succ) and all(is_new(n) for _, n in steps):
+                self.reduced += 1
+                return steps
         return succ
 
 
@@ -248,9 +260,7 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
         threads.append((t, position(pc), local, future))
     if not any(local for _, _, local, _ in threads):
         return None
-    chooser = Ample(threads, position, [others_rw, others_w])
-    chooser.owner = [a.thread for a in system.actions]
-    return chooser
+    return Ample(threads, (others_rw, others_w), [a.thread for a in system.actions])
 
 
 def _domain_values(system: System, slot: int) -> list[int]:

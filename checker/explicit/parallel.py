@@ -1,6 +1,7 @@
 """Breadth-first search with worker processes: level by level, the frontier is cut into
 batches that workers expand (successors, representatives, action checks, property hits),
-and the parent process merges the batches in frontier order.
+and the parent process merges the batches in frontier order. Batches travel as concatenated packed states and
+results as flat arrays, which cost a fraction of pickling lists of tuples.
 
 Merging in order is what keeps the result identical to one process: every state gets the
 same id, parent and action, so the same shortest traces and the same statistics. Workers
@@ -28,20 +29,24 @@ BATCH = 2000
 _WORK: dict = {}     # set in the parent before forking: what a worker needs
 
 
-def _expand(batch: list) -> list:
-    """For each state: (transitions, dead, [(action, successor, hit)], [(property, action, raw successor)])."""
+def _expand(blob: bytes) -> tuple:
+    """Expands a batch of packed states (concatenated). Returns flat arrays, cheap to ship:
+    per state (transitions, dead, fresh successors, broken checks); the fresh successors
+    concatenated, their actions and property-hit flags; the broken checks as a list; and a
+    bound error, if one stopped the batch."""
     w = _WORK
     successors, canon, key, checks, seen = w["successors"], w["canon"], w["key"], w["checks"], w["local"]
-    bad, finished, halted, act = w["bad"], w["finished"], w["halted"], w["act"]
-    out = []
-    for state in batch:
+    bad, finished, halted, act, width = w["bad"], w["finished"], w["halted"], w["act"], w["width"]
+    info, acts, hits, fresh, broke = array("i"), array("i"), bytearray(), [], []
+    for at in range(0, len(blob), width):
+        state = blob[at:at + width]
         try:
             succ = successors(state)
         except BoundExceeded as err:
-            out.append(("bound", err.action, err.variable, err.value))
-            return out
+            return info.tobytes(), b"".join(fresh), acts.tobytes(), bytes(hits), broke, \
+                (err.action, err.variable, err.value)
         dead = not succ and not halted(state) and not all(f(state) for f in finished)
-        fresh, broke = [], []
+        nfresh, nbroke = len(acts), len(broke)
         for k, nxt in succ:
             if k in checks:
                 for i in checks[k](state, nxt):
@@ -53,9 +58,11 @@ def _expand(batch: list) -> list:
             if kn in seen:
                 continue
             seen.add(kn)
-            fresh.append((k, nxt, bad is not None and bad(nxt)))
-        out.append((len(succ), dead, fresh, broke))
-    return out
+            fresh.append(nxt)
+            acts.append(k)
+            hits.append(bad is not None and bad(nxt))
+        info.extend((len(succ), dead, len(acts) - nfresh, len(broke) - nbroke))
+    return info.tobytes(), b"".join(fresh), acts.tobytes(), bytes(hits), broke, None
 
 
 def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, order: str = "bfs",
@@ -105,7 +112,8 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
     checks = {k: f for k, f in compiled.checks.items()
               if any(c.prop in {props[i].name for i in act_wanted} for c in system.actions[k].checks)}
     inv0, some0 = inv_ok, some_hit
-    _WORK.update(successors=compiled.successors, canon=canon, key=key, checks=checks, local=set(),
+    width = len(compiled.encode(system.initial[0]))
+    _WORK.update(successors=compiled.successors, canon=canon, key=key, checks=checks, local=set(), width=width,
                  bad=(lambda s: (inv0 is not None and not inv0(s)) or (some0 is not None and some0(s))) if hits else None,
                  finished=compiled.finished, halted=compiled.halted, act=act_wanted)
     level: deque = deque()
@@ -141,27 +149,36 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
             items = list(level)
             level = deque()
             batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
-            results = pool.imap(_expand, [[s for _, s in b] for b in batches])
+            results = pool.imap(_expand, [b"".join(s for _, s in b) for b in batches])
             left = len(items)
-            for batch, expanded in zip(batches, results):
-                for (sid, state), result in zip(batch, expanded):
+            for batch, (info_b, blob, acts_b, hits, broke, bound) in zip(batches, results):
+                info, acts = array("i"), array("i")
+                info.frombytes(info_b)
+                acts.frombytes(acts_b)
+                at = f = b = 0
+                for j, (sid, state) in enumerate(batch):
                     if decided:
                         raise _Done
-                    if result[0] == "bound":
-                        _, k, variable, value = result
+                    if 4 * j >= len(info):   # the batch stopped at a bound error
+                        k, variable, value = bound
                         raise Limit(f"bound: {variable} would become {value} in {system.actions[k].call}; "
                                     "raise the bound in the spec")
-                    count, dead, fresh, broke = result
+                    count, dead, nfresh, nbroke = info[4 * j:4 * j + 4]
                     ex.stats.transitions += count
                     left -= 1
                     if dead and deadlock is not None and deadlock not in found:
                         found[deadlock] = ex.trace_to(sid)
                         decided = done()
-                    for i, k, nxt in broke:
+                    for i, k, nxt in broke[b:b + nbroke]:
                         if i not in found:
                             found[i] = ex.trace_to(sid, (k, nxt), i)
                             decided = done()
-                    for k, nxt, hit in fresh:
+                    b += nbroke
+                    for _ in range(nfresh):
+                        nxt = blob[at:at + width]
+                        k, hit = acts[f], hits[f]
+                        at += width
+                        f += 1
                         kn = nxt if key is None else key(nxt)
                         if kn in seen:
                             continue

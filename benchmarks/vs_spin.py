@@ -115,8 +115,8 @@ def main() -> int:
     print(f"Machine: {machine()}\n")
     print("Wall seconds to every verdict (distinct states explored). Reductions: none; POR = partial-order "
           "reduction; symmetry; both. SPIN: spin -a + gcc -O2 + pan (its own POR on), build included. "
-          f"Limits: {limit:g} s per interpcheck run, {spin_limit:g} s per SPIN step; '-' = not run (limit hit "
-          "at a smaller N).\n")
+          f"Limits: {limit:g} s per interpcheck run, {spin_limit:g} s per SPIN step; '> L (est.)' = not run: "
+          "the growth from N-1 to N predicts more than the limit; '-' = not run after that.\n")
     head = ["spec", "N"] + [f"interpcheck {c[0]}" for c in CONFIGS] + ["SPIN (build + pan)", "SPIN / best", "agree"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))

@@ -16,7 +16,7 @@ import pytest
 from tiny_models import mutex
 
 from interpcheck.checker.explicit import Options, check
-from interpcheck.checker.explicit.symmetry import _Swap, canonicalizer, unsupported
+from interpcheck.checker.explicit.symmetry import Transposition, canonicalizer, unsupported
 from interpcheck.checker.result import Verdict
 from interpcheck.model.ir import Symmetry, ThreadGroup, compile_system, interpret_successors
 from interpcheck.model.spec import load_spec
@@ -99,7 +99,7 @@ def test_the_compiled_symmetry_maps_reachable_steps_onto_reachable_steps(tmp_pat
     checked = 0
     for name, system in _grouped_systems(tmp_path):
         compiled = compile_system(system)
-        swaps = [_Swap(system, system.symmetry, gi, j) for gi, g in enumerate(system.symmetry.groups)
+        swaps = [Transposition(system, system.symmetry, gi, j) for gi, g in enumerate(system.symmetry.groups)
                  for j in range(len(g.threads) - 1)]
         for s in reachable(system, compiled.successors, system.initial[0], cap=20000):
             for sw in swaps:

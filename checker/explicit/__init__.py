@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from interpcheck.model.ir import (ActionProperty, Compiled, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes,
                                   System, compile_system)
 
-from ..result import Result, Stats, Trace, Verdict
+from ..result import Result, Trace, Verdict
 from . import por as por_module
 from . import symmetry as symmetry_module
 from .explore import Exploration, Limits, Reporter, SilentReporter, StderrReporter, explore
@@ -40,11 +40,10 @@ class Options:
 
 @dataclass
 class _Plan:
-    """What one exploration uses: the compiled system, the reductions, and notes for results."""
+    """What one exploration uses: the compiled system and the reductions."""
     compiled: Compiled
     canon: object = None        # symmetry.Canonicalizer
     ample: object = None        # por.Ample
-    notes: dict = None          # property index -> note
 
 
 def check(system: System, names: list[str] | None = None, options: Options = Options(),
@@ -79,7 +78,7 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
         for r in results:
             if r.trace is not None and plan.ample.reduced:
                 r.reason = ("partial-order reduction: the trace may not be the shortest; " + r.reason).rstrip("; ")
-    return [_noted(r, plan.notes.get(i) or notes.get(i), ex, store) for i, r in zip(wanted, results)]
+    return [_noted(r, notes.get(i), store) for i, r in zip(wanted, results)]
 
 
 def _plan(system: System, wanted: list[int], options: Options, notes: dict, reduce: bool) -> _Plan:
@@ -104,7 +103,7 @@ def _plan(system: System, wanted: list[int], options: Options, notes: dict, redu
     ample = None
     if reduce and options.por != "off":
         ample = por_module.ample_sets(system, compiled, wanted)
-    return _Plan(compiled, canon, ample, {})
+    return _Plan(compiled, canon, ample)
 
 
 def _explore(system: System, plan: _Plan, wanted: list[int], options: Options, store, *, keep_edges: bool,
@@ -146,7 +145,7 @@ def _shortest_traces(system: System, wanted: list[int], results: list[Result], o
     return out
 
 
-def _noted(r: Result, note: str | None, ex: Exploration, store) -> Result:
+def _noted(r: Result, note: str | None, store) -> Result:
     if store is not None and not store.exact:
         chance = getattr(r.stats, "fingerprint_collision", None)
         if chance is not None:

@@ -95,7 +95,6 @@ class Exploration:
     witness: dict[int, int] = field(default_factory=dict)   # Sometimes property → first state id
     unfold: Callable | None = None            # representative path -> concrete path (symmetry)
     initial: list = field(default_factory=list)
-    store: Store | None = None
 
     @property
     def complete(self) -> bool:
@@ -152,7 +151,7 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
         raise ValueError("the state graph needs the exact store")
 
     ex = Exploration([], array("q"), array("i"), array("i"), [] if keep_edges else None, {}, ExplorationStats(),
-                     order=order, decode=compiled.decode, unfold=unfold, store=store)
+                     order=order, decode=compiled.decode, unfold=unfold)
     if keep_edges:
         if store.index is None:
             store.index = {}

@@ -14,6 +14,7 @@ order reduction needs the global visited set at each step and is not used here (
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import time
 from array import array
@@ -81,7 +82,7 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
         inv_left | act_wanted | ({deadlock} if deadlock is not None else set())
     store = store if store is not None else exact_store()
     ex = Exploration([], array("q"), array("i"), array("i"), None, {}, ExplorationStats(), order="bfs",
-                     decode=compiled.decode, unfold=unfold, store=store)
+                     decode=compiled.decode, unfold=unfold)
     if not store.exact:
         ex.replay = _replayer(compiled, canon)
     found, seen, key = ex.found, store.seen, store.key
@@ -138,7 +139,11 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
         return stop_early and bool(goal) and goal <= (found.keys() | ex.witness.keys())
 
     decided = done()
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    gc.freeze()   # forked workers would otherwise copy every page their collector touches
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=gc.disable)
+    finally:
+        gc.unfreeze()
     n = len(ex.parent)
     d = 0
     try:

@@ -180,7 +180,7 @@ def unsupported(system: System, wanted: list[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     if sym is None:
         return {i: "the model declares no interchangeable threads" for i in wanted}
-    swaps = [_Swap(system, sym, gi, j) for gi, g in enumerate(sym.groups) for j in range(len(g.threads) - 1)]
+    swaps = [Transposition(system, sym, gi, j) for gi, g in enumerate(sym.groups) for j in range(len(g.threads) - 1)]
     init_ok = all(sw.state(init) == init for sw in swaps for init in system.initial)
     for i in wanted:
         prop = system.properties[i]
@@ -201,7 +201,7 @@ def unsupported(system: System, wanted: list[int]) -> dict[int, str]:
     return out
 
 
-class _Swap:
+class Transposition:
     """The transposition of two adjacent threads of a group, applied to expressions."""
 
     def __init__(self, system: System, sym: Symmetry, gi: int, j: int):

@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Protocol
 
 from interpcheck.model.ir import System
 
 from .explicit import Limits, Options, Reporter, SilentReporter, check
 from .result import Result
 
-ENGINES = ("explicit", "bmc", "induction", "spin")
+ENGINES = ("explicit", "bmc", "induction", "spin", "parametric")
+
+
+class Family(Protocol):
+    """The systems of one scenario for every number of threads of one thread table."""
+    table: str
+    build: Callable[[int], System]
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,7 @@ class EngineOptions:
 
 
 def run(system: System, names: list[str] | None, opts: EngineOptions,
-        reporter: Reporter = SilentReporter()) -> list[Result]:
+        reporter: Reporter = SilentReporter(), family: Family | None = None) -> list[Result]:
     if opts.engine == "explicit":
         return check(system, names, Options(opts.order, opts.limits, opts.seed, opts.walks, opts.depth,
                                             opts.symmetry, opts.por, opts.fingerprint, opts.workers), reporter)
@@ -39,4 +46,9 @@ def run(system: System, names: list[str] | None, opts: EngineOptions,
     if opts.engine == "spin":
         from .export.spin import check_spin
         return check_spin(system, names)
+    if opts.engine == "parametric":
+        from .parametric import check_parametric, no_family
+        if family is None:
+            return no_family(system, names)
+        return check_parametric(family.build, family.table, names, opts.limits, reporter)
     raise ValueError(f"unknown engine {opts.engine}")

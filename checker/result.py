@@ -54,6 +54,7 @@ class Result:
     trace: Trace | None = None
     stats: Stats = field(default_factory=Stats)
     reason: str = ""  # why a verdict is unknown (which limit), or a note on how it was decided
+    system: object = None  # the System the trace belongs to, when not the one checked (parametric)
 
 
 class Limit(Exception):

@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from .designs import DESIGNS
 from .ir import System
-from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_program
+from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_program, resize
 
 VERDICTS = ("holds", "violated")
 TOP_KEYS = {"name", "summary", "design", "designs", "interpreters", "locks", "events", "shared", "bounds",
@@ -43,8 +45,32 @@ class Spec:
         except ProgramError as err:
             raise SpecError(self.path, err.line, err.message, err.design_mismatch) from err
 
+    def family(self, design: str) -> "Family | None":
+        """The systems of this spec with any number of threads of its first thread table
+        that has a `count` of 2 or more; None when it has none."""
+        tables = [t.table for t in self.scenario.threads]
+        table = next((x for x in dict.fromkeys(tables) if tables.count(x) > 1), None)
+        if table is None:
+            return None
+
+        @lru_cache(maxsize=None)
+        def build(count: int) -> System:
+            try:
+                return build_system(resize(self.scenario, table, count), DESIGNS[design], group=table)
+            except ProgramError as err:
+                raise SpecError(self.path, err.line, err.message, err.design_mismatch) from err
+        return Family(table, tables.count(table), build)
+
     def properties(self, design: str) -> list[str]:
         return list(self.expect.get(design, {}))
+
+
+@dataclass(frozen=True)
+class Family:
+    """One spec's systems for every number of threads of one thread table."""
+    table: str
+    count: int                        # how many the spec itself asks for
+    build: Callable[[int], System]    # the system with that many (its symmetry lists them)
 
 
 class _Lines:
@@ -135,7 +161,7 @@ def load_spec(path: str | Path) -> Spec:
             raise SpecError(shown, err.line, err.message) from err
         for i in range(count):
             inst = name if count == 1 else f"{name}{i + 1}"
-            threads.append(ThreadSpec(inst, program, th.get("tstate"), th.get("attached", True), at))
+            threads.append(ThreadSpec(inst, program, th.get("tstate"), th.get("attached", True), at, name))
     names = [t.name for t in threads]
     if len(set(names)) != len(names):
         raise SpecError(shown, 1, "two threads have the same name: " + ", ".join(sorted({n for n in names if names.count(n) > 1})))

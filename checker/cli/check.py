@@ -26,7 +26,8 @@ def engine_options(f):
     """The engine flags shared by check, matrix and gate."""
     opts = [
         click.option("--engine", type=click.Choice(ENGINES), default="explicit", show_default=True,
-                     help="explicit search, Z3 bounded model checking, Z3 k-induction, or SPIN"),
+                     help="explicit search, Z3 bounded model checking, Z3 k-induction, SPIN, or a proof for any "
+                          "number of threads of the spec's thread table with a `count` (counter abstraction)"),
         click.option("--order", type=click.Choice(["bfs", "dfs", "simulate"]), default="bfs", show_default=True,
                      help="explicit engine: bfs gives shortest traces; simulate runs seeded random walks"),
         click.option("--max-states", type=click.IntRange(1), default=None, help="stop after this many states"),

@@ -77,8 +77,9 @@ def run_spec(spec: Spec, opts: EngineOptions, designs: tuple[str, ...] = (), pro
                 if name not in known:
                     raise SpecError(spec.path, 0, f"unknown property `{name}`; known: {', '.join(sorted(known))}")
         reporter = StderrReporter(f"{spec.name} [{design}]: ") if progress else StderrReporter(after=1e18)
-        for result in run(system, names, opts, reporter):
-            out.append(Checked(spec, design, system, result, expect.get(result.prop)))
+        family = spec.family(design) if opts.engine == "parametric" else None
+        for result in run(system, names, opts, reporter, family):
+            out.append(Checked(spec, design, result.system or system, result, expect.get(result.prop)))
     return out
 
 

@@ -37,6 +37,7 @@ class ThreadSpec:
     tstate: str | None = None      # starts with a thread state of this interpreter
     attached: bool = True          # ... attached (holding that interpreter's GIL)
     line: int = 0
+    table: str = ""                # the [[thread]] table's name (a `count` makes several threads of one)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def _calls(stmts: tuple):
 
 
 class ProgramCompiler:
-    def __init__(self, sc: Scenario, design: Design):
+    def __init__(self, sc: Scenario, design: Design, group: str | None = None):
+        self.group = group   # a thread table described as interchangeable threads even when it has one
         self.sc, self.design = sc, design
         self.programs = [_expand(th.program, sc) for th in sc.threads]
         self.names = [th.name for th in sc.threads]
@@ -417,6 +419,9 @@ class ProgramCompiler:
 
 
     # ----- symmetry ------------------------------------------------------------------------------
+    def _grouped(self, ts: list[int]) -> bool:
+        return self.group is not None and all(self.sc.threads[t].table == self.group for t in ts)
+
     def _symmetry(self, system: System) -> Symmetry | None:
         """The interchangeable threads: those a spec's `count` made from one [[thread]] table
         (same program, same start). For each, the slots that are its own, role by role, and
@@ -425,7 +430,7 @@ class ProgramCompiler:
         by_start: dict[tuple, list[int]] = {}
         for t, th in enumerate(self.sc.threads):
             by_start.setdefault((th.line, th.program, th.tstate, th.attached), []).append(t)
-        candidates = [ts for ts in by_start.values() if len(ts) > 1 and not any(
+        candidates = [ts for ts in by_start.values() if (len(ts) > 1 or self._grouped(ts)) and not any(
             id(call) in self.made_interps for t in ts for call in _calls(self.programs[t]))]
         if not candidates:
             return None
@@ -483,5 +488,18 @@ def _unique(label: str, taken: list[str]) -> str:
     return f"{label}#{k}"
 
 
-def build_system(sc: Scenario, design: Design) -> System:
-    return ProgramCompiler(sc, design).build()
+def build_system(sc: Scenario, design: Design, group: str | None = None) -> System:
+    """`group` names a thread table whose threads the System's symmetry lists even when
+    there is only one (the parametric engine reads thread roles from it)."""
+    return ProgramCompiler(sc, design, group).build()
+
+
+def resize(sc: Scenario, table: str, count: int) -> Scenario:
+    """The scenario with `count` threads made from thread table `table` (named table1..)."""
+    made = [t for t in sc.threads if t.table == table]
+    if not made:
+        raise ValueError(f"no thread table {table}")
+    at = sc.threads.index(made[0])
+    copies = tuple(replace(made[0], name=f"{table}{i + 1}") for i in range(count))
+    rest = [t for t in sc.threads if t.table != table]
+    return replace(sc, threads=tuple(rest[:at]) + copies + tuple(rest[at:]))

@@ -1,0 +1,121 @@
+"""The parametric engine: safety properties for any number of threads of one thread table.
+
+Breadth-first search over the counter abstraction (views.py) covers every N >= 1 at once: an
+invariant, action property or deadlock-freedom that holds on every abstract state holds for
+every N. The abstraction over-approximates (a view's "two or more" may lose or keep a thread),
+so a violation found there is only a lead: it is reported once the explicit engine finds it
+on the concrete model with some N (confirm.py), and otherwise stays unknown.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Callable
+
+from interpcheck.model.ir import LeadsTo, NoHang, Sometimes, System
+
+from ..explicit import Limits, Reporter, SilentReporter
+from ..result import Limit, Result, Stats, Verdict
+from .confirm import confirm
+from .step import SAFETY, Facts, Stepper
+from .views import Abstract, Abstraction, NotAbstractable
+
+ENGINE = "parametric"
+
+
+class _Search:
+    """The abstract states met, breadth first, with the first state or step breaking each property."""
+
+    def __init__(self, stepper: Stepper, initial: list[Abstract]):
+        self.stepper = stepper
+        self.parent: dict[Abstract, Abstract | None] = {a: None for a in initial}
+        self.depth = {a: 0 for a in initial}
+        self.first: dict[str, Abstract] = {}      # property -> the abstract state where it is first met
+        self.queue = deque(initial)
+        self.transitions = 0
+
+    def run(self, wanted: dict[str, type], limits: Limits, reporter: Reporter, start: float) -> None:
+        while self.queue:
+            if limits.time_limit is not None and time.perf_counter() - start > limits.time_limit:
+                raise Limit(f"time-limit {limits.time_limit:g}s")
+            if limits.max_states is not None and len(self.parent) > limits.max_states:
+                raise Limit(f"max-states {limits.max_states}")
+            a = self.queue.popleft()
+            facts = self.stepper.facts(a)
+            self._record(a, facts, wanted)
+            if all(name in self.first for name in wanted):
+                return
+            for step in facts.steps:
+                self.transitions += 1
+                if step.target not in self.parent:
+                    self.parent[step.target] = a
+                    self.depth[step.target] = self.depth[a] + 1
+                    self.queue.append(step.target)
+            reporter.progress(self.stats(start), len(self.queue))
+
+    def _record(self, a: Abstract, facts: Facts, wanted: dict[str, type]) -> None:
+        met = set(facts.violated) | set(facts.reached)
+        met |= {name for step in facts.steps for name in step.broken}
+        if facts.deadlock:
+            met |= {name for name, kind in wanted.items() if kind.__name__ == "NoDeadlock"}
+        for name in sorted(met):
+            if name in wanted and name not in self.first:
+                self.first[name] = a
+
+    def stats(self, start: float) -> Stats:
+        return Stats(len(self.parent), self.transitions, max(self.depth.values(), default=0),
+                     time.perf_counter() - start)
+
+
+def check_parametric(family: Callable[[int], System], table: str, names: list[str] | None = None,
+                     limits: Limits = Limits(), reporter: Reporter = SilentReporter()) -> list[Result]:
+    """A Result per property named (all when None) of the family's systems, for every
+    number of threads of `table` at once."""
+    start = time.perf_counter()
+    system = family(1)
+    props = [p for p in system.properties if names is None or p.name in names]
+    wanted = {p.name: type(p) for p in props if isinstance(p, SAFETY + (Sometimes,))}
+    try:
+        abstraction = Abstraction(family, table)
+        search = _Search(Stepper(abstraction, list(wanted)), abstraction.initial())
+    except NotAbstractable as err:
+        return [_refused(p, str(err), Stats(seconds=time.perf_counter() - start)) for p in props]
+    limit = None
+    try:
+        search.run(wanted, limits, reporter, start)
+    except NotAbstractable as err:
+        return [_refused(p, str(err), search.stats(start)) for p in props]
+    except Limit as err:
+        limit = err.what
+    stats = search.stats(start)
+    out = []
+    for p in props:
+        if isinstance(p, (NoHang, LeadsTo)):
+            out.append(Result(p.name, Verdict.UNKNOWN, ENGINE, None, stats,
+                              "the parametric engine decides safety properties and reachability; use the "
+                              "explicit engine at a fixed number of threads for hangs and liveness"))
+        elif p.name in search.first:
+            out.append(confirm(family, table, p, search.depth[search.first[p.name]], limits, stats, start))
+        elif limit is not None:
+            out.append(Result(p.name, Verdict.UNKNOWN, ENGINE, None, stats,
+                              f"limit reached: {limit}; no violation in the {stats.states} abstract states met"))
+        elif isinstance(p, Sometimes):
+            out.append(Result(p.name, Verdict.VIOLATED, ENGINE, None, stats,
+                              f"unreachable for any number of {table} threads" if p.query else
+                              f"never reached for any number of {table} threads (vacuous)"))
+        else:
+            out.append(Result(p.name, Verdict.HOLDS, ENGINE, None, stats,
+                              f"for any number of {table} threads ({stats.states} abstract states)"))
+    return out
+
+
+def no_family(system: System, names: list[str] | None) -> list[Result]:
+    why = "no thread table with a `count` of 2 or more: nothing to prove for any number of threads"
+    return [_refused(p, why, Stats()) for p in system.properties if names is None or p.name in names]
+
+
+def _refused(p, why: str, stats: Stats) -> Result:
+    return Result(p.name, Verdict.UNKNOWN, ENGINE, None, stats, f"no parametric proof: {why}")
+
+
+__all__ = ["check_parametric", "no_family", "ENGINE"]

@@ -1,0 +1,104 @@
+"""One abstract state's successors and property facts, computed on a concrete instance.
+
+Every state with a view of count MANY is computed twice, on instances with two and with
+three threads per such view; the two must agree (same successors, same properties), or the
+model reads how many threads are in a view and the abstraction refuses it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interpcheck.model.ir import ActionProperty, BoundExceeded, Invariant, NoDeadlock, Sometimes
+
+from .views import MANY, Abstract, Abstraction, Instance, NotAbstractable
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str                  # "T: PyThreadState_Ensure(g)": the thread table for a group thread
+    target: Abstract
+    broken: frozenset[str]      # action properties the step breaks
+
+
+@dataclass(frozen=True)
+class Facts:
+    steps: tuple[Step, ...]
+    violated: frozenset[str]    # invariants false here
+    deadlock: bool
+    reached: frozenset[str]     # Sometimes predicates true here
+
+    def signature(self) -> tuple:
+        return (frozenset(self.steps), self.violated, self.deadlock, self.reached)
+
+
+class Stepper:
+    def __init__(self, abstraction: Abstraction, wanted: list[str]):
+        self.abs = abstraction
+        self.wanted = wanted
+        self._predicates: dict[int, dict[str, object]] = {}
+
+    def facts(self, a: Abstract) -> Facts:
+        two = self._facts(a, 2)
+        if any(n == MANY for _, n in a[1]):
+            three = self._facts(a, 3)
+            if two.signature() != three.signature():
+                raise NotAbstractable(self._difference(two, three))
+        return two
+
+    def _facts(self, a: Abstract, copies: int) -> Facts:
+        inst = self.abs.instance(a, copies)
+        lay = inst.layout
+        system, compiled = lay.system, lay.compiled
+        s = inst.state
+        try:
+            succ = compiled.successors(s)
+        except BoundExceeded as err:
+            raise NotAbstractable(f"bound: {err.variable} would become {err.value} in "
+                                  f"{system.actions[err.action].call}; raise the bound in the spec") from err
+        steps = []
+        for k, n in succ:
+            action = system.actions[k]
+            j = lay.position.get(action.thread)
+            if j is not None and not inst.first[j]:
+                continue   # a sibling in the same view: the same abstract step
+            broken = frozenset(system.properties[i].name for i in compiled.action_checks(k, s, n))
+            who = self.abs.table if j is not None else system.threads[action.thread] \
+                if action.thread is not None else "environment"
+            for target in self.abs.abstract(lay, n, self._contributions(inst, s, n, j), inst, j):
+                steps.append(Step(f"{who}: {action.call}", target, broken))
+        invariants = frozenset(system.properties[i].name for i in compiled.invariants(s))
+        deadlock = not succ and not compiled.halted(s) and not all(f(s) for f in compiled.finished)
+        reached = frozenset(name for name, p in self._sometimes(lay).items() if p(s))
+        return Facts(tuple(steps), invariants, deadlock, reached)
+
+    def _contributions(self, inst: Instance, s: tuple, n: tuple, j: int | None) -> list[tuple]:
+        """A thread of the table owns what its step adds to a counter; other threads' steps
+        change the residue."""
+        out = list(inst.contributions)
+        if j is None or not self.abs.counters:
+            return out
+        lay = inst.layout
+        delta = [n[lay.shared[i]] - s[lay.shared[i]] for i in self.abs.counters]
+        out[j] = tuple(c + d for c, d in zip(out[j], delta))
+        return out
+
+    def _sometimes(self, lay) -> dict:
+        key = id(lay)
+        if key not in self._predicates:
+            self._predicates[key] = {p.name: lay.compiled.predicate(p.expr) for p in lay.system.properties
+                                     if isinstance(p, Sometimes) and p.name in self.wanted}
+        return self._predicates[key]
+
+    def _difference(self, two: Facts, three: Facts) -> str:
+        what = "the steps taken"
+        if two.violated != three.violated:
+            what = "whether " + ", ".join(sorted(two.violated ^ three.violated)) + " holds"
+        elif two.deadlock != three.deadlock:
+            what = "whether it is a deadlock"
+        elif two.reached != three.reached:
+            what = "whether " + ", ".join(sorted(two.reached ^ three.reached)) + " is reached"
+        return (f"the model counts threads: with 2 and with 3 threads of {self.abs.table} in one local "
+                f"state, {what} differs")
+
+
+SAFETY = (Invariant, ActionProperty, NoDeadlock)

@@ -1,0 +1,265 @@
+"""Counter abstraction: N interchangeable threads as a shared part and a bag of local views.
+
+An abstract state is the part of the state that belongs to no thread of the group, plus,
+for each local view, how many threads are in it: 1 or MANY (two or more). A view is a
+thread's own slots with the values that name it or its objects made relative ("self", role),
+the shared slots that name it ("marks"), and its net contribution to each shared counter
+(a slot whose domain grows with N, like a guard count). A counter is stored as its residue
+beyond what the threads contributed, so the abstraction keeps it exact relative to the bag.
+
+Abstract successors come from a concrete *instance*: one thread per view of count 1 and R
+threads per view of count MANY, stepped by the compiled model. With the model's symmetry,
+a step of one thread depends only on its view, the shared part and which views are present
+(docs/modeling.md: where this needs count-insensitivity and how it is checked).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Callable
+
+from interpcheck.model.ir import Compiled, System, ThreadGroup, compile_system
+
+MANY = 2          # "two or more threads are in this view"
+SELF, GROUP, NAMED = "self", "group", "="
+
+
+class NotAbstractable(Exception):
+    """The model does not fit the abstraction (a thread names a sibling's object, a shared
+    slot exists for some N only, the instance's steps depend on how many threads there are)."""
+
+
+View = tuple          # (own values, marks, contributions)
+Bag = tuple           # sorted ((view, count), ...)
+Abstract = tuple      # (shared values, bag)
+
+
+@dataclass
+class Instance:
+    """A concrete state standing for an abstract one, and which bag entry each thread plays."""
+    layout: "Layout"
+    state: tuple
+    entry: list[int]                 # per group thread (in group order): its bag entry
+    first: list[bool]                # the entry's first thread (the one whose steps are taken)
+    contributions: list[tuple]       # per group thread: its view's counter contributions
+    raw: list[tuple]                 # per group thread: its own slots' concrete values
+    own: list[tuple]                 # ... and as the abstraction has them
+
+
+class Layout:
+    """Where the abstraction's pieces live in the system with `size` threads of the group,
+    with per-slot tables from concrete values to the abstraction's (built once per size)."""
+
+    def __init__(self, system: System, group: ThreadGroup, shared_names: list[str]):
+        self.system = system
+        self.compiled: Compiled = compile_system(system)
+        self.group = group
+        self.position = {t: j for j, t in enumerate(group.threads)}
+        names = {n: s for s, n in enumerate(system.slot_names())}
+        missing = [n for n in shared_names if n not in names]
+        if missing:
+            raise NotAbstractable(f"slot {missing[0]} exists only for some numbers of threads")
+        self.shared = [names[n] for n in shared_names]
+        self.classes = system.symmetry.classes
+        self.domain = [None] * system.width
+        for v in system.variables:
+            for k in range(v.length):
+                self.domain[v.base + k] = v.domain
+        naming: dict[tuple[str, int], tuple[int, int]] = {}   # (class, value) -> (thread, role)
+        self.values = dict(group.values)
+        for c, per_thread in group.values:
+            for j, vals in enumerate(per_thread):
+                for r, x in enumerate(vals):
+                    naming[(c, x)] = (j, r)
+        self.shared_get = _getter(self.shared)
+        self.shared_canon = [self._table(s, naming, None) for s in self.shared]
+        self.own_get = [_getter(slots) for slots in group.slots]
+        self.own_canon = [[self._table(s, naming, j) for s in slots] for j, slots in enumerate(group.slots)]
+        self.own_value = [[{y: x for x, y in t.items() if y is not FOREIGN} for t in ts] for ts in self.own_canon]
+        self.shared_value = [{y: x for x, y in t.items() if type(y) is not Mark} for t in self.shared_canon]
+
+    def _table(self, slot: int, naming: dict, j: int | None) -> dict:
+        """Concrete value -> abstract: a plain int, (NAMED, label), and for values naming a
+        thread of the group, (SELF, role) in its own slots, a Mark in shared slots, FOREIGN
+        for a sibling's."""
+        c, d = self.classes[slot], self.domain[slot]
+        out = {}
+        for x in d.values():
+            if c is None:
+                out[x] = x
+            elif (c, x) not in naming:
+                out[x] = (NAMED, d.show(x))
+            else:
+                owner, r = naming[(c, x)]
+                out[x] = Mark(owner, r) if j is None else (SELF, r) if owner == j else FOREIGN
+        return out
+
+
+@dataclass(frozen=True)
+class Mark:
+    thread: int
+    role: int
+
+
+FOREIGN = ("foreign",)
+
+
+def _getter(slots) -> Callable[[tuple], tuple]:
+    if len(slots) == 1:
+        return lambda s, i=slots[0]: (s[i],)
+    return itemgetter(*slots)
+
+
+class Abstraction:
+    """Maps between the family's concrete states and abstract states; steps abstract states."""
+
+    def __init__(self, family: Callable[[int], System], table: str):
+        self.family, self.table = family, table
+        one, two = family(1), family(2)
+        g1, g2 = self._group(one, 1), self._group(two, 2)
+        owned = {s for slots in g1.slots for s in slots}
+        self.shared_names = [n for s, n in enumerate(one.slot_names()) if s not in owned]
+        owned2 = {s for slots in g2.slots for s in slots}
+        if sorted(self.shared_names) != sorted(n for s, n in enumerate(two.slot_names()) if s not in owned2):
+            raise NotAbstractable("the slots outside the thread table differ between 1 and 2 threads")
+        if len(g1.slots[0]) != len(g2.slots[0]):
+            raise NotAbstractable("a thread's own slots differ between 1 and 2 threads")
+        self.layouts: dict[int, Layout] = {}
+        l1, l2 = self.layout(1), self.layout(2)
+        self.counters = [i for i, (a, b) in enumerate(zip(l1.shared, l2.shared))
+                         if l1.classes[a] is None and l1.domain[a].hi != l2.domain[b].hi]
+        self.counter_at = {i: c for c, i in enumerate(self.counters)}
+
+    def _group(self, system: System, size: int) -> ThreadGroup:
+        names = [f"{self.table}{k + 1}" for k in range(size)]
+        for g in (system.symmetry.groups if system.symmetry else ()):
+            if [system.threads[t] for t in g.threads] == names:
+                return g
+        raise NotAbstractable(f"the threads of {self.table} are not interchangeable in the model")
+
+    def layout(self, size: int) -> Layout:
+        if size not in self.layouts:
+            system = self.family(size)
+            self.layouts[size] = Layout(system, self._group(system, size), self.shared_names)
+        return self.layouts[size]
+
+    # ----- concrete -> abstract --------------------------------------------------------------
+    def initial(self) -> list[Abstract]:
+        """One thread, and two or more (the instance of 2 stands for every N >= 2)."""
+        out = []
+        for size in (1, 2):
+            lay = self.layout(size)
+            zero = [tuple(0 for _ in self.counters)] * size
+            for init in lay.system.initial:
+                for a in self.abstract(lay, init, zero, None):
+                    if a not in out:
+                        out.append(a)
+        return out
+
+    def split(self, lay: Layout, state: tuple, contributions: list[tuple],
+              before: "Instance | None" = None) -> tuple[tuple, list[View]]:
+        """The shared part (counters as residues) and each group thread's view; threads whose
+        own slots did not change since `before` keep the view they had there."""
+        marks: list[list] = [[] for _ in lay.group.threads]
+        shared = []
+        for i, (x, table) in enumerate(zip(lay.shared_get(state), lay.shared_canon)):
+            y = table[x]
+            if type(y) is Mark:
+                marks[y.thread].append((i, y.role))
+                y = (GROUP, y.role)
+            shared.append(y)
+        for k, i in enumerate(self.counters):
+            shared[i] -= sum(con[k] for con in contributions)
+        views = []
+        for j, (get, tables) in enumerate(zip(lay.own_get, lay.own_canon)):
+            raw = get(state)
+            if before is not None and raw == before.raw[j]:
+                own = before.own[j]
+            else:
+                own = tuple([t[x] for t, x in zip(tables, raw)])
+                if FOREIGN in own:
+                    slot = lay.group.slots[j][own.index(FOREIGN)]
+                    raise NotAbstractable(f"a thread of {self.table} holds a sibling's object in "
+                                          f"{lay.system.slot_names()[slot]}")
+            views.append((own, tuple(marks[j]), contributions[j]))
+        return tuple(shared), views
+
+    def abstract(self, lay: Layout, state: tuple, contributions: list[tuple],
+                 inst: Instance | None, actor: int | None = None) -> list[Abstract]:
+        """The abstract states a concrete instance state stands for. Without `inst`, every
+        thread is its own entry (count 1) except that equal views add up; with it, threads
+        that played one entry of count MANY must move together, except the actor, whose
+        siblings become "1 or MANY" (two abstract states)."""
+        shared, views = self.split(lay, state, contributions, inst)
+        if inst is None:
+            return [(shared, _bag([(v, 1) for v in views]))]
+        fixed: list[tuple[View, int]] = []
+        rest: View | None = None
+        by_entry: dict[int, list[int]] = {}
+        for j, e in enumerate(inst.entry):
+            by_entry.setdefault(e, []).append(j)
+        for e, members in by_entry.items():
+            if len(members) == 1:
+                fixed.append((views[members[0]], 1))
+                continue
+            if actor in members:
+                fixed.append((views[actor], 1))
+                members = [j for j in members if j != actor]
+            moved = {views[j] for j in members}
+            if len(moved) != 1:
+                raise NotAbstractable(f"threads of {self.table} in the same local state took different "
+                                      "steps at once")
+            if actor in by_entry[e]:
+                rest = moved.pop()
+            else:
+                fixed.append((moved.pop(), MANY))
+        if rest is None:
+            return [(shared, _bag(fixed))]
+        return [(shared, _bag(fixed + [(rest, n)])) for n in (1, MANY)]
+
+    # ----- abstract -> concrete instance -----------------------------------------------------
+    def instance(self, a: Abstract, copies: int) -> Instance:
+        shared, bag = a
+        entry, first, contributions = [], [], []
+        for e, (view, count) in enumerate(bag):
+            for r in range(copies if count == MANY else 1):
+                entry.append(e)
+                first.append(r == 0)
+                contributions.append(view[2])
+        lay = self.layout(len(entry))
+        state = list(lay.system.initial[0])
+        marked: dict[tuple[int, int], int] = {}
+        for j, slots in enumerate(lay.group.slots):
+            view = bag[entry[j]][0]
+            for slot, x, table in zip(slots, view[0], lay.own_value[j]):
+                state[slot] = table[x]
+            for mark in view[1]:
+                marked[mark] = j
+        for i, slot in enumerate(lay.shared):
+            x = shared[i]
+            if i in self.counter_at:
+                k = self.counter_at[i]
+                state[slot] = x + sum(con[k] for con in contributions)
+            elif isinstance(x, tuple) and x[0] == GROUP:
+                j = marked[(i, x[1])]
+                state[slot] = lay.values[lay.classes[slot]][j][x[1]]
+            else:
+                state[slot] = lay.shared_value[i][x]
+        state = tuple(state)
+        return Instance(lay, state, entry, first, contributions, [get(state) for get in lay.own_get],
+                        [bag[e][0][0] for e in entry])
+
+    def show(self, a: Abstract) -> str:
+        """For messages: the bag as 'count x view-pc' is too wide; list counts per view."""
+        counts = ", ".join("2+" if n == MANY else "1" for _, n in a[1])
+        return f"{len(a[1])} local states of {self.table} threads ({counts})"
+
+
+def _bag(entries: list[tuple[View, int]]) -> Bag:
+    counts: dict[View, int] = {}
+    for view, n in entries:
+        counts[view] = min(MANY, counts.get(view, 0) + n)
+    for view, n in counts.items():
+        if n == MANY and view[1]:
+            raise NotAbstractable("two threads are named by one shared slot")
+    return tuple(sorted(counts.items()))

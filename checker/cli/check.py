@@ -90,9 +90,12 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
             note = f"{r.trace.length} steps" if r.trace is not None and r.verdict is Verdict.VIOLATED else ""
             if r.verdict is Verdict.UNKNOWN or (r.reason and r.verdict is Verdict.VIOLATED and not r.trace):
                 note = r.reason
+            elif r.engine == "parametric":
+                note = r.reason   # the claim is about every N: say so on every row
             rows.append((r.prop, r.verdict.value, c.expected, note))
         click.echo(verdict_table(rows))
-        click.echo(f"  {stats.states} distinct states, {stats.transitions} transitions, depth {stats.depth}, "
+        kind = "abstract" if items[0].result.engine == "parametric" else "distinct"
+        click.echo(f"  {stats.states} {kind} states, {stats.transitions} transitions, depth {stats.depth}, "
                    f"{stats.seconds:.2f}s")
         for c in items:
             prop = c.system.prop(c.result.prop)

@@ -12,9 +12,10 @@ import time
 from collections import deque
 from typing import Callable
 
-from interpcheck.model.ir import LeadsTo, NoHang, Sometimes, System
+from interpcheck.model.ir import LeadsTo, NoDeadlock, NoHang, Sometimes, System
 
 from ..explicit import Limits, Reporter, SilentReporter
+from ..explicit.symmetry import unsupported
 from ..result import Limit, Result, Stats, Verdict
 from .confirm import confirm
 from .step import SAFETY, Facts, Stepper
@@ -43,7 +44,7 @@ class _Search:
             a = self.queue.popleft()
             facts = self.stepper.facts(a)
             self._record(a, facts, wanted)
-            if all(name in self.first for name in wanted):
+            if all(self._decided(name, kind) for name, kind in wanted.items()):
                 return
             for step in facts.steps:
                 self.transitions += 1
@@ -53,11 +54,15 @@ class _Search:
                     self.queue.append(step.target)
             reporter.progress(self.stats(start), len(self.queue))
 
+    def _decided(self, name: str, kind: type) -> bool:
+        """Met, or left undecided because its value counts threads: nothing further changes it."""
+        return name in self.first or ("deadlock" if kind is NoDeadlock else name) in self.stepper.counting
+
     def _record(self, a: Abstract, facts: Facts, wanted: dict[str, type]) -> None:
         met = set(facts.violated) | set(facts.reached)
         met |= {name for step in facts.steps for name in step.broken}
         if facts.deadlock:
-            met |= {name for name, kind in wanted.items() if kind.__name__ == "NoDeadlock"}
+            met |= {name for name, kind in wanted.items() if kind is NoDeadlock}
         for name in sorted(met):
             if name in wanted and name not in self.first:
                 self.first[name] = a
@@ -74,7 +79,8 @@ def check_parametric(family: Callable[[int], System], table: str, names: list[st
     start = time.perf_counter()
     system = family(1)
     props = [p for p in system.properties if names is None or p.name in names]
-    wanted = {p.name: type(p) for p in props if isinstance(p, SAFETY + (Sometimes,))}
+    asymmetric = _asymmetric(family, [p.name for p in props])
+    wanted = {p.name: type(p) for p in props if isinstance(p, SAFETY + (Sometimes,)) and p.name not in asymmetric}
     try:
         abstraction = Abstraction(family, table)
         search = _Search(Stepper(abstraction, list(wanted)), abstraction.initial())
@@ -88,14 +94,24 @@ def check_parametric(family: Callable[[int], System], table: str, names: list[st
     except Limit as err:
         limit = err.what
     stats = search.stats(start)
+    counting = search.stepper.counting
+    confirmed = confirm(family, table, {p.name: search.depth[search.first[p.name]] for p in props
+                                        if p.name in search.first and p.name not in counting
+                                        and not (isinstance(p, NoDeadlock) and "deadlock" in counting)},
+                        limits, stats)
     out = []
     for p in props:
-        if isinstance(p, (NoHang, LeadsTo)):
+        counting = search.stepper.counting.get("deadlock" if isinstance(p, NoDeadlock) else p.name)
+        if p.name in asymmetric:
+            out.append(_refused(p, asymmetric[p.name], stats))
+        elif counting is not None:
+            out.append(_refused(p, counting, stats))
+        elif isinstance(p, (NoHang, LeadsTo)):
             out.append(Result(p.name, Verdict.UNKNOWN, ENGINE, None, stats,
                               "the parametric engine decides safety properties and reachability; use the "
                               "explicit engine at a fixed number of threads for hangs and liveness"))
         elif p.name in search.first:
-            out.append(confirm(family, table, p, search.depth[search.first[p.name]], limits, stats, start))
+            out.append(confirmed[p.name])
         elif limit is not None:
             out.append(Result(p.name, Verdict.UNKNOWN, ENGINE, None, stats,
                               f"limit reached: {limit}; no violation in the {stats.states} abstract states met"))
@@ -107,6 +123,13 @@ def check_parametric(family: Callable[[int], System], table: str, names: list[st
             out.append(Result(p.name, Verdict.HOLDS, ENGINE, None, stats,
                               f"for any number of {table} threads ({stats.states} abstract states)"))
     return out
+
+
+def _asymmetric(family: Callable[[int], System], names: list[str]) -> dict[str, str]:
+    """Properties whose truth depends on which thread of the table is which: not for every N."""
+    two = family(2)
+    index = [i for i, p in enumerate(two.properties) if p.name in names and not isinstance(p, (NoHang, LeadsTo))]
+    return {two.properties[i].name: why for i, why in unsupported(two, index).items()}
 
 
 def no_family(system: System, names: list[str] | None) -> list[Result]:

@@ -27,22 +27,26 @@ class Facts:
     deadlock: bool
     reached: frozenset[str]     # Sometimes predicates true here
 
-    def signature(self) -> tuple:
-        return (frozenset(self.steps), self.violated, self.deadlock, self.reached)
-
 
 class Stepper:
     def __init__(self, abstraction: Abstraction, wanted: list[str]):
         self.abs = abstraction
         self.wanted = wanted
         self._predicates: dict[int, dict[str, object]] = {}
+        self.counting: dict[str, str] = {}   # property -> why its value depends on how many threads
 
     def facts(self, a: Abstract) -> Facts:
+        """The steps must not depend on how many threads share a view, or nothing the search
+        finds is sound; a property whose value does is left undecided, the others stand."""
         two = self._facts(a, 2)
         if any(n == MANY for _, n in a[1]):
             three = self._facts(a, 3)
-            if two.signature() != three.signature():
-                raise NotAbstractable(self._difference(two, three))
+            if frozenset(two.steps) != frozenset(three.steps):
+                raise NotAbstractable(self._counts("the steps taken"))
+            for name in sorted((two.violated ^ three.violated) | (two.reached ^ three.reached)):
+                self.counting.setdefault(name, self._counts(f"whether {name} holds"))
+            if two.deadlock != three.deadlock:
+                self.counting.setdefault("deadlock", self._counts("whether it is a deadlock"))
         return two
 
     def _facts(self, a: Abstract, copies: int) -> Facts:
@@ -89,14 +93,7 @@ class Stepper:
                                      if isinstance(p, Sometimes) and p.name in self.wanted}
         return self._predicates[key]
 
-    def _difference(self, two: Facts, three: Facts) -> str:
-        what = "the steps taken"
-        if two.violated != three.violated:
-            what = "whether " + ", ".join(sorted(two.violated ^ three.violated)) + " holds"
-        elif two.deadlock != three.deadlock:
-            what = "whether it is a deadlock"
-        elif two.reached != three.reached:
-            what = "whether " + ", ".join(sorted(two.reached ^ three.reached)) + " is reached"
+    def _counts(self, what: str) -> str:
         return (f"the model counts threads: with 2 and with 3 threads of {self.abs.table} in one local "
                 f"state, {what} differs")
 

@@ -1,0 +1,201 @@
+"""The parametric engine: proofs for any number of a thread table's threads, violations only
+once the explicit engine confirms them at some N, refusals where the abstraction is not exact."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from interpcheck.checker.cli import main
+from interpcheck.checker.explicit import Limits, check
+from interpcheck.checker.parametric import check_parametric
+from interpcheck.checker.result import Verdict
+from interpcheck.model.spec import load_spec
+
+GUARD_THREADS = """
+design = "final"
+shared = ["V"]
+events = ["ready"]
+
+[[thread]]
+name = "main"
+tstate = "main"
+program = '''
+V = PyInterpreterView_FromCurrent()
+set(ready)
+Py_FinalizeEx()
+'''
+
+[[thread]]
+name = "T"
+count = 2
+program = '''
+wait(ready)
+g = PyInterpreterGuard_FromView(V)
+if g == NULL:
+    return
+tok = PyThreadState_Ensure(g)
+PyThreadState_Release(tok)
+PyInterpreterGuard_Close(g)
+'''
+"""
+
+LEGACY_THREADS = """
+design = "legacy"
+
+[[thread]]
+name = "main"
+tstate = "main"
+program = '''
+Py_FinalizeEx()
+'''
+
+[[thread]]
+name = "T"
+count = 2
+program = '''
+st = PyGILState_Ensure()
+PyGILState_Release(st)
+'''
+"""
+
+SAFETY = ["no_use_after_free", "no_attach_after_finalize", "no_deadlock", "right_interpreter",
+          "release_restores", "no_fatal_error", "no_call_without_thread_state", "no_stale_check"]
+
+
+def spec_of(tmp_path, text: str, extra: str = ""):
+    path = tmp_path / "spec.toml"
+    path.write_text(textwrap.dedent(text) + textwrap.dedent(extra))
+    return load_spec(path)
+
+
+def parametric(spec, design: str, names=None, limits=Limits()):
+    family = spec.family(design)
+    return {r.prop: r for r in check_parametric(family.build, family.table, names, limits)}
+
+
+UNREACHABLE = '[queries]\nguard_while_finalizing = "finalizing(main) and guards(main) > 0"\n'
+
+
+@pytest.fixture(scope="module")
+def guard_threads(tmp_path_factory):
+    """One run over every property of the final design's reference model (the slow part)."""
+    spec = spec_of(tmp_path_factory.mktemp("guard"), GUARD_THREADS, UNREACHABLE)
+    return spec, parametric(spec, "final")
+
+
+def test_final_design_safety_holds_for_any_number_of_threads(guard_threads):
+    _, results = guard_threads
+    for name in SAFETY:
+        assert results[name].verdict is Verdict.HOLDS, (name, results[name].reason)
+        assert "for any number of T threads" in results[name].reason
+
+
+def test_a_proof_agrees_with_the_explicit_engine_at_every_small_n(guard_threads):
+    spec, results = guard_threads
+    proven = [n for n, r in results.items() if r.verdict is Verdict.HOLDS and r.trace is None]
+    family = spec.family("final")
+    for n in (1, 2, 3, 4):
+        for r in check(family.build(n), proven):
+            assert r.verdict is Verdict.HOLDS, (n, r.prop)
+
+
+def test_a_violation_comes_with_the_explicit_engines_trace_at_the_smallest_n(tmp_path):
+    spec = spec_of(tmp_path, LEGACY_THREADS)
+    results = parametric(spec, "legacy", ["no_attach_after_finalize", "no_use_after_free"])
+    family = spec.family("legacy")
+    for name, r in results.items():
+        assert r.verdict is Verdict.VIOLATED, (name, r.reason)
+        assert "confirms it with 1 T thread" in r.reason
+        assert r.system.threads == family.build(1).threads
+        [explicit] = check(family.build(1), [name])
+        assert r.trace == explicit.trace
+
+
+def test_a_property_that_holds_is_proven_where_another_is_violated(tmp_path):
+    spec = spec_of(tmp_path, LEGACY_THREADS)
+    results = parametric(spec, "legacy", ["release_restores", "no_fatal_error"])
+    assert results["release_restores"].verdict is Verdict.HOLDS
+    assert results["no_fatal_error"].verdict is Verdict.HOLDS
+
+
+def test_a_model_that_counts_threads_is_refused_not_proven(tmp_path):
+    """`guards(main) >= 3` needs three threads: with 2 and 3 copies of a view the answers
+    differ, so the engine must not call it unreachable for every N."""
+    spec = spec_of(tmp_path, GUARD_THREADS.replace("PyInterpreterGuard_Close(g)\n", ""),
+                   '[queries]\nthree_guards = "guards(main) >= 3"\n')
+    results = parametric(spec, "final", ["three_guards", "no_use_after_free"])
+    r = results["three_guards"]
+    assert r.verdict is not Verdict.VIOLATED
+    if r.verdict is Verdict.UNKNOWN:
+        assert "counts threads" in r.reason
+    else:
+        assert "confirms it with 3 T threads" in r.reason
+    assert results["no_use_after_free"].verdict is Verdict.HOLDS   # the other properties still stand
+
+
+def test_a_query_unreachable_for_any_n(guard_threads):
+    r = guard_threads[1]["guard_while_finalizing"]
+    assert r.verdict is Verdict.VIOLATED and r.trace is None
+    assert "unreachable for any number of T threads" in r.reason
+
+
+def test_a_property_naming_one_thread_of_the_table_is_refused(tmp_path):
+    spec = spec_of(tmp_path, GUARD_THREADS, '[queries]\nfirst_done = "finished(T1)"\n')
+    r = parametric(spec, "final", ["first_done"])["first_done"]
+    assert r.verdict is Verdict.UNKNOWN and "names one thread" in r.reason
+
+
+def test_hangs_and_liveness_are_left_to_the_explicit_engine(guard_threads):
+    results = guard_threads[1]
+    for name in ("no_thread_hung", "finalization_completes"):
+        assert results[name].verdict is Verdict.UNKNOWN and "explicit engine" in results[name].reason
+
+
+def test_a_witness_is_confirmed_concretely(guard_threads):
+    r = guard_threads[1]["completes"]
+    assert r.verdict is Verdict.HOLDS and r.trace is not None and "confirms it with 1 T thread" in r.reason
+
+
+def test_a_limit_is_reported_with_what_was_established(tmp_path):
+    spec = spec_of(tmp_path, GUARD_THREADS)
+    r = parametric(spec, "final", ["no_deadlock"], Limits(max_states=20))["no_deadlock"]
+    assert r.verdict is Verdict.UNKNOWN and "max-states 20" in r.reason and "no violation" in r.reason
+
+
+def test_the_same_spec_gives_the_same_answers(tmp_path):
+    spec = spec_of(tmp_path, LEGACY_THREADS)
+    first = parametric(spec, "legacy")
+    again = parametric(spec_of(tmp_path, LEGACY_THREADS), "legacy")
+    assert [(r.prop, r.verdict, r.trace, r.stats.states) for r in first.values()] == \
+           [(r.prop, r.verdict, r.trace, r.stats.states) for r in again.values()]
+
+
+def interpcheck(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cli_states_the_claim_for_every_n(tmp_path):
+    spec_of(tmp_path, LEGACY_THREADS, '[expect]\nrelease_restores = "holds"\nno_attach_after_finalize = "violated"\n')
+    run = interpcheck("check", "-q", "--engine", "parametric", str(tmp_path / "spec.toml"))
+    assert run.exit_code == 0, run.output
+    assert "holds     holds     ok  for any number of T threads" in run.output
+    assert "violated  violated  ok  the abstraction breaks it at depth" in run.output
+    assert "counterexample for no_attach_after_finalize" in run.output and "T1    PyGILState_Ensure()" in run.output
+    assert "abstract states" in run.output
+
+
+def test_cli_without_a_thread_table_to_count_has_no_verdict(tmp_path):
+    spec_of(tmp_path, LEGACY_THREADS.replace("count = 2\n", ""), '[expect]\nno_deadlock = "violated"\n')
+    run = interpcheck("check", "-q", "--engine", "parametric", str(tmp_path / "spec.toml"))
+    assert run.exit_code == 152
+    assert "no thread table with a `count` of 2 or more" in run.output
+
+
+@pytest.mark.parametrize("design", ["final_draft"])
+def test_the_final_designs_reference_model_holds_for_any_n(design, tmp_path):
+    spec = spec_of(tmp_path, GUARD_THREADS.replace('design = "final"', f'design = "{design}"'))
+    results = parametric(spec, design, ["no_use_after_free", "no_attach_after_finalize", "no_deadlock"])
+    assert all(r.verdict is Verdict.HOLDS for r in results.values()), \
+        {n: r.reason for n, r in results.items()}

@@ -73,6 +73,7 @@ class Layout:
                     naming[(c, x)] = (j, r)
         self.shared_get = _getter(self.shared)
         self.shared_canon = [self._table(s, naming, None) for s in self.shared]
+        self.may_mark = [i for i, t in enumerate(self.shared_canon) if any(type(y) is Mark for y in t.values())]
         self.own_get = [_getter(slots) for slots in group.slots]
         self.own_canon = [[self._table(s, naming, j) for s in slots] for j, slots in enumerate(group.slots)]
         self.own_value = [[{y: x for x, y in t.items() if y is not FOREIGN} for t in ts] for ts in self.own_canon]
@@ -161,13 +162,12 @@ class Abstraction:
         """The shared part (counters as residues) and each group thread's view; threads whose
         own slots did not change since `before` keep the view they had there."""
         marks: list[list] = [[] for _ in lay.group.threads]
-        shared = []
-        for i, (x, table) in enumerate(zip(lay.shared_get(state), lay.shared_canon)):
-            y = table[x]
+        shared = [t[x] for t, x in zip(lay.shared_canon, lay.shared_get(state))]
+        for i in lay.may_mark:
+            y = shared[i]
             if type(y) is Mark:
                 marks[y.thread].append((i, y.role))
-                y = (GROUP, y.role)
-            shared.append(y)
+                shared[i] = (GROUP, y.role)
         for k, i in enumerate(self.counters):
             shared[i] -= sum(con[k] for con in contributions)
         views = []

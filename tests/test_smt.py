@@ -221,6 +221,20 @@ def test_induction_describes_the_counterexample_to_induction():
     assert cti.fails == "mutual_exclusion is false"
 
 
+def test_a_counterexample_to_induction_names_the_call_that_would_index_out_of_range():
+    # `go` is never enabled from the initial state; from a state where it is, `touch` reads cell[3].
+    b = Builder("armed", ["T"])
+    cur = b.scalar("cur", Domain(0, 3))
+    armed = b.scalar("armed", BOOL)
+    cell = b.array("cell", 3, BOOL)
+    b.action(Action("go", 0, armed.eq(1), (assign(cur, 3),), "go()"))
+    b.action(Action("touch", 0, cell[cur].eq(0), (assign(cell[cur], 1),), "touch()"))
+    b.prop(Invariant("fine", cell[0] <= 1))
+    r = by_name(check_induction(b.build([FALSE]), ["fine"], max_k=0))["fine"]
+    assert r.verdict == Verdict.UNKNOWN
+    assert r.cti.fails.startswith("T: touch() would index out of range (cell[3] out of range)")
+
+
 def test_induction_proves_deadlock_freedom_and_refutes_the_philosophers():
     assert by_name(check_induction(mutex(), ["no_deadlock"]))["no_deadlock"].verdict == Verdict.HOLDS
     r = by_name(check_induction(philosophers(3), ["no_deadlock"]))["no_deadlock"]

@@ -18,7 +18,7 @@ from typing import Callable
 import z3
 
 from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Const, Invariant, NoDeadlock, Read,
-                                  Sometimes, System, walk)
+                                  Sometimes, System, evaluate, walk)
 
 from ..result import Result, Stats, Trace, Verdict
 from .bmc import LIVENESS, STATE_GOALS, BaseCase, Unrolling, searched_up_to, solver_for
@@ -273,6 +273,20 @@ def _step(compiled: Compiled, before: tuple, after: tuple) -> int | None:
         return None
 
 
+def _indexing_out_of_range(system: System, state: tuple) -> int | None:
+    """The first action whose guard or updates index out of range in `state`, by the reference
+    evaluator (the compiled successor function only says that one does)."""
+    for k, action in enumerate(system.actions):
+        try:
+            if evaluate(action.guard, state):
+                for u in action.updates:
+                    evaluate(u.target.index, state)
+                    evaluate(u.value, state)
+        except IndexError:
+            return k
+    return None
+
+
 def _what_fails(system: System, compiled: Compiled, index: int, state: tuple) -> str:
     prop = system.properties[index]
     try:
@@ -280,7 +294,9 @@ def _what_fails(system: System, compiled: Compiled, index: int, state: tuple) ->
     except BoundExceeded as err:
         return f"{_call(system, err.action)} would set {err.variable} to {err.value}, outside its domain"
     except IndexError as err:
-        return f"a step would index out of range ({err})"
+        k = _indexing_out_of_range(system, state)
+        who = "a step" if k is None else _call(system, k)
+        return f"{who} would index out of range ({err}): the state mixes values no run produces"
     if isinstance(prop, Invariant) and index in compiled.invariants(state):
         return f"{prop.name} is false"
     if isinstance(prop, Sometimes) and compiled.predicate(prop.expr)(state):

@@ -39,10 +39,11 @@ def run(system: System, names: list[str] | None, opts: EngineOptions,
                                             opts.symmetry, opts.por, opts.fingerprint, opts.workers), reporter)
     if opts.engine == "bmc":
         from .smt import check_bmc
-        return check_bmc(system, names, depth=opts.depth)
+        return check_bmc(system, names, depth=opts.depth, time_limit=opts.limits.time_limit)
     if opts.engine == "induction":
         from .smt import check_induction
-        return check_induction(system, names, max_k=opts.depth)
+        return check_induction(system, names, max_k=opts.depth, assume=list(system.kinds.get("lemmas", ())),
+                               time_limit=opts.limits.time_limit)
     if opts.engine == "spin":
         from .export.spin import check_spin
         return check_spin(system, names)

@@ -18,7 +18,7 @@ from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_pr
 
 VERDICTS = ("holds", "violated")
 TOP_KEYS = {"name", "summary", "design", "designs", "interpreters", "locks", "events", "shared", "bounds",
-            "thread", "atexit", "finalizers", "expect", "queries"}
+            "thread", "atexit", "finalizers", "expect", "queries", "invariants"}
 THREAD_KEYS = {"name", "count", "program", "tstate", "attached"}
 BOUNDS = {"tstates_per_thread": (1, 6), "nesting": (1, 6), "max_counter": (1, 8)}
 
@@ -174,14 +174,15 @@ def load_spec(path: str | Path) -> Spec:
         except ProgramError as err:
             raise SpecError(shown, err.line, err.message) from err
 
-    queries = data.get("queries", {})
-    if not isinstance(queries, dict) or not all(isinstance(q, str) for q in queries.values()):
-        raise fail("queries", "[queries] maps a name to a predicate string, e.g. x = \"finalizing(main)\"")
-    where = {"shared": lines.of("shared"), **{f"query:{q}": lines.of(q) for q in queries}}
+    queries = _predicates(data, "queries", "finalizing(main)", lines, shown)
+    invariants = _predicates(data, "invariants", "not deleted(main) or finished(T1)", lines, shown)
+    where = {"shared": lines.of("shared"),
+             **{f"query:{q}": lines.of(q, 0, lines.of("queries") - 1) for q in queries},
+             **{f"invariant:{n}": lines.of(n, 0, lines.of("invariants") - 1) for n in invariants}}
     scenario = Scenario(data.get("name", path.stem), interps, tuple(threads), prog("atexit"), prog("finalizers"),
                         tuple(data.get("locks", [])), tuple(data.get("events", [])), tuple(data.get("shared", [])),
                         bounds.get("tstates_per_thread", 2), bounds.get("nesting", 3), bounds.get("max_counter", 4),
-                        where, tuple(queries.items()))
+                        where, tuple(queries.items()), tuple(invariants.items()))
     expect = _expectations(data.get("expect", {}), designs, fail)
     spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect)
     for d in designs:   # compile once now so program errors surface at load time
@@ -191,6 +192,24 @@ def load_spec(path: str | Path) -> Spec:
             if prop not in known:
                 raise fail(prop, f"unknown property `{prop}`; known: {', '.join(sorted(known))}")
     return spec
+
+
+def _predicates(data: dict, table: str, example: str, lines: _Lines, shown: str) -> dict[str, str]:
+    """[queries] and [invariants]: a name (letters, digits, _) to a predicate string."""
+    raw = data.get(table, {})
+    at = lines.of(table)
+    if not isinstance(raw, dict):
+        raise SpecError(shown, at, f"[{table}] is a table mapping a name to a predicate string, "
+                                   f"e.g. x = \"{example}\"")
+    for name, text in raw.items():
+        line = lines.of(name, 0, at - 1)
+        if not isinstance(text, str) or not text.strip():
+            raise SpecError(shown, line, f"[{table}] `{name}` must be a predicate string, "
+                                         f"e.g. {name} = \"{example}\"")
+        if table == "invariants" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise SpecError(shown, line, f"invariant name `{name}` must be letters, digits and _ "
+                                         "(it names a property)")
+    return {name: " ".join(text.split()) for name, text in raw.items()}   # a predicate may span lines
 
 
 def _expectations(raw: dict, designs: tuple[str, ...], fail) -> dict[str, dict[str, str]]:

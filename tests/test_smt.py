@@ -158,7 +158,7 @@ def test_time_limit_gives_unknown():
     for engine in (check_bmc, check_induction):
         r = by_name(engine(mutex(3), ["mutual_exclusion"], time_limit=0.0))["mutual_exclusion"]
         assert r.verdict == Verdict.UNKNOWN
-        assert r.reason == "limit reached: time-limit 0s at depth 0"
+        assert r.reason == "limit reached: time-limit 0s at depth 0; nothing searched yet"
 
 
 def test_bmc_names_the_lowest_numbered_action_for_a_step():
@@ -214,8 +214,25 @@ def test_induction_describes_the_counterexample_to_induction():
     r = by_name(check_induction(mutex(), ["mutual_exclusion"], max_k=0))["mutual_exclusion"]
     assert r.verdict == Verdict.UNKNOWN
     assert r.reason.startswith("not 0-inductive and no violation up to depth 0; counterexample to induction: ")
-    assert "pc[T0]=" in r.reason and "lock=" in r.reason and "lock(L)" in r.reason
-    assert r.reason.endswith("where mutual_exclusion is false")
+    assert r.reason.endswith("lock(L) leads to a state where mutual_exclusion is false")
+    cti, system = r.cti, mutex()
+    assert system.actions[cti.action].call == "lock(L)"
+    assert system.slot_names().index("lock") in cti.shown
+    assert cti.fails == "mutual_exclusion is false"
+
+
+def test_a_counterexample_to_induction_names_the_call_that_would_index_out_of_range():
+    # `go` is never enabled from the initial state; from a state where it is, `touch` reads cell[3].
+    b = Builder("armed", ["T"])
+    cur = b.scalar("cur", Domain(0, 3))
+    armed = b.scalar("armed", BOOL)
+    cell = b.array("cell", 3, BOOL)
+    b.action(Action("go", 0, armed.eq(1), (assign(cur, 3),), "go()"))
+    b.action(Action("touch", 0, cell[cur].eq(0), (assign(cell[cur], 1),), "touch()"))
+    b.prop(Invariant("fine", cell[0] <= 1))
+    r = by_name(check_induction(b.build([FALSE]), ["fine"], max_k=0))["fine"]
+    assert r.verdict == Verdict.UNKNOWN
+    assert r.cti.fails.startswith("T: touch() would index out of range (cell[3] out of range)")
 
 
 def test_induction_proves_deadlock_freedom_and_refutes_the_philosophers():

@@ -10,8 +10,8 @@ import click
 from ..engines import ENGINES, EngineOptions
 from ..explicit import Limits
 from ..render.steps import steps_of
-from ..render.text import render_trace, verdict_table
-from ..result import Verdict
+from ..render.text import cti_changes, cti_state, render_cti, render_trace, verdict_table
+from ..result import Trace, Verdict
 from . import main
 from .runner import Checked, load_all, overall_exit, run_spec
 
@@ -71,7 +71,21 @@ def result_json(c: Checked) -> dict:
         trace = [{"thread": s.thread, "call": s.call, "result": s.result} for s in steps_of(c.system, r.trace)]
     return {"spec": c.spec.name, "design": c.design, "property": r.prop, "verdict": r.verdict.value,
             "expected": c.expected, "engine": r.engine, "trace_length": r.trace.length if r.trace else None,
-            "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None}
+            "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None,
+            "counterexample_to_induction": cti_json(c)}
+
+
+def cti_json(c: Checked) -> dict | None:
+    """k-induction's counterexample to induction: the state, the call, what changed, what fails."""
+    cti = getattr(c.result, "cti", None)
+    if cti is None:
+        return None
+    step = None
+    if cti.action is not None:
+        s = steps_of(c.system, Trace((cti.before, cti.after), (cti.action,)))[0]
+        step = {"thread": s.thread, "call": s.call, "result": s.result}
+    return {"state": dict(cti_state(c.system, cti)), "step": step, "changes": dict(cti_changes(c.system, cti)),
+            "fails": cti.fails}
 
 
 def print_text(checked: list[Checked], full_state: bool) -> None:
@@ -92,6 +106,8 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
                 note = r.reason
             elif r.engine == "parametric":
                 note = r.reason   # the claim is about every N: say so on every row
+            elif r.verdict is Verdict.HOLDS and r.engine == "k-induction":
+                note = r.reason   # how it was proven: at which k, with which invariants
             rows.append((r.prop, r.verdict.value, c.expected, note))
         click.echo(verdict_table(rows))
         kind = "abstract" if items[0].result.engine == "parametric" else "distinct"
@@ -102,6 +118,9 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
             if c.result.trace is not None and (c.result.verdict is Verdict.VIOLATED or getattr(prop, "query", False)):
                 click.echo("")
                 click.echo(render_trace(c.system, c.result, full_state))
+            if getattr(c.result, "cti", None) is not None:   # k-induction's Unproven
+                click.echo("")
+                click.echo(render_cti(c.system, c.result, full_state))
         click.echo("")
 
 

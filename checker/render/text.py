@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from interpcheck.model.ir import NoDeadlock, System
 
-from ..result import Result, Verdict
+from ..result import Result, Trace, Verdict
 from .blocking import blocked_by, stuck_threads
 from .steps import describe_state, steps_of
 
@@ -43,6 +43,51 @@ def render_trace(system: System, result: Result, full_state: bool = False) -> st
             out.append("        " + ", ".join(f"{n} = {v}" for n, v in step.changes))
     out.append(f"  => {ending(system, result)}")
     return "\n".join(out)
+
+
+def render_cti(system: System, result: Result, full_state: bool = False) -> str:
+    """k-induction's counterexample to induction: a state the property (and every proven
+    invariant) allows, the call out of it, and what fails after that call."""
+    cti = result.cti
+    out = [f"counterexample to induction for {result.prop} ({result.engine}):",
+           f"  a state where {result.prop} and every proven invariant hold, not known to be reachable:"]
+    out += _wrapped([f"{n} = {v}" for n, v in cti_state(system, cti, full_state)])
+    if not full_state:
+        out.append("        (only what the step reads and writes; --full-state shows every variable)")
+    if cti.action is None:
+        out.append("  some step (no single action explains it)")
+    else:
+        step = steps_of(system, Trace((cti.before, cti.after), (cti.action,)))[0]
+        call = step.call + (f" -> {step.result}" if step.result is not None else "")
+        out.append(f"  {step.thread}  {call}" + (f"   [{step.note}]" if step.note else ""))
+        out += _wrapped([f"{n} = {v}" for n, v in cti_changes(system, cti)])
+    out.append(f"  => {cti.fails}")
+    out.append("  hint: if no schedule reaches the first state, add an invariant under [invariants] that rules it")
+    out.append("        out (docs/specs.md; `at(T, LINE)` names where a thread is): k-induction assumes every")
+    out.append("        invariant it proves. Or raise --depth.")
+    return "\n".join(out)
+
+
+def cti_state(system: System, cti, full_state: bool = False) -> list[tuple[str, str]]:
+    """The slots of a CTI's first state worth reading (all of them with `full_state`)."""
+    names = system.slot_names()
+    shown = range(len(cti.before)) if full_state else cti.shown
+    return [(names[j], system.show_slot(j, cti.before[j])) for j in shown]
+
+
+def cti_changes(system: System, cti) -> list[tuple[str, str]]:
+    names = system.slot_names()
+    return [(names[j], system.show_slot(j, b)) for j, (a, b) in enumerate(zip(cti.before, cti.after)) if a != b]
+
+
+def _wrapped(items: list[str], width: int = 100) -> list[str]:
+    lines, line = [], ""
+    for item in items:
+        if line and len(line) + len(item) + 2 > width:
+            lines.append(line + ",")
+            line = ""
+        line = f"{line}, {item}" if line else item
+    return [f"        {x}" for x in lines + ([line] if line else [])]
 
 
 def ending(system: System, result: Result) -> str:

@@ -187,13 +187,22 @@ def check_bmc(system: System, names: list[str] | None = None, depth: int = 20,
                 break
             limit = base.fault()
             if limit:
+                depth = k   # the explicit engine stops here too, after checking these states
                 break
             _search(base, open_, found, ActionProperty)
     except SolverUnknown as err:
         limit = f"{err} at depth {base.depth}"
+        depth = base.depth - 1   # every shorter path was searched
     reached = complete_at if complete_at is not None else base.depth
     stats = Stats(depth=reached, seconds=time.perf_counter() - start)
     return [_result(props[i], found.get(i), complete_at, limit, depth, stats) for i in wanted]
+
+
+def searched_up_to(prop, depth: int) -> str:
+    """What a search without a verdict established, for a Result's reason."""
+    if depth < 0:
+        return "nothing searched yet"
+    return f"{'no witness' if isinstance(prop, Sometimes) else 'no violation'} up to depth {depth}"
 
 
 def solver_for(tr: Translator, start: float, time_limit: float | None) -> Solver:
@@ -223,12 +232,11 @@ def _result(prop, trace: Trace | None, complete_at: int | None, limit: str | Non
             return Result(prop.name, Verdict.HOLDS, ENGINE, trace, stats, "witness")
         return Result(prop.name, Verdict.VIOLATED, ENGINE, trace, stats)
     if limit is not None:
-        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, limit)
+        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{limit}; {searched_up_to(prop, depth)}")
     if complete_at is not None:
         complete = f"complete: recurrence diameter {complete_at}"
         if witness:
             return Result(prop.name, Verdict.VIOLATED, ENGINE, None, stats,
                           f"never reached: the scenario never gets there (vacuous); {complete}")
         return Result(prop.name, Verdict.HOLDS, ENGINE, None, stats, complete)
-    what = "no witness" if witness else "no violation"
-    return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{what} up to depth {depth}")
+    return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, searched_up_to(prop, depth))

@@ -11,17 +11,17 @@ alone or together with the property they help.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable
 
 import z3
 
-from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Invariant, NoDeadlock, Sometimes,
-                                  System)
+from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Const, Invariant, NoDeadlock, Read,
+                                  Sometimes, System, evaluate, walk)
 
 from ..result import Result, Stats, Trace, Verdict
-from .bmc import LIVENESS, STATE_GOALS, BaseCase, Unrolling, solver_for
+from .bmc import LIVENESS, STATE_GOALS, BaseCase, Unrolling, searched_up_to, solver_for
 from .solver import Solver, SolverUnknown
 from .translate import State, Translator
 
@@ -31,9 +31,23 @@ SAFETY = (Invariant, ActionProperty, NoDeadlock)
 
 @dataclass(frozen=True)
 class Cti:
-    """A counterexample to induction: the last two states of the step case's path."""
+    """A counterexample to induction: the last two states of the step case's path. `before`
+    satisfies the goals and every proven lemma, yet its step `action` (None: not found) leads
+    to `after`, where `fails` says what goes wrong. `shown` are the slots of `before` worth
+    reading: those the property and the step's guard read, those the step changes, and the
+    program counters."""
     before: tuple[int, ...]
     after: tuple[int, ...]
+    action: int | None = None
+    fails: str = ""
+    shown: tuple[int, ...] = ()
+
+
+@dataclass
+class Unproven(Result):
+    """An unknown k-induction verdict with the counterexample to induction of its last step case,
+    for the user to rule out with a strengthening invariant."""
+    cti: Cti | None = None
 
 
 class StepCase:
@@ -142,13 +156,15 @@ def check_induction(system: System, names: list[str] | None = None, max_k: int =
                 _base(run, searched, STATE_GOALS)
                 limit = run.base.fault()
                 if limit:
+                    max_k = k
                     break
                 _base(run, searched, ActionProperty)
             _steps(run, targets, k)
             if not any(run.open(i) for i in searched):
                 break
     except SolverUnknown as err:
-        limit = f"{err} at depth {reached}"
+        limit = f"{err} at depth {run.base.depth}"
+        max_k = run.base.depth - 1   # the base case searched every shorter path
     stats = Stats(depth=reached, seconds=time.perf_counter() - start)
     return [_result(run, i, complete_at, limit, max_k, stats) for i in wanted]
 
@@ -202,7 +218,7 @@ def _result(run: _Run, i: int, complete_at: int | None, limit: str | None, max_k
                           f"{run.proved[i]}")
         return Result(prop.name, Verdict.HOLDS, ENGINE, None, stats, run.proved[i])
     if limit is not None:
-        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, limit)
+        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{limit}; {searched_up_to(prop, max_k)}")
     if complete_at is not None:
         complete = f"complete: recurrence diameter {complete_at}"
         if witness:
@@ -214,23 +230,35 @@ def _result(run: _Run, i: int, complete_at: int | None, limit: str | None, max_k
         why = f"no witness up to depth {max_k} and its negation is not {max_k}-inductive"
     else:
         why = f"not {max_k}-inductive and no violation up to depth {max_k}"
-    if cti is not None:
-        why += "; counterexample to induction: " + describe_cti(run.system, run.base.compiled, i, cti)
-    return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, why)
+    if cti is None:
+        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, why)
+    cti = explain_cti(run.system, run.base.compiled, i, cti)
+    step = "some step" if cti.action is None else _call(run.system, cti.action)
+    why += f"; counterexample to induction: {step} leads to a state where {cti.fails}"
+    return Unproven(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, why, cti)
 
 
-def describe_cti(system: System, compiled: Compiled, index: int, cti: Cti) -> str:
-    """'from <state> <thread: call> changes <slots>, where <what fails>', in slot names."""
-    step = _explain_step(system, compiled, cti.before, cti.after)
-    changed = [j for j, (a, b) in enumerate(zip(cti.before, cti.after)) if a != b]
-    return f"from {show_state(system, cti.before)} {step} changes " \
-           f"{show_state(system, cti.after, changed)}, where {_what_fails(system, compiled, index, cti.after)}"
+def explain_cti(system: System, compiled: Compiled, index: int, cti: Cti) -> Cti:
+    """The CTI with its step, what fails after it, and the slots of its first state to show."""
+    prop = system.properties[index]
+    action = _step(compiled, cti.before, cti.after)
+    exprs = [prop.holds] if isinstance(prop, Invariant) else [prop.expr] if isinstance(prop, Sometimes) else []
+    if action is not None:
+        exprs.append(system.actions[action].guard)
+    read = {j for e in exprs for j in _slots_read(e)}
+    pcs = {v.base for v in system.variables if v.name.startswith("pc.")}
+    changed = {j for j, (a, b) in enumerate(zip(cti.before, cti.after)) if a != b}
+    shown = tuple(sorted(read | pcs | changed))
+    return replace(cti, action=action, fails=_what_fails(system, compiled, index, cti.after), shown=shown)
 
 
-def show_state(system: System, state: tuple[int, ...], slots: list[int] | None = None) -> str:
-    names = system.slot_names()
-    shown = range(len(state)) if slots is None else slots
-    return "{" + ", ".join(f"{names[j]}={system.show_slot(j, state[j])}" for j in shown) + "}"
+def _slots_read(expr) -> set[int]:
+    out = set()
+    for n in walk(expr):
+        if isinstance(n, Read):
+            at = [n.index.value] if isinstance(n.index, Const) else range(n.var.length)
+            out.update(n.var.base + k for k in at)
+    return out
 
 
 def _call(system: System, k: int) -> str:
@@ -238,12 +266,25 @@ def _call(system: System, k: int) -> str:
     return action.call if action.thread is None else f"{system.threads[action.thread]}: {action.call}"
 
 
-def _explain_step(system: System, compiled: Compiled, before: tuple, after: tuple) -> str:
+def _step(compiled: Compiled, before: tuple, after: tuple) -> int | None:
     try:
-        k = next((k for k, n in compiled.successors(before) if n == after), None)
+        return next((k for k, n in compiled.successors(before) if n == after), None)
     except (BoundExceeded, IndexError):
-        k = None
-    return "some step" if k is None else _call(system, k)
+        return None
+
+
+def _indexing_out_of_range(system: System, state: tuple) -> int | None:
+    """The first action whose guard or updates index out of range in `state`, by the reference
+    evaluator (the compiled successor function only says that one does)."""
+    for k, action in enumerate(system.actions):
+        try:
+            if evaluate(action.guard, state):
+                for u in action.updates:
+                    evaluate(u.target.index, state)
+                    evaluate(u.value, state)
+        except IndexError:
+            return k
+    return None
 
 
 def _what_fails(system: System, compiled: Compiled, index: int, state: tuple) -> str:
@@ -253,7 +294,9 @@ def _what_fails(system: System, compiled: Compiled, index: int, state: tuple) ->
     except BoundExceeded as err:
         return f"{_call(system, err.action)} would set {err.variable} to {err.value}, outside its domain"
     except IndexError as err:
-        return f"a step would index out of range ({err})"
+        k = _indexing_out_of_range(system, state)
+        who = "a step" if k is None else _call(system, k)
+        return f"{who} would index out of range ({err}): the state mixes values no run produces"
     if isinstance(prop, Invariant) and index in compiled.invariants(state):
         return f"{prop.name} is false"
     if isinstance(prop, Sometimes) and compiled.predicate(prop.expr)(state):

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 
 from ..designs.api import Api, Design, Site, Steps
 from ..designs.lifecycle import MAIN, finalize_phases
-from ..ir import (Action, Builder, Check, Const, Domain, Expr, Read, Sometimes, Symmetry, System, ThreadGroup,
-                  all_of, assign, enum, evaluate, ite, lift)
+from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
+                  ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, lift)
 from ..vocabulary import (C_NO_TSTATE, DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, standard_properties)
 from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
@@ -55,6 +55,7 @@ class Scenario:
     max_counter: int = 4
     lines: dict = field(default_factory=dict, compare=False)  # spec key → line, for errors
     queries: tuple[tuple[str, str], ...] = ()                 # (name, predicate): reachability questions
+    invariants: tuple[tuple[str, str], ...] = ()              # (name, predicate): user invariants, also lemmas
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,9 @@ class ProgramCompiler:
         b.prop(Sometimes("completes", all_of(*[self._finished(t) for t in range(len(self.names))]),
                          "Some schedule runs every thread to its end (vacuity check)."))
         self._queries()
+        self._invariants()
         b.kinds["interpcheck"] = {"design": self.design.name}
+        b.kinds["lemmas"] = tuple(name for name, _ in self.sc.invariants)   # k-induction assumes these once proven
         system = b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0))
         symmetry = self._symmetry(system)
         return replace(system, symmetry=symmetry) if symmetry is not None else system
@@ -231,13 +234,33 @@ class ProgramCompiler:
             line = self.sc.lines.get(f"query:{name}", 0)
             if name in taken:
                 raise ProgramError(f"query `{name}` has the name of a property; choose another name", line)
-            q = QueryCompiler(self.v, tuple(self.names), self.interp_names, self._finished, line)
+            q = QueryCompiler(self.v, tuple(self.names), self.interp_names, self._finished, self._at, line)
             self.b.prop(Sometimes(name, q.compile(text), f"query: can `{text}` happen?", text,
                                   query=True))
+
+    def _invariants(self) -> None:
+        """Each user invariant is checked like any property, and k-induction may assume it
+        once it is proven (a strengthening lemma)."""
+        taken = {p.name for p in self.b.properties}
+        for name, text in self.sc.invariants:
+            line = self.sc.lines.get(f"invariant:{name}", 0)
+            if name in taken:
+                raise ProgramError(f"invariant `{name}` has the name of a property or query; choose another name",
+                                   line)
+            q = QueryCompiler(self.v, tuple(self.names), self.interp_names, self._finished, self._at, line,
+                              "invariant")
+            self.b.prop(Invariant(name, q.compile(text), f"invariant: `{text}` holds in every reachable state",
+                                  f"the invariant `{text}` is false"))
 
     def _finished(self, t: int) -> Expr:
         end = len(self.pcs[t])
         return self.pc_vars[t].eq(end) | self.v.status[t].eq(T_EXITED)
+
+    def _at(self, t: int, line: int) -> Expr | None:
+        """Thread t's next step is a step of the call on spec line `line` (None: it has none)."""
+        pcs = [k for k, label in enumerate(self.pcs[t]) if label == f"line {line}"
+               or label.startswith(f"line {line} ")]
+        return any_of(*[self.pc_vars[t].eq(k) for k in pcs]) if pcs else None
 
     def _new_pc(self, t: int, label: str) -> int:
         self.pcs[t].append(label)

@@ -1,13 +1,17 @@
-"""Reachability queries of a spec: a predicate over the shared vocabulary, compiled to IR.
+"""Predicates of a spec's [queries] and [invariants] over the shared vocabulary, compiled to IR.
 
     [queries]
     guard_after_finalizing = "finalizing(main) and guards(main) > 0"
+    [invariants]
+    no_guard_once_finalizing = "not finalizing(main) or guards(main) == 0"
 
-Each becomes a `Sometimes` property: `holds` means reachable (with a witness trace),
-`violated` means no schedule gets there. Predicates (Python expression syntax):
+A query becomes a `Sometimes` property: `holds` means reachable (with a witness trace),
+`violated` means no schedule gets there. An invariant becomes an `Invariant`, which
+k-induction also assumes once proven. Predicates (Python expression syntax):
 `finalizing(I)`, `guards_closed(I)`, `deleted(I)`, `guards(I)` (a count), `hung(T)`,
-`finished(T)`, `attached(T)` / `attached(T, I)`, `holds_gil(T, I)`, `holds_lock(T, L)`,
-`event(E)`, `crashed`, integers, comparisons, `and`, `or`, `not`.
+`finished(T)`, `at(T, LINE)` (T's next step is the call on that spec line),
+`attached(T)` / `attached(T, I)`, `holds_gil(T, I)`, `holds_lock(T, L)`, `event(E)`,
+`crashed`, integers, comparisons, `and`, `or`, `not`.
 """
 from __future__ import annotations
 
@@ -22,16 +26,37 @@ _CMP = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "__lt__", ast.LtE: "__le__", ast.
 
 
 class QueryCompiler:
+    """`what` names the predicate's use in messages: "query" or "invariant"."""
+
     def __init__(self, v: Vocabulary, threads: tuple[str, ...], interps: tuple[str, ...],
-                 finished: Callable[[int], Expr], line: int):
-        self.v, self.threads, self.interps, self.finished, self.line = v, threads, interps, finished, line
+                 finished: Callable[[int], Expr], at: Callable[[int, int], Expr | None], line: int,
+                 what: str = "query"):
+        self.v, self.threads, self.interps, self.finished, self.at = v, threads, interps, finished, at
+        self.line, self.what = line, what
 
     def compile(self, text: str) -> Expr:
         try:
             tree = ast.parse(text, mode="eval")
         except SyntaxError as err:
-            raise ProgramError(f"query `{text}` is not an expression: {err.msg}", self.line) from err
+            raise ProgramError(f"{self.what} `{text}` is not an expression: {err.msg}", self.line) from err
+        self._condition(tree.body)
         return lift(self._node(tree.body))
+
+    def _condition(self, node: ast.AST) -> None:
+        """A count or an integer where a condition belongs is a mistake, not `!= 0`."""
+        if isinstance(node, ast.BoolOp):
+            for part in node.values:
+                self._condition(part)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            self._condition(node.operand)
+        elif isinstance(node, ast.Constant) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                                                 and node.func.id == "guards"):
+            raise self._fail(f"`{ast.unparse(node)}` is a number, not a condition: compare it, "
+                             f"e.g. `{ast.unparse(node)} == 0`")
+
+    @property
+    def _a_what(self) -> str:
+        return f"an {self.what}" if self.what[0] in "aeiou" else f"a {self.what}"
 
     def _fail(self, message: str) -> ProgramError:
         return ProgramError(message + "; see docs/specs.md for the predicates", self.line)
@@ -49,22 +74,22 @@ class QueryCompiler:
             return int(node.value)
         if isinstance(node, ast.Name) and node.id == "crashed":
             return self.v.crash.ne(0)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                all(isinstance(a, ast.Name) for a in node.args):
-            return self._predicate(node.func.id, [a.id for a in node.args])
-        raise self._fail(f"cannot read `{ast.unparse(node)}` in a query")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords and \
+                all(isinstance(a, ast.Name) or _is_int(a) for a in node.args):
+            return self._predicate(node.func.id, [a.id if isinstance(a, ast.Name) else a.value for a in node.args])
+        raise self._fail(f"cannot read `{ast.unparse(node)}` in {self._a_what}")
 
-    def _thread(self, name: str) -> int:
+    def _thread(self, name) -> int:
         if name not in self.threads:
-            raise self._fail(f"unknown thread `{name}` in a query (threads: {', '.join(self.threads)})")
+            raise self._fail(f"unknown thread `{name}` in {self._a_what} (threads: {', '.join(self.threads)})")
         return self.threads.index(name)
 
-    def _interp(self, name: str) -> int:
+    def _interp(self, name) -> int:
         if name not in self.interps:
-            raise self._fail(f"unknown interpreter `{name}` in a query")
+            raise self._fail(f"unknown interpreter `{name}` in {self._a_what}")
         return self.interps.index(name) + 1
 
-    def _predicate(self, name: str, args: list[str]) -> Expr:
+    def _predicate(self, name: str, args: list) -> Expr:
         v = self.v
         one_interp = {"finalizing": lambda i: v.phase_of(i) >= FINALIZING,
                       "guards_closed": lambda i: v.phase_of(i) >= GUARDS_CLOSED,
@@ -76,6 +101,11 @@ class QueryCompiler:
             return v.status[self._thread(args[0])].eq(T_HUNG)
         if name == "finished" and len(args) == 1:
             return self.finished(self._thread(args[0]))
+        if name == "at" and len(args) == 2 and isinstance(args[1], int):
+            at = self.at(self._thread(args[0]), args[1])
+            if at is None:
+                raise self._fail(f"thread {args[0]} has no call on line {args[1]} of the spec")
+            return at
         if name == "attached" and len(args) == 1:
             return v.attached[self._thread(args[0])].ne(0)
         if name == "attached" and len(args) == 2:
@@ -86,4 +116,8 @@ class QueryCompiler:
             return v.lock[v.layout.locks.index(args[1])].eq(self._thread(args[0]) + 1)
         if name == "event" and len(args) == 1 and v.event is not None and args[0] in v.layout.events:
             return v.event[v.layout.events.index(args[0])].eq(1)
-        raise self._fail(f"unknown predicate `{name}({', '.join(args)})` in a query")
+        raise self._fail(f"unknown predicate `{name}({', '.join(map(str, args))})` in {self._a_what}")
+
+
+def _is_int(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int

@@ -55,6 +55,7 @@ class Result:
     stats: Stats = field(default_factory=Stats)
     reason: str = ""  # why a verdict is unknown (which limit), or a note on how it was decided
     system: object = None  # the System the trace belongs to, when not the one checked (parametric)
+    cti: object = None     # k-induction's counterexample to induction (smt.induction.Cti), when unproven
 
 
 class Limit(Exception):

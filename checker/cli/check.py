@@ -77,7 +77,7 @@ def result_json(c: Checked) -> dict:
 
 def cti_json(c: Checked) -> dict | None:
     """k-induction's counterexample to induction: the state, the call, what changed, what fails."""
-    cti = getattr(c.result, "cti", None)
+    cti = c.result.cti
     if cti is None:
         return None
     step = None
@@ -118,7 +118,7 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
             if c.result.trace is not None and (c.result.verdict is Verdict.VIOLATED or getattr(prop, "query", False)):
                 click.echo("")
                 click.echo(render_trace(c.system, c.result, full_state))
-            if getattr(c.result, "cti", None) is not None:   # k-induction's Unproven
+            if c.result.cti is not None:   # k-induction could not prove it: show why
                 click.echo("")
                 click.echo(render_cti(c.system, c.result, full_state))
         click.echo("")

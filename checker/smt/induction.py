@@ -44,12 +44,6 @@ class Cti:
 
 
 @dataclass
-class Unproven(Result):
-    """An unknown k-induction verdict with the counterexample to induction of its last step case,
-    for the user to rule out with a strengthening invariant."""
-    cti: Cti | None = None
-
-
 class StepCase:
     """Simple paths t_0 → … → t_{k+1} from anywhere, the goals holding on all but the last."""
 
@@ -235,7 +229,7 @@ def _result(run: _Run, i: int, complete_at: int | None, limit: str | None, max_k
     cti = explain_cti(run.system, run.base.compiled, i, cti)
     step = "some step" if cti.action is None else _call(run.system, cti.action)
     why += f"; counterexample to induction: {step} leads to a state where {cti.fails}"
-    return Unproven(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, why, cti)
+    return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, why, cti=cti)
 
 
 def explain_cti(system: System, compiled: Compiled, index: int, cti: Cti) -> Cti:

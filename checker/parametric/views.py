@@ -249,11 +249,6 @@ class Abstraction:
         return Instance(lay, state, entry, first, contributions, [get(state) for get in lay.own_get],
                         [bag[e][0][0] for e in entry])
 
-    def show(self, a: Abstract) -> str:
-        """For messages: the bag as 'count x view-pc' is too wide; list counts per view."""
-        counts = ", ".join("2+" if n == MANY else "1" for _, n in a[1])
-        return f"{len(a[1])} local states of {self.table} threads ({counts})"
-
 
 def _bag(entries: list[tuple[View, int]]) -> Bag:
     counts: dict[View, int] = {}

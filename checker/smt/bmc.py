@@ -234,9 +234,14 @@ def _result(prop, trace: Trace | None, complete_at: int | None, limit: str | Non
     if limit is not None:
         return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{limit}; {searched_up_to(prop, depth)}")
     if complete_at is not None:
-        complete = f"complete: recurrence diameter {complete_at}"
-        if witness:
-            return Result(prop.name, Verdict.VIOLATED, ENGINE, None, stats,
-                          f"never reached: the scenario never gets there (vacuous); {complete}")
-        return Result(prop.name, Verdict.HOLDS, ENGINE, None, stats, complete)
+        return complete_result(prop, complete_at, ENGINE, stats)
     return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, searched_up_to(prop, depth))
+
+
+def complete_result(prop, complete_at: int, engine: str, stats: Stats) -> Result:
+    """No loop-free path is longer than `complete_at`: what was not met, cannot be."""
+    complete = f"complete: recurrence diameter {complete_at}"
+    if isinstance(prop, Sometimes):
+        return Result(prop.name, Verdict.VIOLATED, engine, None, stats,
+                      f"never reached: the scenario never gets there (vacuous); {complete}")
+    return Result(prop.name, Verdict.HOLDS, engine, None, stats, complete)

@@ -21,7 +21,7 @@ from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Const
                                   Sometimes, System, evaluate, walk)
 
 from ..result import Result, Stats, Trace, Verdict
-from .bmc import LIVENESS, STATE_GOALS, BaseCase, Unrolling, searched_up_to, solver_for
+from .bmc import LIVENESS, complete_result, STATE_GOALS, BaseCase, Unrolling, searched_up_to, solver_for
 from .solver import Solver, SolverUnknown
 from .translate import State, Translator
 
@@ -214,11 +214,7 @@ def _result(run: _Run, i: int, complete_at: int | None, limit: str | None, max_k
     if limit is not None:
         return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{limit}; {searched_up_to(prop, max_k)}")
     if complete_at is not None:
-        complete = f"complete: recurrence diameter {complete_at}"
-        if witness:
-            return Result(prop.name, Verdict.VIOLATED, ENGINE, None, stats,
-                          f"never reached: the scenario never gets there (vacuous); {complete}")
-        return Result(prop.name, Verdict.HOLDS, ENGINE, None, stats, complete)
+        return complete_result(prop, complete_at, ENGINE, stats)
     cti = run.cti.get(i)
     if witness:
         why = f"no witness up to depth {max_k} and its negation is not {max_k}-inductive"

@@ -1,6 +1,7 @@
 """interpcheck's explicit engine against SPIN: time to verdict on the reference models.
 
     python benchmarks/vs_spin.py [--quick] [--max-n 10] [--limit 30] [--spin-limit 40]
+    python benchmarks/vs_spin.py --raw [--raw-states 300000]
 
 For each reference spec (final design: guard per thread; legacy: PyGILState per thread;
 final with two interpreters) and N = 2..max-n client threads, one process runs, side by
@@ -11,6 +12,8 @@ user waits for it). Each cell is wall seconds to all verdicts, with the distinct
 explored. A configuration is not run for larger N once it hit its time limit, or once the
 growth from N-1 to N predicts it would (marked "> limit (est.)"). The last columns give
 SPIN's time over interpcheck's best and whether every verdict agrees.
+Then the unreduced engine's states per second on each spec for N = 6..10 (issue 7's
+throughput target: 200k states/s on one core), alone with `--raw`.
 `--quick` (N = 2..3, short limits) is the smoke test the test suite runs.
 """
 from __future__ import annotations
@@ -26,8 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from interpcheck.checker.explicit import Limits, Options, check
+from interpcheck.checker.explicit import Limits, Options, check, explore
 from interpcheck.checker.export.spin import check_spin, spin_available
+from interpcheck.model.ir import compile_system
 from interpcheck.model.spec import load_spec
 
 HERE = Path(__file__).resolve().parent
@@ -75,17 +79,39 @@ def run_explicit(system, props, sym: str, por: str, limit: float):
     return results, seconds, done
 
 
-def raw_throughput(limit: float, tmp: Path, n: int) -> str:
-    """States per second of the unreduced engine on the guard model with n client threads
-    (n + 1 threads in all): exploration only, then with compilation."""
-    spec = load_spec(with_count(HERE / "guard_threads.toml", n, tmp))
-    system = spec.system("final")
-    results, seconds, done = run_explicit(system, spec.properties("final"), "off", "off", limit)
-    st = results[0].stats
-    return (f"- guard model, {n + 1} threads ({system.width} slots): {st.states} states, {st.transitions} "
-            f"transitions; exploring {st.seconds:.2f} s = {st.states / st.seconds:,.0f} states/s "
-            f"({st.transitions / st.seconds:,.0f} transitions/s); with compilation {seconds:.2f} s; "
-            f"{st.bytes_per_state:.0f} bytes per stored state" + ("" if done else " (time limit)"))
+def raw_throughput(tmp: Path, name: str, n: int, cap: int, repeat: int = 2) -> str:
+    """States per second of the unreduced engine (no symmetry, no POR, exact store, one
+    process: what `check --no-symmetry --no-por` runs) on the first `cap` states of a
+    reference spec with n client threads. Exploration only (compiled once before), timed in
+    CPU seconds of this process, best of `repeat` runs: on a shared machine wall time
+    counts the other jobs too."""
+    spec = load_spec(with_count(HERE / name, n, tmp))
+    design = spec.designs[0]
+    system = spec.system(design)
+    wanted = {i for i, p in enumerate(system.properties) if p.name in spec.properties(design)}
+    compiled = compile_system(system, packed=True)
+    best = None
+    for _ in range(repeat):
+        gc.collect()
+        cpu = time.process_time()
+        ex = explore(system, compiled, wanted, limits=Limits(max_states=cap))
+        cpu = time.process_time() - cpu
+        if best is None or cpu < best[0]:
+            best = (cpu, ex.stats)
+        del ex
+    cpu, st = best
+    return (f"| {name} | {n} | {system.width} | {st.states} | {st.transitions} | {cpu:.2f} | {st.seconds:.2f} | "
+            f"{st.states / cpu:,.0f} | {st.transitions / cpu:,.0f} | {st.bytes_per_state:.0f} |")
+
+
+def raw_table(tmp: Path, ns: range, cap: int) -> None:
+    print(f"Unreduced explicit engine, one core: the first {cap:,} states of each spec (all of them when "
+          "fewer), exploration only, best of 2 runs; rates per CPU second.\n")
+    print("| spec | N | slots | states | transitions | CPU s | wall s | states/s | transitions/s | bytes/state |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for _, name in REFERENCE:
+        for n in ns:
+            print(raw_throughput(tmp, name, n, cap), flush=True)
 
 
 def workers_line(limit: float, tmp: Path, name: str, n: int) -> str:
@@ -107,7 +133,14 @@ def main() -> int:
     ap.add_argument("--max-n", type=int, default=10)
     ap.add_argument("--limit", type=float, default=20.0, help="seconds per interpcheck run")
     ap.add_argument("--spin-limit", type=float, default=30.0, help="seconds per SPIN step (spin, gcc, pan)")
+    ap.add_argument("--raw", action="store_true", help="only the unreduced engine's states/s, N = 6..10")
+    ap.add_argument("--raw-states", type=int, default=300_000, help="states explored per raw throughput run")
     args = ap.parse_args()
+    if args.raw:
+        print(f"Machine: {machine()}\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            raw_table(Path(tmp), range(6, 11), args.raw_states)
+        return 0
     max_n = 3 if args.quick else args.max_n
     limit = 10.0 if args.quick else args.limit
     spin_limit = 60.0 if args.quick else args.spin_limit
@@ -183,9 +216,7 @@ def main() -> int:
                 print(f"| {title} | {n} | " + " | ".join(cells) + f" | {spin_cell} | {ratio} | {agree} |", flush=True)
         print()
         if not args.quick:
-            print("Unreduced explicit engine on one core:")
-            for n in (5, 6):
-                print(raw_throughput(limit, tmp_path, n))
+            raw_table(tmp_path, range(6, 11), args.raw_states)
             print("\n--workers (unreduced BFS, same results; this machine has "
                   f"{os.cpu_count()} CPUs):")
             print(workers_line(limit, tmp_path, "guard_threads.toml", 6))

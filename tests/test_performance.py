@@ -79,6 +79,27 @@ def test_packed_states_with_a_symmetric_layout_follow_the_reference_semantics(tm
         assert got == interpret_successors(system, s)
 
 
+def _explored(system, wanted, **hooks):
+    from interpcheck.checker.explicit import explore
+    ex = explore(system, compile_system(system, packed=True), wanted, **hooks)
+    return (list(ex.states), list(ex.parent), list(ex.via), list(ex.depth), ex.found, ex.witness,
+            ex.stats.states, ex.stats.transitions, ex.limit)
+
+
+@pytest.mark.parametrize("path", SPECS[1::3], ids=[p.stem for p in SPECS[1::3]])
+def test_the_plain_search_loop_explores_as_the_general_one(path):
+    """No reduction: the plain loop (the raw engine's) and the general loop (taken here
+    through an identity canonicalizer) store the same states in the same order, with the
+    same parents and the same verdicts and traces."""
+    spec = load_spec(path)
+    for design in spec.designs:
+        system = spec.system(design)
+        wanted = {i for i, p in enumerate(system.properties) if p.name in (spec.properties(design) or [p.name])}
+        for stop_early in (True, False):
+            assert _explored(system, wanted, stop_early=stop_early) == \
+                _explored(system, wanted, stop_early=stop_early, canon=lambda s: s), (design, stop_early)
+
+
 # ----- symmetry ----------------------------------------------------------------------------------
 
 def _grouped_systems(tmp: Path):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Invariant, NoDeadlock, Sometimes,
-                                  System, all_of, any_of)
+                                  System, all_of, any_of, slots_read)
 
 from ..result import Limit, Stats, Trace
 from .store import Store, exact_store
@@ -229,6 +229,9 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     tick = transitions = 0
     n = len(parent)
     done = decided()
+    if plain and keep_states and ample is None and order == "bfs":
+        return _breadth_first(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
+                              (inv_left, some_left), met, decided, limits, reporter, start, store)
     try:
         while frontier and not done:
             sid, state = pop()
@@ -301,6 +304,113 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     except KeyboardInterrupt:
         ex.limit = "interrupted"
     ex.early = bool(frontier) and ex.limit is None
+    ex.stats.states, ex.stats.transitions = n, transitions
+    ex.stats.depth = max(depth) if len(depth) else 0
+    ex.stats.seconds = time.perf_counter() - start
+    ex.stats.bytes_per_state = store.bytes_per_state(ex)
+    ex.stats.fingerprint_collision = store.collision_probability(n)
+    return ex
+
+
+def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier: deque, seen: set,
+                   check_of: tuple, act_wanted: set[int], deadlock: int | None, left: tuple[set, set],
+                   met: Callable, decided: Callable, limits: Limits, reporter: Reporter, start: float,
+                   store: Store) -> Exploration:
+    """The plain search (exact store, no reduction, no graph): the same states in the same
+    order as the general loop, with less work per transition. The queue is the discovery
+    order itself (BFS expands states in the order it finds them). A transition is looked at
+    closely only when its action carries a wanted check or writes a slot that a property
+    still undecided reads: every stored state satisfies the invariants still undecided and
+    misses the witnesses still unfound, so only such a write can change that."""
+    states, parent, via, depth, found = ex.states, ex.parent, ex.via, ex.depth, ex.found
+    successors, finished, halted = compiled.successors, compiled.finished, compiled.halted
+    props = system.properties
+    writes = [a.slots_written() for a in system.actions]
+    watch = [False] * len(system.actions)
+
+    def rewatch() -> None:
+        reads: set[int] = set()
+        for i in left[0] | left[1]:
+            reads |= slots_read(props[i].holds if isinstance(props[i], Invariant) else props[i].expr)
+        for k, w in enumerate(writes):
+            watch[k] = check_of[k] is not None or not w.isdisjoint(reads)
+
+    def look(sid: int, state, k: int, nxt) -> bool:
+        """The general loop's work for one transition; whether it stored a new state."""
+        check = check_of[k]
+        if check is not None:
+            for i in check(state, nxt):
+                if i in act_wanted and i not in found:
+                    found[i] = ex.trace_to(sid, (k, nxt), i)
+        if nxt in seen:
+            return False
+        seen.add(nxt)
+        states.append(nxt)
+        parent.append(sid)
+        via.append(k)
+        depth.append(depth[sid] + 1)
+        before = len(left[0]) + len(left[1])
+        met(len(states) - 1, nxt)
+        if len(left[0]) + len(left[1]) != before:
+            rewatch()
+        return True
+
+    rewatch()
+    add, store_state, to_parent, to_via, to_depth = seen.add, states.append, parent.append, via.append, depth.append
+    max_depth, max_states, time_limit = limits.max_depth, limits.max_states, limits.time_limit
+    head = frontier[0][0] if frontier else len(states)    # the initial states were queued in id order
+    transitions = 0
+    done = decided()
+    try:
+        while head < len(states) and not done:
+            sid, state = head, states[head]
+            d = depth[sid]
+            if max_depth is not None and d >= max_depth:
+                ex.limit = f"max-depth {max_depth}"
+                head += 1
+                continue
+            head += 1
+            try:
+                succ = successors(state)
+            except BoundExceeded as err:
+                raise Limit(f"bound: {err.variable} would become {err.value} in "
+                            f"{system.actions[err.action].call}; raise the bound in the spec") from err
+            if not succ:
+                if deadlock is not None and deadlock not in found \
+                        and not halted(state) and not all(f(state) for f in finished):
+                    found[deadlock] = ex.trace_to(sid)
+                    done = decided()
+            transitions += len(succ)
+            d1 = d + 1
+            for k, nxt in succ:
+                if watch[k]:
+                    if look(sid, state, k, nxt):
+                        done = decided()
+                    elif check_of[k] is not None:
+                        done = decided()
+                    continue
+                if nxt in seen:
+                    continue
+                add(nxt)
+                store_state(nxt)
+                to_parent(sid)
+                to_via(k)
+                to_depth(d1)
+            if head & 1023 == 0:
+                ex.stats.states, ex.stats.transitions = len(states), transitions
+                ex.stats.depth = max(ex.stats.depth, d1)
+                ex.stats.seconds = time.perf_counter() - start
+                reporter.progress(ex.stats, len(states) - head)
+                if time_limit is not None and ex.stats.seconds > time_limit:
+                    raise Limit(f"time-limit {time_limit:g}s")
+            if max_states is not None and len(states) >= max_states and head < len(states):
+                raise Limit(f"max-states {max_states}")
+    except Limit as hit:
+        ex.limit = hit.what
+    except KeyboardInterrupt:
+        ex.limit = "interrupted"
+    n = len(states)
+    ex.early = head < n and ex.limit is None
     ex.stats.states, ex.stats.transitions = n, transitions
     ex.stats.depth = max(depth) if len(depth) else 0
     ex.stats.seconds = time.perf_counter() - start

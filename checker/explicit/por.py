@@ -23,23 +23,12 @@ from operator import itemgetter
 from typing import Callable
 
 from interpcheck.model.ir import (ActionProperty, Compiled, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read,
-                                  Sometimes, System)
+                                  Sometimes, System, slots_read)
 from interpcheck.model.ir.compile import skey
 
 
 def _reads(e: Expr, out: set[int]) -> None:
-    if isinstance(e, Read):
-        if isinstance(e.index, Const):
-            out.add(e.var.base + e.index.value)
-        else:
-            out.update(range(e.var.base, e.var.base + e.var.length))
-            _reads(e.index, out)
-    elif isinstance(e, Ite):
-        for x in (e.cond, e.then, e.other):
-            _reads(x, out)
-    elif isinstance(e, Op):
-        for x in e.args:
-            _reads(x, out)
+    out |= slots_read(e)
 
 
 def _mask(slots) -> int:

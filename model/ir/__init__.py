@@ -1,6 +1,7 @@
 """The IR: the one description of a model that every engine and exporter reads."""
 from .compile import BoundExceeded, Compiled, Packing, compile_system, interpret_successors, value_range
-from .expr import FALSE, TRUE, Const, Expr, ExprLike, Ite, Op, Read, all_of, any_of, evaluate, implies, ite, lift, walk
+from .expr import (FALSE, TRUE, Const, Expr, ExprLike, Ite, Op, Read, all_of, any_of, evaluate, implies, ite, lift,
+                   slots_read, walk)
 from .system import (BOOL, Action, ActionProperty, Assign, Builder, Check, Domain, Invariant, LeadsTo,
                      NoDeadlock, NoHang, Property, Sometimes, Symmetry, System, ThreadGroup, Var, assign, enum)
 

@@ -60,11 +60,11 @@ def value_range(expr: Expr, facts: Facts | None = None) -> tuple[int, int] | Non
     """A conservative range of `expr` (narrowed by `facts`, when given), or None when unknown."""
     if isinstance(expr, Const):
         return expr.value, expr.value
+    if facts:
+        known = facts.get(skey(expr))
+        if known is not None:
+            return known
     if isinstance(expr, Read):
-        if facts:
-            known = facts.get(skey(expr))
-            if known is not None:
-                return known
         return expr.var.domain.lo, expr.var.domain.hi
     if isinstance(expr, Ite):
         a = value_range(expr.then, assume(expr.cond, True, facts) if facts is not None else None)
@@ -305,6 +305,16 @@ def _linear(e: Expr, facts: Facts) -> tuple[int, Expr]:
             c, x = _linear(b, facts)
             return c + a.value, x
     return 0, e
+
+
+def _checked_index(index: Expr, length: int, facts: Facts) -> Facts:
+    """`facts` plus: `index` is in range (the code after a passed index check may rely on it)."""
+    r = value_range(index, facts)
+    if r is None or not _total(index, facts):
+        return facts
+    out = dict(facts)
+    out[skey(index)] = (max(r[0], 0), min(r[1], length - 1))
+    return out
 
 
 def _in_range(index: Expr, length: int, facts: Facts) -> bool:
@@ -588,6 +598,7 @@ class _SystemCodegen:
                     and _in_range(upd.target.index, var.length, facts)):
                 lines.append(f"{indent}_i{j} = {target}")
                 target = f"_i{j}"
+                facts = _checked_index(upd.target.index, var.length, facts)
             r = value_range(upd.value, facts)
             checked = r is None or r[0] < dom.lo or r[1] > dom.hi
             off = self.packing.offset[var.base] if packed else 0

@@ -186,6 +186,18 @@ def walk(expr: Expr):
             stack.extend((node.cond, node.then, node.other))
 
 
+def slots_read(expr: Expr) -> set[int]:
+    """The state slots `expr` may read: a computed index counts as the whole array."""
+    out: set[int] = set()
+    for node in walk(expr):
+        if isinstance(node, Read):
+            if isinstance(node.index, Const):
+                out.add(node.var.base + node.index.value)
+            else:
+                out.update(range(node.var.base, node.var.base + node.var.length))
+    return out
+
+
 def evaluate(expr: Expr, state: tuple[int, ...], post: tuple[int, ...] | None = None) -> int:
     """Reference interpreter: slow and obviously right; tests compare compiled code to it."""
     if isinstance(expr, Const):

@@ -83,6 +83,17 @@ class Action:
     checks: tuple[Check, ...] = ()
     note: str = ""                  # what the step did internally, e.g. "interpreter main: finalizing"
 
+    def slots_written(self) -> set[int]:
+        """The slots this step may write: a computed index counts as the whole array."""
+        out: set[int] = set()
+        for u in self.updates:
+            var = u.target.var
+            if isinstance(u.target.index, Const):
+                out.add(var.base + u.target.index.value)
+            else:
+                out.update(range(var.base, var.base + var.length))
+        return out
+
 
 @dataclass(frozen=True)
 class Invariant:

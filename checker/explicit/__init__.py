@@ -72,8 +72,8 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
                   reporter=reporter)
     engine = f"explicit-{options.order}"
     results = [_verdict(system, plan.compiled, ex, i, engine) for i in wanted]
-    if plan.ample is not None and options.por == "auto":
-        results = _shortest_traces(system, wanted, results, options, ex, reporter)
+    if plan.ample is not None and plan.ample.reduced and options.por == "auto":
+        results = _shortest_traces(system, wanted, results, options, plan, reporter)
     elif plan.ample is not None:
         for r in results:
             if r.trace is not None and plan.ample.reduced:
@@ -124,13 +124,13 @@ def _parallel(options: Options, graph: bool) -> bool:
 
 
 def _shortest_traces(system: System, wanted: list[int], results: list[Result], options: Options,
-                     reduced: Exploration, reporter: Reporter) -> list[Result]:
+                     reduced: _Plan, reporter: Reporter) -> list[Result]:
     """Traces found under partial-order reduction may be longer than necessary: find them
     again without it, stopping as soon as each is found, so defaults keep shortest traces."""
     with_trace = {i for i, r in zip(wanted, results) if r.trace is not None}
     if not with_trace:
         return results
-    plan = _plan(system, sorted(with_trace), replace(options, por="off"), {}, reduce=True)
+    plan = _Plan(reduced.compiled, reduced.canon)   # the same model and symmetry, no POR
     store = fingerprint_store() if options.fingerprint else exact_store()
     ex = _explore(system, plan, sorted(with_trace), replace(options, por="off"), store, keep_edges=False,
                   stop_early=True, reporter=reporter, targets=with_trace, ample=False)

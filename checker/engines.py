@@ -39,14 +39,17 @@ def run(system: System, names: list[str] | None, opts: EngineOptions,
                                             opts.symmetry, opts.por, opts.fingerprint, opts.workers), reporter)
     if opts.engine == "bmc":
         from .smt import check_bmc
-        return check_bmc(system, names, depth=opts.depth, time_limit=opts.limits.time_limit)
+        return check_bmc(system, names, depth=opts.depth, time_limit=opts.limits.time_limit,
+                         max_memory=opts.limits.max_memory)
     if opts.engine == "induction":
         from .smt import check_induction
         return check_induction(system, names, max_k=opts.depth, assume=list(system.kinds.get("lemmas", ())),
-                               time_limit=opts.limits.time_limit)
+                               time_limit=opts.limits.time_limit, max_memory=opts.limits.max_memory)
     if opts.engine == "spin":
         from .export.spin import check_spin
-        return check_spin(system, names)
+        limits = opts.limits
+        memory = (f"-DMEMLIM={limits.max_memory}",) if limits.max_memory is not None else ()
+        return check_spin(system, names, timeout=limits.time_limit or 600, cflags=("-O2",) + memory)
     if opts.engine == "parametric":
         from .parametric import check_parametric, no_family
         if family is None:

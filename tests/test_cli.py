@@ -190,3 +190,13 @@ def test_export_writes_promela_and_tla(tmp_path):
 
 def test_export_needs_a_target():
     assert cli("export", S1).exit_code == 2
+
+
+@pytest.mark.parametrize("engine", [
+    ["--engine", "explicit", "--no-symmetry", "--no-por"], ["--engine", "explicit", "--order", "simulate"],
+    ["--engine", "bmc"], ["--engine", "induction"], ["--engine", "parametric"]])
+def test_memory_limit_exits_152_and_says_so(engine):
+    """1 MiB is below what any Python process uses: every engine stops at its first look."""
+    r = cli("check", "-q", str(ROOT / "benchmarks" / "guard_threads.toml"), "--max-memory", "1", *engine)
+    assert r.exit_code == 152, r.output
+    assert "max-memory 1 MiB (" in r.output and "MiB in use)" in r.output

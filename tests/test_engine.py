@@ -107,3 +107,21 @@ def test_compiled_successors_equal_the_reference_semantics(model):
             if n not in seen:
                 seen.add(n)
                 todo.append(n)
+
+
+def test_memory_limit_gives_unknown_and_keeps_what_was_found(monkeypatch):
+    import sys
+    explore = sys.modules["interpcheck.checker.explicit.explore"]   # the package re-exports a function by that name
+    calls = []
+    monkeypatch.setattr(explore, "resident_mib", lambda: calls.append(1) or 10 ** 6)
+    r = verdicts(mutex(6, broken=True), limits=Limits(max_memory=100))
+    assert calls, "the limit was never looked at"
+    assert r["mutual_exclusion"].verdict is Verdict.VIOLATED      # met before the limit: kept
+    assert r["mutual_exclusion"].trace.length == 4
+    assert r["no_deadlock"].verdict is Verdict.UNKNOWN
+    assert "max-memory 100 MiB (1,000,000 MiB in use)" in r["no_deadlock"].reason
+
+
+def test_memory_limit_above_use_changes_nothing():
+    assert {k: v.verdict for k, v in verdicts(mutex(6, broken=True), limits=Limits(max_memory=10 ** 6)).items()} == \
+        {k: v.verdict for k, v in verdicts(mutex(6, broken=True)).items()}

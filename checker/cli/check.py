@@ -34,6 +34,9 @@ def engine_options(f):
         click.option("--max-depth", type=click.IntRange(0), default=None, help="do not expand states this deep"),
         click.option("--time-limit", type=click.FloatRange(0.0, min_open=True), default=None,
                      help="seconds per design before giving up"),
+        click.option("--max-memory", type=click.IntRange(1), default=None, expose_value=False, callback=_remember,
+                     metavar="MIB", help="stop when this process uses more than this many MiB (resident, "
+                                         "as SPIN's -DMEMLIM); what was found so far is reported"),
         click.option("--depth", type=click.IntRange(1), default=30, show_default=True,
                      help="bmc depth, induction's max k, or a random walk's length"),
         click.option("--seed", type=int, default=0, show_default=True, help="seed for --order simulate"),
@@ -58,7 +61,8 @@ def engine_options(f):
 def make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks) -> EngineOptions:
     meta = ctx.meta if (ctx := click.get_current_context(silent=True)) is not None else {}
     switch = {None: "auto", True: "on", False: "off"}
-    return EngineOptions(engine, order, Limits(max_states, max_depth, time_limit), seed, walks, depth,
+    limits = Limits(max_states, max_depth, time_limit, meta.get("interpcheck.max_memory"))
+    return EngineOptions(engine, order, limits, seed, walks, depth,
                          symmetry=switch[meta.get("interpcheck.symmetry")], por=switch[meta.get("interpcheck.por")],
                          fingerprint=bool(meta.get("interpcheck.fingerprint")),
                          workers=meta.get("interpcheck.workers") or 1)

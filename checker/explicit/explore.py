@@ -23,6 +23,7 @@ from typing import Callable, Protocol
 from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Invariant, NoDeadlock, Sometimes,
                                   System, all_of, any_of, slots_read)
 
+from ..memory import resident_mib
 from ..result import Limit, Stats, Trace
 from .store import Store, exact_store
 
@@ -32,6 +33,15 @@ class Limits:
     max_states: int | None = None
     max_depth: int | None = None
     time_limit: float | None = None
+    max_memory: int | None = None      # MiB of this process (resident), like SPIN's -DMEMLIM
+
+    def overrun(self, seconds: float) -> str | None:
+        """Which of the time and memory limits the run is past, `seconds` after its start."""
+        if self.time_limit is not None and seconds > self.time_limit:
+            return f"time-limit {self.time_limit:g}s"
+        if self.max_memory is not None and (used := resident_mib()) > self.max_memory:
+            return f"max-memory {self.max_memory} MiB ({used:,} MiB in use)"
+        return None
 
 
 class Reporter(Protocol):
@@ -295,8 +305,8 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
                 ex.stats.depth = max(ex.stats.depth, d1)
                 ex.stats.seconds = time.perf_counter() - start
                 reporter.progress(ex.stats, len(frontier))
-                if limits.time_limit is not None and ex.stats.seconds > limits.time_limit:
-                    raise Limit(f"time-limit {limits.time_limit:g}s")
+                if over := limits.overrun(ex.stats.seconds):
+                    raise Limit(over)
             if max_states is not None and n >= max_states and frontier:
                 raise Limit(f"max-states {max_states}")
     except Limit as hit:
@@ -357,7 +367,7 @@ def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier
 
     rewatch()
     add, store_state, to_parent, to_via, to_depth = seen.add, states.append, parent.append, via.append, depth.append
-    max_depth, max_states, time_limit = limits.max_depth, limits.max_states, limits.time_limit
+    max_depth, max_states = limits.max_depth, limits.max_states
     head = frontier[0][0] if frontier else len(states)    # the initial states were queued in id order
     transitions = 0
     done = decided()
@@ -401,8 +411,8 @@ def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier
                 ex.stats.depth = max(ex.stats.depth, d1)
                 ex.stats.seconds = time.perf_counter() - start
                 reporter.progress(ex.stats, len(states) - head)
-                if time_limit is not None and ex.stats.seconds > time_limit:
-                    raise Limit(f"time-limit {time_limit:g}s")
+                if over := limits.overrun(ex.stats.seconds):
+                    raise Limit(over)
             if max_states is not None and len(states) >= max_states and head < len(states):
                 raise Limit(f"max-states {max_states}")
     except Limit as hit:

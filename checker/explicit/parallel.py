@@ -204,8 +204,8 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
                 ex.stats.depth = d + 1 if level else d
                 ex.stats.seconds = time.perf_counter() - start
                 reporter.progress(ex.stats, len(level))
-                if limits.time_limit is not None and ex.stats.seconds > limits.time_limit:
-                    raise Limit(f"time-limit {limits.time_limit:g}s")
+                if over := limits.overrun(ex.stats.seconds):
+                    raise Limit(over)
             d += 1
     except _Done:
         ex.early = True

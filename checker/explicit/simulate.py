@@ -56,8 +56,8 @@ def simulate(system: System, compiled: Compiled, wanted: set[int], *, seed: int,
                     if i in inv:
                         keep(i, states, actions)
                 stats.depth = max(stats.depth, len(actions))
-            if limits.time_limit is not None and time.perf_counter() - start > limits.time_limit:
-                raise Limit(f"time-limit {limits.time_limit:g}s")
+            if over := limits.overrun(time.perf_counter() - start):
+                raise Limit(over)
     except BoundExceeded as err:
         limit = f"bound: {err.variable} would become {err.value}; raise the bound in the spec"
     except Limit as hit:

@@ -266,7 +266,8 @@ def _search(model: PromelaModel, root: Path, depth: int, settings: _Settings, st
     if "max search depth too small" in text:
         search.limit = f"max-depth {depth} (pan -m)"
     elif "out of memory" in text or "-DMEMLIM bound" in text:
-        search.limit = "memory"
+        memlim = re.search(r"-DMEMLIM=(\d+)", " ".join(settings.cflags))
+        search.limit = f"max-memory {memlim.group(1)} MiB (pan's -DMEMLIM)" if memlim else "pan ran out of memory"
     elif "errors:" not in text:
         search.limit = f"pan stopped: {text.strip()[-500:]}"
     return search

@@ -37,8 +37,8 @@ class _Search:
 
     def run(self, wanted: dict[str, type], limits: Limits, reporter: Reporter, start: float) -> None:
         while self.queue:
-            if limits.time_limit is not None and time.perf_counter() - start > limits.time_limit:
-                raise Limit(f"time-limit {limits.time_limit:g}s")
+            if over := limits.overrun(time.perf_counter() - start):
+                raise Limit(over)
             if limits.max_states is not None and len(self.parent) > limits.max_states:
                 raise Limit(f"max-states {limits.max_states}")
             a = self.queue.popleft()

@@ -163,7 +163,7 @@ def replay_fault(system: System, compiled: Compiled, states: list[tuple[int, ...
 
 
 def check_bmc(system: System, names: list[str] | None = None, depth: int = 20,
-              time_limit: float | None = None) -> list[Result]:
+              time_limit: float | None = None, max_memory: int | None = None) -> list[Result]:
     """A Result per property named (all when None), in the system's order, from paths of at most
     `depth` steps; HOLDS only when the recurrence diameter shows every reachable state was seen."""
     start = time.perf_counter()
@@ -174,7 +174,7 @@ def check_bmc(system: System, names: list[str] | None = None, depth: int = 20,
     found: dict[int, Trace] = {}
     complete_at: int | None = None
     limit: str | None = None
-    base = BaseCase(system, tr, solver_for(tr, start, time_limit))
+    base = BaseCase(system, tr, solver_for(tr, start, time_limit, max_memory))
     try:
         for k in range(depth + 1):
             if k > 0 and not base.extend():
@@ -205,11 +205,12 @@ def searched_up_to(prop, depth: int) -> str:
     return f"{'no witness' if isinstance(prop, Sometimes) else 'no violation'} up to depth {depth}"
 
 
-def solver_for(tr: Translator, start: float, time_limit: float | None) -> Solver:
-    """A solver that stops answering `time_limit` seconds after `start`."""
+def solver_for(tr: Translator, start: float, time_limit: float | None, max_memory: int | None = None) -> Solver:
+    """A solver that stops answering `time_limit` seconds after `start`, or past `max_memory` MiB."""
     if time_limit is None:
-        return Solver(tr.ctx)
-    return Solver(tr.ctx, deadline=start + time_limit, limit=f"limit reached: time-limit {time_limit:g}s")
+        return Solver(tr.ctx, max_memory=max_memory)
+    return Solver(tr.ctx, deadline=start + time_limit, limit=f"limit reached: time-limit {time_limit:g}s",
+                  max_memory=max_memory)
 
 
 def _search(base: BaseCase, open_: list[int], found: dict[int, Trace], kinds) -> None:

@@ -124,7 +124,8 @@ class _Run:
 
 
 def check_induction(system: System, names: list[str] | None = None, max_k: int = 10,
-                    assume: list[str] | None = None, time_limit: float | None = None) -> list[Result]:
+                    assume: list[str] | None = None, time_limit: float | None = None,
+                    max_memory: int | None = None) -> list[Result]:
     """A Result per property named (all when None), in the system's order. `assume` names
     Invariants to use as strengthening lemmas once they are proven."""
     start = time.perf_counter()
@@ -135,7 +136,7 @@ def check_induction(system: System, names: list[str] | None = None, max_k: int =
     # A Sometimes is refuted by proving its negation invariant, like any other target.
     targets = [i for i in wanted if isinstance(props[i], SAFETY + (Sometimes,)) and i not in lemmas]
     searched = sorted(set(lemmas) | {i for i in wanted if isinstance(props[i], SAFETY + (Sometimes,))})
-    new_solver = partial(solver_for, tr, start, time_limit)
+    new_solver = partial(solver_for, tr, start, time_limit, max_memory)
     run = _Run(system, BaseCase(system, tr, new_solver()), lemmas, {}, {}, {}, {}, new_solver)
     complete_at: int | None = None
     limit: str | None = None

@@ -13,6 +13,8 @@ from typing import Iterator
 
 import z3
 
+from ..memory import resident_mib
+
 
 class SolverUnknown(Exception):
     """No answer: the time limit ran out, or Z3 said `unknown`. The message says which."""
@@ -22,11 +24,13 @@ class Solver:
     """`deadline` is a time.perf_counter() value after which every query answers SolverUnknown."""
 
     def __init__(self, ctx: z3.Context, seed: int = 0, deadline: float | None = None,
-                 limit: str = ""):
-        self.ctx, self.deadline, self.limit = ctx, deadline, limit
+                 limit: str = "", max_memory: int | None = None):
+        self.ctx, self.deadline, self.limit, self.max_memory = ctx, deadline, limit, max_memory
         self._solver = z3.SolverFor("QF_FD", ctx=ctx)
         self._solver.set("random_seed", seed)
         self._solver.set("sat.random_seed", seed)
+        if max_memory is not None:
+            self._solver.set("max_memory", max_memory)   # the SAT core stops with `unknown` there
         self.queries = 0
 
     def add(self, *terms: z3.BoolRef) -> None:
@@ -43,6 +47,8 @@ class Solver:
 
     def satisfiable(self) -> bool:
         self.queries += 1
+        if self.max_memory is not None and (used := resident_mib()) > self.max_memory:
+            raise SolverUnknown(f"limit reached: max-memory {self.max_memory} MiB ({used:,} MiB in use)")
         if self.deadline is not None:
             left = self.deadline - time.perf_counter()
             if left <= 0:
@@ -52,7 +58,10 @@ class Solver:
         if answer == z3.unknown:
             if self.deadline is not None and time.perf_counter() >= self.deadline:
                 raise SolverUnknown(self.limit)
-            raise SolverUnknown(f"solver answered unknown ({self._solver.reason_unknown()})")
+            reason = self._solver.reason_unknown()
+            if self.max_memory is not None and "memory" in reason:
+                raise SolverUnknown(f"limit reached: max-memory {self.max_memory} MiB ({reason})")
+            raise SolverUnknown(f"solver answered unknown ({reason})")
         return answer == z3.sat
 
     def model(self) -> z3.ModelRef:

@@ -17,7 +17,7 @@ from interpcheck.checker.explicit import check
 from interpcheck.checker.result import Verdict
 from interpcheck.checker.smt import check_bmc, check_induction
 from interpcheck.model.ir import (BOOL, FALSE, Action, ActionProperty, Builder, Check, Const, Domain, Expr,
-                                  Invariant, NoDeadlock, Op, Read, Var, all_of, any_of, assign, ite)
+                                  Invariant, NoDeadlock, Op, Read, Var, all_of, assign, ite)
 
 BMC_DEPTH = 10
 MAX_K = 3

@@ -44,6 +44,53 @@ class Limits:
         return None
 
 
+def bound_message(system: System, err: BoundExceeded) -> str:
+    return (f"bound: {err.variable} would become {err.value} in {system.actions[err.action].call}; "
+            "raise the bound in the spec")
+
+
+def stuck_test(compiled: Compiled) -> Callable:
+    """A state without successors is a deadlock unless the run halted or every thread finished."""
+    finished, halted = compiled.finished, compiled.halted
+    return lambda state: not halted(state) and not all(f(state) for f in finished)
+
+
+class Goals:
+    """The invariants not yet broken and the witnesses not yet met, each as one compiled
+    predicate over states; `met` records what a new state decides and recompiles the rest."""
+
+    def __init__(self, system: System, compiled: Compiled, ex: "Exploration", inv_left: set[int],
+                 some_left: set[int]):
+        self.props, self.compiled, self.ex = system.properties, compiled, ex
+        self.inv_left, self.some_left = inv_left, some_left
+        self.inv_ok = self._predicate(inv_left, "holds", all_of)
+        self.some_hit = self._predicate(some_left, "expr", any_of)
+
+    def _predicate(self, indices: set[int], field_: str, combine: Callable) -> Callable | None:
+        if not indices:
+            return None
+        return self.compiled.predicate(combine(*[getattr(self.props[i], field_) for i in sorted(indices)]))
+
+    def hit(self, state) -> bool:
+        """Whether `state` breaks an undecided invariant or meets an unfound witness."""
+        return (self.inv_ok is not None and not self.inv_ok(state)) or \
+            (self.some_hit is not None and self.some_hit(state))
+
+    def met(self, sid: int, state) -> None:
+        if self.inv_ok is not None and not self.inv_ok(state):
+            for i in sorted(self.inv_left):
+                if not self.compiled.holds[i](state):
+                    self.ex.found[i] = self.ex.trace_to(sid)
+                    self.inv_left.discard(i)
+            self.inv_ok = self._predicate(self.inv_left, "holds", all_of)
+        if self.some_hit is not None and self.some_hit(state):
+            for i in sorted(self.some_left):
+                if self.compiled.predicate(self.props[i].expr)(state):
+                    self.ex.witness[i] = sid
+                    self.some_left.discard(i)
+            self.some_hit = self._predicate(self.some_left, "expr", any_of)
+
+
 class Reporter(Protocol):
     def progress(self, stats: Stats, queue: int) -> None: ...
 
@@ -172,33 +219,14 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     states, parent, via, depth = ex.states, ex.parent, ex.via, ex.depth
     found = ex.found
     start = time.perf_counter()
-    successors, finished, halted = compiled.successors, compiled.finished, compiled.halted
+    successors, stuck = compiled.successors, stuck_test(compiled)
     checks = {k: f for k, f in compiled.checks.items()
               if any(c.prop in {props[i].name for i in act_wanted} for c in system.actions[k].checks)}
     seen = store.seen
     key = store.key
 
-    def predicate(indices, field_, combine):
-        return compiled.predicate(combine(*[getattr(props[i], field_) for i in sorted(indices)])) if indices else None
-
-    inv_ok = predicate(inv_left, "holds", all_of)
-    some_hit = predicate(some_left, "expr", any_of)
-
-    def met(sid: int, state) -> None:
-        """A new state broke an invariant or reached a witness: record which, recompile the rest."""
-        nonlocal inv_ok, some_hit
-        if inv_ok is not None and not inv_ok(state):
-            for i in sorted(inv_left):
-                if not compiled.holds[i](state):
-                    found[i] = ex.trace_to(sid)
-                    inv_left.discard(i)
-            inv_ok = predicate(inv_left, "holds", all_of)
-        if some_hit is not None and some_hit(state):
-            for i in sorted(some_left):
-                if compiled.predicate(props[i].expr)(state):
-                    ex.witness[i] = sid
-                    some_left.discard(i)
-            some_hit = predicate(some_left, "expr", any_of)
+    goals = Goals(system, compiled, ex, inv_left, some_left)
+    met = goals.met
 
     frontier: deque = deque()
     for init in system.initial:
@@ -249,14 +277,9 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
             if max_depth is not None and d >= max_depth:
                 ex.limit = f"max-depth {max_depth}"
                 continue
-            try:
-                succ = successors(state)
-            except BoundExceeded as err:
-                raise Limit(f"bound: {err.variable} would become {err.value} in "
-                            f"{system.actions[err.action].call}; raise the bound in the spec") from err
+            succ = successors(state)
             if not succ:
-                if deadlock is not None and deadlock not in found \
-                        and not halted(state) and not all(f(state) for f in finished):
+                if deadlock is not None and deadlock not in found and stuck(state):
                     found[deadlock] = ex.trace_to(sid)
                     done = decided()
             elif ample is not None:
@@ -292,7 +315,7 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
                 parent.append(sid)
                 via.append(k)
                 depth.append(d1)
-                if (inv_ok is not None and not inv_ok(nxt)) or (some_hit is not None and some_hit(nxt)):
+                if goals.hit(nxt):
                     met(n, nxt)
                     done = decided()
                 push((n, nxt))
@@ -311,15 +334,11 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
                 raise Limit(f"max-states {max_states}")
     except Limit as hit:
         ex.limit = hit.what
+    except BoundExceeded as err:    # caught out here, so the loop pays nothing per state
+        ex.limit = bound_message(system, err)
     except KeyboardInterrupt:
         ex.limit = "interrupted"
-    ex.early = bool(frontier) and ex.limit is None
-    ex.stats.states, ex.stats.transitions = n, transitions
-    ex.stats.depth = max(depth) if len(depth) else 0
-    ex.stats.seconds = time.perf_counter() - start
-    ex.stats.bytes_per_state = store.bytes_per_state(ex)
-    ex.stats.fingerprint_collision = store.collision_probability(n)
-    return ex
+    return _finish(ex, store, bool(frontier), n, transitions, start)
 
 
 def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier: deque, seen: set,
@@ -333,7 +352,7 @@ def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier
     still undecided reads: every stored state satisfies the invariants still undecided and
     misses the witnesses still unfound, so only such a write can change that."""
     states, parent, via, depth, found = ex.states, ex.parent, ex.via, ex.depth, ex.found
-    successors, finished, halted = compiled.successors, compiled.finished, compiled.halted
+    successors, stuck = compiled.successors, stuck_test(compiled)
     props = system.properties
     writes = [a.slots_written() for a in system.actions]
     watch = [False] * len(system.actions)
@@ -380,14 +399,9 @@ def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier
                 head += 1
                 continue
             head += 1
-            try:
-                succ = successors(state)
-            except BoundExceeded as err:
-                raise Limit(f"bound: {err.variable} would become {err.value} in "
-                            f"{system.actions[err.action].call}; raise the bound in the spec") from err
+            succ = successors(state)
             if not succ:
-                if deadlock is not None and deadlock not in found \
-                        and not halted(state) and not all(f(state) for f in finished):
+                if deadlock is not None and deadlock not in found and stuck(state):
                     found[deadlock] = ex.trace_to(sid)
                     done = decided()
             transitions += len(succ)
@@ -417,12 +431,19 @@ def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier
                 raise Limit(f"max-states {max_states}")
     except Limit as hit:
         ex.limit = hit.what
+    except BoundExceeded as err:    # caught out here, so the loop pays nothing per state
+        ex.limit = bound_message(system, err)
     except KeyboardInterrupt:
         ex.limit = "interrupted"
-    n = len(states)
-    ex.early = head < n and ex.limit is None
+    return _finish(ex, store, head < len(states), len(states), transitions, start)
+
+
+def _finish(ex: Exploration, store: Store, queued: bool, n: int, transitions: int, start: float) -> Exploration:
+    """The final stats; a search that stopped with states still queued and no limit hit stopped
+    early, every wanted property decided."""
+    ex.early = queued and ex.limit is None
     ex.stats.states, ex.stats.transitions = n, transitions
-    ex.stats.depth = max(depth) if len(depth) else 0
+    ex.stats.depth = max(ex.depth) if len(ex.depth) else 0
     ex.stats.seconds = time.perf_counter() - start
     ex.stats.bytes_per_state = store.bytes_per_state(ex)
     ex.stats.fingerprint_collision = store.collision_probability(n)

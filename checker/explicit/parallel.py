@@ -14,16 +14,18 @@ order reduction needs the global visited set at each step and is not used here (
 """
 from __future__ import annotations
 
+import copy
 import gc
 import multiprocessing
 import time
 from array import array
 from collections import deque
 
-from interpcheck.model.ir import ActionProperty, BoundExceeded, Invariant, NoDeadlock, Sometimes, System, all_of, any_of
+from interpcheck.model.ir import ActionProperty, BoundExceeded, Invariant, NoDeadlock, Sometimes, System
 
 from ..result import Limit
-from .explore import Exploration, ExplorationStats, Limits, Reporter, SilentReporter, _replayer
+from .explore import (Exploration, ExplorationStats, Goals, Limits, Reporter, SilentReporter, _replayer,
+                      bound_message, stuck_test)
 from .store import Store, exact_store
 
 BATCH = 2000
@@ -37,7 +39,7 @@ def _expand(blob: bytes) -> tuple:
     bound error, if one stopped the batch."""
     w = _WORK
     successors, canon, key, checks, seen = w["successors"], w["canon"], w["key"], w["checks"], w["local"]
-    bad, finished, halted, act, width = w["bad"], w["finished"], w["halted"], w["act"], w["width"]
+    bad, stuck, act, width = w["bad"], w["stuck"], w["act"], w["width"]
     info, acts, hits, fresh, broke = array("i"), array("i"), bytearray(), [], []
     for at in range(0, len(blob), width):
         state = blob[at:at + width]
@@ -46,7 +48,7 @@ def _expand(blob: bytes) -> tuple:
         except BoundExceeded as err:
             return info.tobytes(), b"".join(fresh), acts.tobytes(), bytes(hits), broke, \
                 (err.action, err.variable, err.value)
-        dead = not succ and not halted(state) and not all(f(state) for f in finished)
+        dead = not succ and stuck(state)
         nfresh, nbroke = len(acts), len(broke)
         for k, nxt in succ:
             if k in checks:
@@ -88,35 +90,15 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
     found, seen, key = ex.found, store.seen, store.key
     start = time.perf_counter()
 
-    def predicate(indices, field_, combine):
-        return compiled.predicate(combine(*[getattr(props[i], field_) for i in sorted(indices)])) if indices else None
-
-    inv_ok = predicate(inv_left, "holds", all_of)
-    some_hit = predicate(some_left, "expr", any_of)
-    hits = [p for p in (inv_ok, some_hit) if p is not None]
-
-    def met(sid: int, state) -> None:
-        nonlocal inv_ok, some_hit
-        if inv_ok is not None and not inv_ok(state):
-            for i in sorted(inv_left):
-                if not compiled.holds[i](state):
-                    found[i] = ex.trace_to(sid)
-                    inv_left.discard(i)
-            inv_ok = predicate(inv_left, "holds", all_of)
-        if some_hit is not None and some_hit(state):
-            for i in sorted(some_left):
-                if compiled.predicate(props[i].expr)(state):
-                    ex.witness[i] = sid
-                    some_left.discard(i)
-            some_hit = predicate(some_left, "expr", any_of)
+    goals = Goals(system, compiled, ex, inv_left, some_left)
+    met = goals.met
+    frozen = copy.copy(goals)   # workers flag new states by the goals as they were when forked
 
     checks = {k: f for k, f in compiled.checks.items()
               if any(c.prop in {props[i].name for i in act_wanted} for c in system.actions[k].checks)}
-    inv0, some0 = inv_ok, some_hit
     width = len(compiled.encode(system.initial[0]))
     _WORK.update(successors=compiled.successors, canon=canon, key=key, checks=checks, local=set(), width=width,
-                 bad=(lambda s: (inv0 is not None and not inv0(s)) or (some0 is not None and some0(s))) if hits else None,
-                 finished=compiled.finished, halted=compiled.halted, act=act_wanted)
+                 bad=frozen.hit if inv_left or some_left else None, stuck=stuck_test(compiled), act=act_wanted)
     level: deque = deque()
     for init in system.initial:
         state = compiled.encode(init)
@@ -165,9 +147,7 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
                     if decided:
                         raise _Done
                     if 4 * j >= len(info):   # the batch stopped at a bound error
-                        k, variable, value = bound
-                        raise Limit(f"bound: {variable} would become {value} in {system.actions[k].call}; "
-                                    "raise the bound in the spec")
+                        raise Limit(bound_message(system, BoundExceeded(*bound)))
                     count, dead, nfresh, nbroke = info[4 * j:4 * j + 4]
                     ex.stats.transitions += count
                     left -= 1

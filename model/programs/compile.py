@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from ..designs.api import Api, Design, Site, Steps
 from ..designs.lifecycle import MAIN, finalize_phases
 from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
-                  ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, lift)
-from ..vocabulary import (C_NO_TSTATE, DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
+                  ThreadGroup, all_of, any_of, assign, enum, evaluate, ite)
+from ..vocabulary import (DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, standard_properties)
 from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
 from .queries import QueryCompiler

@@ -17,8 +17,9 @@ import sys
 import time
 from array import array
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Invariant, NoDeadlock, Sometimes,
                                   System, all_of, any_of, slots_read)
@@ -270,7 +271,7 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     if plain and keep_states and ample is None and order == "bfs":
         return _breadth_first(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
                               (inv_left, some_left), met, decided, limits, reporter, start, store)
-    try:
+    with stopping(ex, system):
         while frontier and not done:
             sid, state = pop()
             d = depth[sid]
@@ -324,20 +325,9 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
             if tick == 4096 and ample is not None and not ample.reduced:
                 ample = None   # no step was independent so far: stop paying for the search (always sound)
             if tick & 1023 == 0:
-                ex.stats.states, ex.stats.transitions = n, transitions
-                ex.stats.depth = max(ex.stats.depth, d1)
-                ex.stats.seconds = time.perf_counter() - start
-                reporter.progress(ex.stats, len(frontier))
-                if over := limits.overrun(ex.stats.seconds):
-                    raise Limit(over)
+                _checkpoint(ex, n, transitions, d1, len(frontier), start, reporter, limits)
             if max_states is not None and n >= max_states and frontier:
                 raise Limit(f"max-states {max_states}")
-    except Limit as hit:
-        ex.limit = hit.what
-    except BoundExceeded as err:    # caught out here, so the loop pays nothing per state
-        ex.limit = bound_message(system, err)
-    except KeyboardInterrupt:
-        ex.limit = "interrupted"
     return _finish(ex, store, bool(frontier), n, transitions, start)
 
 
@@ -390,7 +380,7 @@ def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier
     head = frontier[0][0] if frontier else len(states)    # the initial states were queued in id order
     transitions = 0
     done = decided()
-    try:
+    with stopping(ex, system):
         while head < len(states) and not done:
             sid, state = head, states[head]
             d = depth[sid]
@@ -421,21 +411,35 @@ def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier
                 to_via(k)
                 to_depth(d1)
             if head & 1023 == 0:
-                ex.stats.states, ex.stats.transitions = len(states), transitions
-                ex.stats.depth = max(ex.stats.depth, d1)
-                ex.stats.seconds = time.perf_counter() - start
-                reporter.progress(ex.stats, len(states) - head)
-                if over := limits.overrun(ex.stats.seconds):
-                    raise Limit(over)
+                _checkpoint(ex, len(states), transitions, d1, len(states) - head, start, reporter, limits)
             if max_states is not None and len(states) >= max_states and head < len(states):
                 raise Limit(f"max-states {max_states}")
+    return _finish(ex, store, head < len(states), len(states), transitions, start)
+
+
+@contextmanager
+def stopping(ex: Exploration, system: System) -> Iterator[None]:
+    """Where a search stops short: a limit, a value leaving its domain, Ctrl-C. Caught around
+    the whole loop, so the loop pays nothing per state."""
+    try:
+        yield
     except Limit as hit:
         ex.limit = hit.what
-    except BoundExceeded as err:    # caught out here, so the loop pays nothing per state
+    except BoundExceeded as err:
         ex.limit = bound_message(system, err)
     except KeyboardInterrupt:
         ex.limit = "interrupted"
-    return _finish(ex, store, head < len(states), len(states), transitions, start)
+
+
+def _checkpoint(ex: Exploration, n: int, transitions: int, depth: int, queued: int, start: float,
+                reporter: Reporter, limits: Limits) -> None:
+    """Every 1024 states: the stats so far, progress, and the time and memory limits."""
+    ex.stats.states, ex.stats.transitions = n, transitions
+    ex.stats.depth = max(ex.stats.depth, depth)
+    ex.stats.seconds = time.perf_counter() - start
+    reporter.progress(ex.stats, queued)
+    if over := limits.overrun(ex.stats.seconds):
+        raise Limit(over)
 
 
 def _finish(ex: Exploration, store: Store, queued: bool, n: int, transitions: int, start: float) -> Exploration:

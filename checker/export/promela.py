@@ -29,6 +29,8 @@ from interpcheck.model.ir import (Action, ActionProperty, Assign, Const, Expr, I
                                   Op, Read, Sometimes, System, Var, all_of, any_of, walk)
 from interpcheck.model.ir import value_range
 
+from .names import Names
+
 STEP_MARK = "IC_STEP"   # printf'd by every action branch: a replayed trail names the actions taken
 INIT_MARK = "IC_INIT"   # printf'd by the initial d_step when there are several initial states
 
@@ -145,7 +147,7 @@ class _Writer:
 
     def __init__(self, system: System):
         self.system = system
-        self.taken: set[str] = set(_PROMELA_WORDS | _C_WORDS)
+        self.fresh = Names(_PROMELA_WORDS | _C_WORDS, _identifier).fresh
         # "ic_" is the exporter's own prefix (temporaries ic_v<j>, ic_i<j>)
         self.names = {v: self.fresh(("v_" if v.name.startswith("ic_") else "") + v.name) for v in system.variables}
         self.macros: dict[str, str] = {}
@@ -165,15 +167,6 @@ class _Writer:
             if kind:
                 self.flag_of[p.name] = self.fresh(f"{kind}_{p.name}")
                 self.flags[self.flag_of[p.name]] = ("property", p.name)
-
-    def fresh(self, wanted: str) -> str:
-        name = base = _identifier(wanted)
-        k = 1
-        while name in self.taken:
-            k += 1
-            name = f"{base}_{k}"
-        self.taken.add(name)
-        return name
 
     # expressions -----------------------------------------------------------------------
     def expr(self, e: Expr) -> str:

@@ -14,6 +14,8 @@ import re
 from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, LeadsTo, NoDeadlock, NoHang, Op,
                                   Read, Sometimes, System, Var, all_of, any_of)
 
+from .names import Names
+
 _KEYWORDS = set("""ASSUME ASSUMPTION AXIOM BOOLEAN CASE CHOOSE CONSTANT CONSTANTS COROLLARY DOMAIN ELSE ENABLED
 EXCEPT EXTENDS FALSE IF IN INSTANCE LET LOCAL MODULE OTHER SF_ STRING SUBSET THEN THEOREM TRUE UNCHANGED UNION
 VARIABLE VARIABLES WF_ WITH LAMBDA RECURSIVE Int Nat Init Next Spec vars TypeOK Done Fairness""".split())
@@ -56,21 +58,12 @@ class _Module:
 
     def __init__(self, system: System):
         self.system = system
-        self.taken: set[str] = set(_KEYWORDS)
+        self.fresh = Names(_KEYWORDS, _identifier).fresh
         self.names = {v: self.fresh(v.name) for v in system.variables}
         self.actions = [self.fresh(f"{self.who(a.thread)}_{a.name}") for a in system.actions]
         self.prop_names = {p.name: self.fresh(("never_" if isinstance(p, Sometimes) else "") + p.name)
                            for p in system.properties}
         self.bound = self.fresh("n")  # the bound variable of array literals; no state variable's name
-
-    def fresh(self, wanted: str) -> str:
-        name = base = _identifier(wanted)
-        k = 1
-        while name in self.taken:
-            k += 1
-            name = f"{base}_{k}"
-        self.taken.add(name)
-        return name
 
     def who(self, thread: int | None) -> str:
         return "env" if thread is None else self.system.threads[thread]

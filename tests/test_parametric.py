@@ -220,3 +220,40 @@ def test_bundled_specs_never_contradict_the_explicit_engine(path):
             elif r.trace is not None:
                 [explicit] = check(r.system, [r.prop])
                 assert (explicit.verdict, explicit.trace) == (r.verdict, r.trace), (design, r.prop)
+
+
+ONE_GUARD_EACH = """
+design = "final"
+shared = ["V"]
+events = ["ready"]
+
+[[thread]]
+name = "main"
+tstate = "main"
+program = '''
+V = PyInterpreterView_FromCurrent()
+set(ready)
+'''
+
+[[thread]]
+name = "T"
+count = 2
+program = '''
+wait(ready)
+g = PyInterpreterGuard_FromView(V)
+'''
+"""
+
+
+def test_a_count_no_instance_of_two_or_three_threads_reaches_is_never_called_unreachable(tmp_path):
+    """All guards are held in one local state: 2 and 3 copies of it give 2 and 3 guards and
+    agree that `guards(main) >= 4` is false, yet four threads reach it."""
+    spec = spec_of(tmp_path, ONE_GUARD_EACH, '[queries]\nfour_guards = "guards(main) >= 4"\n')
+    [explicit] = check(spec.family("final").build(4), ["four_guards"])
+    assert explicit.verdict is Verdict.HOLDS and explicit.trace is not None
+    r = parametric(spec, "final", ["four_guards"])["four_guards"]
+    assert r.verdict is not Verdict.VIOLATED, r.reason
+    if r.verdict is Verdict.UNKNOWN:
+        assert "counts threads" in r.reason and "four_guards" in r.reason
+    else:
+        assert "confirms it with 4 T threads" in r.reason

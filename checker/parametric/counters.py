@@ -49,7 +49,6 @@ def comparisons(system: System, counter_slots: list[int], wanted: list[str]) -> 
         except Unsupported as why:
             raise NotAbstractable(f"{action.call} {why}: the abstraction keeps counters exact only "
                                   "when they are compared with constants and moved by constants") from None
-    slack = {a.name: reader.largest_decrement(a) for a in system.actions}
     for p in system.properties:
         if p.name not in wanted:
             continue
@@ -62,7 +61,7 @@ def comparisons(system: System, counter_slots: list[int], wanted: list[str]) -> 
                 for a in system.actions:
                     for c in a.checks:
                         if c.prop == p.name:
-                            out.add(p.name, reader.thresholds(c.holds, slack[a.name]))
+                            out.add(p.name, reader.thresholds(c.holds, reader.largest_decrement(a)))
             elif isinstance(p, NoDeadlock):
                 for e in system.finished + (system.halted,):
                     out.add("deadlock", reader.thresholds(e))

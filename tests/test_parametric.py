@@ -3,6 +3,8 @@ once the explicit engine confirms them at some N, refusals where the abstraction
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
+from typing import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +13,8 @@ from interpcheck.checker.cli import main
 from interpcheck.checker.explicit import Limits, check
 from interpcheck.checker.parametric import check_parametric
 from interpcheck.checker.result import Verdict
+from interpcheck.model.ir import (Action, Builder, Domain, Invariant, Symmetry, System, ThreadGroup, all_of,
+                                  assign)
 from interpcheck.model.spec import load_spec
 
 GUARD_THREADS = """
@@ -220,3 +224,95 @@ def test_bundled_specs_never_contradict_the_explicit_engine(path):
             elif r.trace is not None:
                 [explicit] = check(r.system, [r.prop])
                 assert (explicit.verdict, explicit.trace) == (r.verdict, r.trace), (design, r.prop)
+
+
+ONE_GUARD_EACH = """
+design = "final"
+shared = ["V"]
+events = ["ready"]
+
+[[thread]]
+name = "main"
+tstate = "main"
+program = '''
+V = PyInterpreterView_FromCurrent()
+set(ready)
+'''
+
+[[thread]]
+name = "T"
+count = 2
+program = '''
+wait(ready)
+g = PyInterpreterGuard_FromView(V)
+'''
+"""
+
+
+def test_a_count_no_instance_of_two_or_three_threads_reaches_is_never_called_unreachable(tmp_path):
+    """All guards are held in one local state: 2 and 3 copies of it give 2 and 3 guards and
+    agree that `guards(main) >= 4` is false, yet four threads reach it."""
+    spec = spec_of(tmp_path, ONE_GUARD_EACH, '[queries]\nfour_guards = "guards(main) >= 4"\n')
+    [explicit] = check(spec.family("final").build(4), ["four_guards"])
+    assert explicit.verdict is Verdict.HOLDS and explicit.trace is not None
+    r = parametric(spec, "final", ["four_guards"])["four_guards"]
+    assert r.verdict is not Verdict.VIOLATED, r.reason
+    if r.verdict is Verdict.UNKNOWN:
+        assert "counts threads" in r.reason and "four_guards" in r.reason
+    else:
+        assert "confirms it with 4 T threads" in r.reason
+
+
+def barrier(release: Callable) -> Callable[[int], System]:
+    """N threads each add one to `arrived`, then pass once `release(arrived)` holds; the
+    invariant says none ever passes. A tiny model where only counting decides."""
+    def build(n: int) -> System:
+        b = Builder("barrier", [f"T{t + 1}" for t in range(n)])
+        arrived = b.scalar("arrived", Domain(0, n))
+        pc = b.array("pc", n, Domain(0, 2))
+        for t in range(n):
+            b.action(Action("arrive", t, pc[t].eq(0), (assign(pc[t], 1), assign(arrived, arrived + 1)), "arrive()"))
+            b.action(Action("pass", t, pc[t].eq(1) & release(arrived), (assign(pc[t], 2),), "pass()"))
+        b.prop(Invariant("nobody_passes", all_of(*(pc[t].ne(2) for t in range(n)))))
+        system = b.build([pc[t].eq(2) for t in range(n)])
+        group = ThreadGroup(tuple(range(n)), tuple((pc.base + t,) for t in range(n)))
+        return replace(system, symmetry=Symmetry((group,), (None,) * system.width))
+    return build
+
+
+FOUR_ARRIVED = {"arrived >= 4": (lambda a: a >= 4, 4), "4 <= arrived": (lambda a: 4 <= a, 4),
+                "arrived - 1 >= 3": (lambda a: a - 1 >= 3, 4), "not arrived < 4": (lambda a: ~(a < 4), 4),
+                "3 < arrived": (lambda a: 3 < a, 3), "arrived + 2 == 6": (lambda a: (a + 2).eq(6), 4)}
+
+
+@pytest.mark.parametrize("written", list(FOUR_ARRIVED))
+def test_a_step_guarded_by_a_count_no_instance_of_two_or_three_threads_reaches_refuses_the_run(written):
+    release, threshold = FOUR_ARRIVED[written]
+    family = barrier(release)
+    [explicit] = check(family(4), ["nobody_passes"])
+    assert explicit.verdict is Verdict.VIOLATED
+    [r] = check_parametric(family, "T")
+    assert r.verdict is Verdict.UNKNOWN, r.reason
+    assert f"a step compares arrived with {threshold}," in r.reason
+
+
+def test_a_step_guarded_by_a_count_two_threads_in_a_view_pass_is_still_decided():
+    """Waiting for one arrival: two threads in a view are already past the threshold, so the
+    engine is not refused, and finds the break at N = 1."""
+    [r] = check_parametric(barrier(lambda a: a >= 1), "T")
+    assert r.verdict is Verdict.VIOLATED and "confirms it with 1 T thread" in r.reason
+
+
+def test_a_counter_used_other_than_in_a_comparison_with_a_constant_refuses_the_run():
+    [r] = check_parametric(barrier(lambda arrived: arrived * 2 >= 8), "T")
+    assert r.verdict is Verdict.UNKNOWN
+    assert "pass() reads the counter arrived other than by comparing it with a constant" in r.reason
+
+
+def test_a_property_using_a_counter_other_than_in_a_comparison_with_a_constant_is_left_unknown(tmp_path):
+    spec = spec_of(tmp_path, GUARD_THREADS, '[queries]\nmore_guards_than_events = "guards(main) > event(ready)"\n')
+    results = parametric(spec, "final", ["more_guards_than_events", "no_use_after_free"])
+    r = results["more_guards_than_events"]
+    assert r.verdict is Verdict.UNKNOWN
+    assert "more_guards_than_events compares a counter with another counter or a non-constant" in r.reason
+    assert results["no_use_after_free"].verdict is Verdict.HOLDS

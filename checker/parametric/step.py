@@ -1,8 +1,10 @@
 """One abstract state's successors and property facts, computed on a concrete instance.
 
-Every state with a view of count MANY is computed twice, on instances with two and with
-three threads per such view; the two must agree (same successors, same properties), or the
-model reads how many threads are in a view and the abstraction refuses it.
+Every state with a view of count MANY stands for every number m >= 2 of threads per such
+view. Its counters must be past every threshold the model compares them with (counters.py),
+which proves the comparisons the same for all m; and it is computed twice, on instances with
+two and with three threads per such view, which must agree (same successors, same
+properties): a second line of defence for everything else that could count threads.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 from interpcheck.model.ir import ActionProperty, BoundExceeded, Invariant, NoDeadlock, Sometimes
 
+from .counters import STEPS, Comparisons, comparisons, sensitive
 from .views import MANY, Abstract, Abstraction, Instance, NotAbstractable
 
 
@@ -34,6 +37,7 @@ class Stepper:
         self.wanted = wanted
         self._predicates: dict[int, dict[str, object]] = {}
         self.counting: dict[str, str] = {}   # property -> why its value depends on how many threads
+        self._comparisons: dict[int, Comparisons] = {}   # instance size -> how its model compares counters
 
     def facts(self, a: Abstract) -> Facts:
         """The steps must not depend on how many threads share a view, or nothing the search
@@ -47,11 +51,46 @@ class Stepper:
                 self.counting.setdefault(name, self._counts(f"whether {name} holds"))
             if two.deadlock != three.deadlock:
                 self.counting.setdefault("deadlock", self._counts("whether it is a deadlock"))
+            self._counters_fixed(a)
         return two
+
+    def _counters_fixed(self, a: Abstract) -> None:
+        """Refuses the run when a step's comparison of a counter may change with the number of
+        threads in a MANY view; leaves such a property undecided."""
+        uses = self._comparisons[min(self._comparisons)]
+        for reader, thresholds in uses.thresholds.items():
+            moving = sensitive(a, self.abs.counters, thresholds)
+            if not moving:
+                continue
+            k = moving[0]
+            name, t = self.abs.shared_names[self.abs.counters[k]], thresholds[k]
+            why = (f"the model counts threads: {'a step' if reader == STEPS else reader} compares {name} "
+                   f"with {t}, and with two or more threads of {self.abs.table} in one local state that count "
+                   f"is not provably past {t} (or may fall)")
+            if reader == STEPS:
+                raise NotAbstractable(why)
+            self.counting.setdefault(reader, why)
+
+    def _compare(self, lay) -> None:
+        """How this instance size's model compares counters; the same for every size, or the
+        family is not one model with more threads."""
+        size = len(lay.group.threads)
+        if size in self._comparisons:
+            return
+        uses = comparisons(lay.system, [lay.shared[i] for i in self.abs.counters],
+                           self.wanted)
+        for other in self._comparisons.values():
+            if other.thresholds != uses.thresholds or other.refused != uses.refused:
+                raise NotAbstractable(f"the model compares its counters differently with {size} threads "
+                                      f"of {self.abs.table} than with fewer")
+        self._comparisons[size] = uses
+        for name, why in uses.refused.items():
+            self.counting.setdefault(name, f"the model counts threads: {why}")
 
     def _facts(self, a: Abstract, copies: int) -> Facts:
         inst = self.abs.instance(a, copies)
         lay = inst.layout
+        self._compare(lay)
         system, compiled = lay.system, lay.compiled
         s = inst.state
         try:

@@ -10,7 +10,8 @@ beyond what the threads contributed, so the abstraction keeps it exact relative 
 Abstract successors come from a concrete *instance*: one thread per view of count 1 and R
 threads per view of count MANY, stepped by the compiled model. With the model's symmetry,
 a step of one thread depends only on its view, the shared part and which views are present
-(docs/modeling.md: where this needs count-insensitivity and how it is checked).
+(docs/modeling.md: where this needs count-insensitivity, what counters.py proves of it and
+what is only checked).
 """
 from __future__ import annotations
 

@@ -17,7 +17,10 @@ from interpcheck.model.ir import (Action, Builder, Domain, Invariant, Symmetry, 
                                   assign)
 from interpcheck.model.spec import load_spec
 
-GUARD_THREADS = """
+def guards_from_a_view(main_after: str, thread_after: str) -> str:
+    """main makes a view and signals `ready`; each of the T threads waits, then takes a guard
+    from the view; both go on with the lines given."""
+    return f"""
 design = "final"
 shared = ["V"]
 events = ["ready"]
@@ -28,8 +31,7 @@ tstate = "main"
 program = '''
 V = PyInterpreterView_FromCurrent()
 set(ready)
-Py_FinalizeEx()
-'''
+{main_after}'''
 
 [[thread]]
 name = "T"
@@ -37,13 +39,16 @@ count = 2
 program = '''
 wait(ready)
 g = PyInterpreterGuard_FromView(V)
-if g == NULL:
+{thread_after}'''
+"""
+
+
+GUARD_THREADS = guards_from_a_view("Py_FinalizeEx()\n", """if g == NULL:
     return
 tok = PyThreadState_Ensure(g)
 PyThreadState_Release(tok)
 PyInterpreterGuard_Close(g)
-'''
-"""
+""")
 
 LEGACY_THREADS = """
 design = "legacy"
@@ -226,27 +231,7 @@ def test_bundled_specs_never_contradict_the_explicit_engine(path):
                 assert (explicit.verdict, explicit.trace) == (r.verdict, r.trace), (design, r.prop)
 
 
-ONE_GUARD_EACH = """
-design = "final"
-shared = ["V"]
-events = ["ready"]
-
-[[thread]]
-name = "main"
-tstate = "main"
-program = '''
-V = PyInterpreterView_FromCurrent()
-set(ready)
-'''
-
-[[thread]]
-name = "T"
-count = 2
-program = '''
-wait(ready)
-g = PyInterpreterGuard_FromView(V)
-'''
-"""
+ONE_GUARD_EACH = guards_from_a_view("", "")   # every T holds its guard to the end
 
 
 def test_a_count_no_instance_of_two_or_three_threads_reaches_is_never_called_unreachable(tmp_path):

@@ -229,26 +229,7 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     goals = Goals(system, compiled, ex, inv_left, some_left)
     met = goals.met
 
-    frontier: deque = deque()
-    for init in system.initial:
-        state = compiled.encode(init)
-        if canon is not None:
-            state = canon(state)
-        k0 = state if key is None else key(state)
-        if k0 in seen:
-            continue
-        sid = len(parent)
-        store.add(k0, sid)
-        ex.initial.append(state)
-        if keep_states:
-            states.append(state)
-        parent.append(-1)
-        via.append(-1)
-        depth.append(0)
-        if keep_edges:
-            ex.edges.append([])
-        met(sid, state)
-        frontier.append((sid, state))
+    frontier = roots(ex, system, compiled, store, canon, met)
     pop = frontier.popleft if order == "bfs" else frontier.pop
     push = frontier.append
     add = seen.add
@@ -415,6 +396,33 @@ def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier
             if max_states is not None and len(states) >= max_states and head < len(states):
                 raise Limit(f"max-states {max_states}")
     return _finish(ex, store, head < len(states), len(states), transitions, start)
+
+
+def roots(ex: Exploration, system: System, compiled: Compiled, store: Store, canon: Callable | None,
+          met: Callable) -> deque:
+    """The initial states (their representatives under symmetry), stored as the search's roots
+    and queued as (id, state)."""
+    queue: deque = deque()
+    for init in system.initial:
+        state = compiled.encode(init)
+        if canon is not None:
+            state = canon(state)
+        k0 = state if store.key is None else store.key(state)
+        if k0 in store.seen:
+            continue
+        sid = len(ex.parent)
+        store.add(k0, sid)
+        ex.initial.append(state)
+        if store.exact:
+            ex.states.append(state)
+        ex.parent.append(-1)
+        ex.via.append(-1)
+        ex.depth.append(0)
+        if ex.edges is not None:
+            ex.edges.append([])
+        met(sid, state)
+        queue.append((sid, state))
+    return queue
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from interpcheck.model.ir import ActionProperty, BoundExceeded, Invariant, NoDea
 
 from ..result import Limit
 from .explore import (Exploration, ExplorationStats, Goals, Limits, Reporter, SilentReporter, _replayer,
-                      bound_message, stuck_test)
+                      bound_message, roots, stuck_test)
 from .store import Store, exact_store
 
 BATCH = 2000
@@ -99,24 +99,8 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
     width = len(compiled.encode(system.initial[0]))
     _WORK.update(successors=compiled.successors, canon=canon, key=key, checks=checks, local=set(), width=width,
                  bad=frozen.hit if inv_left or some_left else None, stuck=stuck_test(compiled), act=act_wanted)
-    level: deque = deque()
-    for init in system.initial:
-        state = compiled.encode(init)
-        if canon is not None:
-            state = canon(state)
-        k0 = state if key is None else key(state)
-        if k0 in seen:
-            continue
-        sid = len(ex.parent)
-        store.add(k0, sid)
-        ex.initial.append(state)
-        if store.exact:
-            ex.states.append(state)
-        ex.parent.append(-1)
-        ex.via.append(-1)
-        ex.depth.append(0)
-        met(sid, state)
-        level.append((sid, state))
+    level = roots(ex, system, compiled, store, canon, met)
+
     def done() -> bool:
         return stop_early and bool(goal) and goal <= (found.keys() | ex.witness.keys())
 

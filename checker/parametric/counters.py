@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from interpcheck.model.ir import (Action, ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op,
-                                  Read, Sometimes, System)
+                                  Read, Sometimes, System, walk)
 from interpcheck.model.ir.compile import skey
 
 from .views import MANY, Abstract, NotAbstractable
@@ -84,13 +84,7 @@ class _Reader:
         return [self.counters[s] for s in slots if s in self.counters]
 
     def reads_counter(self, e: Expr) -> bool:
-        if isinstance(e, Read):
-            return bool(self.touched(e)) or self.reads_counter(e.index)
-        if isinstance(e, Op):
-            return any(self.reads_counter(a) for a in e.args)
-        if isinstance(e, Ite):
-            return any(self.reads_counter(a) for a in (e.cond, e.then, e.other))
-        return False
+        return any(isinstance(n, Read) and self.touched(n) for n in walk(e))
 
     def thresholds(self, e: Expr, slack: int = 0) -> dict[int, int]:
         """Counter -> the largest k - d of a comparison `counter + d OP k` in e. A primed read

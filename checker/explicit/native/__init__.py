@@ -1,0 +1,232 @@
+"""The plain breadth-first search in C, as SPIN runs pan: the same search as explore.py's
+plain loop (no reduction, exact store), the same states in the same order, the same
+verdicts, traces and stats, several times faster.
+
+cgen.py translates the model's IR to C, runtime.c is the search, build.py compiles and
+caches the library; this module runs it through ctypes between checkpoints (limits,
+progress, Ctrl-C) and returns an Exploration like the Python search's. The tests compare
+the two on whole state graphs.
+"""
+from __future__ import annotations
+
+import ctypes
+import sys
+import time
+from array import array
+
+from interpcheck.model.ir import BoundExceeded, Compiled, System
+
+from ...result import Limit
+from ..explore import Exploration, ExplorationStats, Limits, Reporter, stopping, _checkpoint, _finish
+from .build import Build, BuildError, compiler
+from .cgen import KIND_ACTION, c_model, property_kind
+
+_CHECKPOINT, _DONE, _MAX_STATES, _ERROR, _NO_MEMORY = range(5)
+_ERR_BOUND, _ERR_INDEX = 1, 2
+EVERY = 1024   # states expanded between checkpoints, as in the Python loop
+
+
+def unavailable(compiled: Compiled) -> str | None:
+    """Why the C search cannot run this compiled model here, or None."""
+    packing = compiled.packing
+    if packing is None:
+        return "a variable's values do not fit in a byte"
+    if list(packing.position) != list(range(len(packing.position))):
+        return "slots are reordered (symmetry)"
+    if compiler() is None:
+        return "no C compiler found (set CC, or install cc, gcc or clang)"
+    return None
+
+
+def build_for(system: System, compiled: Compiled) -> Build:
+    """The library's build for this model (not started)."""
+    return Build(*c_model(system, compiled.packing))
+
+
+HANDOVER_STATES = 20_000   # "auto": start compiling once a plain search has stored this many states
+
+
+class HandOver(Exception):
+    """The C library is ready: the Python search stops, and the C search starts over."""
+
+    def __init__(self, lib: ctypes.CDLL):
+        super().__init__("the C search takes over")
+        self.lib = lib
+
+
+class Choice:
+    """Whether a plain search runs in C: with backend "c", from the start (`now`); with
+    "auto", once it outgrows HANDOVER_STATES and the library (compiled meanwhile, on the
+    other core, or cached) is ready (`later`, through `handover`). Small searches, the test
+    suite's, never wait for a compiler; large ones lose at most the Python part's time."""
+
+    def __init__(self, system: System, compiled: Compiled, backend: str):
+        self.system, self.compiled = system, compiled
+        usable = backend != "python" and unavailable(compiled) is None
+        self.now = usable and backend == "c"
+        self.later = usable and backend == "auto"
+        self.build: Build | None = None
+        self.failed = False
+
+    def handover(self, states: int) -> None:
+        """At a checkpoint of the Python search: raises HandOver once the library is loaded."""
+        if self.failed or states < HANDOVER_STATES:
+            return
+        if self.build is None:
+            self.build = build_for(self.system, self.compiled).start()
+        if self.build.ready() and (lib := self.load()) is not None:
+            raise HandOver(lib)
+
+    def load(self) -> ctypes.CDLL | None:
+        """The library (waiting for the compiler), or None when it failed: that is a bug of
+        ours, so say so on stderr, and let the Python search run."""
+        if self.build is None:
+            self.build = build_for(self.system, self.compiled)
+        try:
+            return self.build.library()
+        except (BuildError, OSError) as err:
+            self.failed = True
+            print(f"interpcheck: the C search could not be built; the search runs in Python\n{err}", file=sys.stderr)
+            return None
+
+    def cancel(self) -> None:
+        if self.build is not None:
+            self.build.cancel()
+
+
+def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
+    p, ll, i, u8 = ctypes.c_void_p, ctypes.c_longlong, ctypes.c_int, ctypes.POINTER(ctypes.c_uint8)
+    sig = {"ic_new": (p, [ctypes.c_char_p, ctypes.c_char_p, i, ll, i]), "ic_free": (None, [p]),
+           "ic_root": (i, [p, ctypes.c_char_p]), "ic_run": (i, [p, ll]),
+           "ic_count": (ll, [p]), "ic_head": (ll, [p]), "ic_transitions": (ll, [p]),
+           "ic_last_depth": (i, [p]), "ic_depth_limited": (i, [p]), "ic_states": (p, [p]),
+           "ic_parent": (p, [p]), "ic_via": (p, [p]), "ic_depth": (p, [p]), "ic_found": (ll, [p, i]),
+           "ic_found_action": (i, [p, i]), "ic_found_next": (u8, [p, i]), "ic_witness": (ll, [p, i]),
+           "ic_error": (i, [p, ctypes.POINTER(i), ctypes.POINTER(i), ctypes.POINTER(ll)]),
+           "ic_bytes": (ll, [p])}
+    for name, (res, args) in sig.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = res, args
+    return lib
+
+
+class _Handle:
+    """Owns one C search; freed when the last state view of it goes."""
+
+    def __init__(self, lib: ctypes.CDLL, ptr: int):
+        self.lib, self.ptr = lib, ptr
+
+    def __del__(self):
+        if self.ptr:
+            self.lib.ic_free(self.ptr)
+            self.ptr = None
+
+
+class StateArray:
+    """The C search's states, read in place: `states[i]` is state i's packed bytes."""
+
+    def __init__(self, handle: _Handle, count: int, width: int):
+        self.handle, self.count, self.width = handle, count, width
+        self.base = handle.lib.ic_states(handle.ptr) if count else 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> bytes:
+        if i < 0:
+            i += self.count
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        return ctypes.string_at(self.base + i * self.width, self.width)
+
+    def __iter__(self):
+        return (self[i] for i in range(self.count))
+
+
+class _Store:
+    """What _finish asks of a store, for the C search's own."""
+    exact = True
+
+    def __init__(self, bytes_total: int):
+        self.total = bytes_total
+
+    def bytes_per_state(self, ex: Exploration) -> float | None:
+        return self.total / len(ex.parent) if len(ex.parent) else None
+
+    def collision_probability(self, states: int) -> None:
+        return None
+
+
+def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: set[int], goal: set[int],
+                  stop_early: bool, limits: Limits, reporter: Reporter, start: float | None = None) -> Exploration:
+    """explore()'s plain breadth-first search, run by the model's C library."""
+    start = time.perf_counter() if start is None else start
+    lib = _bind(lib)
+    props = system.properties
+    kinds = bytes(property_kind(p) if i in wanted else 0 for i, p in enumerate(props)) or b"\0"
+    goals = bytes(1 if i in goal else 0 for i in range(len(props))) or b"\0"
+    ptr = lib.ic_new(kinds, goals, int(stop_early), -1 if limits.max_states is None else limits.max_states,
+                     -1 if limits.max_depth is None else limits.max_depth)
+    if not ptr:
+        raise MemoryError("the C search could not allocate its first tables")
+    handle = _Handle(lib, ptr)
+    ex = Exploration([], array("q"), array("i"), array("i"), None, {}, ExplorationStats(), decode=compiled.decode)
+    for init in system.initial:
+        state = compiled.encode(init)
+        stored = lib.ic_root(ptr, state)
+        if stored < 0:
+            _raise_error(system, lib, ptr)
+        if stored:
+            ex.initial.append(state)
+    with stopping(ex, system):
+        while True:
+            status = lib.ic_run(ptr, EVERY)
+            if status == _CHECKPOINT:
+                count = lib.ic_count(ptr)
+                _checkpoint(ex, count, lib.ic_transitions(ptr), lib.ic_last_depth(ptr),
+                            count - lib.ic_head(ptr), start, reporter, limits)
+                continue
+            if status == _MAX_STATES:
+                raise Limit(f"max-states {limits.max_states}")
+            if status == _ERROR:
+                _raise_error(system, lib, ptr)
+            if status == _NO_MEMORY:
+                raise Limit("out of memory")
+            break
+    return _collect(ex, system, lib, handle, limits, start)
+
+
+def _collect(ex: Exploration, system: System, lib: ctypes.CDLL, handle: _Handle, limits: Limits,
+             start: float) -> Exploration:
+    """The C search's arrays and findings as the Python search records them."""
+    ptr, width = handle.ptr, system.width
+    n = lib.ic_count(ptr)
+    ex.states = StateArray(handle, n, width)
+    for arr, getter in ((ex.parent, lib.ic_parent), (ex.via, lib.ic_via), (ex.depth, lib.ic_depth)):
+        arr.frombytes(ctypes.string_at(getter(ptr), n * arr.itemsize))
+    if lib.ic_depth_limited(ptr) and ex.limit is None:
+        ex.limit = f"max-depth {limits.max_depth}"
+    for i, p in enumerate(system.properties):
+        sid = lib.ic_found(ptr, i)
+        if sid >= 0:
+            if property_kind(p) == KIND_ACTION:
+                nxt = ctypes.string_at(lib.ic_found_next(ptr, i), width)
+                ex.found[i] = ex.trace_to(sid, (lib.ic_found_action(ptr, i), nxt), i)
+            else:
+                ex.found[i] = ex.trace_to(sid)
+        hit = lib.ic_witness(ptr, i)
+        if hit >= 0:
+            ex.witness[i] = hit
+    return _finish(ex, _Store(lib.ic_bytes(ptr)), lib.ic_head(ptr) < n, n, lib.ic_transitions(ptr), start)
+
+
+def _raise_error(system: System, lib: ctypes.CDLL, ptr: int):
+    action, var, value = ctypes.c_int(), ctypes.c_int(), ctypes.c_longlong()
+    kind = lib.ic_error(ptr, ctypes.byref(action), ctypes.byref(var), ctypes.byref(value))
+    variable = system.variables[var.value]
+    if kind == _ERR_BOUND:
+        raise BoundExceeded(action.value, variable.name, value.value)
+    raise IndexError(f"{variable.name}[{value.value}] out of range")
+
+
+__all__ = ["unavailable", "build_for", "breadth_first", "BuildError", "StateArray", "Choice", "HandOver"]

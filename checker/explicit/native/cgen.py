@@ -1,0 +1,188 @@
+"""Writes one model's part of the C search: successors, property tests, the deadlock test.
+
+The C is a direct translation of the IR (as export/promela.py is): every expression is
+evaluated in C `long long`, in the reference evaluator's order, with `&&`/`||`/`?:`
+short-circuiting as `evaluate` does. A state is the packed layout of `compile_system(...,
+packed=True)`: one byte per slot, in slot order, each value stored plus its domain's offset.
+Errors the Python code raises (a value leaving its domain, an index out of range) set the
+runtime's `ERR` and make the function return -1; the runtime stops the search there and
+Python raises the same exception. Actions are dispatched on program counters as
+ir/compile.py does, so a state runs only the guards of the actions its threads are at.
+"""
+from __future__ import annotations
+
+from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op, Packing, Read,
+                                  Sometimes, System, value_range, walk)
+from interpcheck.model.ir.compile import _dispatch, _in_order
+
+_C_OPS = {"+": "+", "-": "-", "*": "*", "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+KIND_INVARIANT, KIND_ACTION, KIND_SOMETIMES, KIND_DEADLOCK = 1, 2, 3, 4
+
+
+def property_kind(prop) -> int:
+    """How the runtime treats a property (0: not decided by the C search)."""
+    if isinstance(prop, Invariant):
+        return KIND_INVARIANT
+    if isinstance(prop, ActionProperty):
+        return KIND_ACTION
+    if isinstance(prop, Sometimes):
+        return KIND_SOMETIMES
+    if isinstance(prop, NoDeadlock):
+        return KIND_DEADLOCK
+    return 0
+
+
+class _Expressions:
+    """C source for IR expressions over `s` (the state) and `n` (the successor)."""
+
+    def __init__(self, system: System, packing: Packing):
+        self.offset = packing.offset
+        self.var_id = {id(v): j for j, v in enumerate(system.variables)}
+
+    def val(self, e: Expr) -> str:
+        if isinstance(e, Const):
+            return str(e.value)
+        if isinstance(e, Read):
+            return self.read(e)
+        if isinstance(e, Ite):
+            return f"({self.val(e.cond)} ? {self.val(e.then)} : {self.val(e.other)})"
+        if isinstance(e, Op):
+            if e.name == "and":
+                return "(" + " && ".join(self.val(a) for a in e.args) + ")"
+            if e.name == "or":
+                return "(" + " || ".join(self.val(a) for a in e.args) + ")"
+            if e.name == "not":
+                return f"(!{self.val(e.args[0])})"
+            if e.name == "neg":
+                return f"(-{self.val(e.args[0])})"
+            a, b = e.args
+            return f"({self.val(a)} {_C_OPS[e.name]} {self.val(b)})"
+        raise TypeError(f"unknown node {e!r}")
+
+    def read(self, e: Read) -> str:
+        state = "n" if e.primed else "s"
+        off = self.offset[e.var.base]
+        value = f"{state}[{self.position(e.var, e.index)}]"
+        return f"({value} - {off})" if off else value
+
+    def position(self, var, index: Expr) -> str:
+        """The byte of var[index]; a computed index goes through ix(), which checks its range."""
+        if isinstance(index, Const):
+            if not 0 <= index.value < var.length:
+                raise IndexError(f"{var.name}[{index.value}] out of range")
+            return str(var.base + index.value)
+        return f"{var.base} + ix({self.val(index)}, {var.length}, {self.var_id[id(var)]})"
+
+
+def c_model(system: System, packing: Packing) -> tuple[str, str]:
+    """The model's sizes (compiled before the runtime, runtime.c) and its functions (after)."""
+    if list(packing.position) != list(range(system.width)):
+        raise ValueError("the C search reads slots in IR order")
+    ex = _Expressions(system, packing)
+    sizes = [f"#define WIDTH {system.width}", f"#define N_ACTIONS {max(len(system.actions), 1)}",
+             f"#define N_PROPS {max(len(system.properties), 1)}"]
+    return "\n".join(sizes) + "\n", "\n".join(_successors(system, ex) + _properties(system, ex)) + "\n"
+
+
+def _successors(system: System, ex: _Expressions) -> list[str]:
+    """int successors(s, out, ks): the successors in action order; -1 on an error. The
+    actions of each program-counter value are one small function (gcc compiles many small
+    functions several times faster than one big one)."""
+    groups, rest = _dispatch(system)
+    lines, body, order = [], ["static int successors(const uint8_t *s, uint8_t *out, int32_t *ks) {",
+                              "    int c = 0;"], []
+    for slot, by_value in groups:
+        body.append(f"    switch (s[{slot}]) {{")
+        for value, ks in sorted(by_value.items()):
+            name = f"at_{slot}_{value}"
+            lines.append(f"static NOINLINE int {name}(const uint8_t *s, uint8_t *out, int32_t *ks, int c) {{")
+            for k in ks:
+                lines += _action(system, ex, k, "    ")
+            lines += ["    return c;", "}", ""]
+            body.append(f"    case {value + ex.offset[slot]}: if ((c = {name}(s, out, ks, c)) < 0) return -1; break;")
+        body.append("    }")
+        order.append([k for ks in by_value.values() for k in ks])
+    for k in rest:
+        body += _action(system, ex, k, "    ")
+    if rest:
+        order.append(rest)
+    body.append("    if (ERR.kind) return -1;  /* an index out of range in a guard */")
+    if not _in_order(order):
+        body.append("    sort_by_action(out, ks, c);  /* action order, as the Python search lists them */")
+    return lines + body + ["    return c;", "}", ""]
+
+
+def _action(system: System, ex: _Expressions, k: int, indent: str) -> list[str]:
+    """One guarded command, with ir/compile.py's order of errors: computed indices and values
+    that may leave their domain are computed first (from `s`, in update order), then checked
+    against their domains, then every update is written into a copy of `s`."""
+    action = system.actions[k]
+    inner = indent + "    "
+    lines = [f"{indent}if ({ex.val(action.guard)}) {{  /* {_comment(action.call)} */"]
+    writes, checks = [], []
+    for j, u in enumerate(action.updates):
+        var, dom = u.target.var, u.target.var.domain
+        if isinstance(u.target.index, Const):
+            where = ex.position(var, u.target.index)
+        else:
+            lines.append(f"{inner}long long i{j} = {ex.position(var, u.target.index)};")
+            where = f"i{j}"
+        value = ex.val(u.value)
+        r = value_range(u.value)
+        bounded = r is not None and dom.lo <= r[0] and r[1] <= dom.hi
+        if not bounded or _indexes(u.value):
+            lines.append(f"{inner}long long v{j} = {value};")
+            value = f"v{j}"
+        if not bounded:
+            checks.append(f"{inner}if (v{j} < {dom.lo} || v{j} > {dom.hi}) "
+                          f"return bound_error({k}, {ex.var_id[id(var)]}, v{j});")
+        off = ex.offset[var.base]
+        writes.append(f"{inner}n[{where}] = (uint8_t)({value}{f' + {off}' if off else ''});")
+    if len(lines) > 1:
+        lines.append(f"{inner}if (ERR.kind) return -1;")
+    lines += checks
+    lines += [f"{inner}uint8_t *n = out + (size_t)c * WIDTH;", f"{inner}memcpy(n, s, WIDTH);"] + writes
+    lines += [f"{inner}ks[c++] = {k};", f"{indent}}}"]
+    return lines
+
+
+def _properties(system: System, ex: _Expressions) -> list[str]:
+    """holds(i, s): invariant i holds, or Sometimes i's state is met; checks(k, s, n, bad):
+    the action properties step k breaks; stuck(s): a deadlock unless halted or all finished."""
+    lines = ["static int holds(int i, const uint8_t *s) {", "    switch (i) {"]
+    for i, p in enumerate(system.properties):
+        if isinstance(p, Invariant):
+            lines.append(f"    case {i}: return {ex.val(p.holds)} != 0;")
+        elif isinstance(p, Sometimes):
+            lines.append(f"    case {i}: return {ex.val(p.expr)} != 0;")
+    lines += ["    }", "    return 1;", "}", ""]
+    index = {p.name: i for i, p in enumerate(system.properties)}
+    lines += ["static int checks(int k, const uint8_t *s, const uint8_t *n, int32_t *bad) {", "    int c = 0;",
+              "    switch (k) {"]
+    has = []
+    for k, action in enumerate(system.actions):
+        tests = [(index[c.prop], c) for c in action.checks if c.prop in index]
+        if not tests:
+            continue
+        has.append(k)
+        lines.append(f"    case {k}:")
+        for i, check in tests:
+            lines.append(f"        if (!({ex.val(check.holds)})) bad[c++] = {i};")
+        lines.append("        break;")
+    lines += ["    }", "    return c;", "}", ""]
+    flags = ", ".join("1" if k in has else "0" for k in range(max(len(system.actions), 1)))
+    lines += [f"static const int8_t HAS_CHECKS[N_ACTIONS] = {{{flags}}};", ""]
+    finished = " && ".join(f"({ex.val(f)})" for f in system.finished) or "1"
+    lines += ["static int stuck(const uint8_t *s) {",
+              f"    return !({ex.val(system.halted)}) && !({finished});", "}", ""]
+    return lines
+
+
+def _indexes(e: Expr) -> bool:
+    """Whether evaluating `e` checks a computed index (and so may fail)."""
+    return any(isinstance(x, Read) and not isinstance(x.index, Const) for x in walk(e))
+
+
+def _comment(text: str) -> str:
+    return text.replace("*/", "* /")

@@ -30,13 +30,15 @@ class EngineOptions:
     por: str = "auto"
     fingerprint: bool = False
     workers: int = 1
+    backend: str = "auto"      # the plain explicit search in C (checker/explicit/native)
 
 
 def run(system: System, names: list[str] | None, opts: EngineOptions,
         reporter: Reporter = SilentReporter(), family: Family | None = None) -> list[Result]:
     if opts.engine == "explicit":
         return check(system, names, Options(opts.order, opts.limits, opts.seed, opts.walks, opts.depth,
-                                            opts.symmetry, opts.por, opts.fingerprint, opts.workers), reporter)
+                                            opts.symmetry, opts.por, opts.fingerprint, opts.workers,
+                                            opts.backend), reporter)
     if opts.engine == "bmc":
         from .smt import check_bmc
         return check_bmc(system, names, depth=opts.depth, time_limit=opts.limits.time_limit,

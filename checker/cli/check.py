@@ -52,6 +52,10 @@ def engine_options(f):
                      help="explicit engine: store 64-bit fingerprints, not states (collision chance in stats)"),
         click.option("--workers", type=click.IntRange(1), default=1, show_default=True, expose_value=False,
                      callback=_remember, help="explicit engine: worker processes for breadth-first search"),
+        click.option("--backend", type=click.Choice(["auto", "c", "python"]), default="auto", show_default=True,
+                     expose_value=False, callback=_remember,
+                     help="explicit engine: run the unreduced breadth-first search as generated C (same states, "
+                          "verdicts and traces): auto once it passes 20,000 states and a C compiler is found"),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -65,7 +69,8 @@ def make_options(engine, order, max_states, max_depth, time_limit, depth, seed, 
     return EngineOptions(engine, order, limits, seed, walks, depth,
                          symmetry=switch[meta.get("interpcheck.symmetry")], por=switch[meta.get("interpcheck.por")],
                          fingerprint=bool(meta.get("interpcheck.fingerprint")),
-                         workers=meta.get("interpcheck.workers") or 1)
+                         workers=meta.get("interpcheck.workers") or 1,
+                         backend=meta.get("interpcheck.backend") or "auto")
 
 
 def result_json(c: Checked) -> dict:

@@ -36,6 +36,7 @@ class Options:
     por: str = "auto"           # auto: where sound, traces from an unreduced rerun | on: traces as found | off
     fingerprint: bool = False   # 64-bit fingerprints instead of whole states
     workers: int = 1            # processes for breadth-first search
+    backend: str = "auto"       # the plain search in C: auto (once it grows) | c | python (native/)
 
 
 @dataclass
@@ -66,6 +67,9 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
         plan.ample = None   # the ample-set proviso needs the one visited set at every step
         if options.por == "on":
             notes.update({i: "partial-order reduction not used with --workers" for i in wanted})
+    if options.backend == "c" and (why := _not_in_c(plan, options, bool(graph))):
+        for i in wanted:
+            notes[i] = f"{notes[i]}; C search not used: {why}" if i in notes else f"C search not used: {why}"
     only_safety = all(isinstance(props[i], SAFETY) for i in wanted)
     store = fingerprint_store() if options.fingerprint and not graph else exact_store(keep_index=bool(graph))
     ex = _explore(system, plan, wanted, options, store, keep_edges=bool(graph), stop_early=only_safety,
@@ -112,11 +116,25 @@ def _explore(system: System, plan: _Plan, wanted: list[int], options: Options, s
     kwargs = dict(order=options.order, limits=options.limits, keep_edges=keep_edges, stop_early=stop_early,
                   reporter=reporter, store=store, canon=canon.canon if canon is not None else None,
                   ample=plan.ample if ample else None, unfold=canon.unfold if canon is not None else None,
-                  targets=targets)
+                  targets=targets, backend=options.backend)
     if _parallel(options, keep_edges):
         from .parallel import explore_parallel
+        del kwargs["backend"]
         return explore_parallel(system, plan, set(wanted), options.workers, **kwargs)
     return explore(system, plan.compiled, set(wanted), **kwargs)
+
+
+def _not_in_c(plan: _Plan, options: Options, graph: bool) -> str | None:
+    """Why --backend c cannot run this search (the C search is the plain breadth-first one)."""
+    from .native import unavailable
+    if graph:
+        return "hangs and liveness need the whole state graph"
+    for what, used in (("depth-first order", options.order != "bfs"), ("symmetry", plan.canon is not None),
+                       ("partial-order reduction", plan.ample is not None), ("fingerprints", options.fingerprint),
+                       ("--workers", _parallel(options, graph))):
+        if used:
+            return f"it runs without reductions, and {what} is on"
+    return unavailable(plan.compiled)
 
 
 def _parallel(options: Options, graph: bool) -> bool:

@@ -192,10 +192,13 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
             limits: Limits = Limits(), keep_edges: bool = False, stop_early: bool = True,
             reporter: Reporter = SilentReporter(), store: Store | None = None,
             canon: Callable | None = None, ample: Callable | None = None,
-            unfold: Callable | None = None, targets: set[int] | None = None) -> Exploration:
+            unfold: Callable | None = None, targets: set[int] | None = None,
+            backend: str = "python") -> Exploration:
     """Explore from the initial states. With `stop_early`, stop once every wanted property
     is decided: every wanted safety property violated (and, when `targets` names them,
-    every targeted witness found), since the rest of the graph could not change a verdict."""
+    every targeted witness found), since the rest of the graph could not change a verdict.
+    `backend` runs the plain breadth-first search (no reduction, exact store, no graph) in
+    C: "c" always, "auto" once the search outgrows HANDOVER_STATES (native/)."""
     props = system.properties
     inv_left = {i for i in wanted if isinstance(props[i], Invariant)}
     act_wanted = {i for i in wanted if isinstance(props[i], ActionProperty)}
@@ -250,8 +253,20 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     n = len(parent)
     done = decided()
     if plain and keep_states and ample is None and order == "bfs":
-        return _breadth_first(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
-                              (inv_left, some_left), met, decided, limits, reporter, start, store)
+        from . import native
+        c_search = native.Choice(system, compiled, backend)
+        try:
+            if c_search.now and (lib := c_search.load()) is not None:
+                return native.breadth_first(system, compiled, lib, wanted, goal, stop_early, limits, reporter, start)
+            return _breadth_first(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
+                                  (inv_left, some_left), met, decided, limits, reporter, start, store,
+                                  c_search.handover if c_search.later else None)
+        except native.HandOver as ready:
+            # The same search from its start, in C: the same states, verdicts and traces.
+            return native.breadth_first(system, compiled, ready.lib, wanted, goal, stop_early, limits, reporter,
+                                        start)
+        finally:
+            c_search.cancel()
     with stopping(ex, system):
         while frontier and not done:
             sid, state = pop()
@@ -315,13 +330,14 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
 def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier: deque, seen: set,
                    check_of: tuple, act_wanted: set[int], deadlock: int | None, left: tuple[set, set],
                    met: Callable, decided: Callable, limits: Limits, reporter: Reporter, start: float,
-                   store: Store) -> Exploration:
+                   store: Store, handover: Callable | None = None) -> Exploration:
     """The plain search (exact store, no reduction, no graph): the same states in the same
     order as the general loop, with less work per transition. The queue is the discovery
     order itself (BFS expands states in the order it finds them). A transition is looked at
     closely only when its action carries a wanted check or writes a slot that a property
     still undecided reads: every stored state satisfies the invariants still undecided and
-    misses the witnesses still unfound, so only such a write can change that."""
+    misses the witnesses still unfound, so only such a write can change that. `handover`,
+    called at each checkpoint with the states stored, may stop it for the C search."""
     states, parent, via, depth, found = ex.states, ex.parent, ex.via, ex.depth, ex.found
     successors, stuck = compiled.successors, stuck_test(compiled)
     props = system.properties
@@ -393,6 +409,8 @@ def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier
                 to_depth(d1)
             if head & 1023 == 0:
                 _checkpoint(ex, len(states), transitions, d1, len(states) - head, start, reporter, limits)
+                if handover is not None:
+                    handover(len(states))
             if max_states is not None and len(states) >= max_states and head < len(states):
                 raise Limit(f"max-states {max_states}")
     return _finish(ex, store, head < len(states), len(states), transitions, start)

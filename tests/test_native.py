@@ -1,0 +1,157 @@
+"""The plain breadth-first search in C explores exactly as the Python search does.
+
+On every bundled spec and design, and on tiny models built to hit each corner (violations
+of every safety kind, witnesses, a bound overflow, an index out of range, negative
+domains, the state and depth limits), the C search stores the same states in the same
+order with the same parents, actions and depths, and records the same findings and stats.
+`--backend auto` hands a growing search over to C with the same result.
+"""
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tiny_models import counter, mutex, philosophers
+
+from interpcheck.checker.cli import main
+from interpcheck.checker.explicit import Limits, Options, check, explore
+from interpcheck.checker.explicit import native
+from interpcheck.checker.explicit.native import build as build_module
+from interpcheck.checker.explicit.native.build import compiler
+from interpcheck.checker.result import Verdict
+from interpcheck.model.ir import (Action, Builder, Domain, Invariant, NoDeadlock, Sometimes, assign,
+                                  compile_system)
+from interpcheck.model.spec import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.toml"))
+
+pytestmark = pytest.mark.skipif(compiler() is None, reason="no C compiler")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def library_cache(tmp_path_factory):
+    """Libraries built by these tests go to a folder of their own."""
+    old = os.environ.get("INTERPCHECK_CACHE")
+    os.environ["INTERPCHECK_CACHE"] = str(tmp_path_factory.mktemp("libraries"))
+    yield
+    if old is None:
+        del os.environ["INTERPCHECK_CACHE"]
+    else:
+        os.environ["INTERPCHECK_CACHE"] = old
+
+
+def explored(system, wanted, backend, **kw):
+    """Everything a search leaves behind that a verdict, trace or stat reads."""
+    ex = explore(system, compile_system(system, packed=True), wanted, backend=backend, **kw)
+    return (list(ex.states), list(ex.parent), list(ex.via), list(ex.depth), ex.found, ex.witness, ex.initial,
+            ex.stats.states, ex.stats.transitions, ex.stats.depth, ex.limit, ex.early)
+
+
+def same_search(system, wanted=None, **kw):
+    wanted = set(range(len(system.properties))) if wanted is None else wanted
+    python = explored(system, wanted, "python", **kw)
+    assert explored(system, wanted, "c", **kw) == python
+    return python
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+def test_the_c_search_explores_every_spec_as_the_python_search(path):
+    spec = load_spec(path)
+    for design in spec.designs:
+        system = spec.system(design)
+        wanted = {i for i, p in enumerate(system.properties) if p.name in (spec.properties(design) or [p.name])}
+        for stop_early in (True, False):
+            same_search(system, wanted, stop_early=stop_early)
+
+
+def test_every_safety_kind_is_found_with_the_same_trace():
+    *_, found, witness, _, states, _, _, limit, _ = same_search(mutex(3, broken=True), stop_early=False)
+    system = mutex(3, broken=True)
+    names = {system.properties[i].name for i in found}
+    assert names == {"mutual_exclusion", "lock_was_free"}   # an invariant and an action check
+    assert {system.properties[i].name for i in witness} == {"crit_reachable"}
+    assert limit is None and states > 10
+
+
+def test_a_deadlock_is_found_where_the_python_search_finds_it():
+    *_, found, _, _, _, _, _, _, _ = same_search(philosophers(3))
+    assert 0 in found   # NoDeadlock
+
+
+def test_a_value_leaving_its_domain_stops_both_searches_with_the_same_message():
+    *_, limit, _ = same_search(counter(limit=7, bound=5))
+    assert limit.startswith("bound: x would become 6 in inc()")
+
+
+def test_an_index_out_of_range_raises_the_same_error():
+    b = Builder("indexing", ["T"])
+    i = b.scalar("i", Domain(0, 3))
+    a = b.array("a", 3, Domain(0, 1))
+    b.action(Action("step", 0, a[i].eq(0), (assign(i, i + 1),), "step()"))
+    b.prop(NoDeadlock())
+    system = b.build([i.eq(3)])
+    for backend in ("python", "c"):
+        with pytest.raises(IndexError, match=r"a\[3\] out of range"):
+            explored(system, {0}, backend)
+
+
+def test_negative_domains_are_stored_with_an_offset():
+    b = Builder("signed", ["T"])
+    x = b.scalar("x", Domain(-3, 3), init=-3)
+    y = b.array("y", 2, Domain(-1, 1), init=-1)
+    j = b.scalar("j", Domain(0, 1))
+    b.action(Action("up", 0, x < 3, (assign(x, x + 1), assign(y[j], 0 - y[j]), assign(j, 1 - j)), "up()"))
+    b.action(Action("flip", 0, x.eq(0), (assign(y[1], 1),), "flip()"))
+    b.prop(Invariant("x_not_two", x.ne(2)))
+    b.prop(Sometimes("y1_set", y[1].eq(1)))
+    b.prop(NoDeadlock())
+    *_, found, witness, _, states, _, _, _, _ = same_search(b.build([x.eq(3)]), stop_early=False)
+    assert 0 in found and 1 in witness and states > 5
+
+
+@pytest.mark.parametrize("limits", [Limits(max_states=40), Limits(max_depth=3)], ids=["max-states", "max-depth"])
+def test_the_state_and_depth_limits_stop_both_searches_at_the_same_state(limits):
+    spec = load_spec(ROOT / "benchmarks" / "guard_threads.toml")
+    system = spec.system("final")
+    *_, limit, _ = same_search(system, limits=limits)
+    assert limit == ("max-states 40" if limits.max_states else "max-depth 3")
+
+
+def test_auto_hands_a_growing_search_over_to_c_with_the_same_results(monkeypatch):
+    spec = load_spec(ROOT / "benchmarks" / "guard_threads.toml")
+    system = spec.system("final")
+    names, off = spec.properties("final"), Options(symmetry="off", por="off")
+    python = check(system, names, Options(symmetry="off", por="off", backend="python"))
+    native.build_for(system, compile_system(system, packed=True)).library()   # cached: ready at once
+    runs = []
+    real = native.breadth_first
+    monkeypatch.setattr(native, "breadth_first", lambda *a, **k: runs.append(1) or real(*a, **k))
+    monkeypatch.setattr(native, "HANDOVER_STATES", 1000)
+    auto = check(system, names, off)
+    assert runs and python[0].stats.states > 2048, "the search was not handed over"
+    assert [(r.prop, r.verdict, r.trace, r.stats.states, r.stats.transitions) for r in auto] == \
+        [(r.prop, r.verdict, r.trace, r.stats.states, r.stats.transitions) for r in python]
+
+
+def test_a_search_that_cannot_run_in_c_says_why(tmp_path):
+    results = check(mutex(2), None, Options(backend="c"))   # no_thread_hung needs the graph
+    assert all("C search not used: hangs and liveness need the whole state graph" in r.reason for r in results)
+    assert {r.prop: r.verdict for r in results}["mutual_exclusion"] is Verdict.HOLDS
+
+
+def test_a_compiler_failure_leaves_the_search_to_python(monkeypatch, capsys):
+    monkeypatch.setattr(build_module, "FLAGS", ("-O1", "-shared", "-fPIC", "--no-such-flag"))
+    system = mutex(3, broken=True)
+    wanted = set(range(len(system.properties)))
+    assert explored(system, wanted, "c") == explored(system, wanted, "python")
+    assert "the C search could not be built" in capsys.readouterr().err
+
+
+def test_the_cli_runs_the_c_search_and_keeps_the_memory_limit():
+    spec = str(ROOT / "benchmarks" / "guard_threads.toml")
+    cmd = ["check", "-q", "--no-symmetry", "--no-por", "--backend", "c"]
+    ok = CliRunner().invoke(main, cmd + [spec])
+    assert ok.exit_code == 0 and "4 as expected" in ok.output, ok.output
+    over = CliRunner().invoke(main, cmd + ["--max-memory", "1", spec])
+    assert over.exit_code == 152 and "max-memory 1 MiB" in over.output, over.output

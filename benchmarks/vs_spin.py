@@ -12,8 +12,8 @@ user waits for it). Each cell is wall seconds to all verdicts, with the distinct
 explored. A configuration is not run for larger N once it hit its time limit, or once the
 growth from N-1 to N predicts it would (marked "> limit (est.)"). The last columns give
 SPIN's time over interpcheck's best and whether every verdict agrees.
-Then the unreduced engine's states per second on each spec for N = 6..10 (issue 7's
-throughput target: 200k states/s on one core), alone with `--raw`.
+Then the unreduced engine's states per second on each spec for N = 6..10, in Python and
+in C (issue 7's throughput target: 200k states/s on one core), alone with `--raw`.
 `--quick` (N = 2..3, short limits) is the smoke test the test suite runs.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from interpcheck.checker.explicit import Limits, Options, check, explore
+from interpcheck.checker.explicit import Limits, Options, check, explore, native
 from interpcheck.checker.export.spin import check_spin, spin_available
 from interpcheck.model.ir import compile_system
 from interpcheck.model.spec import load_spec
@@ -80,35 +80,50 @@ def run_explicit(system, props, sym: str, por: str, limit: float):
 
 
 def raw_throughput(tmp: Path, name: str, n: int, cap: int, repeat: int = 2) -> str:
-    """States per second of the unreduced engine (no symmetry, no POR, exact store, one
-    process: what `check --no-symmetry --no-por` runs) on the first `cap` states of a
-    reference spec with n client threads. Exploration only (compiled once before), timed in
-    CPU seconds of this process, best of `repeat` runs: on a shared machine wall time
-    counts the other jobs too."""
+    """States per second of the unreduced search (no symmetry, no POR, exact store, one
+    process: what `check --no-symmetry --no-por` runs), in Python and in C, on the first
+    `cap` states of a reference spec with n client threads. Exploration only (compiled once
+    before; the C library's build time is its own column), timed in CPU seconds of this
+    process, best of `repeat` runs: on a shared machine wall time counts the other jobs too."""
     spec = load_spec(with_count(HERE / name, n, tmp))
     design = spec.designs[0]
     system = spec.system(design)
     wanted = {i for i, p in enumerate(system.properties) if p.name in spec.properties(design)}
     compiled = compile_system(system, packed=True)
-    best = None
-    for _ in range(repeat):
-        gc.collect()
-        cpu = time.process_time()
-        ex = explore(system, compiled, wanted, limits=Limits(max_states=cap))
-        cpu = time.process_time() - cpu
-        if best is None or cpu < best[0]:
-            best = (cpu, ex.stats)
-        del ex
-    cpu, st = best
-    return (f"| {name} | {n} | {system.width} | {st.states} | {st.transitions} | {cpu:.2f} | {st.seconds:.2f} | "
-            f"{st.states / cpu:,.0f} | {st.transitions / cpu:,.0f} | {st.bytes_per_state:.0f} |")
+    build_seconds = None
+    if native.unavailable(compiled) is None:
+        build = native.build_for(system, compiled)
+        build.path.unlink(missing_ok=True)   # time a real build, not a cached one
+        _, build_seconds = timed(build.library)
+    cells = []
+    for backend in ("python", "c"):
+        if backend == "c" and build_seconds is None:
+            cells.append("no C compiler | |")
+            continue
+        best = None
+        for _ in range(repeat):
+            gc.collect()
+            cpu = time.process_time()
+            ex = explore(system, compiled, wanted, limits=Limits(max_states=cap), backend=backend)
+            cpu = time.process_time() - cpu
+            if best is None or cpu < best[0]:
+                best = (cpu, ex.stats)
+            del ex
+        cpu, st = best
+        cells.append(f"{cpu:.2f} | {st.states / cpu:,.0f} | {st.bytes_per_state:.0f}")
+    build_cell = f"{build_seconds:.1f}" if build_seconds is not None else "-"
+    return f"| {name} | {n} | {system.width} | {st.states} | {st.transitions} | " + " | ".join(cells) + \
+        f" | {build_cell} |"
 
 
 def raw_table(tmp: Path, ns: range, cap: int) -> None:
     print(f"Unreduced explicit engine, one core: the first {cap:,} states of each spec (all of them when "
-          "fewer), exploration only, best of 2 runs; rates per CPU second.\n")
-    print("| spec | N | slots | states | transitions | CPU s | wall s | states/s | transitions/s | bytes/state |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "fewer), exploration only, best of 2 runs; rates per CPU second. Python: the generated Python "
+          "search; C: the generated C search (`--backend c`; `auto` hands a search over to it once it "
+          "passes 20,000 states), its library's build (gcc -O1) timed apart.\n")
+    print("| spec | N | slots | states | transitions | Python CPU s | Python states/s | Python bytes/state "
+          "| C CPU s | C states/s | C bytes/state | C build s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for _, name in REFERENCE:
         for n in ns:
             print(raw_throughput(tmp, name, n, cap), flush=True)
@@ -146,7 +161,8 @@ def main() -> int:
     spin_limit = 60.0 if args.quick else args.spin_limit
     use_spin = spin_available()
     print(f"Machine: {machine()}\n")
-    print("Wall seconds to every verdict (distinct states explored). Reductions: none; POR = partial-order "
+    print("Wall seconds to every verdict (distinct states explored). Reductions: none (defaults otherwise: "
+          "the search moves to C once it passes 20,000 states, build included); POR = partial-order "
           "reduction; symmetry; both. SPIN: spin -a + gcc -O2 + pan (its own POR on), build included. "
           f"Limits: {limit:g} s per interpcheck run, {spin_limit:g} s per SPIN step; '> L (est.)' = not run: "
           "the growth from N-1 to N predicts more than the limit; '-' = not run after that.\n")

@@ -19,8 +19,8 @@ from interpcheck.checker.explicit import native
 from interpcheck.checker.explicit.native import build as build_module
 from interpcheck.checker.explicit.native.build import compiler
 from interpcheck.checker.result import Verdict
-from interpcheck.model.ir import (Action, Builder, Domain, Invariant, NoDeadlock, Sometimes, assign,
-                                  compile_system)
+from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Domain, Invariant, NoDeadlock, Sometimes,
+                                  assign, compile_system)
 from interpcheck.model.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,7 @@ def library_cache(tmp_path_factory):
 def explored(system, wanted, backend, **kw):
     """Everything a search leaves behind that a verdict, trace or stat reads."""
     ex = explore(system, compile_system(system, packed=True), wanted, backend=backend, **kw)
+    assert isinstance(ex.states, native.StateArray) == (backend == "c"), "the search did not run where asked"
     return (list(ex.states), list(ex.parent), list(ex.via), list(ex.depth), ex.found, ex.witness, ex.initial,
             ex.stats.states, ex.stats.transitions, ex.stats.depth, ex.limit, ex.early)
 
@@ -96,6 +97,55 @@ def test_an_index_out_of_range_raises_the_same_error():
             explored(system, {0}, backend)
 
 
+def test_a_clean_search_follows_one_that_stopped_on_an_error():
+    system = counter(limit=7, bound=5)
+    same_search(system)
+    *_, limit, _ = same_search(system, limits=Limits(max_depth=3))
+    assert limit == "max-depth 3"
+
+
+def test_arithmetic_is_64_bit_and_wider_models_stay_in_python():
+    b = Builder("products", ["T"])
+    x = b.scalar("x", Domain(0, 255), init=255)
+    b.action(Action("down", 0, x > 0, (assign(x, x - 1),), "down()"))
+    b.prop(Invariant("fourth_power_positive", (x * x * x * x > 0) | x.eq(0)))   # 255^4 > 2^31
+    b.prop(Invariant("eighth_power_positive", (x * x * x * x * x * x * x * x > 0) | x.eq(0)))
+    wide = b.build([x.eq(0)])
+    results = check(wide, None, Options(symmetry="off", por="off", backend="c"))
+    assert all("C search not used: an expression's values could exceed 64 bits" in r.reason for r in results)
+    assert all(r.verdict is Verdict.HOLDS for r in results)
+    narrow = Builder("products", ["T"])
+    y = narrow.scalar("x", Domain(0, 255), init=255)
+    narrow.action(Action("down", 0, y > 0, (assign(y, y - 1),), "down()"))
+    narrow.prop(Invariant("fourth_power_positive", (y * y * y * y > 0) | y.eq(0)))
+    *_, found, _, _, states, _, _, _, _ = same_search(narrow.build([y.eq(0)]))
+    assert not found and states == 256
+
+
+def test_an_action_with_more_checks_than_properties_records_each_once():
+    b = Builder("checks", ["T"])
+    x = b.scalar("x", Domain(0, 3))
+    b.action(Action("inc", 0, x < 3, (assign(x, x + 1),), "inc()",
+                    checks=tuple(Check("small_steps", x.prime() < k) for k in (1, 2, 3, 2, 1))))
+    b.prop(ActionProperty("small_steps"))
+    *_, found, _, _, _, _, _, _, _ = same_search(b.build([x.eq(3)]))
+    assert 0 in found
+
+
+def test_only_wanted_action_checks_are_evaluated():
+    b = Builder("unwanted", ["T"])
+    x = b.scalar("x", Domain(0, 3))
+    a = b.array("a", 2, Domain(0, 1))
+    b.action(Action("inc", 0, x < 3, (assign(x, x + 1),), "inc()", checks=(Check("indexing", a[x].eq(0)),)))
+    b.prop(ActionProperty("indexing"))      # a[2] is out of range: only a search that checks it fails
+    b.prop(NoDeadlock())
+    system = b.build([x.eq(3)])
+    same_search(system, {1})
+    for backend in ("python", "c"):
+        with pytest.raises(IndexError, match=r"a\[2\] out of range"):
+            explored(system, {0, 1}, backend)
+
+
 def test_negative_domains_are_stored_with_an_offset():
     b = Builder("signed", ["T"])
     x = b.scalar("x", Domain(-3, 3), init=-3)
@@ -144,14 +194,20 @@ def test_a_compiler_failure_leaves_the_search_to_python(monkeypatch, capsys):
     monkeypatch.setattr(build_module, "FLAGS", ("-O1", "-shared", "-fPIC", "--no-such-flag"))
     system = mutex(3, broken=True)
     wanted = set(range(len(system.properties)))
-    assert explored(system, wanted, "c") == explored(system, wanted, "python")
+    ex = explore(system, compile_system(system, packed=True), wanted, backend="c")
+    assert not isinstance(ex.states, native.StateArray)
     assert "the C search could not be built" in capsys.readouterr().err
+    assert (list(ex.states), ex.found, ex.witness) == explored(system, wanted, "python")[:1] + \
+        explored(system, wanted, "python")[4:6]
 
 
-def test_the_cli_runs_the_c_search_and_keeps_the_memory_limit():
+def test_the_cli_runs_the_c_search_and_keeps_the_memory_limit(monkeypatch):
     spec = str(ROOT / "benchmarks" / "guard_threads.toml")
     cmd = ["check", "-q", "--no-symmetry", "--no-por", "--backend", "c"]
+    runs = []
+    real = native.breadth_first
+    monkeypatch.setattr(native, "breadth_first", lambda *a, **k: runs.append(1) or real(*a, **k))
     ok = CliRunner().invoke(main, cmd + [spec])
-    assert ok.exit_code == 0 and "4 as expected" in ok.output, ok.output
+    assert ok.exit_code == 0 and "4 as expected" in ok.output and runs, ok.output
     over = CliRunner().invoke(main, cmd + ["--max-memory", "1", spec])
     assert over.exit_code == 152 and "max-memory 1 MiB" in over.output, over.output

@@ -67,7 +67,7 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
         plan.ample = None   # the ample-set proviso needs the one visited set at every step
         if options.por == "on":
             notes.update({i: "partial-order reduction not used with --workers" for i in wanted})
-    if options.backend == "c" and (why := _not_in_c(plan, options, bool(graph))):
+    if options.backend == "c" and (why := _not_in_c(system, plan, options, bool(graph))):
         for i in wanted:
             notes[i] = f"{notes[i]}; C search not used: {why}" if i in notes else f"C search not used: {why}"
     only_safety = all(isinstance(props[i], SAFETY) for i in wanted)
@@ -124,9 +124,9 @@ def _explore(system: System, plan: _Plan, wanted: list[int], options: Options, s
     return explore(system, plan.compiled, set(wanted), **kwargs)
 
 
-def _not_in_c(plan: _Plan, options: Options, graph: bool) -> str | None:
+def _not_in_c(system: System, plan: _Plan, options: Options, graph: bool) -> str | None:
     """Why --backend c cannot run this search (the C search is the plain breadth-first one)."""
-    from .native import unavailable
+    from .native import unavailable_for
     if graph:
         return "hangs and liveness need the whole state graph"
     for what, used in (("depth-first order", options.order != "bfs"), ("symmetry", plan.canon is not None),
@@ -134,7 +134,7 @@ def _not_in_c(plan: _Plan, options: Options, graph: bool) -> str | None:
                        ("--workers", _parallel(options, graph))):
         if used:
             return f"it runs without reductions, and {what} is on"
-    return unavailable(plan.compiled)
+    return unavailable_for(system, plan.compiled)
 
 
 def _parallel(options: Options, graph: bool) -> bool:

@@ -255,18 +255,23 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     if plain and keep_states and ample is None and order == "bfs":
         from . import native
         c_search = native.Choice(system, compiled, backend)
-        try:
-            if c_search.now and (lib := c_search.load()) is not None:
-                return native.breadth_first(system, compiled, lib, wanted, goal, stop_early, limits, reporter, start)
-            return _breadth_first(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
-                                  (inv_left, some_left), met, decided, limits, reporter, start, store,
-                                  c_search.handover if c_search.later else None)
-        except native.HandOver as ready:
-            # The same search from its start, in C: the same states, verdicts and traces.
-            return native.breadth_first(system, compiled, ready.lib, wanted, goal, stop_early, limits, reporter,
-                                        start)
-        finally:
-            c_search.cancel()
+        lib = c_search.load() if c_search.now else None
+        if lib is None:
+            try:
+                return _breadth_first(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
+                                      (inv_left, some_left), met, decided, limits, reporter, start, store,
+                                      c_search.handover if c_search.later else None)
+            except native.HandOver as ready:
+                lib = ready.lib
+            finally:
+                c_search.cancel()
+            # The same search from its start, in C: the same states, verdicts and traces. The
+            # Python search's states go first, so they do not count against --max-memory.
+            for stored in (seen, frontier, states):
+                stored.clear()
+            for arr in (parent, via, depth):
+                del arr[:]
+        return native.breadth_first(system, compiled, lib, wanted, goal, stop_early, limits, reporter, start)
     with stopping(ex, system):
         while frontier and not done:
             sid, state = pop()

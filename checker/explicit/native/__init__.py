@@ -19,7 +19,7 @@ from interpcheck.model.ir import BoundExceeded, Compiled, System
 from ...result import Limit
 from ..explore import Exploration, ExplorationStats, Limits, Reporter, stopping, _checkpoint, _finish
 from .build import Build, BuildError, compiler
-from .cgen import KIND_ACTION, c_model, property_kind
+from .cgen import KIND_ACTION, c_model, property_kind, too_wide
 
 _CHECKPOINT, _DONE, _MAX_STATES, _ERROR, _NO_MEMORY = range(5)
 _ERR_BOUND, _ERR_INDEX = 1, 2
@@ -36,6 +36,11 @@ def unavailable(compiled: Compiled) -> str | None:
     if compiler() is None:
         return "no C compiler found (set CC, or install cc, gcc or clang)"
     return None
+
+
+def unavailable_for(system: System, compiled: Compiled) -> str | None:
+    """unavailable(), and the model's own reasons (arithmetic past 64 bits)."""
+    return unavailable(compiled) or too_wide(system)
 
 
 def build_for(system: System, compiled: Compiled) -> Build:
@@ -62,7 +67,7 @@ class Choice:
 
     def __init__(self, system: System, compiled: Compiled, backend: str):
         self.system, self.compiled = system, compiled
-        usable = backend != "python" and unavailable(compiled) is None
+        usable = backend != "python" and unavailable_for(system, compiled) is None
         self.now = usable and backend == "c"
         self.later = usable and backend == "auto"
         self.build: Build | None = None
@@ -73,7 +78,10 @@ class Choice:
         if self.failed or states < HANDOVER_STATES:
             return
         if self.build is None:
-            self.build = build_for(self.system, self.compiled).start()
+            try:
+                self.build = build_for(self.system, self.compiled).start()
+            except Exception as err:   # noqa: BLE001 - the user did not ask for C: never stop their search
+                return self._give_up(err)
         if self.build.ready() and (lib := self.load()) is not None:
             raise HandOver(lib)
 
@@ -84,10 +92,12 @@ class Choice:
             self.build = build_for(self.system, self.compiled)
         try:
             return self.build.library()
-        except (BuildError, OSError) as err:
-            self.failed = True
-            print(f"interpcheck: the C search could not be built; the search runs in Python\n{err}", file=sys.stderr)
-            return None
+        except Exception as err:   # noqa: BLE001 - any failure to build or load leaves the search to Python
+            return self._give_up(err)
+
+    def _give_up(self, err: Exception) -> None:
+        self.failed = True
+        print(f"interpcheck: the C search could not be built; the search runs in Python\n{err}", file=sys.stderr)
 
     def cancel(self) -> None:
         if self.build is not None:
@@ -96,7 +106,7 @@ class Choice:
 
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     p, ll, i, u8 = ctypes.c_void_p, ctypes.c_longlong, ctypes.c_int, ctypes.POINTER(ctypes.c_uint8)
-    sig = {"ic_new": (p, [ctypes.c_char_p, ctypes.c_char_p, i, ll, i]), "ic_free": (None, [p]),
+    sig = {"ic_new": (p, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, i, ll, i]), "ic_free": (None, [p]),
            "ic_root": (i, [p, ctypes.c_char_p]), "ic_run": (i, [p, ll]),
            "ic_count": (ll, [p]), "ic_head": (ll, [p]), "ic_transitions": (ll, [p]),
            "ic_last_depth": (i, [p]), "ic_depth_limited": (i, [p]), "ic_states": (p, [p]),
@@ -165,20 +175,23 @@ def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: 
     props = system.properties
     kinds = bytes(property_kind(p) if i in wanted else 0 for i, p in enumerate(props)) or b"\0"
     goals = bytes(1 if i in goal else 0 for i in range(len(props))) or b"\0"
-    ptr = lib.ic_new(kinds, goals, int(stop_early), -1 if limits.max_states is None else limits.max_states,
+    wanted_checks = {props[i].name for i in wanted if property_kind(props[i]) == KIND_ACTION}
+    checked = bytes(any(c.prop in wanted_checks for c in a.checks) for a in system.actions) or b"\0"
+    ptr = lib.ic_new(kinds, goals, checked, int(stop_early),
+                     -1 if limits.max_states is None else limits.max_states,
                      -1 if limits.max_depth is None else limits.max_depth)
     if not ptr:
         raise MemoryError("the C search could not allocate its first tables")
     handle = _Handle(lib, ptr)
     ex = Exploration([], array("q"), array("i"), array("i"), None, {}, ExplorationStats(), decode=compiled.decode)
-    for init in system.initial:
-        state = compiled.encode(init)
-        stored = lib.ic_root(ptr, state)
-        if stored < 0:
-            _raise_error(system, lib, ptr)
-        if stored:
-            ex.initial.append(state)
     with stopping(ex, system):
+        for init in system.initial:
+            state = compiled.encode(init)
+            stored = lib.ic_root(ptr, state)
+            if stored < 0:
+                _raise_error(system, lib, ptr)
+            if stored:
+                ex.initial.append(state)
         while True:
             status = lib.ic_run(ptr, EVERY)
             if status == _CHECKPOINT:
@@ -223,10 +236,12 @@ def _collect(ex: Exploration, system: System, lib: ctypes.CDLL, handle: _Handle,
 def _raise_error(system: System, lib: ctypes.CDLL, ptr: int):
     action, var, value = ctypes.c_int(), ctypes.c_int(), ctypes.c_longlong()
     kind = lib.ic_error(ptr, ctypes.byref(action), ctypes.byref(var), ctypes.byref(value))
+    if kind not in (_ERR_BOUND, _ERR_INDEX):
+        raise Limit("out of memory")   # the only other way a C step fails
     variable = system.variables[var.value]
     if kind == _ERR_BOUND:
         raise BoundExceeded(action.value, variable.name, value.value)
     raise IndexError(f"{variable.name}[{value.value}] out of range")
 
 
-__all__ = ["unavailable", "build_for", "breadth_first", "BuildError", "StateArray", "Choice", "HandOver"]
+__all__ = ["unavailable", "unavailable_for", "build_for", "breadth_first", "BuildError", "StateArray", "Choice", "HandOver"]

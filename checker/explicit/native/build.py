@@ -10,6 +10,7 @@ import ctypes
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -44,8 +45,14 @@ def cache_dir() -> Path:
         except OSError:
             continue
     path = Path(tempfile.gettempdir()) / f"interpcheck-{os.getuid()}"
-    path.mkdir(exist_ok=True)
-    return path
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        st = path.stat()
+        if st.st_uid == os.getuid() and not st.st_mode & 0o077:
+            return path
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="interpcheck-"))   # never load a library another user could plant
 
 
 def full_source(sizes: str, functions: str) -> str:
@@ -77,8 +84,9 @@ class Build:
         self._tmp = work / "search.so"
         self._log = work / "cc.log"
         with open(self._log, "w") as log:
+            # A session of its own: cancel() stops the driver's cc1 and as too.
             self.process = subprocess.Popen([self.cc, *FLAGS, "-o", str(self._tmp), str(src)],
-                                            stdout=log, stderr=subprocess.STDOUT)
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     def ready(self) -> bool:
@@ -103,13 +111,20 @@ class Build:
         return ctypes.CDLL(str(self.path))
 
     def cancel(self) -> None:
-        """Stops a compilation no longer needed (the Python search finished first)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+        """Stops a compilation no longer needed (the Python search finished first); one that
+        already finished goes to the cache all the same."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
             self.process.wait()
-        if self.process is not None:
-            shutil.rmtree(self._tmp.parent, ignore_errors=True)
-            self.process = None
+        elif self.process.returncode == 0:
+            os.replace(self._tmp, self.path)
+        shutil.rmtree(self._tmp.parent, ignore_errors=True)
+        self.process = None
 
 
 KEEP = 64   # libraries kept in the cache: the most recently built

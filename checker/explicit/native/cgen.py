@@ -1,7 +1,8 @@
 """Writes one model's part of the C search: successors, property tests, the deadlock test.
 
 The C is a direct translation of the IR (as export/promela.py is): every expression is
-evaluated in C `long long`, in the reference evaluator's order, with `&&`/`||`/`?:`
+evaluated in C `long long` (a model whose arithmetic could leave it stays in Python), in
+the reference evaluator's order, with `&&`/`||`/`?:`
 short-circuiting as `evaluate` does. A state is the packed layout of `compile_system(...,
 packed=True)`: one byte per slot, in slot order, each value stored plus its domain's offset.
 Errors the Python code raises (a value leaving its domain, an index out of range) set the
@@ -63,7 +64,7 @@ class _Expressions:
     def read(self, e: Read) -> str:
         state = "n" if e.primed else "s"
         off = self.offset[e.var.base]
-        value = f"{state}[{self.position(e.var, e.index)}]"
+        value = f"(long long){state}[{self.position(e.var, e.index)}]"   # all arithmetic in 64 bits
         return f"({value} - {off})" if off else value
 
     def position(self, var, index: Expr) -> str:
@@ -75,13 +76,57 @@ class _Expressions:
         return f"{var.base} + ix({self.val(index)}, {var.length}, {self.var_id[id(var)]})"
 
 
+LIMIT = 2 ** 62   # no value or intermediate result may come near long long's range
+
+
+def too_wide(system: System) -> str | None:
+    """Why some expression could leave 64-bit arithmetic (Python's ints never overflow), or None."""
+    for e in _expressions(system):
+        if _magnitude(e) >= LIMIT:
+            return "an expression's values could exceed 64 bits"
+    return None
+
+
+def _expressions(system: System):
+    for a in system.actions:
+        yield a.guard
+        for u in a.updates:
+            yield u.target.index
+            yield u.value
+        for c in a.checks:
+            yield c.holds
+    for p in system.properties:
+        for name in ("holds", "expr", "trigger", "goal"):
+            if isinstance(getattr(p, name, None), Expr):
+                yield getattr(p, name)
+    yield from system.finished
+    yield system.halted
+
+
+def _magnitude(e: Expr) -> int:
+    """A bound on |value| of `e` and of every subexpression evaluated with it."""
+    if isinstance(e, Const):
+        return abs(e.value)
+    if isinstance(e, Read):
+        return max(abs(e.var.domain.lo), abs(e.var.domain.hi), _magnitude(e.index))
+    if isinstance(e, Ite):
+        return max(_magnitude(e.cond), _magnitude(e.then), _magnitude(e.other))
+    parts = [_magnitude(a) for a in e.args]
+    if e.name == "+" or e.name == "-":
+        return max(parts + [parts[0] + parts[1]])
+    if e.name == "*":
+        return max(parts + [parts[0] * parts[1]])
+    return max(parts + [1])
+
+
 def c_model(system: System, packing: Packing) -> tuple[str, str]:
     """The model's sizes (compiled before the runtime, runtime.c) and its functions (after)."""
     if list(packing.position) != list(range(system.width)):
         raise ValueError("the C search reads slots in IR order")
     ex = _Expressions(system, packing)
+    most_checks = max([len(a.checks) for a in system.actions] + [1])
     sizes = [f"#define WIDTH {system.width}", f"#define N_ACTIONS {max(len(system.actions), 1)}",
-             f"#define N_PROPS {max(len(system.properties), 1)}"]
+             f"#define N_PROPS {max(len(system.properties), 1)}", f"#define MAX_CHECKS {most_checks}"]
     return "\n".join(sizes) + "\n", "\n".join(_successors(system, ex) + _properties(system, ex)) + "\n"
 
 
@@ -160,19 +205,15 @@ def _properties(system: System, ex: _Expressions) -> list[str]:
     index = {p.name: i for i, p in enumerate(system.properties)}
     lines += ["static int checks(int k, const uint8_t *s, const uint8_t *n, int32_t *bad) {", "    int c = 0;",
               "    switch (k) {"]
-    has = []
     for k, action in enumerate(system.actions):
         tests = [(index[c.prop], c) for c in action.checks if c.prop in index]
         if not tests:
             continue
-        has.append(k)
         lines.append(f"    case {k}:")
         for i, check in tests:
             lines.append(f"        if (!({ex.val(check.holds)})) bad[c++] = {i};")
         lines.append("        break;")
     lines += ["    }", "    return c;", "}", ""]
-    flags = ", ".join("1" if k in has else "0" for k in range(max(len(system.actions), 1)))
-    lines += [f"static const int8_t HAS_CHECKS[N_ACTIONS] = {{{flags}}};", ""]
     finished = " && ".join(f"({ex.val(f)})" for f in system.finished) or "1"
     lines += ["static int stuck(const uint8_t *s) {",
               f"    return !({ex.val(system.halted)}) && !({finished});", "}", ""]

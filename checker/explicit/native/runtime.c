@@ -20,8 +20,8 @@ enum { ERR_NONE = 0, ERR_BOUND = 1, ERR_INDEX = 2 };
 enum { K_INVARIANT = 1, K_ACTION = 2, K_SOMETIMES = 3, K_DEADLOCK = 4 };
 
 /* The first error met: a value leaving its domain (action, variable, value) or an index out
- * of range (variable, index). One search runs at a time per loaded library. */
-static struct { int kind; int action; int var; long long value; } ERR;
+ * of range (variable, index). Per thread: ctypes lets two threads search at once. */
+static __thread struct { int kind; int action; int var; long long value; } ERR;
 
 static inline long long ix(long long i, long long length, int var) {
     if (i < 0 || i >= length) {
@@ -52,7 +52,6 @@ static int successors(const uint8_t *s, uint8_t *out, int32_t *ks);
 static int holds(int i, const uint8_t *s);
 static int checks(int k, const uint8_t *s, const uint8_t *n, int32_t *bad);
 static int stuck(const uint8_t *s);
-static const int8_t HAS_CHECKS[N_ACTIONS];
 
 typedef struct {
     uint8_t *states; int64_t *parent; int32_t *via; int32_t *depth;
@@ -60,13 +59,13 @@ typedef struct {
     uint64_t *table; size_t mask;              /* entry: hash high 32 bits << 32 | (id + 1); 0 = empty */
     long long transitions, max_states;
     int max_depth, depth_limited, last_depth, stop_early, pending, done;
-    int8_t kind[N_PROPS], goal[N_PROPS];
+    int8_t kind[N_PROPS], goal[N_PROPS], checked[N_ACTIONS];   /* checked: a wanted action property */
     int goal_left, has_goal, deadlock;
     int64_t found[N_PROPS], witness[N_PROPS];   /* state ids, -1 when none */
     int32_t found_action[N_PROPS];             /* action properties: the breaking step */
     uint8_t found_next[N_PROPS][WIDTH];        /* ... and the state it led to */
     uint8_t scratch[N_ACTIONS][WIDTH];
-    int32_t ks[N_ACTIONS], bad[N_PROPS];
+    int32_t ks[N_ACTIONS], bad[MAX_CHECKS];
 } Search;
 
 static uint64_t hash_state(const uint8_t *s) {
@@ -149,7 +148,8 @@ static int met(Search *S, int64_t id) {
     return ERR.kind ? -1 : 0;
 }
 
-Search *ic_new(const int8_t *kind, const int8_t *goal, int stop_early, long long max_states, int max_depth) {
+Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, int stop_early, long long max_states,
+               int max_depth) {
     Search *S = calloc(1, sizeof(Search));
     if (!S) return NULL;
     memset(&ERR, 0, sizeof ERR);
@@ -165,6 +165,7 @@ Search *ic_new(const int8_t *kind, const int8_t *goal, int stop_early, long long
         if (goal[i]) { S->goal_left++; S->has_goal = 1; }
         if (kind[i] == K_DEADLOCK && S->deadlock < 0) S->deadlock = i;
     }
+    for (int k = 0; k < N_ACTIONS; k++) S->checked[k] = checked[k];
     return S;
 }
 
@@ -196,7 +197,7 @@ static int expand(Search *S, size_t sid) {
     for (int j = 0; j < c; j++) {
         int k = S->ks[j];
         const uint8_t *nxt = S->scratch[j];
-        if (HAS_CHECKS[k]) {
+        if (S->checked[k]) {
             int nb = checks(k, state, nxt, S->bad);
             if (ERR.kind) return ST_ERROR;
             for (int b = 0; b < nb; b++) {

@@ -67,9 +67,8 @@ class Choice:
 
     def __init__(self, system: System, compiled: Compiled, backend: str):
         self.system, self.compiled = system, compiled
-        usable = backend != "python" and unavailable_for(system, compiled) is None
-        self.now = usable and backend == "c"
-        self.later = usable and backend == "auto"
+        self.now = backend == "c" and unavailable_for(system, compiled) is None
+        self.later = backend == "auto"     # whether C can run it is asked once the search grows
         self.build: Build | None = None
         self.failed = False
 
@@ -78,6 +77,9 @@ class Choice:
         if self.failed or states < HANDOVER_STATES:
             return
         if self.build is None:
+            if unavailable_for(self.system, self.compiled) is not None:
+                self.failed = True   # not a failure: this model is not for the C search
+                return
             try:
                 self.build = build_for(self.system, self.compiled).start()
             except Exception as err:   # noqa: BLE001 - the user did not ask for C: never stop their search
@@ -88,9 +90,9 @@ class Choice:
     def load(self) -> ctypes.CDLL | None:
         """The library (waiting for the compiler), or None when it failed: that is a bug of
         ours, so say so on stderr, and let the Python search run."""
-        if self.build is None:
-            self.build = build_for(self.system, self.compiled)
         try:
+            if self.build is None:
+                self.build = build_for(self.system, self.compiled)
             return self.build.library()
         except Exception as err:   # noqa: BLE001 - any failure to build or load leaves the search to Python
             return self._give_up(err)

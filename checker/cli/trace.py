@@ -166,10 +166,10 @@ def replay(trace_file, spec_path, design, python, keep, settle, time_limit):
         raise SpecError(trace_file, 0, "the trace names no spec (#meta.source): pass --spec")
     spec = load_spec(spec_path)
     design = design or meta.get("design") or spec.designs[0]
+    if python is not None:   # any design that can express the spec (as `matrix` checks them all)
+        replay_on_cpython(trace_file, doc, spec, design, python, keep, settle, time_limit)
     if design not in spec.designs:
         raise SpecError(spec.path, 0, f"the spec has no design `{design}`; it has {', '.join(spec.designs)}")
-    if python is not None:
-        replay_on_cpython(trace_file, doc, spec, design, python, keep, settle, time_limit)
     try:
         result = replay_trace(spec.system(design), doc)
     except ITFError as err:

@@ -155,17 +155,19 @@ def _words(seen: str) -> str:
 
 
 def _death(returncode: int, stderr: str) -> str:
-    if re.search(r"Invalid (read|write) of size", stderr) and re.search(r"inside a block of size \d+ free'd", stderr):
+    if re.search(r"Invalid (read|write) of size", stderr) and re.search(r"inside a block of size [\d,]+ free'd", stderr):
         return "use after free (valgrind: invalid access inside a freed block)"
     fatal = re.search(r"Fatal Python error: (.*)", stderr)
     if fatal:
         return f"fatal error: {fatal.group(1).strip()}"
+    wild = "; valgrind: an address in no block, a NULL or wild pointer, not a freed one" \
+        if re.search(r"is not stack'd, malloc'd or \(recently\) free'd", stderr) else ""
     if returncode < 0:
         name = signal.Signals(-returncode).name
         kind = "fatal error" if name == "SIGABRT" else "crash"
-        return f"{kind} ({name})"
+        return f"{kind} ({name}{wild if name != 'SIGABRT' else ''})"
     if re.search(r"Process terminating with default action of signal 11", stderr):
-        return "crash (SIGSEGV)"
+        return f"crash (SIGSEGV{wild})"
     return f"exit status {returncode}"
 
 

@@ -217,6 +217,8 @@ static void where(struct thread *t, char *out, size_t size)
     snprintf(out, size, "syscall=%s", buf);
 }
 
+/* wait: 0 go on at once; 1 wait for the thread's event and report it; 2 let a call with no
+   boundary settle (its event or SETTLE_MS) before the next step, and report nothing */
 struct step { int thread; int release; int wait; };
 
 static void drive(struct thread *threads, const struct step *steps, int nsteps)
@@ -244,7 +246,7 @@ static void drive(struct thread *threads, const struct step *steps, int nsteps)
                 strcpy(text, t->event);
         }
         pthread_mutex_unlock(&mu);
-        if (!steps[s - 1].wait)
+        if (steps[s - 1].wait != 1)
             note("obs %d %s skip", s, t->name);
         else if (got)
             note("obs %d %s %s", s, t->name, text);

@@ -140,11 +140,15 @@ static PyObject *hook(PyObject *module, PyObject *arg)
 
 static PyMethodDef hook_def = {"interpcheck_hook", hook, METH_O, NULL};
 
-/* atexit runs in pre-finalization; sys.stdout's flush (flush_std_files) and the __del__ of an
+/* The switch interval is made long: a thread waiting for the GIL would otherwise make the
+   holder drop it at its next bytecode (the eval breaker), an order the trace did not choose;
+   the trace's own hand-overs (run_python's eval-breaker steps) are made explicitly.
+   atexit runs in pre-finalization; sys.stdout's flush (flush_std_files) and the __del__ of an
    object in __main__ (finalize_modules) run after the finalizing flag. */
 static const char HOOKS_PY[] =
     "def interpcheck_install(hook):\n"
     "    import atexit, sys\n"
+    "    sys.setswitchinterval(1000.0)\n"   /* no eval-breaker hand-over but the trace's own */
     "    atexit.register(hook, 'atexit')\n"
     "    class Flag:\n"
     "        def __del__(self, hook=hook):\n"

@@ -106,7 +106,7 @@ def conform(paths, pythons, baseline, fmt, settle, time_limit, workers):
         for r in rows:
             click.echo(f"{r.interp.short:8} {r.case.spec.name} [{r.case.design}] {r.case.prop}: {r.verdict}"
                        + (f": {r.detail}" if r.verdict != "agrees" else ""))
-        counts = {v: sum(r.verdict == v for r in rows) for v in ("agrees", "diverges", "not replayable", "time limit")}
+        counts = {v: sum(r.verdict == v for r in rows) for v in ("agrees", "diverges", "not replayable", "no witness", "time limit")}
         click.echo(", ".join(f"{n} {v}" for v, n in counts.items()))
     if any(r.verdict == "diverges" for r in rows):
         sys.exit(EXIT_SAFETY)

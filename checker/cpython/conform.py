@@ -62,7 +62,7 @@ class Row:
         if self.limit:
             return "time limit"
         if self.result is None:
-            return "not replayable"
+            return "no witness" if self.case.prop == "completes" else "not replayable"
         return self.result.verdict
 
     @property
@@ -109,7 +109,7 @@ def _witness(spec: Spec, design: str) -> Case | None:
     if result.verdict is Verdict.HOLDS and result.trace is not None:
         case.trace = result.trace
     else:
-        case.why_not = "no witness: the model has no run in which every thread completes"
+        case.why_not = "the model has no run in which every thread completes"
     return case
 
 

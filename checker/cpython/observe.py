@@ -61,7 +61,7 @@ def run(exe: Path, plan: Plan, settle: float, time_limit: float, valgrind: bool 
     cmd = [str(exe), str(ms)]
     env = dict(os.environ)
     if valgrind:
-        cmd = ["valgrind", "--error-limit=no", "--quiet", *cmd]
+        cmd = ["valgrind", "--error-limit=no", "--quiet", "--log-fd=1", *cmd]   # in order with the obs lines
         env["PYTHONMALLOC"] = "malloc"
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit, env=env,
@@ -72,15 +72,24 @@ def run(exe: Path, plan: Plan, settle: float, time_limit: float, valgrind: bool 
 
 
 def compare(plan: Plan, stdout: str, stderr: str, returncode: int) -> Outcome:
-    obs = {}
+    obs: dict[int, str] = {}
+    freed: set[int] = set()      # steps during which valgrind saw an access to a freed block
     for line in stdout.splitlines():
         m = re.fullmatch(r"obs (\d+) (\S+) (.*)", line)
         if m:
             obs[int(m.group(1))] = m.group(3)
+        elif _FREED.search(line):
+            freed.add(max(obs, default=0) + 1)
     ended = "end" in stdout.splitlines()
-    out = Outcome(exit=_exit_words(returncode, stderr), stderr=stderr)
-    death = None if ended else _death(returncode, stderr)
+    out = Outcome(exit=_exit_words(returncode, stdout + stderr), stderr=stderr)
+    death = None if ended else _death(returncode, stdout + stderr)
     for e in sorted(plan.steps, key=lambda e: e.step):
+        if e.step in freed:
+            ok = e.outcome == "crash:use_after_free"
+            out.steps.append(StepResult(e, _UAF, ok, why="" if ok else f"predicted {e.outcome}, observed {_UAF}"))
+            if not ok or e.step not in obs:
+                break
+            continue
         if e.step in obs:
             out.steps.append(_judge(e, obs[e.step]))
             continue
@@ -154,9 +163,11 @@ def _words(seen: str) -> str:
     return seen
 
 
+_FREED = re.compile(r"inside a block of size [\d,]+ free'd")
+_UAF = "use after free (valgrind: an access inside a freed block)"
+
+
 def _death(returncode: int, stderr: str) -> str:
-    if re.search(r"Invalid (read|write) of size", stderr) and re.search(r"inside a block of size [\d,]+ free'd", stderr):
-        return "use after free (valgrind: invalid access inside a freed block)"
     fatal = re.search(r"Fatal Python error: (.*)", stderr)
     if fatal:
         return f"fatal error: {fatal.group(1).strip()}"

@@ -1,5 +1,6 @@
 """The models held to the real runtime: traces replayed on CPython builds with a shared
 libpython (pyenv's under ~/.pyenv/versions, or the system python3); skipped where none is."""
+import shutil
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,32 @@ def test_a_model_whose_release_never_deletes_fails_conformance(monkeypatch):
     [row] = run_suite([spec], [BY_MINOR[3, 12]], ROOT / "counterexamples")
     assert row.verdict == "diverges"
     assert "PyGILState_Release(a)" in row.detail and "PyGILState_GetThisThreadState() is NULL" in row.detail
+
+
+@needs_312
+def test_every_translated_legacy_call_agrees_on_3_12():
+    spec = load_spec("tests/cpython/legacy_calls.toml")
+    [row] = run_suite([spec], [BY_MINOR[3, 12]], ROOT / "counterexamples")
+    assert (row.case.prop, row.verdict) == ("completes", "agrees"), row.detail
+
+
+@needs_312
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed (apt-get install valgrind)")
+def test_a_null_dereference_is_not_taken_for_a_use_after_free():
+    r = cli("replay", "counterexamples/s1_isfinalizing_toctou/legacy_313.no_use_after_free.itf.json",
+            "--cpython", BY_MINOR[3, 12].executable)
+    assert r.exit_code == 12, r.output
+    assert "diverges at step 5 (thread T1): predicted use after free" in r.output
+    assert "a NULL or wild pointer, not a freed one" in r.output
+
+
+def test_a_python_without_shared_libpython_is_bad_input(tmp_path):
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\necho '{\"version\": [3, 12, 0], \"shared\": false, \"include\": \"/x\", "
+                    "\"libdir\": \"/x\", \"ldlibrary\": \"libpython3.12.a\", \"libs\": \"\", \"gil_disabled\": false}'\n")
+    fake.chmod(0o755)
+    for python in (str(fake), "/bin/true"):
+        r = CliRunner().invoke(main, ["replay", S1, "--cpython", python])
+        assert r.exit_code == 150
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"error: {S1}: ")
+    assert "no shared libpython" in CliRunner().invoke(main, ["replay", S1, "--cpython", str(fake)]).stderr

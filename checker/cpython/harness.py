@@ -57,6 +57,14 @@ def _call(op: CCall, thread: str) -> list[str]:
     if f == "PyInterpreterState_Get":
         return ["PyInterpreterState *interp = PyInterpreterState_Get();", f"{store}interp;",
                 "returned(t, pointer(interp));"]
+    if f in ("PyGILState_GetThisThreadState", "PyThreadState_Get", "PyEval_SaveThread", "PyInterpreterState_Main"):
+        kind = "PyInterpreterState" if f == "PyInterpreterState_Main" else "PyThreadState"
+        return [f"{kind} *p = {f}();", f"{store}p;", "returned(t, pointer(p));"]
+    if f == "PyThreadState_Swap":
+        return [f"PyThreadState *p = PyThreadState_Swap((PyThreadState *){_one(a, op)});", f"{store}p;",
+                "returned(t, pointer(p));"]
+    if f in ("PyEval_RestoreThread", "PyThreadState_Delete"):
+        return [f"{f}((PyThreadState *){_one(a, op)});", "returned(t, NULL);"]
     if f == "PyThreadState_New":
         return [f"PyThreadState *ts = PyThreadState_New((PyInterpreterState *){_one(a, op)});", f"{store}ts;",
                 "returned(t, pointer(ts));"]

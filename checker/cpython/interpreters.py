@@ -47,7 +47,10 @@ def inspect(python: str) -> Interpreter:
         raise NoInterpreter(f"cannot run {python}: {err}") from err
     if out.returncode != 0:
         raise NoInterpreter(f"{python} is not a working Python: {out.stderr.strip()[-200:]}")
-    info = json.loads(out.stdout)
+    try:
+        info = json.loads(out.stdout)
+    except ValueError as err:
+        raise NoInterpreter(f"{python} is not a CPython (it does not answer sysconfig questions)") from err
     version = tuple(info["version"])
     if not info["shared"] or not info["ldlibrary"] or not str(info["ldlibrary"]).endswith(".so"):
         raise NoInterpreter(f"{python} ({'.'.join(map(str, version))}) has no shared libpython "

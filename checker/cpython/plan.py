@@ -20,9 +20,11 @@ from ..render.steps import steps_of
 from ..result import Trace
 
 # The C calls the harness can make, by the model's function name (Action.name).
-CALLS = {"PyGILState_Ensure", "PyGILState_Release", "Py_IsFinalizing", "Py_FinalizeEx", "run_python",
-         "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS", "lock", "unlock", "work", "set", "wait",
-         "Py_NewInterpreter", "PyInterpreterState_Get", "Py_EndInterpreter", "PyThreadState_New"}
+CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadState", "Py_IsFinalizing",
+         "Py_FinalizeEx", "run_python", "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS", "PyEval_SaveThread",
+         "PyEval_RestoreThread", "lock", "unlock", "work", "set", "wait", "Py_NewInterpreter",
+         "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",
+         "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get"}
 PHASED = {"Py_FinalizeEx", "Py_EndInterpreter"}
 # A phased call's steps, by the start of the model's note: what the harness stops at.
 PHASES = (("pre-finalization", "hook atexit"), ("finalizing flag set", "hook flag"),
@@ -87,6 +89,9 @@ class Plan:
 
 def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: str, scenario) -> Plan:
     """The plan of `trace` (a trace the model replays) for `system` built from `scenario`."""
+    if trace.loop is not None and trace.length >= len(trace.states):
+        raise NotReplayable("the trace ends in a cycle the model repeats forever: a run of the cycle once "
+                            "would show nothing about forever")
     threads = []
     for t in scenario.threads:
         if t.tstate not in (None, "main"):

@@ -77,10 +77,13 @@ def _one(args: tuple[str, ...], op: CCall) -> str:
     return args[0]
 
 
-def _wait(e, releases: set[int]) -> int:
+def _wait(e, releases: set[int]) -> str:
+    """How the driver waits at a step (runtime.c, `drive`)."""
+    if e.outcome in ("blocked", "hung"):
+        return "NEVER"
     if e.outcome != "inside":
-        return 1
-    return 2 if e.step in releases else 0
+        return "EVENT"
+    return "SETTLE" if e.step in releases else "GO_ON"
 
 
 def to_c(plan: Plan, version: str, trace_name: str) -> str:

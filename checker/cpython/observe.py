@@ -56,8 +56,8 @@ class Outcome:
 
 
 def run(exe: Path, plan: Plan, settle: float, time_limit: float, valgrind: bool = False) -> Outcome:
-    """Runs `exe` and compares it with `plan`; under valgrind when asked (slower: settle x20)."""
-    ms = int(settle * 1000) * (20 if valgrind else 1)
+    """Runs `exe` and compares it with `plan`; under valgrind when asked (slower: settle x10)."""
+    ms = int(settle * 1000) * (10 if valgrind else 1)
     cmd = [str(exe), str(ms)]
     env = dict(os.environ)
     if valgrind:

@@ -3,7 +3,7 @@
  * One pthread per spec thread (the thread holding main's thread state runs on the process's
  * main thread). A driver thread raises `turn` step by step; each thread waits for the step
  * of its next operation, makes the C call and reports an event (returned, a hook reached,
- * exited). The driver waits up to SETTLE_MS for the event the step should produce and prints
+ * exited). The driver waits for the event the step should produce (see `drive`) and prints
  * one `obs STEP THREAD ...` line per step: what the thread did, or where it sits (its
  * current system call) when it did nothing. Phased calls (Py_FinalizeEx, Py_EndInterpreter)
  * stop in hooks CPython runs on the finalizing thread: an atexit handler (pre-finalization)
@@ -221,36 +221,71 @@ static void where(struct thread *t, char *out, size_t size)
     snprintf(out, size, "syscall=%s", buf);
 }
 
-/* wait: 0 go on at once; 1 wait for the thread's event and report it; 2 let a call with no
-   boundary settle (its event or SETTLE_MS) before the next step, and report nothing */
+/* How long the driver waits at a step, and for what:
+   GO_ON   not at all (the step is inside a call with no boundary, already running);
+   EVENT   for the event the model predicts, up to PATIENCE_MS (it usually comes at once);
+   SETTLE  a call with no boundary just started: until its event, or until it sits in the
+           kernel (blocked: three polls 10 ms apart), or PATIENCE_MS; reports nothing;
+   NEVER   the model says the thread never moves again: the whole SETTLE_MS, then where it is. */
+enum { GO_ON, EVENT, SETTLE, NEVER };
 struct step { int thread; int release; int wait; };
+
+static long patience_ms(void) { return settle_ms * 10 > 3000 ? settle_ms * 10 : 3000; }
+
+/* Whether a thread sits in a blocking system call (its syscall number in /proc). */
+static int in_kernel_wait(struct thread *t)
+{
+    char place[64];
+    where(t, place, sizeof place);
+    if (strncmp(place, "syscall=", 8) != 0)
+        return 0;
+    long n = strtol(place + 8, NULL, 10);
+    return (place[8] >= '0' && place[8] <= '9') && (n == SYS_futex
+#ifdef SYS_pause
+        || n == SYS_pause
+#endif
+#ifdef SYS_poll
+        || n == SYS_poll
+#endif
+        || n == SYS_ppoll || n == SYS_nanosleep || n == SYS_clock_nanosleep);
+}
+
+/* Waits (mu held) until the thread reports an event, `ms` pass, or (settle) it sits blocked. */
+static int wait_event(struct thread *t, long ms, int settle)
+{
+    int blocked = 0;
+    for (long waited = 0; t->events <= t->base && waited < ms; waited += 10) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 10 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&cv, &mu, &until);
+        if (settle && t->events <= t->base) {
+            blocked = in_kernel_wait(t) ? blocked + 1 : 0;
+            if (blocked >= 3)
+                break;
+        }
+    }
+    return t->events > t->base;
+}
 
 static void drive(struct thread *threads, const struct step *steps, int nsteps)
 {
     for (int s = 1; s <= nsteps; s++) {
         struct thread *t = &threads[steps[s - 1].thread];
+        int wait = steps[s - 1].wait, got = 0;
         char text[200] = "", place[64] = "";
-        int got = 0;
         pthread_mutex_lock(&mu);
         if (steps[s - 1].release)
             t->base = t->events;
         turn = s;
         pthread_cond_broadcast(&cv);
-        if (steps[s - 1].wait) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += settle_ms / 1000;
-            until.tv_nsec += (settle_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
-            while (t->events <= t->base
-                   && pthread_cond_timedwait(&cv, &mu, &until) == 0)
-                ;
-            got = t->events > t->base;
-            if (got)
-                strcpy(text, t->event);
-        }
+        if (wait != GO_ON)
+            got = wait_event(t, wait == NEVER ? settle_ms : patience_ms(), wait == SETTLE);
+        if (got)
+            strcpy(text, t->event);
         pthread_mutex_unlock(&mu);
-        if (steps[s - 1].wait != 1)
+        if (wait == GO_ON || wait == SETTLE)
             note("obs %d %s skip", s, t->name);
         else if (got)
             note("obs %d %s %s", s, t->name, text);

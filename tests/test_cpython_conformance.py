@@ -113,3 +113,13 @@ def test_a_python_without_shared_libpython_is_bad_input(tmp_path):
         assert r.exit_code == 150
         assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"error: {S1}: ")
     assert "no shared libpython" in CliRunner().invoke(main, ["replay", S1, "--cpython", str(fake)]).stderr
+
+
+def test_a_call_split_in_steps_stores_its_value_from_the_step_that_returns_it():
+    spec = load_spec("specs/gilstate_nested.toml")
+    system = spec.system("legacy_313")
+    from interpcheck.checker.explicit import check
+    trace = check(system, ["completes"])[0].trace
+    plan = make_plan(system, trace, spec.name, "legacy_313", "completes", spec.scenario)
+    ensures = [op.result for t in plan.threads for op in t.ops if op.function == "PyGILState_Ensure"]
+    assert ensures == ["T1_a", "T1_b", "T2_a", "T2_b"]

@@ -110,7 +110,7 @@ def to_c(plan: Plan, version: str, trace_name: str) -> str:
     releases = {op.step for t in plan.threads for op in t.ops}
     out += ["", "static struct thread threads[] = {"]
     out += [f"    {{\"{t.name}\", {len(t.ops)}, 0, ops_{t.name}}}," for t in plan.threads]
-    out += ["};", "", "/* per step: its thread, whether it releases the thread, whether to wait for an event */",
+    out += ["};", "", "/* per step: its thread, whether it releases the thread, how the driver waits (see drive) */",
             "static const struct step steps[] = {"]
     out += [f"    {{{index[e.thread]}, {int(e.step in releases)}, {_wait(e, releases)}}},  "
             f"/* {e.step}. {e.label}: {e.outcome} */" for e in sorted(plan.steps, key=lambda e: e.step)]

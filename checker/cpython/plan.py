@@ -12,7 +12,7 @@ offer makes the trace not replayable (NotReplayable), never a guess.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from interpcheck.model.ir import Op, Read, System, compile_system, walk
 
@@ -130,6 +130,8 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
             by_name[t].ops.append(CCall(op.step, "run_python:yield", label=op.label) if outcome == "yielded" else op)
         elif action.name in PHASED:
             by_name[t].ops.append(CCall(row.index, "resume", label=row.call))
+        elif by_name[t].ops and (later := _op(row.index, action, row.call, t, system)).result:
+            by_name[t].ops[-1] = replace(by_name[t].ops[-1], result=later.result)   # Ensure's attach step has it
         elif action.name == "run_python":
             by_name[t].ops.append(CCall(row.index, "run_python:resume", label=row.call))
         returned = outcome == "returned"
@@ -157,8 +159,8 @@ def _op(step: int, action, call: str, thread: str, system: System) -> CCall:
     args = tuple(a.strip() for a in (m.group(1) or "").split(",") if a.strip()) if m else ()
     known = {v.name for v in system.variables}
     args = tuple(_c_name(a, thread, known) for a in args)
-    result = _c_name(action.result.var.name, thread, known) if action.result is not None \
-        and not action.result.var.name.startswith(("gil", "attached")) and "." in action.result.var.name else None
+    target = action.result.var.name if action.result is not None else ""
+    result = _c_name(target, thread, known) if "." in target else None    # a program variable: T1.st
     return CCall(step, action.name, args, result, call)
 
 

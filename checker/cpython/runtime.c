@@ -127,11 +127,9 @@ static PyObject *hook(PyObject *module, PyObject *arg)
     }
     else if (t->phase == 2 && strcmp(what, "flag") == 0) {
         t->phase = 3;
-#if PY_VERSION_HEX >= 0x030C0000
-        int flag = IS_FINALIZING() || PyInterpreterState_Get() != PyInterpreterState_Main() ? 1 : 0;
-#else
+        /* The runtime's flag is public; a subinterpreter's (3.12+) is not: -1, unchecked
+           (docs/conformance.md shows where Py_EndInterpreter sets it, read with gdb). */
         int flag = PyInterpreterState_Get() == PyInterpreterState_Main() ? IS_FINALIZING() : -1;
-#endif
         event(t, "hook flag finalizing=%d", flag);
         run_ops(t);
     }

@@ -123,3 +123,14 @@ def test_a_call_split_in_steps_stores_its_value_from_the_step_that_returns_it():
     plan = make_plan(system, trace, spec.name, "legacy_313", "completes", spec.scenario)
     ensures = [op.result for t in plan.threads for op in t.ops if op.function == "PyGILState_Ensure"]
     assert ensures == ["T1_a", "T1_b", "T2_a", "T2_b"]
+
+
+@needs_312
+def test_conform_reports_each_trace_per_cpython_as_json():
+    import json
+    r = cli("conform", "specs/gilstate_nested.toml", "--cpython", BY_MINOR[3, 12].executable, "--format", "json")
+    assert r.exit_code == 0, r.output
+    [row] = json.loads(r.stdout)["results"]
+    assert row == {"spec": "gilstate_nested", "design": "legacy_313", "property": "completes",
+                   "trace": "witness: completes", "cpython": BY_MINOR[3, 12].short, "verdict": "agrees",
+                   "detail": row["detail"]}

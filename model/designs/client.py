@@ -35,10 +35,10 @@ def _begin_allow_threads(s: Site) -> Steps:
 
 
 def _end_allow_threads(s: Site) -> Steps:
-    # Include/ceval.h: Py_END_ALLOW_THREADS is `PyEval_RestoreThread(_save)`, which hangs
-    # during finalization since 3.14 (gh-87135) — the root of gh-129536.
+    # Include/ceval.h: Py_END_ALLOW_THREADS is `PyEval_RestoreThread(_save)`, which exits the
+    # thread during finalization up to 3.13.7 and hangs from 3.13.8 (gh-87135): gh-129536.
     v, t = s.v, s.t
-    return [v.attach_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "re-attached")]
+    return [v.restore_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "re-attached")]
 
 
 def _run_python(s: Site) -> Steps:

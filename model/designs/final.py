@@ -8,6 +8,8 @@ when a thread state of the guard's interpreter was already attached (SEMANTICS �
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from functools import partial
 from typing import Callable
 
@@ -15,7 +17,7 @@ from ..ir import TRUE, Check, Expr, all_of, assign, ite
 from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_UAF, DELETED, GUARDS_CLOSED, O_FREED, O_LIVE, Outcome,
                           Vocabulary)
 from .api import Api, Design, Site, Steps, table
-from .legacy import LEGACY
+from .legacy import CPYTHON_3_14
 
 
 def _acquire(v: Vocabulary, slot: int, interp: Expr) -> list:
@@ -126,7 +128,7 @@ def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: 
     step0 = [Outcome(pre & same, pre_updates + [assign(v.ts_counter[cur - 1], v.ts_counter[cur - 1] + 1)]
                      + v.push(t, cur, implicit) + s.ret(same_token),
                      "attached thread state already belongs to this interpreter: counter + 1")]
-    step0 += [Outcome(all_of(pre, reuse, o.guard), pre_updates + o.updates, o.note, o.stop, o.goto)
+    step0 += [replace(o, guard=all_of(pre, reuse, o.guard), updates=pre_updates + o.updates)
               for o in v.attach_outcomes(
                   t, gs, [assign(v.ts_counter[gs - 1], v.ts_counter[gs - 1] + 1)] + v.push(t, 0, implicit)
                   + s.ret(v.SENTINEL), reused)]
@@ -199,8 +201,7 @@ def release(s: Site) -> Steps:
     ]
     nothing = v.scratch[t].eq(0)
     step1 = [Outcome(nothing, v.pop(t), "nothing to restore", checks=checks)]
-    step1 += [Outcome(~nothing & o.guard, o.updates + (v.pop(t) if not o.stop else []), o.note, o.stop, o.goto,
-                      o.stale_use, o.checks)
+    step1 += [replace(o, guard=~nothing & o.guard, updates=o.updates + (v.pop(t) if not o.stop else []))
               for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)],
                                          "previous thread state re-attached", checks)]
     return [step0, step1]
@@ -227,16 +228,17 @@ def pep788_api(draft: bool, view_main_can_fail: bool = True) -> dict[str, Api]:
 
 
 FINAL = Design(
-    "final", "PEP 788 as accepted (3.15): guards, views, Ensure/Release with a token; legacy API kept.",
-    {**LEGACY.api, **pep788_api(draft=False)}, "SEMANTICS.md §1.7, §2", waits_for_guards=True)
+    "final", "PEP 788 as accepted (3.15): guards, views, Ensure/Release with a token; legacy API and "
+    "lifecycle as in 3.14.", {**CPYTHON_3_14.api, **pep788_api(draft=False)}, "PEP 788 (Final); CPython 3.14 lifecycle",
+    waits_for_guards=True, covers=((3, 15, 0), (3, 15, 99)))
 
 FINAL_DRAFT = Design(
     "final_draft", "PR #149116 draft of 2026-05-05: Ensure with a same-interpreter tstate attached "
     "returned SENTINEL, so Release detached it (found in review).",
-    {**LEGACY.api, **pep788_api(draft=True)}, "SEMANTICS.md §2.4 (colesbury's review)", waits_for_guards=True)
+    {**CPYTHON_3_14.api, **pep788_api(draft=True)}, "SEMANTICS.md §2.4 (colesbury's review)", waits_for_guards=True)
 
 FINAL_PEP_TEXT = Design(
     "final_pep_text", "As final, but PyInterpreterView_FromMain as the PEP text has it: it never fails "
     "(OOM aside), where the merged docs make it NULL once main has finalized.",
-    {**LEGACY.api, **pep788_api(draft=False, view_main_can_fail=False)}, "SEMANTICS.md §1.7, §7 Q10",
+    {**CPYTHON_3_14.api, **pep788_api(draft=False, view_main_can_fail=False)}, "SEMANTICS.md §1.7, §7 Q10",
     waits_for_guards=True)

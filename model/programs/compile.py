@@ -85,6 +85,15 @@ def _expand(stmts: tuple, sc: Scenario) -> tuple:
     return tuple(out)
 
 
+def _walk(stmts: tuple):
+    """Every statement, nested ones included."""
+    for st in stmts:
+        yield st
+        if isinstance(st, If):
+            yield from _walk(st.body)
+            yield from _walk(st.orelse)
+
+
 def _calls(stmts: tuple):
     """Every call in program order, including calls used as conditions and spliced programs."""
     for st in stmts:
@@ -186,7 +195,7 @@ class ProgramCompiler:
         layout = self.collect()
         b = Builder(self.sc.name, layout.threads)
         v = Vocabulary(b, layout)
-        v.exit_on_finalize = self.design.exit_on_finalize
+        v.runtime = self.design.runtime
         self.b, self.v = b, v
         self.regs: list[dict[str, Read]] = []
         domains = {"guard": v.guard, "view": v.view, "token": v.token, "tstate": v.tstate,
@@ -214,6 +223,7 @@ class ProgramCompiler:
             b.init[pc_vars[t].var.base] = self._static(t, entry)
         for item in self.pending:
             self._emit(*item)
+        self._process_exit()
         self._initial_tstates()
         started = v.phase[0] >= PREFINAL
         done = v.phase[0].eq(DELETED)
@@ -224,7 +234,7 @@ class ProgramCompiler:
         self._invariants()
         b.kinds["interpcheck"] = {"design": self.design.name}
         b.kinds["lemmas"] = tuple(name for name, _ in self.sc.invariants)   # k-induction assumes these once proven
-        system = b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0))
+        system = b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0) | v.process.ne(0))
         symmetry = self._symmetry(system)
         return replace(system, symmetry=symmetry) if symmetry is not None else system
 
@@ -375,7 +385,7 @@ class ProgramCompiler:
         v = self.v
         pcs, after, leave = flow
         pc_var = self.pc_vars[t]
-        base = all_of(v.crash.eq(0), v.status[t].eq(T_RUNNING), pc_var.eq(pc))
+        base = all_of(v.crash.eq(0), v.process.eq(0), v.status[t].eq(T_RUNNING), pc_var.eq(pc))
         for o in outcomes:
             updates = list(o.updates)
             if o.stop:
@@ -395,6 +405,19 @@ class ProgramCompiler:
             done = not o.stop and o.goto in (None, LEAVE)
             self.b.action(Action(call.name, t, all_of(base, o.guard), tuple(updates), text,
                                  result if done and result is not None else None, checks, o.note))
+
+    def _process_exit(self) -> None:
+        """Once a thread that called Py_FinalizeEx has returned (main returns), the process
+        exits: exit() ends every other thread, hung ones included, so what they were waiting
+        for is no deadlock (a hung thread is still reported by no_thread_hung)."""
+        v = self.v
+        for t, prog in enumerate(self.programs):
+            if not any(isinstance(st, Finalize) and st.call.name == "Py_FinalizeEx" for st in _walk(prog)):
+                continue
+            returned = self.pc_vars[t].eq(len(self.pcs[t])) & v.status[t].eq(T_RUNNING)
+            guard = all_of(v.crash.eq(0), v.process.eq(0), returned, v.phase[0].eq(DELETED))
+            self.b.action(Action("exit", t, guard, (assign(v.process, 1),), "exit()", None, (),
+                                 "main returned after Py_FinalizeEx: the process exits, other threads end"))
 
     def _resolve(self, t: int, target, written: dict) -> Expr:
         if target == "END":
@@ -428,6 +451,7 @@ class ProgramCompiler:
             init = b.init
             init[v.ts_status.base + ts] = O_LIVE
             init[v.ts_interp.base + ts] = i + 1
+            init[v.gil_counter.base + ts] = 1   # not made by PyGILState_Ensure (Python/pystate.c:1521 (v3.13.5))
             init[v.gilstate.base + t] = ts + 1
             if th.attached:
                 if th.tstate in holders:

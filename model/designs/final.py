@@ -14,7 +14,7 @@ from functools import partial
 from typing import Callable
 
 from ..ir import TRUE, Check, Expr, all_of, assign, ite
-from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_UAF, DELETED, GUARDS_CLOSED, O_FREED, O_LIVE, Outcome,
+from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_UAF, DELETED, GUARDS_CLOSED, O_FREED, O_LIVE, O_SHUTDOWN, Outcome,
                           Vocabulary)
 from .api import Api, Design, Site, Steps, table
 from .legacy import CPYTHON_3_14
@@ -117,7 +117,8 @@ def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: 
     v, t = s.v, s.t
     cur, gs = v.attached[t], v.gilstate[t]
     same = cur.ne(0) & v.interp_of(cur).eq(interp)
-    reuse = cur.eq(0) & gs.ne(0) & v.ts_status[gs - 1].eq(O_LIVE)
+    # a thread state marked shutting down is still the thread's (3.14+, gh-124878): reused, its attach hangs
+    reuse = cur.eq(0) & (v.ts_state(gs).eq(O_LIVE) | v.ts_state(gs).eq(O_SHUTDOWN))
     if not gilstate_any_interp:
         reuse = reuse & v.interp_of(gs).eq(interp)
     create = ~same & ~reuse

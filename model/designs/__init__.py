@@ -8,9 +8,27 @@ from .r1 import R1_DESIGN, R1_RACY_PROMOTE
 from .r1b import R1B_DESIGN
 from .r3b import R3B_DESIGN
 
+
+class _Designs(dict):
+    """Designs by name; an alias (`legacy`, `legacy_313`) looks up the design it names, but
+    iterating lists each design once, under its own name."""
+
+    def __missing__(self, name: str) -> Design:
+        if name in ALIASES:
+            return self[ALIASES[name]]
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or name in ALIASES
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
 # The shipped APIs by CPython release first, then the PEP 788 revisions in order, then the review alternatives.
-DESIGNS: dict[str, Design] = {d.name: d for d in (*VERSION_DESIGNS, FINAL, FINAL_DRAFT, FINAL_PEP_TEXT, R0_DESIGN,
-                                                  R1_DESIGN, R1B_DESIGN, R3B_DESIGN, R1_RACY_PROMOTE, DESTROY_AT_ZERO)}
+DESIGNS: dict[str, Design] = _Designs({d.name: d for d in (
+    *VERSION_DESIGNS, FINAL, FINAL_DRAFT, FINAL_PEP_TEXT, R0_DESIGN, R1_DESIGN, R1B_DESIGN, R3B_DESIGN,
+    R1_RACY_PROMOTE, DESTROY_AT_ZERO)})
 
 # Older names that still select a design (`legacy` was 3.14's behaviour, `legacy_313` 3.13's).
 ALIASES: dict[str, str] = {a: d.name for d in DESIGNS.values() for a in d.aliases}

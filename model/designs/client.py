@@ -3,7 +3,7 @@ macros, and running Python code (which needs an attached thread state)."""
 from __future__ import annotations
 
 from ..ir import TRUE, assign
-from ..vocabulary import C_NO_TSTATE, C_UAF, C_WRONG, DELETED, O_LIVE, Outcome
+from ..vocabulary import C_FATAL, C_NO_TSTATE, C_UAF, C_WRONG, DELETED, O_LIVE, Outcome
 from .api import Api, Site, Steps, table
 
 
@@ -12,6 +12,20 @@ def _lock(s: Site) -> Steps:
     # without releasing the GIL, which is exactly how GIL-vs-mutex deadlocks arise.
     held = s.v.lock[s.args[0]]
     return [[Outcome(held.eq(0), [assign(held, s.t + 1)], "acquired")]]
+
+
+def _lock_buffered_io(s: Site) -> Steps:
+    # Modules/_io/bufferedio.c _enter_buffered_busy (gh-129536): a buffered stream's lock
+    # (sys.stderr's); once the interpreter is finalizing the acquire is timed (1 s) and a timeout
+    # is Py_FatalError("could not acquire lock ... at interpreter shutdown, possibly due to daemon
+    # threads"). The timeout may fire whenever another thread holds the lock.
+    v = s.v
+    held = v.lock[s.args[0]]
+    fin = v.runtime_finalizing()
+    return [[Outcome(held.eq(0), [assign(held, s.t + 1)], "acquired"),
+             Outcome(fin & held.ne(0) & held.ne(s.t + 1), v.crash_with(C_FATAL),
+                     "interpreter finalizing: timed acquire failed, Py_FatalError (could not acquire lock)",
+                     stop=True)]]
 
 
 def _unlock(s: Site) -> Steps:
@@ -78,6 +92,8 @@ def _pass(s: Site) -> Steps:
 CLIENT = table(
     Api("lock", ("lock",), None, _lock, "C mutex acquire (blocking, GIL not released)"),
     Api("unlock", ("lock",), None, _unlock, "C mutex release"),
+    Api("lock_buffered_io", ("lock",), None, _lock_buffered_io,
+        "Modules/_io/bufferedio.c _enter_buffered_busy: timed during finalization (gh-129536)"),
     Api("wait", ("event",), None, _wait, "wait for an event (PyEvent_Wait / condition variable)"),
     Api("set", ("event",), None, _set, "set an event"),
     Api("Py_BEGIN_ALLOW_THREADS", (), None, _begin_allow_threads, "Include/ceval.h"),

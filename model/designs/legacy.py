@@ -8,9 +8,11 @@ can dangle.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..ir import TRUE, Check, assign, ite
-from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED, O_LIVE, RUNTIME_3_11, RUNTIME_3_12,
-                          RUNTIME_3_13, RUNTIME_3_13_8, RUNTIME_3_14, Outcome)
+from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED, O_LIVE, O_SHUTDOWN, RUNTIME_3_11,
+                          RUNTIME_3_12, RUNTIME_3_13, RUNTIME_3_13_8, RUNTIME_3_14, T_HUNG, Outcome)
 from .api import Api, Design, Site, Steps, table
 from .client import CLIENT
 from .lifecycle import lifecycle_apis
@@ -162,6 +164,89 @@ def tstate_get(s: Site) -> Steps:
              Outcome(cur.ne(0), s.ret(cur), "")]]
 
 
+
+def is_initialized(s: Site) -> Steps:
+    # Py_IsInitialized: _PyRuntime.initialized, cleared with the finalizing flag
+    # (Python/pylifecycle.c:1797 (v3.11.2), :2074 (v3.13.5)); as racy as Py_IsFinalizing.
+    v, t = s.v, s.t
+    fin = v.runtime_finalizing()
+    return [[Outcome(TRUE, s.ret(ite(fin, 0, 1)) + [assign(v.checked[t], ite(fin, 0, 1))], "")]]
+
+
+def gilstate_check(s: Site) -> Steps:
+    # PyGILState_Check (Python/pystate.c:1646 (v3.11.2), :2725 (v3.13.5)): the attached thread
+    # state is the thread's gilstate one (0 with none attached).
+    v, t = s.v, s.t
+    cur = v.attached[t]
+    return [[Outcome(TRUE, s.ret(ite(cur.ne(0) & cur.eq(v.gilstate[t]), 1, 0)), "")]]
+
+
+def tstate_get_unchecked(s: Site) -> Steps:
+    # PyThreadState_GetUnchecked (Python/pystate.c:2417 (v3.13.5)): the attached thread state or NULL.
+    return [[Outcome(TRUE, s.ret(s.v.attached[s.t]), "")]]
+
+
+def acquire_thread(s: Site) -> Steps:
+    # PyEval_AcquireThread: take_gil, then "non-NULL old thread state" if one was attached
+    # (Python/ceval.c:452 (v3.11.2)); 3.13 _PyThreadState_Attach (Python/ceval_gil.c:599 (v3.13.5)).
+    return [s.v.restore_outcomes(s.t, s.args[0], [], "attached")]
+
+
+def release_thread(s: Site) -> Steps:
+    # PyEval_ReleaseThread: Py_FatalError("wrong thread state") unless `tstate` is the attached one
+    # (Python/ceval.c:465 (v3.11.2)); then detach.
+    v, t = s.v, s.t
+    ts = s.args[0]
+    return [[Outcome(v.attached[t].ne(ts) | ts.eq(0), v.crash_with(C_FATAL), "wrong thread state: Py_FatalError",
+                     stop=True),
+             Outcome(v.attached[t].eq(ts) & ts.ne(0), v.detach(t), "detached, GIL released")]]
+
+
+def tstate_delete_current(s: Site) -> Steps:
+    # PyThreadState_DeleteCurrent (Python/pystate.c:1131 (v3.11.2), :1869 (v3.13.5)): deletes the
+    # attached thread state and releases the GIL; none attached is Py_FatalError.
+    v, t = s.v, s.t
+    cur = v.attached[t]
+    return [[Outcome(cur.eq(0), v.crash_with(C_FATAL), "no current thread state: Py_FatalError", stop=True),
+             Outcome(cur.ne(0), v.delete_tstate(t, cur) + v.detach(t), "thread state deleted, GIL released")]]
+
+
+def tstate_interpreter(s: Site) -> Steps:
+    # PyThreadState_GetInterpreter (Python/pystate.c:1260 (v3.11.2)): reads tstate->interp.
+    v = s.v
+    ts = s.args[0]
+    bad = ~v.ts_alive(ts) & v.ts_state(ts).ne(O_SHUTDOWN)
+    return [[Outcome(ts.eq(0), v.crash_with(C_NULL), "NULL thread state: SIGSEGV", stop=True),
+             Outcome(ts.ne(0) & bad, v.crash_with(C_UAF), "thread state already freed", stop=True),
+             Outcome(ts.ne(0) & ~bad, s.ret(v.interp_of(ts)), "")]]
+
+
+def hang_thread(s: Site) -> Steps:
+    # PyThread_hang_thread (3.14, gh-87135): blocks the calling thread forever.
+    return [[Outcome(TRUE, [assign(s.v.status[s.t], T_HUNG)], "the thread hangs forever", stop=True)]]
+
+
+def mutex_lock(s: Site) -> Steps:
+    # PyMutex_Lock (Python/lock.c:53, :582 (v3.13.5)): one CAS; when contended the thread parks
+    # detached (Python/parking_lot.c:206 _PySemaphore_Wait) and re-attaches with
+    # PyEval_AcquireThread before retrying, a re-attach that exits or hangs during finalization.
+    v, t = s.v, s.t
+    held, cur = v.lock[s.args[0]], v.attached[t]
+    park = [Outcome(held.eq(0), [assign(held, t + 1)], "acquired"),
+            Outcome(held.ne(0) & cur.ne(0), [assign(v.scratch[t], cur)] + v.detach(t),
+                    "contended: detached, parked", goto=1),
+            Outcome(held.ne(0) & cur.eq(0), [], "contended: parked", goto=2)]
+    woken = [Outcome(held.eq(0), [], "woken", goto=3)]
+    plain = [Outcome(held.eq(0), [assign(held, t + 1)], "acquired")]
+    reattach = [o if o.stop else replace(o, goto=0)
+                for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)], "re-attached")]
+    return [park, woken, plain, reattach]
+
+
+def mutex_unlock(s: Site) -> Steps:
+    # PyMutex_Unlock (Python/lock.c (v3.13.5)).
+    return [[Outcome(TRUE, [assign(s.v.lock[s.args[0]], 0)], "released")]]
+
 LEGACY_API = table(
     Api("Py_IsFinalizing", (), "int", is_finalizing, "pylifecycle.c Py_IsFinalizing; PEP 788 'Py_IsFinalizing is insufficient'"),
     Api("PyGILState_Ensure", (), "gilstate", gilstate_ensure, "Python/pystate.c PyGILState_Ensure"),
@@ -175,9 +260,23 @@ LEGACY_API = table(
     Api("PyEval_RestoreThread", ("tstate",), None, restore_thread, "Python/ceval_gil.c PyEval_RestoreThread; gh-87135"),
     Api("PyInterpreterState_Get", (), "interp", interp_get, "Python/pystate.c PyInterpreterState_Get"),
     Api("PyInterpreterState_Main", (), "interp", interp_main, "Python/pystate.c PyInterpreterState_Main"),
+    Api("Py_IsInitialized", (), "int", is_initialized, "Python/pylifecycle.c Py_IsInitialized"),
+    Api("PyGILState_Check", (), "int", gilstate_check, "Python/pystate.c PyGILState_Check"),
+    Api("PyEval_AcquireThread", ("tstate",), None, acquire_thread, "Python/ceval.c PyEval_AcquireThread"),
+    Api("PyEval_ReleaseThread", ("tstate",), None, release_thread, "Python/ceval.c PyEval_ReleaseThread"),
+    Api("PyThreadState_DeleteCurrent", (), None, tstate_delete_current, "Python/pystate.c PyThreadState_DeleteCurrent"),
+    Api("PyThreadState_GetInterpreter", ("tstate",), "interp", tstate_interpreter,
+        "Python/pystate.c PyThreadState_GetInterpreter"),
 )
 
 LEGACY_APIS = {**CLIENT, **LEGACY_API, **lifecycle_apis()}
+# Added in 3.13 (PyMutex, PyThreadState_GetUnchecked) and 3.14 (PyThread_hang_thread, gh-87135).
+API_3_13 = {**LEGACY_APIS, **table(
+    Api("PyThreadState_GetUnchecked", (), "tstate", tstate_get_unchecked, "Python/pystate.c:2417 (v3.13.5)"),
+    Api("PyMutex_Lock", ("lock",), None, mutex_lock, "Python/lock.c:582 (v3.13.5); Python/parking_lot.c:206"),
+    Api("PyMutex_Unlock", ("lock",), None, mutex_unlock, "Python/lock.c (v3.13.5)"))}
+API_3_14 = {**API_3_13, **table(
+    Api("PyThread_hang_thread", (), None, hang_thread, "Doc/c-api/init.rst PyThread_hang_thread (3.14, gh-87135)"))}
 X = 99   # any patch release
 
 CPYTHON_3_11 = Design(
@@ -193,19 +292,19 @@ CPYTHON_3_12 = Design(
 
 CPYTHON_3_13 = Design(
     "cpython_3_13", "As cpython_3_12, but attaching over an attached thread state is the fatal "
-    "'non-NULL old thread state'.", LEGACY_APIS, "CPython v3.13.5 Python/pystate.c:2084", RUNTIME_3_13,
+    "'non-NULL old thread state'.", API_3_13, "CPython v3.13.5 Python/pystate.c:2084", RUNTIME_3_13,
     covers=((3, 13, 0), (3, 13, 7)), aliases=("legacy_313",))
 
 CPYTHON_3_13_8 = Design(
     "cpython_3_13_8", "As cpython_3_13, but attach during finalization hangs (gh-87135 backported in 3.13.8).",
-    LEGACY_APIS, "CPython 3.13.8 Misc/NEWS gh-87135; Doc/c-api/init.rst versionchanged 3.13.8", RUNTIME_3_13_8,
+    API_3_13, "CPython 3.13.8 Misc/NEWS gh-87135; Doc/c-api/init.rst versionchanged 3.13.8", RUNTIME_3_13_8,
     covers=((3, 13, 8), (3, 13, X)))
 
 CPYTHON_3_14 = Design(
     "cpython_3_14", "PyGILState and raw thread states as in CPython 3.14: attach during finalization hangs; "
     "finalization marks other thread states shutting down instead of freeing them (gh-124878); "
     "PyGILState_Ensure after finalization hangs (gh-131185).",
-    LEGACY_APIS, "CPython 3.14 Python/pystate.c, Python/pylifecycle.c (gh-124878, gh-131185)", RUNTIME_3_14,
+    API_3_14, "CPython 3.14 Python/pystate.c, Python/pylifecycle.c (gh-124878, gh-131185)", RUNTIME_3_14,
     covers=((3, 14, 0), (3, 14, X)), aliases=("legacy",))
 
 VERSION_DESIGNS = (CPYTHON_3_11, CPYTHON_3_12, CPYTHON_3_13, CPYTHON_3_13_8, CPYTHON_3_14)

@@ -15,7 +15,7 @@ def _lock(s: Site) -> Steps:
 
 
 def _lock_buffered_io(s: Site) -> Steps:
-    # Modules/_io/bufferedio.c _enter_buffered_busy (gh-129536): a buffered stream's lock
+    # Modules/_io/bufferedio.c:290 _enter_buffered_busy, :317 (v3.13.5) (gh-129536): a buffered stream's lock
     # (sys.stderr's); once the interpreter is finalizing the acquire is timed (1 s) and a timeout
     # is Py_FatalError("could not acquire lock ... at interpreter shutdown, possibly due to daemon
     # threads"). The timeout may fire whenever another thread holds the lock.

@@ -45,7 +45,7 @@ no_fatal_error = "holds"
 def test_all_as_expected_exits_0():
     r = cli("check", "-q", S1)
     assert r.exit_code == 0, r.output
-    assert "12 verdicts: 12 as expected" in r.output
+    assert "35 verdicts: 35 as expected" in r.output
 
 
 def test_text_output_matches_golden():
@@ -72,7 +72,7 @@ def test_json_schema():
         if item["trace"] is not None:
             assert len(item["trace"]) == item["trace_length"]
             assert all(set(step) == {"thread", "call", "result"} for step in item["trace"])
-    stale = next(i for i in data["results"] if i["property"] == "no_stale_check" and i["design"] == "legacy")
+    stale = next(i for i in data["results"] if i["property"] == "no_stale_check" and i["design"] == "cpython_3_14")
     assert stale["trace"][1] == {"thread": "T1", "call": "Py_IsFinalizing()", "result": "0"}
 
 

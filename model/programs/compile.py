@@ -484,11 +484,12 @@ class ProgramCompiler:
         classes = {id(v.holder): "thread", id(v.tstate): "tstate", id(v.token): "tstate", id(v.guard): "guard",
                    id(v.view): "view", id(v.ref): "ref"}
         per_thread = [v.status, v.attached, v.gilstate, v.saved, v.scratch, v.depth, v.checked]
-        blocks = [(x, lay.tstates_per_thread) for x in (v.ts_status, v.ts_interp, v.ts_counter, v.ts_owned)]
+        blocks = [(x, lay.tstates_per_thread) for x in (v.ts_status, v.ts_interp, v.ts_counter, v.ts_owned,
+                                                                     v.gil_counter)]
         blocks += [(v.stack_prev, lay.nesting), (v.stack_guard, lay.nesting)]
         handles = {kind: [getattr(v, f"{p}_{f}") for f in ("status", "interp")] if getattr(lay, f"{kind}_slots") else []
                    for kind, p in (("guard", "g"), ("view", "v"), ("ref", "r"))}
-        known = {id(x.var) for x in [v.crash, *self.pc_vars, *self.shared_regs.values()]}
+        known = {id(x.var) for x in [v.crash, v.process, *self.pc_vars, *self.shared_regs.values()]}
         known |= {id(x) for x in [v.phase, v.gil, v.guards, v.finalizer, v.lock, v.event, *per_thread]
                   + [x for x, _ in blocks] + [x for xs in handles.values() for x in xs] if x is not None}
         known |= {id(r.var) for regs in self.regs for r in regs.values()}

@@ -72,6 +72,7 @@ class Layout:
     events: tuple[str, ...] = ()
     nesting: int = 3                    # Ensure calls a thread may have open at once
     max_counter: int = 4                # per-tstate Ensure counter bound
+    gil_of: tuple[int, ...] = ()        # per interpreter, the interpreter whose GIL it uses (empty: its own)
 
     @property
     def n_tstates(self) -> int:
@@ -158,6 +159,20 @@ class Vocabulary:
         ts = lift(ts)
         return ite(ts.eq(0), 0, self.ts_interp[ts - 1])
 
+    def gil_index(self, interp: ExprLike) -> Expr:
+        """0-based GIL slot of an interpreter handle: its own, or main's for one made by
+        Py_NewInterpreter, whose legacy config shares the main GIL (PyInterpreterConfig_SHARED_GIL,
+        Python/pylifecycle.c Py_NewInterpreter; a single runtime GIL on 3.11)."""
+        interp = lift(interp)
+        idx: Expr = interp - 1
+        for i, g in enumerate(self.layout.gil_of):
+            if g != i:
+                idx = ite(interp.eq(i + 1), g, idx)
+        return idx
+
+    def gil_of(self, interp: ExprLike) -> Read:
+        return self.gil[self.gil_index(interp)]
+
     def ts_state(self, ts: ExprLike) -> Expr:
         """ts_status of a tstate handle (unused for NULL)."""
         ts = lift(ts)
@@ -216,7 +231,7 @@ class Vocabulary:
         else:
             first = ~null & self.runtime_finalizing() & ~self.is_finalizer(t, 1)
             later = ~null & self.finalizing(interp) & ~self.is_finalizer(t, interp)
-        ok = ~null & ~first & ~freed & ~later & self.gil[interp - 1].eq(0)
+        ok = ~null & ~first & ~freed & ~later & self.gil_of(interp).eq(0)
         bind = [assign(self.gilstate[t], ts)] if self.runtime.rebind_gilstate else []
         stop = "attach: interpreter is finalizing, thread " + self.hang_note()
         return [
@@ -225,7 +240,7 @@ class Vocabulary:
             Outcome(~null & ~first & freed, self.crash_with(C_UAF), "attach: thread state or interpreter already freed",
                     stop=True),
             Outcome(~null & ~first & ~freed & later, self.hang(t), stop, stop=True, stale_use=True),
-            Outcome(ok, [assign(self.attached[t], ts), assign(self.gil[interp - 1], t + 1),
+            Outcome(ok, [assign(self.attached[t], ts), assign(self.gil_of(interp), t + 1),
                          assign(self.checked[t], 0)] + bind + then, what, checks=checks),
         ]
 
@@ -256,8 +271,9 @@ class Vocabulary:
         """Release the GIL of the attached tstate's interpreter and detach (no-op when none)."""
         cur = self.attached[t]
         interp = self.interp_of(cur)
-        return [assign(self.attached[t], 0),
-                assign(self.gil[ite(cur.eq(0), 1, interp) - 1], ite(cur.eq(0), self.gil[0], 0))]
+        at = self.gil[ite(cur.eq(0), 1, interp) - 1] if not any(g != i for i, g in enumerate(self.layout.gil_of)) \
+            else self.gil[ite(cur.eq(0), 0, self.gil_index(interp))]
+        return [assign(self.attached[t], 0), assign(at, ite(cur.eq(0), self.gil[0], 0))]
 
     def drop_guard(self, interp: ExprLike) -> list[Assign]:
         """Close one guard of `interp`, or nothing when it is NULL (no implicit guard)."""

@@ -67,7 +67,7 @@ def _run_python(s: Site) -> Steps:
     step0 = [Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), "no thread state attached", stop=True),
              Outcome(cur.ne(0) & ~live, v.crash_with(C_UAF), "thread state or interpreter freed", stop=True),
              Outcome(live, [], "ran"),
-             Outcome(live, [assign(v.gil[interp - 1], 0)], "eval breaker: GIL handed to another thread", goto=1)]
+             Outcome(live, [assign(v.gil_of(interp), 0)], "eval breaker: GIL handed to another thread", goto=1)]
     return [step0, v.retake_gil_outcomes(t, "took the GIL back")]
 
 

@@ -91,7 +91,7 @@ def teardown(v: Vocabulary, t: int, interp: Expr, s: Site) -> Steps:
         mine = all_of(v.ts_interp[k].eq(interp), v.ts_status[k].eq(O_LIVE))
         updates.append(assign(v.ts_status[k], ite(mine, O_FREED, v.ts_status[k])))
     updates += [assign(v.phase_of(interp), DELETED), assign(v.attached[t], 0),
-                assign(v.gil[interp - 1], 0), assign(v.finalizer[interp - 1], 0)]
+                assign(v.gil_of(interp), 0), assign(v.finalizer[interp - 1], 0)]
     updates += [assign(v.gilstate[t], ite(v.gilstate[t].eq(me), 0, v.gilstate[t]))]
     return [[Outcome(TRUE, updates + s.ret(0), "thread states freed, interpreter freed")]]
 
@@ -110,16 +110,28 @@ MAIN = lift(1)
 
 
 def new_interpreter(s: Site) -> Steps:
-    """Py_NewInterpreter (Python/pylifecycle.c): a new interpreter with its own GIL and a new
-    thread state in it, swapped in for the caller's (the old one is detached, not freed)."""
+    """Py_NewInterpreter (Python/pylifecycle.c): a new interpreter and a thread state in it,
+    swapped in for the caller's (not freed). Its legacy config shares the main GIL
+    (PyInterpreterConfig_SHARED_GIL; one runtime GIL on 3.11): a caller holding it keeps it,
+    any other takes it."""
     v, t = s.v, s.t
     interp = lift(s.interp_slot)
     ts = v.new_tstate(t)
-    updates = [assign(v.phase_of(interp), RUNNING)] + v.create_tstate(t, ts, interp) + v.detach(t)
-    updates += [assign(v.attached[t], ts), assign(v.gil[interp - 1], t + 1)] + s.ret(ts)
+    cur = v.attached[t]
+    main_gil = v.gil_of(interp)
+    made = [assign(v.phase_of(interp), RUNNING)] + v.create_tstate(t, ts, interp) + [assign(v.attached[t], ts)]
+    made += s.ret(ts)
     if v.runtime.rebind_gilstate:   # 3.12+: attaching binds it (tstate_activate, Python/pystate.c:2013 (v3.13.5))
-        updates.append(assign(v.gilstate[t], ts))
-    return [[Outcome(TRUE, updates, "new interpreter, its thread state attached")]]
+        made.append(assign(v.gilstate[t], ts))
+    mine = v.gil_index(v.interp_of(cur)).eq(v.gil_index(interp))
+    return [[
+        Outcome(cur.ne(0) & mine, made, "new interpreter (main's GIL, already held), its thread state attached"),
+        Outcome(cur.eq(0) & main_gil.eq(0), made + [assign(main_gil, t + 1)],
+                "new interpreter, main's GIL taken, its thread state attached"),
+        Outcome(cur.ne(0) & ~mine & main_gil.eq(0), made + [assign(v.gil_of(v.interp_of(cur)), 0),
+                                                            assign(main_gil, t + 1)],
+                "new interpreter: own GIL released, main's taken, its thread state attached"),
+    ]]
 
 
 LIFECYCLE_CITES = {

@@ -186,9 +186,10 @@ class ProgramCompiler:
                     self.made_interps[id(call)] = len(interps)
         self.interp_names = tuple(interps)
         sc = self.sc
-        return Layout(tuple(self.names), tuple(interps), tuple(i < len(sc.interps) for i in range(len(interps))),
+        born = len(sc.interps)   # declared interpreters have their own GIL; Py_NewInterpreter's share main's
+        return Layout(tuple(self.names), tuple(interps), tuple(i < born for i in range(len(interps))),
                       sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
-                      sc.events, sc.nesting, sc.max_counter)
+                      sc.events, sc.nesting, sc.max_counter, tuple(i if i < born else 0 for i in range(len(interps))))
 
     # ----- pass 2: actions -----------------------------------------------------------------------
     def build(self) -> System:

@@ -213,21 +213,21 @@ class Vocabulary:
     def attach_outcomes(self, t: int, ts: ExprLike, then: list[Assign], what: str,
                         checks: tuple = ()) -> list["Outcome"]:
         """Attach `ts` to thread t, as _PyThreadState_Attach / take_gil do. Which check comes
-        first depends on the release (docs/modeling.md, "Per version"):
+        first depends on the release (docs/modeling.md, "Per CPython release"):
         <= 3.13: take_gil asks _PyRuntime's finalizing before touching the thread state, so a
           non-finalizer exits (hangs from 3.13.8) even when its thread state was freed
           (Python/ceval_gil.h:196 tstate_must_exit (v3.11.2), Python/pystate.c:3014 (v3.13.5));
         3.14+: _PyThreadState_MustExit reads the thread state's own SHUTTING_DOWN mark
           (gh-124878), so a thread state created during finalization is not stopped (gh-132948).
-        Then: a freed thread state or interpreter is a use after free; a finalizing
-        (sub)interpreter stops every thread but its finalizer; else wait for the GIL."""
+        Then: a freed thread state or interpreter is a use after free; up to 3.13 a finalizing
+        subinterpreter stops every thread but its finalizer too; else wait for the GIL."""
         ts = lift(ts)
         interp = self.interp_of(ts)
         null = ts.eq(0)
         freed = ~null & (~self.ts_alive(ts) | self.phase_of(interp).eq(DELETED))
         if self.runtime.refcounted_tstates:
             first = self.ts_state(ts).eq(O_SHUTDOWN)
-            later = ~null & FALSE
+            later: Expr = FALSE   # only the mark stops a thread (gh-132948)
         else:
             first = ~null & self.runtime_finalizing() & ~self.is_finalizer(t, 1)
             later = ~null & self.finalizing(interp) & ~self.is_finalizer(t, interp)

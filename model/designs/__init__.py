@@ -1,7 +1,7 @@
 """Every API design interpcheck knows, by name. Each is written once, over model/vocabulary.py."""
 from .api import Api, Design, Site
 from .destroy_at_zero import DESTROY_AT_ZERO
-from .final import FINAL, FINAL_DRAFT, FINAL_PEP_TEXT
+from .final import FINAL, FINAL_DOCS_RELEASE, FINAL_DRAFT, FINAL_PEP_TEXT
 from .legacy import VERSION_DESIGNS
 from .r0 import R0_DESIGN
 from .r1 import R1_DESIGN, R1_RACY_PROMOTE
@@ -27,7 +27,7 @@ class _Designs(dict):
 
 # The shipped APIs by CPython release first, then the PEP 788 revisions in order, then the review alternatives.
 DESIGNS: dict[str, Design] = _Designs({d.name: d for d in (
-    *VERSION_DESIGNS, FINAL, FINAL_DRAFT, FINAL_PEP_TEXT, R0_DESIGN, R1_DESIGN, R1B_DESIGN, R3B_DESIGN,
+    *VERSION_DESIGNS, FINAL, FINAL_DRAFT, FINAL_PEP_TEXT, FINAL_DOCS_RELEASE, R0_DESIGN, R1_DESIGN, R1B_DESIGN, R3B_DESIGN,
     R1_RACY_PROMOTE, DESTROY_AT_ZERO)})
 
 # Older names that still select a design (`legacy` was 3.14's behaviour, `legacy_313` 3.13's).

@@ -175,10 +175,12 @@ def ensure_from_view(core: EnsureCore) -> Callable[[Site], Steps]:
     return build
 
 
-def release(s: Site) -> Steps:
+def release(s: Site, restore_above_zero: bool = False) -> Steps:
     # PEP 788 "PyThreadState_Release" + PR #149116: fatal without a tstate or when the counter
-    # would drop below 0; returns early while it stays above 0; at 0 deletes an owned tstate,
-    # closes the implicit guard and attaches the token's tstate (NULL for SENTINEL).
+    # would drop below 0; returns early while it stays above 0 (the PEP's pseudo-code); at 0
+    # deletes an owned tstate, closes the implicit guard and attaches the token's tstate (NULL
+    # for SENTINEL). `restore_above_zero`: the merged docs' reading, "If *tstate* is non-NULL,
+    # it will be attached upon returning" with no condition on the counter.
     v, t = s.v, s.t
     cur, token = v.attached[t], s.args[0]
     count = v.ts_counter[cur - 1]
@@ -191,8 +193,13 @@ def release(s: Site) -> Steps:
     step0 = [
         Outcome(cur.eq(0), v.crash_with(C_FATAL), "no attached thread state: Py_FatalError", stop=True),
         Outcome(cur.ne(0) & count.eq(0), v.crash_with(C_FATAL), "counter below zero: Py_FatalError", stop=True),
-        Outcome(cur.ne(0) & (count > 1), [assign(count, count - 1)] + close + v.pop(t),
-                "counter still above 0: returns without swapping", checks=checks),
+        *([Outcome(cur.ne(0) & (count > 1), [assign(count, count - 1)] + close + v.pop(t),
+                   "counter still above 0: returns without swapping", checks=checks)] if not restore_above_zero else [
+            Outcome(cur.ne(0) & (count > 1) & restore.eq(cur), [assign(count, count - 1)] + close + v.pop(t),
+                    "counter still above 0: the token's thread state is attached already", checks=checks),
+            Outcome(cur.ne(0) & (count > 1) & restore.ne(cur), [assign(count, count - 1)] + close + v.detach(t)
+                    + [assign(v.scratch[t], restore)], "counter still above 0: detached, the token's thread state "
+                    "is attached upon returning", goto=1)]),
         Outcome(last & restore.eq(cur), drop + close + v.pop(t), "counter 0: previous thread state stays attached",
                 checks=checks),
         Outcome(last & restore.ne(cur) & owned, drop + close + v.delete_tstate(t, cur) + v.detach(t)
@@ -208,7 +215,7 @@ def release(s: Site) -> Steps:
     return [step0, step1]
 
 
-def pep788_api(draft: bool, view_main_can_fail: bool = True) -> dict[str, Api]:
+def pep788_api(draft: bool, view_main_can_fail: bool = True, restore_above_zero: bool = False) -> dict[str, Api]:
     return table(
         Api("PyInterpreterGuard_FromCurrent", (), "guard", guard_from_current,
             "PEP 788 PyInterpreterGuard_FromCurrent", creates="guard"),
@@ -224,7 +231,9 @@ def pep788_api(draft: bool, view_main_can_fail: bool = True) -> dict[str, Api]:
             "PEP 788 PyThreadState_Ensure; SEMANTICS §2.4"),
         Api("PyThreadState_EnsureFromView", ("view",), "token", ensure_from_view(partial(ensure_steps, draft=draft)),
             "PEP 788 PyThreadState_EnsureFromView"),
-        Api("PyThreadState_Release", ("token",), None, release, "PEP 788 PyThreadState_Release; SEMANTICS §2.5"),
+        Api("PyThreadState_Release", ("token",), None, partial(release, restore_above_zero=restore_above_zero),
+            "PEP 788 PyThreadState_Release; the merged C API docs of PyThreadState_Release" if restore_above_zero
+            else "PEP 788 PyThreadState_Release (pseudo-code: returns early while the counter is above 0)"),
     )
 
 
@@ -243,3 +252,10 @@ FINAL_PEP_TEXT = Design(
     "(OOM aside), where the merged docs make it NULL once main has finalized.",
     {**CPYTHON_3_14.api, **pep788_api(draft=False, view_main_can_fail=False)}, "SEMANTICS.md §1.7, §7 Q10",
     waits_for_guards=True)
+
+FINAL_DOCS_RELEASE = Design(
+    "final_docs_release", "As final, but PyThreadState_Release attaches the token's thread state even while the "
+    "counter stays above 0, as the merged docs' unconditional 'it will be attached upon returning' reads "
+    "(the PEP's pseudo-code, which final follows, returns early).",
+    {**CPYTHON_3_14.api, **pep788_api(draft=False, restore_above_zero=True)},
+    "PEP 788 (Final) PyThreadState_Release; merged C API docs (versionadded next)", waits_for_guards=True)

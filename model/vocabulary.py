@@ -41,7 +41,7 @@ PROCESS = enum("running", "exited")
 @dataclass(frozen=True)
 class Runtime:
     """What differs between CPython releases in attach and finalization (docs/modeling.md,
-    "Per version"). Each design runs on one; the PEP 788 designs on 3.14's."""
+    "Per CPython release"). Each design runs on one; the PEP 788 designs on 3.14's."""
     exit_on_finalize: bool       # attach during finalization: PyThread_exit_thread (<= 3.13.7), else hang (gh-87135)
     refcounted_tstates: bool     # 3.14+: others' thread states marked shutting down, not freed (gh-124878)
     ensure_after_fini_hangs: bool  # PyGILState_Ensure once main is gone: hang (3.14+, gh-131185), else NULL deref
@@ -49,11 +49,12 @@ class Runtime:
     rebind_gilstate: bool        # every attach binds the gilstate thread state (3.12+ tstate_activate)
 
 
-RUNTIME_3_11 = Runtime(True, False, False, False, False)
-RUNTIME_3_12 = Runtime(True, False, False, False, True)
-RUNTIME_3_13 = Runtime(True, False, False, True, True)
-RUNTIME_3_13_8 = Runtime(False, False, False, True, True)
-RUNTIME_3_14 = Runtime(False, True, True, True, True)
+RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
+                       restore_attached_fatal=False, rebind_gilstate=False)
+RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True)
+RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True)
+RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)   # gh-87135 backported
+RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, ensure_after_fini_hangs=True)
 
 GILSTATE = enum("PyGILState_LOCKED", "PyGILState_UNLOCKED")
 

@@ -47,11 +47,12 @@ class Runtime:
     ensure_after_fini_hangs: bool  # PyGILState_Ensure once main is gone: hang (3.14+, gh-131185), else NULL deref
     restore_attached_fatal: bool   # attach with a thread state attached: fatal (3.13+), else self-deadlock
     rebind_gilstate: bool        # every attach binds the gilstate thread state (3.12+ tstate_activate)
+    per_interpreter_gil: bool = True  # 3.12+ (PEP 684); 3.11 has one GIL and PyThreadState_Swap leaves it alone
 
 
 RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
-                       restore_attached_fatal=False, rebind_gilstate=False)
-RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True)
+                       restore_attached_fatal=False, rebind_gilstate=False, per_interpreter_gil=False)
+RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True, per_interpreter_gil=True)
 RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True)
 RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)   # gh-87135 backported
 RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, ensure_after_fini_hangs=True)
@@ -163,7 +164,7 @@ class Vocabulary:
     def gil_index(self, interp: ExprLike) -> Expr:
         """0-based GIL slot of an interpreter handle: its own, or main's for one made by
         Py_NewInterpreter, whose legacy config shares the main GIL (PyInterpreterConfig_SHARED_GIL,
-        Python/pylifecycle.c Py_NewInterpreter; a single runtime GIL on 3.11)."""
+        Python/pylifecycle.c Py_NewInterpreter), and for every interpreter on 3.11 (one GIL)."""
         interp = lift(interp)
         idx: Expr = interp - 1
         for i, g in enumerate(self.layout.gil_of):

@@ -110,10 +110,14 @@ def tstate_new(s: Site) -> Steps:
 
 
 def tstate_swap(s: Site) -> Steps:
-    # Python/pystate.c PyThreadState_Swap: detach the current tstate, attach the new one
-    # (which hangs during finalization like any attach).
+    # PyThreadState_Swap: 3.12+ detach the current tstate, attach the new one (which exits or
+    # hangs during finalization like any attach; Python/pystate.c:2432 (v3.13.5)); 3.11 only
+    # switches the current pointer and leaves the GIL as it is (Python/pystate.c:1198 (v3.11.2)).
     v, t = s.v, s.t
     new = s.args[0]
+    if not v.runtime.per_interpreter_gil:
+        return [[Outcome(TRUE, s.ret(v.attached[t]) + [assign(v.attached[t], new)],
+                         "current thread state switched, the GIL left as it is")]]
     step0 = [Outcome(new.eq(0), s.ret(v.attached[t]) + v.detach(t), "detached"),
              Outcome(new.ne(0), s.ret(v.attached[t]) + v.detach(t) + [assign(v.scratch[t], new)],
                      "detached old thread state", goto=1)]

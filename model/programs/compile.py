@@ -187,9 +187,10 @@ class ProgramCompiler:
         self.interp_names = tuple(interps)
         sc = self.sc
         born = len(sc.interps)   # declared interpreters have their own GIL; Py_NewInterpreter's share main's
+        own = self.design.runtime.per_interpreter_gil   # 3.11: one GIL for every interpreter
         return Layout(tuple(self.names), tuple(interps), tuple(i < born for i in range(len(interps))),
                       sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
-                      sc.events, sc.nesting, sc.max_counter, tuple(i if i < born else 0 for i in range(len(interps))))
+                      sc.events, sc.nesting, sc.max_counter, tuple(i if i < born and own else 0 for i in range(len(interps))))
 
     # ----- pass 2: actions -----------------------------------------------------------------------
     def build(self) -> System:
@@ -444,7 +445,7 @@ class ProgramCompiler:
 
     def _initial_tstates(self) -> None:
         v, b = self.v, self.b
-        holders: dict[str, str] = {}
+        holders: dict[int, tuple[str, str]] = {}
         for t, th in enumerate(self.sc.threads):
             if th.tstate is None:
                 continue
@@ -458,13 +459,16 @@ class ProgramCompiler:
             init[v.gil_counter.base + ts] = 1   # not made by PyGILState_Ensure (Python/pystate.c:1521 (v3.13.5))
             init[v.gilstate.base + t] = ts + 1
             if th.attached:
-                if th.tstate in holders:
-                    raise ProgramError(f"threads {holders[th.tstate]} and {th.name} cannot both start attached "
-                                       f"to {th.tstate}: one holds its GIL; set `attached = false` on one",
-                                       th.line)
-                holders[th.tstate] = th.name
+                gil = v.layout.gil_of[i] if v.layout.gil_of else i
+                if gil in holders:
+                    other, where = holders[gil]
+                    shared = "" if where == th.tstate else f" and {where} share one GIL in design `{self.design.name}`"
+                    raise ProgramError(f"threads {other} and {th.name} cannot both start attached "
+                                       f"to {th.tstate}{shared}: one holds its GIL; set `attached = false` on one",
+                                       th.line, design_mismatch=bool(shared))
+                holders[gil] = (th.name, th.tstate)
                 init[v.attached.base + t] = ts + 1
-                init[v.gil.base + i] = t + 1
+                init[v.gil.base + gil] = t + 1
             else:  # a Python thread inside Py_BEGIN_ALLOW_THREADS: its tstate is saved
                 init[v.saved.base + t] = ts + 1
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from interpcheck.model.designs import DESIGNS, for_cpython, resolve
+from interpcheck.model.spec import Spec
 
 from ..engines import ENGINES, EngineOptions
 from ..explicit import Limits
@@ -147,7 +148,7 @@ def _release_designs(versions: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _with_releases(spec, releases: tuple[str, ...]):
+def _with_releases(spec: Spec, releases: tuple[str, ...]) -> Spec:
     """The spec, also under each selected release design that can express it."""
     from dataclasses import replace
 

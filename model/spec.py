@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from .designs import DESIGNS
+from .designs import DESIGNS, resolve
 from .ir import System
 from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_program, resize
 
@@ -41,7 +41,7 @@ class Spec:
 
     def system(self, design: str) -> System:
         try:
-            return build_system(self.scenario, DESIGNS[design])
+            return build_system(self.scenario, DESIGNS[resolve(design)])
         except ProgramError as err:
             raise SpecError(self.path, err.line, err.message, err.design_mismatch) from err
 
@@ -56,13 +56,13 @@ class Spec:
         @lru_cache(maxsize=None)
         def build(count: int) -> System:
             try:
-                return build_system(resize(self.scenario, table, count), DESIGNS[design], group=table)
+                return build_system(resize(self.scenario, table, count), DESIGNS[resolve(design)], group=table)
             except ProgramError as err:
                 raise SpecError(self.path, err.line, err.message, err.design_mismatch) from err
         return Family(table, tables.count(table), build)
 
     def properties(self, design: str) -> list[str]:
-        return list(self.expect.get(design, {}))
+        return list(self.expect.get(resolve(design), {}))
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,10 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError(shown, 1, "no `design`: name one of " + ", ".join(DESIGNS))
     designs = (designs,) if isinstance(designs, str) else tuple(designs)
     for d in designs:
-        if d not in DESIGNS:
+        if resolve(d) not in DESIGNS:
             key = "designs" if "designs" in data else "design"
             raise fail(key, f"unknown design `{d}`; known designs: {', '.join(DESIGNS)}")
+    designs = tuple(dict.fromkeys(resolve(d) for d in designs))   # an old name checks the design it is an alias of
 
     interps = tuple(data.get("interpreters", ["main"]))
     if not interps or interps[0] != "main":
@@ -216,7 +217,7 @@ def _expectations(raw: dict, designs: tuple[str, ...], fail) -> dict[str, dict[s
     """`prop = verdict` applies to every design; an [expect.DESIGN] table overrides it."""
     out: dict[str, dict[str, str]] = {d: {} for d in designs}
     general = [(k, v) for k, v in raw.items() if not isinstance(v, dict)]
-    specific = [(k, v) for k, v in raw.items() if isinstance(v, dict)]
+    specific = [(resolve(k), v) for k, v in raw.items() if isinstance(v, dict)]
     for key, table in specific:
         if key not in designs:
             raise fail(key, f"[expect.{key}] names a design this spec does not list in `designs`")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from ..designs.api import Api, Design, Site, Steps
 from ..designs.lifecycle import MAIN, finalize_phases
 from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
-                  ThreadGroup, all_of, any_of, assign, enum, evaluate, ite)
+                  ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, value_range)
 from ..vocabulary import (DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, standard_properties)
 from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
@@ -146,6 +146,7 @@ class ProgramCompiler:
         view_slots: list[str] = []
         ref_slots: list[str] = []     # strong and weak interpreter references share one slot space
         interps = list(self.sc.interps)
+        consumed: set[str] = set()    # handle kinds some call takes as an argument
         for t, prog in enumerate(self.programs):
             bound: set[str] = set()
             for call in _calls(prog):
@@ -158,6 +159,7 @@ class ProgramCompiler:
                     raise ProgramError(f"{call.name} takes {len(api.args)} argument(s) "
                                        f"({', '.join(api.args) or 'none'}), got {len(call.args)}", call.line, design_mismatch=True)
                 for want, arg in zip(api.args, call.args):
+                    consumed.add("ref" if want == "wref" else want)
                     got = self._kind_of_arg(t, arg, bound)
                     if got not in (want, "null", "unbound-shared"):
                         raise ProgramError(f"argument `{arg.text}` of {call.name} must be a {want}, "
@@ -184,6 +186,11 @@ class ProgramCompiler:
                 elif api.creates == "interp":
                     interps.append(_unique(f"{self.names[t]}.interp", interps))
                     self.made_interps[id(call)] = len(interps)
+        # A handle no call creates can only be NULL, but the functions that take one still
+        # read its (never used) object: give each such kind one slot.
+        for kind, slots in (("guard", guard_slots), ("view", view_slots), ("ref", ref_slots)):
+            if kind in consumed and not slots:
+                slots.append(f"no {kind} created")
         self.interp_names = tuple(interps)
         sc = self.sc
         born = len(sc.interps)   # declared interpreters have their own GIL; Py_NewInterpreter's share main's
@@ -389,6 +396,8 @@ class ProgramCompiler:
         pc_var = self.pc_vars[t]
         base = all_of(v.crash.eq(0), v.process.eq(0), v.status[t].eq(T_RUNNING), pc_var.eq(pc))
         for o in outcomes:
+            if value_range(o.guard) == (0, 0):
+                continue   # can never happen here (e.g. the live-handle outcome of a NULL literal)
             updates = list(o.updates)
             if o.stop:
                 nxt = None

@@ -77,7 +77,8 @@ def result_json(c: Checked) -> dict:
     r = c.result
     trace = None
     if r.trace is not None:
-        trace = [{"thread": s.thread, "call": s.call, "result": s.result} for s in steps_of(c.system, r.trace)]
+        trace = [{"thread": s.thread, "call": s.call, "result": s.result, **({"at": s.where} if s.where else {})}
+                 for s in steps_of(c.system, r.trace)]
     return {"spec": c.spec.name, "design": c.design, "property": r.prop, "verdict": r.verdict.value,
             "expected": c.expected, "engine": r.engine, "trace_length": r.trace.length if r.trace else None,
             "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None,

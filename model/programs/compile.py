@@ -393,6 +393,8 @@ class ProgramCompiler:
             if o.stale_use:
                 checks += (Check("no_stale_check", v.checked[t].eq(0)),)
             done = not o.stop and o.goto in (None, LEAVE)
+            if call.where:   # a call translated from C: renderers show its source line
+                self.b.kinds.setdefault("source", {})[len(self.b.actions)] = call.where
             self.b.action(Action(call.name, t, all_of(base, o.guard), tuple(updates), text,
                                  result if done and result is not None else None, checks, o.note))
 

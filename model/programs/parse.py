@@ -44,6 +44,7 @@ class Call:
     args: tuple[Arg, ...]
     line: int
     bare: bool = False      # written without parentheses, like the Py_BEGIN_ALLOW_THREADS macro
+    where: str = ""         # the C source `file:line` this call was translated from (model/cfront)
 
     @property
     def text(self) -> str:

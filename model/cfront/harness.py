@@ -1,0 +1,180 @@
+"""The zero-configuration scenario of `interpcheck check-c`.
+
+Entries: every function that calls the thread-state API (itself or through a function of
+the given files) and that no function of the files calls. An entry Python calls (it
+returns `PyObject *` or takes `PyObject *self`) runs on a Python thread that holds a
+thread state of the main interpreter; any other entry runs on a foreign thread, started
+with no thread state (a library callback). Python-facing functions that store API handles
+in globals (registration, module init) run first on the main thread; handles an entry
+reads but nothing assigns (a view passed as the callback's argument) are made by the main
+thread too. Then the main thread runs Python and finalizes, concurrently with the entry.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..designs import DESIGNS
+from ..programs import Scenario, ThreadSpec
+from .program import CFrontError, CProgram, CSources, translate
+from .source import Function
+from .translate import CLIENT_ONLY, MACROS, Line
+
+READY = "harness_ready"
+PEP788 = re.compile(r"\b(PyInterpreterGuard_\w+|PyInterpreterView_\w+|PyThreadState_Ensure\w*|PyThreadState_Release)\b")
+MAKE = {"view": "PyInterpreterView_FromCurrent()", "guard": "PyInterpreterGuard_FromCurrent()",
+        "interp": "PyInterpreterState_Get()", "tstate": "PyThreadState_Get()"}
+CPYTHON = {"3.11": "legacy_313", "3.12": "legacy_313", "3.13": "legacy_313", "3.14": "legacy", "3.15": "final"}
+
+
+def thread_state_api() -> set[str]:
+    """Every C function some design models, the client primitives aside, and the macros."""
+    names = {name for d in DESIGNS.values() for name in d.api} - CLIENT_ONLY
+    return names | set(MACROS)
+
+
+def choose_design(sources: CSources, cpython: str | None = None, design: str | None = None) -> tuple[str, str]:
+    """(design, why): --design wins; then --cpython X.Y (its own design when one exists);
+    else `final` for code that uses PEP 788, `legacy` (3.14 semantics) for the rest."""
+    if design:
+        if design not in DESIGNS:
+            raise CFrontError("--design", f"unknown design `{design}`; known: {', '.join(DESIGNS)}")
+        return design, "--design"
+    if cpython:
+        own = f"cpython_{cpython.replace('.', '_')}"
+        if own in DESIGNS:
+            return own, f"--cpython {cpython}"
+        if cpython not in CPYTHON:
+            raise CFrontError("--cpython", f"unknown version `{cpython}`; known: {', '.join(CPYTHON)}")
+        return CPYTHON[cpython], f"--cpython {cpython}"
+    text = "\n".join(f.tree.root_node.text.decode("utf8", "replace") for f in sources.files)
+    if PEP788.search(text):
+        return "final", "the code uses PEP 788 functions"
+    return "legacy", "the code uses only the legacy API (CPython 3.14 semantics)"
+
+
+def python_facing(fn: Function) -> bool:
+    params = fn.params()
+    first = params[0][1] if params else ""
+    return fn.name.startswith("PyInit_") or "PyObject" in fn.return_type() and "*" in fn.return_type() \
+        or ("PyObject" in first and "*" in first)
+
+
+@dataclass
+class Entry:
+    function: Function
+    program: CProgram
+    python_thread: bool         # called by Python (a thread with a thread state) rather than a foreign thread
+
+
+@dataclass
+class Harness:
+    sources: CSources
+    design: str
+    why: str
+    entries: list[Entry]
+    setup: list[CProgram]        # Python-facing functions that store handles, run first by main
+    made: dict[str, str]         # handles main makes for the entries: register → kind
+    loop_bound: int = 2
+
+    @property
+    def locks(self) -> list[str]:
+        progs = [e.program for e in self.entries] + self.setup
+        return list(dict.fromkeys(lock for p in progs for lock in p.locks))
+
+    def main(self, entry: Entry | None = None) -> CProgram:
+        """Setup functions, the handles the entries need, then Python, then Py_FinalizeEx; a
+        Python-facing entry is called by main itself, before it finalizes."""
+        api = DESIGNS[self.design].api
+        tail = [Line(0, f"{reg} = {MAKE[kind]}   # harness: handed to the entries", None)
+                for reg, kind in self.made.items()]
+        rest = [Line(0, "run_python()   # harness: the application runs Python", None),
+                Line(0, "Py_FinalizeEx()   # harness: and exits", None)]
+        if entry is not None and entry.python_thread:
+            rest = translate(self.sources, entry.function.name, api, self.loop_bound, epilogue=rest).lines
+        else:
+            tail.append(Line(0, f"set({READY})", None))
+        tail += rest
+        for p in reversed(self.setup):   # each setup function, wherever it returns, goes on with the rest
+            tail = translate(self.sources, p.function, api, self.loop_bound, epilogue=tail).lines
+        return CProgram("main", tail, [], [], {}, set())
+
+    def counts(self, entry: Entry, wanted: tuple[int, ...]) -> tuple[int, ...]:
+        return (1,) if entry.python_thread else wanted
+
+    def scenario(self, entry: Entry, count: int) -> Scenario:
+        name = re.sub(r"\W", "_", entry.function.name)
+        threads = [ThreadSpec("main", self.main(entry).statements(), "main", True, 0, "main")]
+        if not entry.python_thread:
+            program = entry.program.statements()
+            for i in range(count):
+                inst = name if count == 1 else f"{name}{i + 1}"
+                threads.append(ThreadSpec(inst, program, None, True, 1, name))
+        shared = sorted(set(self.made) | {r for p in self.setup for r in p.assigned} | _shared_of(entry, self))
+        return Scenario(f"{name}_x{count}", ("main",), tuple(threads), locks=tuple(self.locks),
+                        events=(READY,), shared=tuple(shared))
+
+    def describe(self) -> str:
+        main = self.main()
+        out = [f"harness: design `{self.design}` ({self.why}); the main thread, attached to the main interpreter, runs:"]
+        out += ["    " + line for line in main.text().splitlines()]
+        foreign = [e.function.name for e in self.entries if not e.python_thread]
+        python = [e.function.name for e in self.entries if e.python_thread]
+        if foreign:
+            out.append(f"  concurrently, 1 and then 2 foreign threads (no thread state) each run: {', '.join(foreign)}")
+        if python:
+            out.append(f"  functions Python calls ({', '.join(python)}) are each called by the main thread, "
+                       "in place of set(...), before it finalizes")
+        out.append("  another harness: write a spec whose [[thread]] takes `c = \"FILE.c:FUNCTION\"` "
+                   "instead of `program` (docs/specs.md, \"Threads from C\")")
+        return "\n".join(out)
+
+
+def _shared_of(entry: Entry, h: Harness) -> set[str]:
+    """Registers the entry reads or writes that are C globals or harness-made handles: one per process."""
+    return {r for r in entry.program.assigned if r in h_globals(h)} | set(entry.program.free)
+
+
+def h_globals(h: Harness) -> set[str]:
+    return h._globals
+
+
+def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
+                  only: list[str] | None = None) -> Harness:
+    api = DESIGNS[design].api
+    names = thread_state_api()
+    called = set().union(*(sources.callees(f) for f in sources.functions.values())) if sources.functions else set()
+    candidates = [f for f in sources.functions.values()
+                  if (f.name in only if only else f.name not in called) and sources.uses_thread_state(f, names)]
+    setup: list[CProgram] = []
+    entries: list[Entry] = []
+    for fn in sorted(candidates, key=lambda f: (f.file.shown, f.line)):
+        if python_facing(fn):
+            probe = translate(sources, fn.name, api, loop_bound)
+            if probe.assigned & sources.globals and not only:
+                setup.append(probe)
+                continue
+            entries.append(Entry(fn, probe, True))
+        else:
+            entries.append(Entry(fn, translate(sources, fn.name, api, loop_bound, _wait(fn)), False))
+    if not entries:
+        raise CFrontError(sources.files[0].shown if sources.files else "?",
+                          "no entry: no function here calls the thread-state API without being called from "
+                          "these files (`interpcheck list --functions DESIGN` lists the API)")
+    made: dict[str, str] = {}
+    set_by_setup = {r for p in setup for r in p.assigned}
+    for e in entries:
+        for reg, kind in e.program.free.items():
+            if reg not in set_by_setup and reg not in made:
+                made[reg] = kind
+    for reg, kind in made.items():
+        if kind not in MAKE or MAKE[kind].split("(")[0] not in api:
+            raise CFrontError(f"{sources.files[0].shown}", f"the entries read `{reg}`, a {kind} nothing here makes, "
+                              f"and design `{design}` cannot make one for them: write a spec (c = \"...\")")
+    h = Harness(sources, design, why, entries, setup, made, loop_bound)
+    h._globals = sources.globals
+    return h
+
+
+def _wait(fn: Function) -> list[Line]:
+    return [Line(0, f"wait({READY})   # harness: this thread starts once main is set up", None)]

@@ -108,6 +108,8 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
         click.echo(f"{spec.name} [{design}]  ({path})")
         if spec.summary:
             click.echo(f"  {spec.summary}")
+        for warning in spec.warnings:
+            click.echo(f"  {warning}")
         rows = []
         for c in items:
             r = c.result

@@ -96,7 +96,8 @@ class Harness:
             tail.append(Line(0, f"set({READY})", None))
         tail += rest
         for p in reversed(self.setup):   # each setup function, wherever it returns, goes on with the rest
-            tail = translate(self.sources, p.function, api, self.loop_bound, epilogue=tail).lines
+            tail = translate(self.sources, p.function, api, self.loop_bound, epilogue=tail,
+                             assume_success=True).lines
         return CProgram("main", tail, [], [], {}, set())
 
     def counts(self, entry: Entry, wanted: tuple[int, ...]) -> tuple[int, ...]:
@@ -143,6 +144,11 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
                   only: list[str] | None = None) -> Harness:
     api = DESIGNS[design].api
     names = thread_state_api()
+    for f in sources.functions.values():
+        lacking = sorted((sources.callees(f) & names) - set(api) - set(MACROS))
+        if lacking:
+            raise CFrontError(f"{f.file.shown}:{f.line}", f"{f.name}() calls {', '.join(lacking)}, which design "
+                              f"`{design}` does not have: choose one that does (--design final for PEP 788)")
     called = set().union(*(sources.callees(f) for f in sources.functions.values())) if sources.functions else set()
     candidates = [f for f in sources.functions.values()
                   if (f.name in only if only else f.name not in called) and sources.uses_thread_state(f, names)]
@@ -150,7 +156,7 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
     entries: list[Entry] = []
     for fn in sorted(candidates, key=lambda f: (f.file.shown, f.line)):
         if python_facing(fn):
-            probe = translate(sources, fn.name, api, loop_bound)
+            probe = translate(sources, fn.name, api, loop_bound, assume_success=True)
             if probe.assigned & sources.globals and not only:
                 setup.append(probe)
                 continue

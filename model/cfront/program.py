@@ -102,9 +102,12 @@ class CProgram:
 
 
 def translate(sources: CSources, name: str, api: dict, loop_bound: int = 2, prologue: list[Line] = (),
-              epilogue: list[Line] = ()) -> CProgram:
+              epilogue: list[Line] = (), assume_success: bool = False) -> CProgram:
+    """`assume_success`: unmodelled failure checks (`if (!PyCallable_Check(h)) return NULL;`)
+    are taken as passed, as a harness does for the code that registers a callback."""
     fn = sources.function(name)
     tr = Translator(api, sources.functions, loop_bound)
+    tr.assume_success = assume_success
     try:
         body = tr.function(fn, list(epilogue))
     except TooLarge as err:

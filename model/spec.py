@@ -15,11 +15,12 @@ from typing import Callable
 from .designs import DESIGNS
 from .ir import System
 from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_program, resize
+from .programs.parse import Arg, Call
 
 VERDICTS = ("holds", "violated")
 TOP_KEYS = {"name", "summary", "design", "designs", "interpreters", "locks", "events", "shared", "bounds",
             "thread", "atexit", "finalizers", "expect", "queries", "invariants"}
-THREAD_KEYS = {"name", "count", "program", "c", "tstate", "attached"}
+THREAD_KEYS = {"name", "count", "program", "c", "after", "tstate", "attached"}
 BOUNDS = {"tstates_per_thread": (1, 6), "nesting": (1, 6), "max_counter": (1, 8)}
 
 
@@ -164,6 +165,9 @@ def load_spec(path: str | Path) -> Spec:
                 program = parse_program(th["program"], lines.program_start("program", k))
             except ProgramError as err:
                 raise SpecError(shown, err.line, err.message) from err
+        if "after" in th:   # the thread starts once another sets this event (a C function cannot wait(E) itself)
+            program = (Call(None, "wait", (Arg(str(th["after"]), lines.of("after", 0, at)),),
+                            lines.of("after", 0, at)),) + tuple(program)
         for i in range(count):
             inst = name if count == 1 else f"{name}{i + 1}"
             threads.append(ThreadSpec(inst, program, th.get("tstate"), th.get("attached", True), at, name))

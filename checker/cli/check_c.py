@@ -58,7 +58,9 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
             click.echo(str(w), err=True)
         if show_program:
             say(f"{fn.name}() as checked ({fn.file.shown}:{fn.line}):")
-            say("\n".join("    " + x for x in entry.program.text().splitlines()))
+            shown = harness.main(entry) if entry.python_thread else entry.program
+            say(("  (run by the main thread)\n" if entry.python_thread else "")
+                + "\n".join("    " + x for x in shown.text().splitlines()))
             say("")
         for count in harness.counts(entry, counts or (1, 2)):
             scenario = harness.scenario(entry, count)

@@ -162,7 +162,7 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
                 continue
             entries.append(Entry(fn, probe, True))
         else:
-            entries.append(Entry(fn, translate(sources, fn.name, api, loop_bound, _wait(fn)), False))
+            entries.append(Entry(fn, _own_handles(translate(sources, fn.name, api, loop_bound, _wait(fn)), api), False))
     if not entries:
         raise CFrontError(sources.files[0].shown if sources.files else "?",
                           "no entry: no function here calls the thread-state API without being called from "
@@ -180,6 +180,28 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
     h = Harness(sources, design, why, entries, setup, made, loop_bound)
     h._globals = sources.globals
     return h
+
+
+def _own_handles(prog: CProgram, api: dict) -> CProgram:
+    """A view or guard the entry gets as its argument is made for each thread, just before
+    it runs (as each registration hands its callback its own): one from
+    PyInterpreterView_FromMain (the entry does not run when that fails), a guard from such a view."""
+    lines: list[Line] = []
+    for reg, kind in list(prog.free.items()):
+        if kind not in ("view", "guard") or "PyInterpreterView_FromMain" not in api:
+            continue
+        view = reg if kind == "view" else f"{reg}_view"
+        lines += [Line(0, f"{view} = PyInterpreterView_FromMain()   # harness: the view handed to this thread", None),
+                  Line(0, f"if not {view}:", None), Line(1, "return", None)]
+        if kind == "guard":
+            lines += [Line(0, f"{reg} = PyInterpreterGuard_FromView({view})   # harness: the guard handed to this "
+                              "thread, to close", None),
+                      Line(0, f"PyInterpreterView_Close({view})", None),
+                      Line(0, f"if not {reg}:", None), Line(1, "return", None)]
+        del prog.free[reg]
+        prog.assigned.add(reg)
+    prog.lines[1:1] = lines
+    return prog
 
 
 def _wait(fn: Function) -> list[Line]:

@@ -106,12 +106,16 @@ def translate(sources: CSources, name: str, api: dict, loop_bound: int = 2, prol
     """`assume_success`: unmodelled failure checks (`if (!PyCallable_Check(h)) return NULL;`)
     are taken as passed, as a harness does for the code that registers a callback."""
     fn = sources.function(name)
-    tr = Translator(api, sources.functions, loop_bound)
-    tr.assume_success = assume_success
-    try:
-        body = tr.function(fn, list(epilogue))
-    except TooLarge as err:
-        raise CFrontError(f"{fn.file.shown}:{fn.line}", f"{fn.name}: {err}; lower --loop-bound") from err
+    seen: set[str] = set()
+    for _ in range(2):   # the second pass knows every register some path assigns
+        tr = Translator(api, sources.functions, loop_bound)
+        tr.assume_success = assume_success
+        tr.assigned |= seen
+        try:
+            body = tr.function(fn, list(epilogue))
+        except TooLarge as err:
+            raise CFrontError(f"{fn.file.shown}:{fn.line}", f"{fn.name}: {err}; lower --loop-bound") from err
+        seen = set(tr.assigned)
     _syntax_warnings(tr, fn)
     return CProgram(fn.name, list(prologue) + body, tr.warnings, tr.locks, tr.free, tr.assigned)
 

@@ -275,8 +275,12 @@ class Translator:
             value = d.child_by_field_name("value") if d.type == "init_declarator" else None
             if value is None:
                 return each(i + 1, c)
-            target = c.name(_name(d.child_by_field_name("declarator")) or "")
-            return self._expr(value, c, lambda: each(i + 1, c), target=target or None)
+            cname = _name(d.child_by_field_name("declarator")) or ""
+            plain = _strip_value(value)
+            if plain.type == "identifier" and text_of(plain) not in NULLS and cname:
+                # `T *view = (T *)arg;`: the same handle under another name
+                return each(i + 1, replace(c, aliases=c.aliases + ((cname, c.name(text_of(plain))),)))
+            return self._expr(value, c, lambda: each(i + 1, c), target=c.name(cname) or None)
         return each(0, ctx)
 
     def _raii(self, node: Node, ctx: Ctx, k, scope: int, enter: str, leave: str) -> Lines:
@@ -483,6 +487,8 @@ class Translator:
         node = _strip_parens(node)
         if node.type == "identifier":
             return ctx.name(text_of(node))
+        if node.type == "pointer_expression" and _strip_value(node.child_by_field_name("argument")).type == "identifier":
+            return ctx.name(text_of(_strip_value(node.child_by_field_name("argument"))))   # `*out = ...`
         if node.type in ("field_expression", "subscript_expression", "pointer_expression", "qualified_identifier"):
             return _sanitize(text_of(node))
         return None

@@ -11,7 +11,8 @@ def mapped(folder: str) -> list[str]:
 
 
 setup(
-    packages=mapped("model") + mapped("checker"),
-    package_dir={"interpcheck.model": "model", "interpcheck.checker": "checker"},
-    package_data={"interpcheck.checker.explicit.native": ["runtime.c"]},   # compiled with each model's C search
+    packages=mapped("model") + mapped("checker") + ["interpcheck.examples"],
+    package_dir={"interpcheck.model": "model", "interpcheck.checker": "checker", "interpcheck.examples": "examples"},
+    package_data={"interpcheck.checker.explicit.native": ["runtime.c"],   # compiled with each model's C search
+                  "interpcheck.examples": ["c/*.c", "c/*.toml", "c/*.md"]},   # check-c's examples
 )

@@ -9,9 +9,9 @@
  *
  *   $ interpcheck check-c examples/c/daemon_thread.c
  *
- * Verdicts for poller_main() (1 and 2 threads), design final: no_attach_after_finalize
- * and no_use_after_free violated, with traces ending at Py_END_ALLOW_THREADS (line 51);
- * no_deadlock and finalization_completes hold (finalization does not wait for the
+ * Verdicts for poller_main() (1 and 2 threads), design final: no_attach_after_finalize,
+ * no_use_after_free, no_thread_hung and no_deadlock violated, each trace ending at
+ * Py_END_ALLOW_THREADS (line 47); finalization_completes holds (it does not wait for the
  * daemon). Keep the guard until PyThreadState_Release() and the violations go away, at
  * the price of finalization waiting for the thread to finish.
  */

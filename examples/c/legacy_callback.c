@@ -10,7 +10,7 @@
  *   $ interpcheck check-c examples/c/legacy_callback.c --cpython 3.13
  *
  * Verdicts for on_reading() (1 and 2 threads): no_stale_check, no_attach_after_finalize
- * and no_use_after_free violated (their traces point at lines 48 and 51 below); the
+ * and no_use_after_free violated (their traces point at lines 49 and 52 below); the
  * other properties hold. The PEP 788 port of the same file is legacy_callback_pep788.c.
  */
 #include <Python.h>

@@ -153,22 +153,29 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
     candidates = [f for f in sources.functions.values()
                   if (f.name in only if only else f.name not in called) and sources.uses_thread_state(f, names)]
     setup: list[CProgram] = []
-    entries: list[Entry] = []
+    callers: list[tuple[Function, CProgram]] = []      # Python-facing entries
     for fn in sorted(candidates, key=lambda f: (f.file.shown, f.line)):
         if python_facing(fn):
             probe = translate(sources, fn.name, api, loop_bound, assume_success=True)
-            if probe.assigned & sources.globals and not only:
-                setup.append(probe)
-                continue
-            entries.append(Entry(fn, probe, True))
+            (setup if probe.assigned & sources.globals and not only else callers).append((fn, probe))
+    set_by_setup = {r for _, p in setup for r in p.assigned}
+    keep = set_by_setup | sources.globals              # one per process: never made per thread
+    entries: list[Entry] = []
+    for fn in sorted(candidates, key=lambda f: (f.file.shown, f.line)):
+        if any(fn is f for f, _ in setup):
+            continue
+        caller = next((p for f, p in callers if f is fn), None)
+        if caller is not None:
+            entries.append(Entry(fn, caller, True))
         else:
-            entries.append(Entry(fn, _own_handles(translate(sources, fn.name, api, loop_bound, _wait(fn)), api), False))
+            prog = translate(sources, fn.name, api, loop_bound, _wait(fn))
+            entries.append(Entry(fn, _own_handles(prog, api, keep, (fn.file.shown, fn.line)), False))
+    setup = [p for _, p in setup]
     if not entries:
         raise CFrontError(sources.files[0].shown if sources.files else "?",
                           "no entry: no function here calls the thread-state API without being called from "
                           "these files (`interpcheck list --functions DESIGN` lists the API)")
     made: dict[str, str] = {}
-    set_by_setup = {r for p in setup for r in p.assigned}
     for e in entries:
         for reg, kind in e.program.free.items():
             if reg not in set_by_setup and reg not in made:
@@ -182,22 +189,22 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
     return h
 
 
-def _own_handles(prog: CProgram, api: dict) -> CProgram:
+def _own_handles(prog: CProgram, api: dict, keep: set[str], where: tuple[str, int]) -> CProgram:
     """A view or guard the entry gets as its argument is made for each thread, just before
     it runs (as each registration hands its callback its own): one from
     PyInterpreterView_FromMain (the entry does not run when that fails), a guard from such a view."""
     lines: list[Line] = []
     for reg, kind in list(prog.free.items()):
-        if kind not in ("view", "guard") or "PyInterpreterView_FromMain" not in api:
+        if kind not in ("view", "guard") or "PyInterpreterView_FromMain" not in api or reg in keep:
             continue
         view = reg if kind == "view" else f"{reg}_view"
-        lines += [Line(0, f"{view} = PyInterpreterView_FromMain()   # harness: the view handed to this thread", None),
-                  Line(0, f"if not {view}:", None), Line(1, "return", None)]
+        lines += [Line(0, f"{view} = PyInterpreterView_FromMain()   # harness: the view handed to this thread", where),
+                  Line(0, f"if not {view}:", where), Line(1, "return", where)]
         if kind == "guard":
             lines += [Line(0, f"{reg} = PyInterpreterGuard_FromView({view})   # harness: the guard handed to this "
-                              "thread, to close", None),
-                      Line(0, f"PyInterpreterView_Close({view})", None),
-                      Line(0, f"if not {reg}:", None), Line(1, "return", None)]
+                              "thread, to close", where),
+                      Line(0, f"PyInterpreterView_Close({view})", where),
+                      Line(0, f"if not {reg}:", where), Line(1, "return", where)]
         del prog.free[reg]
         prog.assigned.add(reg)
     prog.lines[1:1] = lines

@@ -27,7 +27,7 @@ LOCKS = {"pthread_mutex_lock": "lock", "PyMutex_Lock": "lock", "PyThread_acquire
 # Py* names that need no thread state (macros on C values, raw memory, locks, initialization checks).
 NO_TSTATE = re.compile(r"^(Py_IsInitialized|PyGILState_Check|PyMem_Raw\w*|PyThread_\w*|Py_UNUSED|Py_ARRAY_LENGTH|"
                        r"Py_MIN|Py_MAX|Py_ABS|Py_MEMBER_SIZE|Py_STRINGIFY|Py_BUILD_ASSERT\w*|Py_UNREACHABLE|"
-                       r"PyEval_ThreadsInitialized|PyOS_\w*|Py_BEGIN_CRITICAL_SECTION2?|Py_END_CRITICAL_SECTION2?|"
+                       r"PyEval_ThreadsInitialized|PyOS_\w*|"
                        r"PyMutex_IsLocked|Py_AtExit|Py_IsFinalizing_unlocked)$")
 MACROS = {"Py_BEGIN_ALLOW_THREADS": "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS": "Py_END_ALLOW_THREADS",
           "Py_UNBLOCK_THREADS": "Py_BEGIN_ALLOW_THREADS", "Py_BLOCK_THREADS": "Py_END_ALLOW_THREADS"}
@@ -245,7 +245,7 @@ class Translator:
         # Leaving inner scopes runs their cleanups; the labelled code runs in the function's own scope.
         cleanups = [x for s, lines in reversed(ctx.cleanups) if s not in {s2 for s2, _ in top.cleanups}
                     for x in lines]
-        here = replace(top, gotos=gotos)
+        here = replace(top, gotos=gotos, top=top)
         return cleanups + self._seq(list(top.body[at:]), here, lambda c: top.ret(), id(top.fn.body))
 
     def _declaration(self, node: Node, ctx: Ctx, k, scope: int) -> Lines:
@@ -318,7 +318,7 @@ class Translator:
         update = node.child_by_field_name("update")
         where = ctx.fn.file.where(node)
         if kind == "for_range_loop":
-            cond = node   # nondeterministic: any number of elements
+            cond = node.child_by_field_name("right")   # not modelled: any number of elements
         init = node.child_by_field_name("initializer")
         jumps = _contains(body, JUMPS, stop={"while_statement", "for_statement", "do_statement", "switch_statement"}) \
             or _contains(body, {"return_statement", "goto_statement"})
@@ -406,7 +406,10 @@ class Translator:
         if kind in ("number_literal", "true", "false", "null") or text_of(node) in ("NULL", "nullptr"):
             return then() if text_of(node) not in ("0", "false", "NULL", "nullptr", "0L", "0u") else other()
         if kind == "unary_expression" and text_of(node.child_by_field_name("operator")) == "!":
-            return self._cond(node.child_by_field_name("argument"), ctx, other, then)
+            arg = _strip_parens(node.child_by_field_name("argument"))
+            if arg.type in ("identifier", "call_expression", "assignment_expression"):
+                return self._cond_value(arg, "==", ctx, then, other)   # `!g` reads as `if not g:`
+            return self._cond(arg, ctx, other, then)
         if kind == "binary_expression":
             op = text_of(node.child_by_field_name("operator"))
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
@@ -439,6 +442,8 @@ class Translator:
             if args is not None:
                 call = f"{api.name}({', '.join(args)})"
                 return pre + self._if_lines(ctx, node, call if op == "!=" else f"not {call}", then, other)
+        if op == "==":
+            then, other = other, then
         return self._expr(node, ctx, lambda: self._if_lines(ctx, node, "choose()", then, other, "the model "
                                                              f"cannot evaluate `{_short(node)}`: either way"))
 
@@ -683,7 +688,7 @@ def _ctor_arg(decl: Node) -> Node | None:
 
 
 def _sanitize(text: str) -> str:
-    name = re.sub(r"\W+", "_", text.replace("->", "_").replace(".", "_")).strip("_")
+    name = re.sub(r"\W+", "_", text.strip("&*() \t").replace("->", "_").replace(".", "_"))
     return name if re.match(r"[A-Za-z_]", name or "") else f"x_{name}"
 
 
@@ -735,7 +740,9 @@ def _error_exit(node: Node) -> bool:
 
 
 def _coalesce(lines: Lines) -> Lines:
-    """One `work()` for a run of C work at the same depth."""
+    """One `work()` for a run of C work at the same depth; no `return` as the last line."""
+    if lines and lines[-1].text == "return" and lines[-1].depth == 0:
+        lines = lines[:-1]
     out: Lines = []
     for x in lines:
         if x.text.startswith("work()") and out and out[-1].text.startswith("work()") and out[-1].depth == x.depth:

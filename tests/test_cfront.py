@@ -663,3 +663,33 @@ def test_itf_meta_names_the_c_line(tmp_path):
     doc = to_itf(c.system, c.result)
     sources = [s["#meta"].get("source") for s in doc["states"]]
     assert f"{EXAMPLES / 'legacy_callback.c'}:52" in sources
+
+
+# ----- SARIF ---------------------------------------------------------------------------------
+
+def test_sarif_validates_and_puts_the_violation_at_the_failing_c_call(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parent / "sarif-2.1.0-subset.schema.json").read_text())
+    out = tmp_path / "out.sarif"
+    r = cli("check-c", str(EXAMPLES / "legacy_callback.c"), "--cpython", "3.13", "-q", "--sarif", str(out))
+    assert r.exit_code == 12
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, schema, format_checker=jsonschema.FormatChecker())
+    results = {x["ruleId"]: x for x in doc["runs"][0]["results"]}
+    assert set(results) == {"no_stale_check", "no_attach_after_finalize", "no_use_after_free"}
+    uaf = results["no_use_after_free"]
+    region = uaf["locations"][0]["physicalLocation"]["region"]
+    assert region["startLine"] == 52
+    flows = uaf["codeFlows"][0]["threadFlows"]
+    assert [f["id"] for f in flows] == ["main", "on_reading"]
+    lines_ = [loc["location"]["physicalLocation"]["region"]["startLine"] for loc in flows[1]["locations"]
+              if "physicalLocation" in loc["location"]]
+    assert 49 in lines_ and lines_[-1] == 52
+    orders = sorted(loc["executionOrder"] for f in flows for loc in f["locations"])
+    assert orders == list(range(1, len(orders) + 1))
+
+
+def test_sarif_of_code_that_holds_has_no_results():
+    r = cli("check-c", str(EXAMPLES / "legacy_callback_pep788.c"), "-q", "--format", "sarif")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["runs"][0]["results"] == []

@@ -86,7 +86,6 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
                    "results": [result_json(c) for c in checked]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     if fmt == "sarif" or sarif_file:
-        from .sarif_c import sarif_report
         doc = json.dumps(sarif_report(checked), indent=2) + "\n"
         if sarif_file:
             with open(sarif_file, "w") as f:
@@ -94,3 +93,20 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
         if fmt == "sarif":
             sys.stdout.write(doc)
     sys.exit(overall_exit(checked))
+
+
+def sarif_report(checked: list[Checked]) -> dict:
+    """Every violation (the vacuity witness aside) as a SARIF result at its C line."""
+    from ..render.sarif import sarif_log, violation
+    results, rules, seen = [], {}, set()
+    for c in checked:
+        if c.result.verdict is not Verdict.VIOLATED or c.result.prop == "completes":
+            continue
+        found = violation(c.system, c.result, f"{c.spec.path}:1")
+        key = (found["ruleId"], json.dumps(found["locations"]))
+        if key in seen:   # the same violation at the same line with more threads: report it once
+            continue
+        seen.add(key)
+        results.append(found)
+        rules[c.result.prop] = getattr(c.system.prop(c.result.prop), "doc", "")
+    return sarif_log(results, rules)

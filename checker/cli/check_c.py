@@ -50,6 +50,8 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
     text = fmt == "text"
     say = (lambda s="": click.echo(s)) if text else (lambda s="": click.echo(s, err=True))
     say(harness.describe())
+    for line in harness.skipped:
+        click.echo(line, err=True)
     say("")
     checked: list[Checked] = []
     for entry in harness.entries:

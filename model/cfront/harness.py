@@ -12,7 +12,7 @@ thread too. Then the main thread runs Python and finalizes, concurrently with th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..designs import DESIGNS
 from ..programs import Scenario, ThreadSpec
@@ -76,6 +76,7 @@ class Harness:
     setup: list[CProgram]        # Python-facing functions that store handles, run first by main
     made: dict[str, str]         # handles main makes for the entries: register → kind
     loop_bound: int = 2
+    skipped: list[str] = field(default_factory=list)   # entries not checked, and why
 
     @property
     def locks(self) -> list[str]:
@@ -91,13 +92,14 @@ class Harness:
         rest = [Line(0, "run_python()   # harness: the application runs Python", None),
                 Line(0, "Py_FinalizeEx()   # harness: and exits", None)]
         if entry is not None and entry.python_thread:
-            rest = translate(self.sources, entry.function.name, api, self.loop_bound, epilogue=rest).lines
+            rest = translate(self.sources, entry.function.name, api, self.loop_bound, epilogue=rest,
+                             namespace="call_").lines
         else:
             tail.append(Line(0, f"set({READY})", None))
         tail += rest
-        for p in reversed(self.setup):   # each setup function, wherever it returns, goes on with the rest
+        for k, p in reversed(list(enumerate(self.setup))):   # each, wherever it returns, goes on with the rest
             tail = translate(self.sources, p.function, api, self.loop_bound, epilogue=tail,
-                             assume_success=True).lines
+                             assume_success=True, namespace=f"setup{k}_").lines
         return CProgram("main", tail, [], [], {}, set())
 
     def counts(self, entry: Entry, wanted: tuple[int, ...]) -> tuple[int, ...]:
@@ -154,9 +156,14 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
                   if (f.name in only if only else f.name not in called) and sources.uses_thread_state(f, names)]
     setup: list[CProgram] = []
     callers: list[tuple[Function, CProgram]] = []      # Python-facing entries
+    skipped: list[str] = []
     for fn in sorted(candidates, key=lambda f: (f.file.shown, f.line)):
         if python_facing(fn):
-            probe = translate(sources, fn.name, api, loop_bound, assume_success=True)
+            try:
+                probe = translate(sources, fn.name, api, loop_bound, assume_success=True)
+            except CFrontError as err:
+                skipped.append(f"{err.where}: warning: {err.message}; not checked")
+                continue
             (setup if probe.assigned & sources.globals and not only else callers).append((fn, probe))
     set_by_setup = {r for _, p in setup for r in p.assigned}
     keep = set_by_setup | sources.globals              # one per process: never made per thread
@@ -168,7 +175,11 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
         if caller is not None:
             entries.append(Entry(fn, caller, True))
         else:
-            prog = translate(sources, fn.name, api, loop_bound, _wait(fn))
+            try:
+                prog = translate(sources, fn.name, api, loop_bound, _wait(fn))
+            except CFrontError as err:   # one entry too large: the others are still checked
+                skipped.append(f"{err.where}: warning: {err.message}; not checked")
+                continue
             entries.append(Entry(fn, _own_handles(prog, api, keep, (fn.file.shown, fn.line)), False))
     setup = [p for _, p in setup]
     if not entries:
@@ -184,7 +195,7 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
         if kind not in MAKE or MAKE[kind].split("(")[0] not in api:
             raise CFrontError(f"{sources.files[0].shown}", f"the entries read `{reg}`, a {kind} nothing here makes, "
                               f"and design `{design}` cannot make one for them: write a spec (c = \"...\")")
-    h = Harness(sources, design, why, entries, setup, made, loop_bound)
+    h = Harness(sources, design, why, entries, setup, made, loop_bound, skipped)
     h._globals = sources.globals
     return h
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -102,14 +103,26 @@ class CProgram:
 
 
 def translate(sources: CSources, name: str, api: dict, loop_bound: int = 2, prologue: list[Line] = (),
-              epilogue: list[Line] = (), assume_success: bool = False) -> CProgram:
+              epilogue: list[Line] = (), assume_success: bool = False, namespace: str = "") -> CProgram:
     """`assume_success`: unmodelled failure checks (`if (!PyCallable_Check(h)) return NULL;`)
     are taken as passed, as a harness does for the code that registers a callback."""
     fn = sources.function(name)
+    # Continuation passing recurses once per statement along a path; a long function needs
+    # more than Python's default 1000 frames (Python-to-Python calls use no C stack).
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 200_000))
+    try:
+        return _translate(sources, fn, api, loop_bound, prologue, epilogue, assume_success, namespace)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _translate(sources, fn, api, loop_bound, prologue, epilogue, assume_success, namespace) -> CProgram:
     seen: set[str] = set()
     for _ in range(2):   # the second pass knows every register some path assigns
         tr = Translator(api, sources.functions, loop_bound)
         tr.assume_success = assume_success
+        tr.namespace = namespace
         tr.assigned |= seen
         try:
             body = tr.function(fn, list(epilogue))

@@ -1,21 +1,20 @@
 """Translates a C function into a thread program (docs/specs.md "Programs").
 
-Continuation-passing: each statement is translated together with what runs after it, so
-`return`, `goto cleanup`, `break` and `continue` become the code they jump to (the program
-language has no jumps), and an inlined callee's `return` continues its caller. Code after
-an `if` is copied into its branches only when a branch jumps; loops are unrolled to a
-bound; a condition the model cannot read becomes `choose()`, a nondeterministic branch.
+Direct style, linear in the size of the function: `return`, `break`, `continue` and
+`goto cleanup` become forward `goto`s to labels of the program (after an inlined callee,
+after a loop, at the function's end), each after the C++ destructors of the scopes they
+leave; loops are unrolled to a bound; a condition the model cannot read becomes
+`choose()`, a nondeterministic branch; `&&`/`||` jump too when their branches are large.
 Every emitted line carries the C file:line it came from.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 from tree_sitter import Node
 
-from .source import Function, SourceFile, text_of
+from .source import Function, text_of
 
 # Calls that take or give back a C mutex, by name: (acquire, release) and where the lock is.
 LOCKS = {"pthread_mutex_lock": "lock", "PyMutex_Lock": "lock", "PyThread_acquire_lock": "lock",
@@ -61,21 +60,40 @@ class TooLarge(Exception):
     pass
 
 
+@dataclass(eq=False)
+class Target:
+    """A label of the program; written only when some `goto` uses it."""
+    name: str
+    used: bool = False
+
+    def goto(self, where) -> Line:
+        self.used = True
+        return Line(0, f"goto {self.name}", where)
+
+    def here(self, where=None) -> Lines:
+        return [Line(0, f"label {self.name}", where)] if self.used else []
+
+
+@dataclass(frozen=True)
+class Jump:
+    """Where a `break` or `continue` goes, and how many destructors are live outside it."""
+    target: Target
+    depth: int
+
+
 @dataclass(frozen=True)
 class Ctx:
     fn: Function
     prefix: str                                 # register prefix of this function's locals ("" for the entry)
     locals: frozenset[str]
     aliases: tuple[tuple[str, str], ...]        # C name → register (parameters bound to the caller's names)
-    ret: Callable[[], Lines]
-    brk: Callable[[], Lines] | None = None
-    cont: Callable[[], Lines] | None = None
-    labels: tuple[tuple[str, int], ...] = ()    # label → index in the function body's statements
-    body: tuple[Node, ...] = ()
-    gotos: tuple[tuple[str, int], ...] = ()     # times each label was jumped to on this path
+    exit: Target | None                         # where `return` goes (None: the thread returns)
+    base: int = 0                               # destructors live when this function was entered
+    brk: Jump | None = None
+    cont: Jump | None = None
+    labels: tuple[tuple[str, Target, int, bool], ...] = ()   # C label → target, its byte offset, top level
     stack: tuple[str, ...] = ()                 # functions being inlined (recursion is cut)
-    cleanups: tuple[tuple[int, Lines], ...] = ()  # RAII destructors: (scope id, lines), innermost last
-    top: "Ctx | None" = None                    # the function-level context a goto restarts from
+    cleanups: tuple[tuple[int, tuple[Line, ...]], ...] = ()  # C++ destructors: (scope, lines), innermost last
 
     def name(self, cname: str) -> str:
         for c, r in self.aliases:
@@ -95,12 +113,6 @@ def _strip_parens(node: Node) -> Node:
     return node
 
 
-def _contains(node: Node, kinds: set[str], stop: set[str] = frozenset()) -> bool:
-    if node.type in kinds:
-        return True
-    return any(c.type not in stop and _contains(c, kinds, stop) for c in node.children)
-
-
 class Translator:
     """One translation: the design's functions, the files' functions, warnings, handle kinds."""
 
@@ -116,14 +128,19 @@ class Translator:
         self.kinds: dict[str, str] = {}                  # register → kind of API value it holds
         self.temps = 0
         self.emitted = 0
+        self.targets = 0
         self.assume_success = False   # setup code: an unmodelled failure check is taken as passed
+        self._effects: dict[str, str] = {}
+        self.namespace = ""           # prefix of this translation's labels (several may share one program)
 
     # ----- entry points ------------------------------------------------------------------------
     def function(self, fn: Function, epilogue: Lines = ()) -> Lines:
         """The entry's body; `epilogue` runs wherever it returns (a harness's own steps)."""
-        tail = list(epilogue)
-        ctx = self._ctx(fn, "", (), lambda: tail + [Line(0, "return", None)], ())
-        lines = self._block(fn.body, ctx, lambda c: list(tail))
+        exit = self._target("exit") if epilogue else None
+        ctx = self._ctx(fn, "", (), exit, ())
+        lines = self._block(fn.body, ctx)
+        if exit is not None:
+            lines += exit.here() + list(epilogue)
         return _coalesce(lines)
 
     def warn(self, where: tuple[str, int], message: str) -> None:
@@ -131,170 +148,192 @@ class Translator:
             self._warned.add((where, message))
             self.warnings.append(Warning_(where, message))
 
-    def _ctx(self, fn: Function, prefix: str, aliases, ret, stack) -> Ctx:
-        body = tuple(fn.body.named_children)
-        labels = tuple((text_of(s.child_by_field_name("label")), i) for i, s in enumerate(body)
-                       if s.type == "labeled_statement")
+    def _target(self, hint: str) -> Target:
+        self.targets += 1
+        return Target(self.namespace + re.sub(r"\W", "_", hint) + f"_{self.targets}")
+
+    def _ctx(self, fn: Function, prefix: str, aliases, exit: Target | None, stack, base: int = 0,
+             cleanups=()) -> Ctx:
+        labels = []
+        stack_nodes = [fn.body]
+        while stack_nodes:
+            n = stack_nodes.pop()
+            if n.type == "labeled_statement":
+                name = text_of(n.child_by_field_name("label"))
+                labels.append((name, self._target(f"{fn.name}_{name}"), n.start_byte, n.parent == fn.body))
+            stack_nodes.extend(n.named_children)
         local = {n for n, _ in fn.params()} | _declared_locals(fn.body)
-        ctx = Ctx(fn, prefix, frozenset(local), aliases, ret, labels=labels, body=body, stack=stack + (fn.qualified,))
-        return replace(ctx, top=ctx)
+        return Ctx(fn, prefix, frozenset(local), aliases, exit, base, labels=tuple(labels),
+                   stack=stack + (fn.qualified,), cleanups=cleanups)
 
     def _line(self, ctx: Ctx, node: Node, text: str) -> Line:
         self.emitted += 1
         if self.emitted > MAX_LINES:
-            raise TooLarge(f"the translation grew past {MAX_LINES} lines (jumps copy the code after them)")
+            raise TooLarge(f"the translation grew past {MAX_LINES} lines")
         return Line(0, text, ctx.fn.file.where(node))
 
+    def _unwind(self, ctx: Ctx, depth: int) -> Lines:
+        """The destructors of the scopes a jump leaves, innermost first."""
+        return [x for _, lines in reversed(ctx.cleanups[depth:]) for x in lines]
+
+    def _return(self, ctx: Ctx, where) -> Lines:
+        out = self._unwind(ctx, ctx.base)
+        return out + ([ctx.exit.goto(where)] if ctx.exit is not None else [Line(0, "return", where)])
+
     # ----- statements --------------------------------------------------------------------------
-    def _block(self, node: Node, ctx: Ctx, k: Callable[[Ctx], Lines]) -> Lines:
-        """A compound statement: its RAII cleanups run when it ends normally."""
+    def _block(self, node: Node, ctx: Ctx) -> Lines:
+        """A compound statement: its destructors run when it ends normally."""
         scope = id(node)
         stmts = [c for c in node.named_children if c.type != "comment"] if node.type == "compound_statement" \
             else [node]
+        out: Lines = []
+        c = ctx
+        for st in stmts:
+            lines, c = self._stmt(st, c, scope)
+            out += lines
+        if out and out[-1].depth == 0 and (out[-1].text == "return" or out[-1].text.startswith("goto ")):
+            return out   # it jumped: the destructors already ran on the way out
+        return out + [x for s, lines in reversed(c.cleanups) if s == scope for x in lines]
 
-        def end(c: Ctx) -> Lines:
-            mine = [lines for s, lines in reversed(c.cleanups) if s == scope]
-            kept = tuple(x for x in c.cleanups if x[0] != scope)
-            return [x for lines in mine for x in lines] + k(replace(c, cleanups=kept, brk=ctx.brk, cont=ctx.cont,
-                                                                     ret=ctx.ret))
-        return self._seq(stmts, replace(ctx, cleanups=ctx.cleanups), end, scope)
+    def _body(self, node: Node | None, ctx: Ctx) -> Lines:
+        return self._block(node, ctx) if node is not None else []
 
-    def _seq(self, stmts: list[Node], ctx: Ctx, k: Callable[[Ctx], Lines], scope: int) -> Lines:
-        if not stmts:
-            return k(ctx)
-        first, rest = stmts[0], stmts[1:]
-        return self._stmt(first, ctx, lambda c: self._seq(rest, c, k, scope), scope)
+    def _stmt(self, node: Node, ctx: Ctx, scope: int) -> tuple[Lines, Ctx]:
+        try:
+            return self._statement(node, ctx, scope)
+        except (TooLarge, RecursionError):
+            raise
+        except Exception as err:   # a shape we did not foresee: said, and the statement skipped
+            self.warn(ctx.fn.file.where(node), f"could not translate this {node.type.replace('_', ' ')} "
+                                               f"({type(err).__name__}: {err}); skipped")
+            return [], ctx
 
-    def _stmt(self, node: Node, ctx: Ctx, k: Callable[[Ctx], Lines], scope: int = 0) -> Lines:
+    def _statement(self, node: Node, ctx: Ctx, scope: int) -> tuple[Lines, Ctx]:
         kind = node.type
         where = ctx.fn.file.where(node)
         if kind == "compound_statement":
-            return self._block(node, ctx, k)
+            return self._block(node, ctx), ctx
         if kind == "expression_statement":
             if re.fullmatch(r"Py_RETURN_\w+;?", text_of(node).strip()):   # `return Py_NewRef(Py_None)`
-                return [self._line(ctx, node, "run_python()")] + ctx.ret()
-            return self._expr(node, ctx, lambda: k(ctx))
+                return [self._line(ctx, node, "run_python()")] + self._return(ctx, where), ctx
+            return self._expr(node, ctx), ctx
         if kind == "declaration":
-            return self._declaration(node, ctx, k, scope)
+            return self._declaration(node, ctx, scope)
         if kind == "if_statement":
-            return self._if(node, ctx, k)
+            return self._if(node, ctx), ctx
         if kind in ("while_statement", "for_statement", "do_statement", "for_range_loop"):
-            return self._loop(node, ctx, k)
+            return self._loop(node, ctx), ctx
         if kind == "switch_statement":
-            return self._switch(node, ctx, k)
+            return self._switch(node, ctx), ctx
         if kind == "return_statement":
             value = node.named_children[0] if node.named_children else None
-            ret = (lambda: [replace(x, where=where) if x.text == "return" and x.where is None else x
-                            for x in ctx.ret()])
-            return ret() if value is None else self._expr(value, ctx, ret)
-        if kind == "break_statement":
-            if ctx.brk is None:
-                self.warn(where, "`break` outside a loop or switch: ends the function here")
-                return ctx.ret()
-            return ctx.brk()
-        if kind == "continue_statement":
-            if ctx.cont is None:
-                self.warn(where, "`continue` outside a loop: ends the function here")
-                return ctx.ret()
-            return ctx.cont()
+            return self._expr(value, ctx) + self._return(ctx, where), ctx
+        if kind in ("break_statement", "continue_statement"):
+            jump = ctx.brk if kind == "break_statement" else ctx.cont
+            if jump is None:
+                self.warn(where, f"`{kind.split('_')[0]}` outside a loop or switch: the function returns here")
+                return self._return(ctx, where), ctx
+            return self._unwind(ctx, jump.depth) + [jump.target.goto(where)], ctx
         if kind == "goto_statement":
-            return self._goto(node, ctx)
+            return self._goto(node, ctx), ctx
         if kind == "labeled_statement":
+            name = text_of(node.child_by_field_name("label"))
+            found = next((t for n, t, _, _ in ctx.labels if n == name), None)
+            here = found.here(where) if found is not None else []
+            if found is not None and not found.used:   # used later by a backward goto: not followed
+                found.used = True
+                here = found.here(where)
             inner = [c for c in node.named_children if c.type != "statement_identifier"]
-            return self._seq(inner, ctx, k, scope)
+            out, c = here, ctx
+            for st in inner:
+                lines, c = self._stmt(st, c, scope)
+                out += lines
+            return out, c
         if kind in ("preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"):
-            return self._preproc(node, ctx, k, scope)
+            return self._preproc(node, ctx, scope), ctx
         if kind == "try_statement":
-            body = node.child_by_field_name("body")
-            return self._block(body, ctx, k)
+            return self._block(node.child_by_field_name("body"), ctx), ctx
         if kind in ("comment", "empty_statement", "type_definition", "struct_specifier", "enum_specifier",
-                    "preproc_def", "preproc_function_def", "preproc_call", "preproc_include", "static_assert_declaration"):
-            return k(ctx)
-        if kind == "ERROR" or node.is_missing or kind not in ("throw_statement", "seh_try_statement"):
+                    "preproc_def", "preproc_function_def", "preproc_call", "preproc_include",
+                    "static_assert_declaration"):
+            return [], ctx
+        if kind not in ("throw_statement", "seh_try_statement"):
             self.warn(where, f"cannot read this {'code' if kind == 'ERROR' else kind.replace('_', ' ')}"
                              f" (`{_short(node)}`): only its calls are kept, in order")
-        return self._expr(node, ctx, lambda: k(ctx))
+        return self._expr(node, ctx), ctx
 
-    def _preproc(self, node: Node, ctx: Ctx, k, scope: int) -> Lines:
+    def _preproc(self, node: Node, ctx: Ctx, scope: int) -> Lines:
         """#if/#ifdef inside a function: either branch may be compiled in."""
         ours = [c for c in node.named_children if c.type not in ("identifier", "preproc_defined", "binary_expression",
                                                                  "preproc_else", "preproc_elif", "preproc_elifdef",
                                                                  "call_expression", "unary_expression",
                                                                  "number_literal", "parenthesized_expression")]
+        out, c = [], ctx
+        for st in ours:
+            lines, c = self._stmt(st, c, scope)
+            out += lines
         alt = node.child_by_field_name("alternative")
         if alt is None:
-            return self._seq(ours, ctx, k, scope)
+            return out
+        other = self._preproc(alt, ctx, scope) if alt.type != "preproc_else" or True else []
         first = self._line(ctx, node, "if choose():   # #if: either branch may be compiled in")
-        return [first] + _indent(self._seq(ours, ctx, k, scope)) + [Line(0, "else:", first.where)] + \
-            _indent(self._stmt(alt, ctx, k, scope))
+        return [first] + _indent(out) + [Line(0, "else:", first.where)] + _indent(other)
 
     def _goto(self, node: Node, ctx: Ctx) -> Lines:
         label = text_of(node.child_by_field_name("label"))
         where = ctx.fn.file.where(node)
-        at = dict(ctx.labels).get(label)
-        if at is None:
-            self.warn(where, f"`goto {label}`: the label is not at the top level of the function; ends it here")
-            return ctx.ret()
-        count = dict(ctx.gotos).get(label, 0)
-        if count >= self.loop_bound:
-            self.warn(where, f"`goto {label}` jumps back more than --loop-bound={self.loop_bound} times: "
-                             "the path ends there")
-            return ctx.ret()
-        top = ctx.top
-        gotos = tuple(x for x in ctx.gotos if x[0] != label) + ((label, count + 1),)
-        # Leaving inner scopes runs their cleanups; the labelled code runs in the function's own scope.
-        cleanups = [x for s, lines in reversed(ctx.cleanups) if s not in {s2 for s2, _ in top.cleanups}
-                    for x in lines]
-        here = replace(top, gotos=gotos, top=top)
-        return cleanups + self._seq(list(top.body[at:]), here, lambda c: top.ret(), id(top.fn.body))
+        found = next(((t, at, top) for n, t, at, top in ctx.labels if n == label), None)
+        if found is None:
+            self.warn(where, f"`goto {label}`: no such label in {ctx.fn.name}(); the function returns here")
+            return self._return(ctx, where)
+        target, at, top = found
+        if at < node.start_byte:
+            self.warn(where, f"`goto {label}` jumps backwards: not followed, the function returns here "
+                             "(raise nothing: loops are what --loop-bound unrolls)")
+            return self._return(ctx, where)
+        return (self._unwind(ctx, ctx.base) if top else []) + [target.goto(where)]
 
-    def _declaration(self, node: Node, ctx: Ctx, k, scope: int) -> Lines:
+    def _declaration(self, node: Node, ctx: Ctx, scope: int) -> tuple[Lines, Ctx]:
         typ = text_of(node.child_by_field_name("type"))
         decls = node.children_by_field_name("declarator")
         where = ctx.fn.file.where(node)
         if RAII_GIL.search(typ):
-            name = ctx.name(_name(decls[0]) or "gil")
+            name = ctx.name(_name(decls[0]) or "gil") if decls else "gil"
             if "acquire" in typ:
                 enter, leave = f"{name} = PyGILState_Ensure()", f"PyGILState_Release({name})"
                 self._note_assign(name, "gilstate")
             else:
                 enter, leave = "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS"
-            return self._raii(node, ctx, k, scope, enter, leave)
+            return self._raii(node, ctx, scope, enter, leave)
         if RAII_LOCKS.search(typ) and decls:
             arg = _ctor_arg(decls[0])
             if arg is None:
                 self.warn(where, f"cannot tell which mutex `{_short(node)}` locks: ignored")
-                return k(ctx)
+                return [], ctx
             lock = self._lock_name(arg)
-            return self._raii(node, ctx, k, scope, f"lock({lock})", f"unlock({lock})")
-
-        def each(i: int, c: Ctx) -> Lines:
-            if i == len(decls):
-                return k(c)
-            d = decls[i]
+            return self._raii(node, ctx, scope, f"lock({lock})", f"unlock({lock})")
+        out: Lines = []
+        c = ctx
+        for d in decls:
             value = d.child_by_field_name("value") if d.type == "init_declarator" else None
             if value is None:
-                return each(i + 1, c)
+                continue
             cname = _name(d.child_by_field_name("declarator")) or ""
             plain = _strip_value(value)
-            if plain.type == "identifier" and text_of(plain) not in NULLS and cname:
+            if plain.type == "identifier" and cname and (text_of(plain) in c.locals or
+                                                         any(a == text_of(plain) for a, _ in c.aliases)):
                 # `T *view = (T *)arg;`: the same handle under another name
-                return each(i + 1, replace(c, aliases=c.aliases + ((cname, c.name(text_of(plain))),)))
-            return self._expr(value, c, lambda: each(i + 1, c), target=c.name(cname) or None)
-        return each(0, ctx)
+                c = replace(c, aliases=c.aliases + ((cname, c.name(text_of(plain))),))
+                continue
+            out += self._expr(value, c, target=c.name(cname) or None)
+        return out, c
 
-    def _raii(self, node: Node, ctx: Ctx, k, scope: int, enter: str, leave: str) -> Lines:
+    def _raii(self, node: Node, ctx: Ctx, scope: int, enter: str, leave: str) -> tuple[Lines, Ctx]:
         """A C++ guard object: `enter` now, `leave` when its scope ends, however it ends."""
-        after = [Line(0, leave + "   # scope exit", ctx.fn.file.where(node))]
-        first = self._line(ctx, node, enter)
+        after = (Line(0, leave + "   # scope exit", ctx.fn.file.where(node)),)
+        return [self._line(ctx, node, enter)], replace(ctx, cleanups=ctx.cleanups + ((scope, after),))
 
-        def wrap(jump):
-            return None if jump is None else (lambda: after + jump())
-        inner = replace(ctx, cleanups=ctx.cleanups + ((scope, after),), ret=wrap(ctx.ret), brk=wrap(ctx.brk),
-                        cont=wrap(ctx.cont))
-        return [first] + k(inner)
-
-    def _if(self, node: Node, ctx: Ctx, k) -> Lines:
+    def _if(self, node: Node, ctx: Ctx) -> Lines:
         cond = node.child_by_field_name("condition")
         then = node.child_by_field_name("consequence")
         alt = node.child_by_field_name("alternative")
@@ -302,73 +341,85 @@ class Translator:
             alt = alt.named_children[0] if alt.named_children else None
         if self.assume_success and _error_exit(then) and not self._evaluable(cond, ctx):
             # setup code (registration): the harness assumes it succeeded, so the entry runs
-            return self._stmt(alt, ctx, k) if alt is not None else k(ctx)
-        jumps = _contains(then, JUMPS) or (alt is not None and _contains(alt, JUMPS))
-        if not jumps:   # structured: the code after the if is emitted once
-            return self._branch(cond, ctx, lambda: self._stmt(then, ctx, lambda c: []),
-                                lambda: self._stmt(alt, ctx, lambda c: []) if alt is not None else [],
-                                after=lambda: k(ctx))
-        return self._branch(cond, ctx, lambda: self._stmt(then, ctx, k),
-                            lambda: self._stmt(alt, ctx, k) if alt is not None else k(ctx))
+            return self._body(alt, ctx)
+        return self._branch(cond, ctx, self._body(then, ctx), self._body(alt, ctx), node)
 
-    def _loop(self, node: Node, ctx: Ctx, k) -> Lines:
+    def _loop(self, node: Node, ctx: Ctx) -> Lines:
+        """Unrolled to the bound; each iteration runs only if the condition holds."""
         kind = node.type
         body = node.child_by_field_name("body")
         cond = node.child_by_field_name("condition")
         update = node.child_by_field_name("update")
-        where = ctx.fn.file.where(node)
         if kind == "for_range_loop":
             cond = node.child_by_field_name("right")   # not modelled: any number of elements
         init = node.child_by_field_name("initializer")
-        jumps = _contains(body, JUMPS, stop={"while_statement", "for_statement", "do_statement", "switch_statement"}) \
-            or _contains(body, {"return_statement", "goto_statement"})
+        exit = self._target("loop_end")
+        depth = len(ctx.cleanups)
+        out: Lines = []
+        if init is not None:
+            out += self._declaration(init, ctx, 0)[0] if init.type == "declaration" else self._expr(init, ctx)
 
-        def upd(rest: Callable[[], Lines]) -> Lines:
-            return self._expr(update, ctx, rest) if update is not None else rest()
-
-        def iterate(n: int, leave: Callable[[], Lines]) -> Lines:
+        def iteration(n: int) -> Lines:
             if n == 0:
-                return leave()   # the bound: the loop ends here
+                return []   # the bound: the loop ends here
+            nxt = self._target("loop_next")
+            inner = replace(ctx, brk=Jump(exit, depth), cont=Jump(nxt, depth))
+            lines = self._body(body, inner)
+            lines += nxt.here(ctx.fn.file.where(node))
             if kind == "do_statement":
-                check = (lambda: self._branch(cond, ctx, lambda: iterate(n - 1, leave), leave))
-                return self._stmt(body, replace(ctx, brk=leave, cont=check), lambda c: check())
-            again = (lambda: upd(lambda: iterate(n - 1, leave)))
-            inner = replace(ctx, brk=leave, cont=again)
-            return self._branch(cond, ctx, lambda: self._stmt(body, inner, lambda c: again()), leave)
+                return lines + self._branch(cond, ctx, iteration(n - 1), [], node)
+            lines += self._expr(update, ctx)
+            return lines + (iteration(n - 1) if n > 1 else [])
 
-        def start(rest: Callable[[], Lines]) -> Lines:
-            if init is None:
-                return rest()
-            if init.type == "declaration":
-                return self._declaration(init, ctx, lambda c: rest(), 0)
-            return self._expr(init, ctx, rest)
-        if not jumps:
-            return start(lambda: iterate(self.loop_bound, lambda: []) + k(ctx))
-        return start(lambda: iterate(self.loop_bound, lambda: k(ctx)))
+        if kind == "do_statement":
+            out += iteration(self.loop_bound)
+        else:
+            out += self._unrolled(cond, ctx, node, iteration)
+        return out + exit.here(ctx.fn.file.where(node))
 
-    def _switch(self, node: Node, ctx: Ctx, k) -> Lines:
+    def _unrolled(self, cond, ctx: Ctx, node: Node, iteration) -> Lines:
+        """while/for: `if cond: body; update; if cond: body; ...` (the condition before each body)."""
+        def guarded(n: int) -> Lines:
+            if n == 0:
+                return []
+            return self._branch(cond, ctx, iteration_body(n), [], node)
+
+        def iteration_body(n: int) -> Lines:
+            lines = iteration(1)          # one body (with its own labels) ...
+            return lines + guarded(n - 1)  # ... then the next test
+        return guarded(self.loop_bound)
+
+    def _switch(self, node: Node, ctx: Ctx) -> Lines:
         """Any case may be taken (the value is not modelled); `break` leaves the switch."""
         cond = node.child_by_field_name("condition")
         body = node.child_by_field_name("body")
         cases = [c for c in body.named_children if c.type == "case_statement"]
-        leave = (lambda: k(ctx))
-        inner = replace(ctx, brk=leave)
-
-        def arm(i: int) -> Lines:   # case i and everything after it (fall-through)
-            stmts = [s for c in cases[i:] for s in c.named_children if c.child_by_field_name("value") != s]
-            return self._seq(stmts, inner, lambda c: leave(), id(body))
+        exit = self._target("switch_end")
+        inner = replace(ctx, brk=Jump(exit, len(ctx.cleanups)))
+        where = ctx.fn.file.where(node)
+        targets = [self._target("case") for _ in cases]
         has_default = any(c.child_by_field_name("value") is None for c in cases)
-        options = [lambda i=i: arm(i) for i in range(len(cases))]
-        if not has_default:
-            options.append(leave)
+        options = [t for t in targets] + ([] if has_default else [exit])
 
-        def choose(i: int) -> Lines:
+        def dispatch(i: int) -> Lines:
             if i == len(options) - 1:
-                return options[i]()
+                return [options[i].goto(where)]
             first = self._line(ctx, node, "if choose():   # switch: any case")
-            return [first] + _indent(options[i]()) + [Line(0, "else:", first.where)] + _indent(choose(i + 1))
-        return self._expr(cond, ctx, lambda: choose(0)) if options else self._expr(cond, ctx, leave)
+            return [first] + _indent([options[i].goto(where)]) + [Line(0, "else:", where)] + _indent(dispatch(i + 1))
+        out = self._expr(cond, ctx) + (dispatch(0) if options else [])
+        c = inner
+        for case, target in zip(cases, targets):
+            target.used = True
+            out += target.here(ctx.fn.file.where(case))
+            for st in case.named_children:
+                if st == case.child_by_field_name("value"):
+                    continue
+                lines, c = self._stmt(st, c, id(body))
+                out += lines
+        out += [x for s, lines in reversed(c.cleanups) if s == id(body) for x in lines]
+        return out + exit.here(where)
 
+    # ----- conditions --------------------------------------------------------------------------
     def _evaluable(self, node: Node | None, ctx: Ctx) -> bool:
         """The condition reads an API result (a call the design models, or a register it set)."""
         if node is None:
@@ -379,32 +430,60 @@ class Translator:
             return True
         return any(self._evaluable(c, ctx) for c in node.named_children)
 
-    # ----- conditions --------------------------------------------------------------------------
-    def _branch(self, cond: Node | None, ctx: Ctx, then: Callable[[], Lines], other: Callable[[], Lines],
-                after: Callable[[], Lines] | None = None) -> Lines:
-        """`if cond: then else: other`, followed by `after` (emitted once)."""
-        tail = after() if after is not None else []
+    def _branch(self, cond: Node | None, ctx: Ctx, then: Lines, other: Lines, node: Node) -> Lines:
+        """`if cond: then else: other`, with what the condition itself calls before it."""
         if cond is not None and cond.type == "condition_clause":
             init = cond.child_by_field_name("initializer")
             value = cond.child_by_field_name("value")
+            pre: Lines = []
             if init is not None:
                 decl = init.named_children[0] if init.named_children else init
-                return self._declaration(decl, ctx, lambda c: self._branch(value, c, then, other), 0) + tail
+                pre, ctx = self._declaration(decl, ctx, 0)
             if value is not None and value.type == "declaration":
-                d = value.child_by_field_name("declarator") or value
-                name = _name(d)
-                return self._declaration(value, ctx, lambda c: self._test(ctx.name(name or ""), "!=", ctx,
-                                                                          value, then, other), 0) + tail
-            cond = value
-        return self._cond(_strip_parens(cond) if cond is not None else None, ctx, then, other) + tail
+                lines, c = self._declaration(value, ctx, 0)
+                name = _name(value.child_by_field_name("declarator"))
+                return pre + lines + self._if_lines(ctx, value, c.name(name or ""), then, other)
+            return pre + self._cond(value, ctx, then, other)
+        return self._cond(cond, ctx, then, other)
 
-    def _cond(self, node: Node | None, ctx: Ctx, then, other) -> Lines:
+    def _cond(self, node: Node | None, ctx: Ctx, then: Lines, other: Lines) -> Lines:
         if node is None:
-            return then()
+            return then
         node = _strip_parens(node)
+        if node.type == "binary_expression" and text_of(node.child_by_field_name("operator")) in ("&&", "||"):
+            small = len(then) + len(other) <= 12 and not any(x.text.startswith("label ") for x in then + other)
+            if small:   # short branches are copied: the program stays readable
+                left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+                if text_of(node.child_by_field_name("operator")) == "&&":
+                    return self._cond(left, ctx, self._cond(right, ctx, then, other), other)
+                return self._cond(left, ctx, then, self._cond(right, ctx, then, other))
+            yes, no, end = self._target("then"), self._target("else"), self._target("endif")
+            where = ctx.fn.file.where(node)
+            out = self._jump(node, ctx, yes, no)
+            return out + yes.here(where) + then + [end.goto(where)] + no.here(where) + other + end.here(where)
+        return self._atom(node, ctx, then, other)
+
+    def _jump(self, node: Node, ctx: Ctx, yes: Target, no: Target) -> Lines:
+        """Jumping code for a condition: every way out is a `goto yes` or a `goto no`."""
+        node = _strip_parens(node)
+        where = ctx.fn.file.where(node)
+        if node.type == "binary_expression" and text_of(node.child_by_field_name("operator")) in ("&&", "||"):
+            mid = self._target("cond")
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if text_of(node.child_by_field_name("operator")) == "&&":
+                first = self._jump(left, ctx, mid, no)
+            else:
+                first = self._jump(left, ctx, yes, mid)
+            return first + mid.here(where) + self._jump(right, ctx, yes, no)
+        if node.type == "unary_expression" and text_of(node.child_by_field_name("operator")) == "!" and \
+                _strip_parens(node.child_by_field_name("argument")).type == "binary_expression":
+            return self._jump(node.child_by_field_name("argument"), ctx, no, yes)
+        return self._atom(node, ctx, [yes.goto(where)], [no.goto(where)])
+
+    def _atom(self, node: Node, ctx: Ctx, then: Lines, other: Lines) -> Lines:
         kind = node.type
         if kind in ("number_literal", "true", "false", "null") or text_of(node) in ("NULL", "nullptr"):
-            return then() if text_of(node) not in ("0", "false", "NULL", "nullptr", "0L", "0u") else other()
+            return then if text_of(node) not in ("0", "false", "NULL", "nullptr", "0L", "0u") else other
         if kind == "unary_expression" and text_of(node.child_by_field_name("operator")) == "!":
             arg = _strip_parens(node.child_by_field_name("argument"))
             if arg.type in ("identifier", "call_expression", "assignment_expression"):
@@ -413,10 +492,6 @@ class Translator:
         if kind == "binary_expression":
             op = text_of(node.child_by_field_name("operator"))
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            if op == "&&":
-                return self._cond(left, ctx, lambda: self._cond(right, ctx, then, other), other)
-            if op == "||":
-                return self._cond(left, ctx, then, lambda: self._cond(right, ctx, then, other))
             if op in ("==", "!="):
                 l, r = _strip_parens(left), _strip_parens(right)
                 if text_of(l) in NULLS:
@@ -425,68 +500,68 @@ class Translator:
                     return self._cond_value(l, op, ctx, then, other)
         return self._cond_value(node, "!=", ctx, then, other)
 
-    def _cond_value(self, node: Node, op: str, ctx: Ctx, then, other) -> Lines:
+    def _cond_value(self, node: Node, op: str, ctx: Ctx, then: Lines, other: Lines) -> Lines:
         """Test `node op 0`: on an API value when it is one, else a nondeterministic choice."""
         node = _strip_parens(node)
         kind = node.type
         if kind == "identifier" and ctx.name(text_of(node)) in self.assigned | set(self.free):
-            return self._test(ctx.name(text_of(node)), op, ctx, node, then, other)
+            return self._if_lines(ctx, node, ctx.name(text_of(node)) if op == "!=" else
+                                  f"not {ctx.name(text_of(node))}", then, other)
         if kind == "assignment_expression" and text_of(node.child_by_field_name("operator")) == "=":
             target = self._lvalue(node.child_by_field_name("left"), ctx)
             rhs = _strip_parens(node.child_by_field_name("right"))
             if target and self._api_call(rhs) is not None:
-                return self._expr(rhs, ctx, lambda: self._test(target, op, ctx, node, then, other), target=target)
-        if kind == "call_expression" and (api := self._api_call(node)) is not None and api.result is not None \
-                and not self.functions.get(_callee(node)):
+                return self._expr(rhs, ctx, target=target) + self._if_lines(
+                    ctx, node, target if op == "!=" else f"not {target}", then, other)
+        if kind == "call_expression" and (api := self._api_call(node)) is not None and api.result is not None:
             pre, args = self._args(node, ctx, api)
             if args is not None:
                 call = f"{api.name}({', '.join(args)})"
                 return pre + self._if_lines(ctx, node, call if op == "!=" else f"not {call}", then, other)
         if op == "==":
             then, other = other, then
-        return self._expr(node, ctx, lambda: self._if_lines(ctx, node, "choose()", then, other, "the model "
-                                                             f"cannot evaluate `{_short(node)}`: either way"))
+        return self._expr(node, ctx) + self._if_lines(ctx, node, "choose()", then, other,
+                                                      f"the model cannot evaluate `{_short(node)}`: either way")
 
-    def _test(self, reg: str, op: str, ctx: Ctx, node: Node, then, other) -> Lines:
-        return self._if_lines(ctx, node, reg if op == "!=" else f"not {reg}", then, other)
-
-    def _if_lines(self, ctx: Ctx, node: Node, cond: str, then, other, note: str = "") -> Lines:
+    def _if_lines(self, ctx: Ctx, node: Node, cond: str, then: Lines, other: Lines, note: str = "") -> Lines:
+        if not then and other:   # `if x: pass else: B` reads better as `if not x: B`
+            then, other = other, then
+            if cond != "choose()":
+                cond = cond[4:] if cond.startswith("not ") else f"not {cond}"
         first = self._line(ctx, node, f"if {cond}:" + (f"   # {note}" if note else ""))
-        a, b = then(), other()
-        out = [first] + _indent(a)
-        if b:
-            out += [Line(0, "else:", first.where)] + _indent(b)
+        out = [first] + _indent(then)
+        if other:
+            out += [Line(0, "else:", first.where)] + _indent(other)
         return out
 
     # ----- expressions -------------------------------------------------------------------------
-    def _expr(self, node: Node | None, ctx: Ctx, k: Callable[[], Lines], target: str | None = None) -> Lines:
-        """The calls in `node`, in evaluation order (arguments first), then `k`."""
+    def _expr(self, node: Node | None, ctx: Ctx, target: str | None = None) -> Lines:
+        """The calls in `node`, in evaluation order (arguments first)."""
         if node is None:
-            return k()
+            return []
         node = _strip_parens(node)
         kind = node.type
         if kind == "call_expression":
-            return self._call(node, ctx, k, target)
+            return self._call(node, ctx, target)
         if kind == "assignment_expression":
             lhs, rhs = node.child_by_field_name("left"), node.child_by_field_name("right")
             name = self._lvalue(lhs, ctx) if text_of(node.child_by_field_name("operator")) == "=" else None
-            return self._expr(rhs, ctx, k, target=name)
+            return self._expr(rhs, ctx, target=name)
         if kind in ("cast_expression", "pointer_expression", "parenthesized_expression"):
             value = node.child_by_field_name("value") or node.child_by_field_name("argument")
             if value is not None:
-                return self._expr(value, ctx, k, target)
+                return self._expr(value, ctx, target)
         if kind in ("lambda_expression", "string_literal", "identifier", "number_literal", "field_identifier"):
-            return k()
+            return []
         if kind == "conditional_expression":
             c = node.child_by_field_name("condition")
             a, b = node.child_by_field_name("consequence"), node.child_by_field_name("alternative")
-            return self._branch(c, ctx, lambda: self._expr(a, ctx, lambda: [], target),
-                                lambda: self._expr(b, ctx, lambda: [], target), after=k)
-        kids = [c for c in node.named_children if c.type != "comment"]
-
-        def each(i: int) -> Lines:
-            return k() if i == len(kids) else self._expr(kids[i], ctx, lambda: each(i + 1))
-        return each(0)
+            return self._branch(c, ctx, self._expr(a, ctx, target), self._expr(b, ctx, target), node)
+        out: Lines = []
+        for c in node.named_children:
+            if c.type != "comment":
+                out += self._expr(c, ctx)
+        return out
 
     def _lvalue(self, node: Node, ctx: Ctx) -> str | None:
         node = _strip_parens(node)
@@ -507,28 +582,28 @@ class Translator:
         api = self.api.get(name)
         return api if api is not None and name not in CLIENT_ONLY else None
 
-    def _call(self, node: Node, ctx: Ctx, k: Callable[[], Lines], target: str | None) -> Lines:
+    def _call(self, node: Node, ctx: Ctx, target: str | None) -> Lines:
         name = _callee(node)
         fn_node = node.child_by_field_name("function")
         args = [a for a in node.child_by_field_name("arguments").named_children if a.type != "comment"] \
             if node.child_by_field_name("arguments") is not None else []
         where = ctx.fn.file.where(node)
         if name in MACROS:
-            return [self._line(ctx, node, MACROS[name])] + k()
+            return [self._line(ctx, node, MACROS[name])]
         if name in self.functions:
-            return self._inline(self.functions[name], node, args, ctx, k, target)
+            return self._inline(self.functions[name], node, args, ctx, target)
         api = self._api_call(node)
         if api is not None:
             if api.name == "Py_FinalizeEx" or api.name == "Py_EndInterpreter":
                 self.warn(where, f"{api.name} on this thread: the harness's main thread also finalizes")
             pre, texts = self._args(node, ctx, api)
             if texts is None:
-                return pre + [self._line(ctx, node, "run_python()")] + k()
+                return pre + [self._line(ctx, node, "run_python()")]
             call = f"{api.name}({', '.join(texts)})"
             if target and api.result is not None:
                 self._note_assign(target, api.result)
                 call = f"{target} = {call}"
-            return pre + [self._line(ctx, node, call)] + k()
+            return pre + [self._line(ctx, node, call)]
         field_name = text_of(fn_node.child_by_field_name("field")) if fn_node is not None and \
             fn_node.type == "field_expression" else ""
         lock_kind = LOCKS.get(name) or ({"lock": "lock", "unlock": "unlock"}.get(field_name)
@@ -538,21 +613,18 @@ class Translator:
                 if field_name else None
             if subject is None:
                 self.warn(where, f"cannot tell which mutex `{_short(node)}` takes: ignored")
-                return k()
-            return [self._line(ctx, node, f"{lock_kind}({self._lock_name(subject)})")] + k()
+                return []
+            return [self._line(ctx, node, f"{lock_kind}({self._lock_name(subject)})")]
         if name == "pthread_cond_wait" and len(args) >= 2:
             lock = self._lock_name(args[1])
-            return self._args_effects(args, ctx, lambda: [self._line(ctx, node, f"unlock({lock})   # cond wait"),
-                                                            self._line(ctx, node, f"lock({lock})")] + k())
+            return self._args_effects(args, ctx) + [self._line(ctx, node, f"unlock({lock})   # cond wait"),
+                                                    self._line(ctx, node, f"lock({lock})")]
         needs_python = bool(re.match(r"^_?Py", name)) and not NO_TSTATE.match(name) or \
             bool(re.match(r"^(py|pybind11|nb|nanobind)::", _callee_qualified(node)))
-        line = self._line(ctx, node, "run_python()" if needs_python else "work()")
-        return self._args_effects(args, ctx, lambda: [line] + k())
+        return self._args_effects(args, ctx) + [self._line(ctx, node, "run_python()" if needs_python else "work()")]
 
-    def _args_effects(self, args: list[Node], ctx: Ctx, k: Callable[[], Lines]) -> Lines:
-        def each(i: int) -> Lines:
-            return k() if i == len(args) else self._expr(args[i], ctx, lambda: each(i + 1))
-        return each(0)
+    def _args_effects(self, args: list[Node], ctx: Ctx) -> Lines:
+        return [x for a in args for x in self._expr(a, ctx)]
 
     def _args(self, node: Node, ctx: Ctx, api) -> tuple[Lines, list[str] | None]:
         """The program arguments of an API call, with any call inside them hoisted before it."""
@@ -573,7 +645,7 @@ class Translator:
             elif a.type == "call_expression" and self._api_call(a) is not None:
                 self.temps += 1
                 tmp = f"tmp{self.temps}"
-                pre += self._call(a, ctx, lambda: [], tmp)
+                pre += self._call(a, ctx, tmp)
                 texts.append(tmp)
             elif a.type in ("identifier", "field_expression", "subscript_expression", "qualified_identifier"):
                 reg = ctx.name(text_of(a)) if a.type == "identifier" else _sanitize(text_of(a))
@@ -599,15 +671,47 @@ class Translator:
             self.locks.append(name)
         return name
 
-    def _inline(self, fn: Function, call: Node, args: list[Node], ctx: Ctx, k, target: str | None) -> Lines:
+    def _effect(self, fn: Function, seen: frozenset = frozenset()) -> str:
+        """What a function of the files can do, with what it calls: "api" (the thread-state
+        API, a macro, a lock), "python" (other Py* calls) or "c" (nothing Python sees)."""
+        if fn.qualified in self._effects:
+            return self._effects[fn.qualified]
+        body = fn.body.text.decode("utf8", "replace")
+        found = "api" if RAII_GIL.search(body) or RAII_LOCKS.search(body) or any(m in body for m in MACROS) \
+            else "c"
+        stack = [fn.body]
+        while stack and found != "api":
+            n = stack.pop()
+            if n.type == "call_expression":
+                name = _callee(n)
+                fld = n.child_by_field_name("function")
+                if self._api_call(n) is not None or name in LOCKS or name == "pthread_cond_wait" or (
+                        fld is not None and fld.type == "field_expression"
+                        and text_of(fld.child_by_field_name("field")) in ("lock", "unlock")):
+                    found = "api"
+                elif name in self.functions and self.functions[name].qualified not in seen | {fn.qualified}:
+                    sub = self._effect(self.functions[name], seen | {fn.qualified})
+                    found = sub if sub == "api" or found == "c" else found
+                elif re.match(r"^_?Py", name) and not NO_TSTATE.match(name) or \
+                        re.match(r"^(py|pybind11|nb|nanobind)::", _callee_qualified(n)):
+                    found = "python"
+            stack.extend(n.named_children)
+        self._effects[fn.qualified] = found
+        return found
+
+    def _inline(self, fn: Function, call: Node, args: list[Node], ctx: Ctx, target: str | None) -> Lines:
         where = ctx.fn.file.where(call)
+        effect = self._effect(fn)
+        if effect != "api" and not target:
+            # Nothing of the thread-state API inside: one step stands for the whole call.
+            text = "run_python()" if effect == "python" else "work()"
+            return self._args_effects(args, ctx) + [self._line(ctx, call, f"{text}   # {fn.name}()")]
         if fn.qualified in ctx.stack:
             self.warn(where, f"recursive call of {fn.name}: not followed (treated as C work)")
-            return [self._line(ctx, call, "work()   # recursion cut")] + k()
+            return [self._line(ctx, call, "work()   # recursion cut")]
         if len(ctx.stack) > self.inline_depth:
             self.warn(where, f"call of {fn.name} nested deeper than {self.inline_depth} functions: not followed")
-            return [self._line(ctx, call, "work()   # inlining depth reached")] + k()
-        prefix = f"{fn.name}_"
+            return [self._line(ctx, call, "work()   # inlining depth reached")]
         aliases: list[tuple[str, str]] = []
         pre: Lines = []
         for (pname, _), a in zip(fn.params(), args):
@@ -619,16 +723,22 @@ class Translator:
             elif a.type == "call_expression" and self._api_call(a) is not None:
                 self.temps += 1
                 tmp = f"tmp{self.temps}"
-                pre += self._call(a, ctx, lambda: [], tmp)
+                pre += self._call(a, ctx, tmp)
                 aliases.append((pname, tmp))
             elif text_of(a) in NULLS:
                 aliases.append((pname, "NULL"))
+            else:
+                pre += self._expr(a, ctx)
         returned = _returned_names(fn.body)
         if target and len(returned) == 1:
             aliases.append((returned.pop(), target))
-        inner = self._ctx(fn, prefix, tuple(aliases), k, ctx.stack)
+        end = self._target(f"{fn.name}_end")
+        inner = self._ctx(fn, f"{fn.name}_", tuple(aliases), end, ctx.stack, len(ctx.cleanups), ctx.cleanups)
         head = [self._line(ctx, call, f"pass   # enter {fn.name}() (inlined)")]
-        return pre + head + self._block(fn.body, inner, lambda c: k())
+        body = self._block(fn.body, inner)
+        if body and body[-1].text == f"goto {end.name}" and body[-1].depth == 0:
+            body = body[:-1]   # a return at the very end falls through anyway
+        return pre + head + body + end.here(ctx.fn.file.where(fn.body.children[-1]) if fn.body.children else where)
 
 
 CLIENT_ONLY = {"lock", "unlock", "wait", "set", "work", "run_python", "use_object", "choose",

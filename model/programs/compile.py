@@ -16,7 +16,7 @@ from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, 
                   ThreadGroup, all_of, any_of, assign, enum, evaluate, ite)
 from ..vocabulary import (DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, standard_properties)
-from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
+from .parse import Arg, Call, Cond, Goto, If, Label, ProgramError, Repeat, Return
 from .queries import QueryCompiler
 
 KIND_DOMAIN = {"int": Domain(-1, 1)}
@@ -201,6 +201,7 @@ class ProgramCompiler:
         self.shared_regs = {n: b.scalar(f"shared.{n}", domains[k]) for n, k in sorted(self.shared_kinds.items())}
         for t, kinds in enumerate(self.kinds):
             self.regs.append({n: b.scalar(f"{self.names[t]}.{n}", domains[k]) for n, k in sorted(kinds.items())})
+        self.labels: dict[int, dict[str, object]] = {}   # thread → label → where it continues
         self.cond_regs: dict[int, Read] = {}
         self.cond_regs_of: dict[int, list[Read]] = {}
         self.pcs: list[list[str]] = [[] for _ in self.names]
@@ -278,6 +279,14 @@ class ProgramCompiler:
     def _stmt(self, t: int, st, after):
         if isinstance(st, Return):
             return "END"
+        if isinstance(st, Label):   # where `goto` lands: the code after it
+            labels = self.labels.setdefault(t, {})
+            if st.name in labels:
+                raise ProgramError(f"label `{st.name}` appears twice", st.line)
+            labels[st.name] = after
+            return after
+        if isinstance(st, Goto):    # resolved once every label is known (in _resolve)
+            return st
         if isinstance(st, If):
             then = self._block(t, st.body, after)
             other = self._block(t, st.orelse, after)
@@ -402,6 +411,14 @@ class ProgramCompiler:
                                  result if done and result is not None else None, checks, o.note))
 
     def _resolve(self, t: int, target, written: dict) -> Expr:
+        seen = set()
+        while isinstance(target, Goto):
+            if target.name not in self.labels.get(t, {}) or target.name in seen:
+                raise ProgramError(f"`goto {target.name}`: no `label {target.name}` in this program"
+                                   if target.name not in seen else f"`goto {target.name}` jumps to itself",
+                                   target.line)
+            seen.add(target.name)
+            target = self.labels[t][target.name]
         if target == "END":
             return Const(len(self.pcs[t]))
         if isinstance(target, int):

@@ -727,3 +727,39 @@ def test_goto_without_its_label_is_an_error(tmp_path):
     spec.write_text(GOTO_SPEC.replace("label done", "label elsewhere"))
     with pytest.raises(SpecError, match="no `label done`"):
         load_spec(spec)
+
+
+def test_cpp_pybind11_class_end_to_end(tmp_path):
+    """A callback that takes a C++ mutex and then the GIL, and a method Python calls that
+    releases the GIL first (so the harness runs it on the main thread)."""
+    path = tmp_path / "timer.cpp"
+    path.write_text(textwrap.dedent("""
+        #include <pybind11/pybind11.h>
+        #include <mutex>
+        namespace py = pybind11;
+        class Timer {
+          public:
+            void fire() {
+                std::lock_guard<std::mutex> lk(mu_);
+                py::gil_scoped_acquire gil;
+                if (!cb_) return;
+                cb_();
+            }
+            void stop() {
+                py::gil_scoped_release nogil;
+                std::lock_guard<std::mutex> lk(mu_);
+                running_ = false;
+            }
+          private:
+            std::mutex mu_;
+            py::function cb_;
+            bool running_ = true;
+        };"""))
+    r = cli("check-c", str(path), "--format", "json", "-q")
+    doc = json.loads(r.stdout)
+    by_spec = {}
+    for x in doc["results"]:
+        by_spec.setdefault(x["spec"], set()).update({x["property"]} if x["verdict"] == "violated" else set())
+    assert by_spec["stop_x1"] == set()
+    assert {"no_attach_after_finalize", "no_thread_hung"} <= by_spec["fire_x2"]
+    assert "stop: a Python signature, or they first let go of the GIL" in doc["harness"]

@@ -53,11 +53,21 @@ def choose_design(sources: CSources, cpython: str | None = None, design: str | N
     return "legacy", "the code uses only the legacy API (CPython 3.14 semantics)"
 
 
-def python_facing(fn: Function) -> bool:
+def python_facing(fn: Function, probe: CProgram | None = None) -> bool:
+    """Python calls it: a module-level signature (PyObject * in or out, PyInit_), or code whose
+    first thread-state step lets go of a thread state it must already hold
+    (Py_BEGIN_ALLOW_THREADS, PyEval_SaveThread, a C++ gil_scoped_release)."""
     params = fn.params()
     first = params[0][1] if params else ""
-    return fn.name.startswith("PyInit_") or "PyObject" in fn.return_type() and "*" in fn.return_type() \
-        or ("PyObject" in first and "*" in first)
+    if fn.name.startswith("PyInit_") or "PyObject" in fn.return_type() and "*" in fn.return_type() \
+            or ("PyObject" in first and "*" in first):
+        return True
+    for line in (probe.lines if probe is not None else []):
+        text = line.text.split("#")[0].strip()
+        if text.startswith(("Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS")) or "PyEval_" in text or \
+                "PyGILState_" in text or "PyThreadState_" in text or "PyInterpreter" in text:
+            return text == "Py_BEGIN_ALLOW_THREADS" or "PyEval_SaveThread" in text
+    return False
 
 
 @dataclass
@@ -126,8 +136,8 @@ class Harness:
         if foreign:
             out.append(f"  concurrently, 1 and then 2 foreign threads (no thread state) each run: {', '.join(foreign)}")
         if python:
-            out.append(f"  functions Python calls ({', '.join(python)}) are each called by the main thread, "
-                       "in place of set(...), before it finalizes")
+            out.append(f"  functions Python calls ({', '.join(python)}: a Python signature, or they first let "
+                       "go of the GIL) are each called by the main thread, in place of set(...), before it finalizes")
         out.append("  another harness: write a spec whose [[thread]] takes `c = \"FILE.c:FUNCTION\"` "
                    "instead of `program` (docs/specs.md, \"Threads from C\")")
         return "\n".join(out)
@@ -158,12 +168,12 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
     callers: list[tuple[Function, CProgram]] = []      # Python-facing entries
     skipped: list[str] = []
     for fn in sorted(candidates, key=lambda f: (f.file.shown, f.line)):
-        if python_facing(fn):
-            try:
-                probe = translate(sources, fn.name, api, loop_bound, assume_success=True)
-            except CFrontError as err:
-                skipped.append(f"{err.where}: warning: {err.message}; not checked")
-                continue
+        try:
+            probe = translate(sources, fn.name, api, loop_bound, assume_success=True)
+        except CFrontError as err:
+            skipped.append(f"{err.where}: warning: {err.message}; not checked")
+            continue
+        if python_facing(fn, probe):
             (setup if probe.assigned & sources.globals and not only else callers).append((fn, probe))
     set_by_setup = {r for _, p in setup for r in p.assigned}
     keep = set_by_setup | sources.globals              # one per process: never made per thread

@@ -145,11 +145,7 @@ class Harness:
 
 def _shared_of(entry: Entry, h: Harness) -> set[str]:
     """Registers the entry reads or writes that are C globals or harness-made handles: one per process."""
-    return {r for r in entry.program.assigned if r in h_globals(h)} | set(entry.program.free)
-
-
-def h_globals(h: Harness) -> set[str]:
-    return h._globals
+    return {r for r in entry.program.assigned if r in h.sources.globals} | set(entry.program.free)
 
 
 def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
@@ -163,7 +159,7 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
                               f"`{design}` does not have: choose one that does (--design final for PEP 788)")
     called = set().union(*(sources.callees(f) for f in sources.functions.values())) if sources.functions else set()
     candidates = [f for f in sources.functions.values()
-                  if (f.name in only if only else f.name not in called) and sources.uses_thread_state(f, names)]
+                  if (f.name not in called or f.name in (only or ())) and sources.uses_thread_state(f, names)]
     setup: list[CProgram] = []
     callers: list[tuple[Function, CProgram]] = []      # Python-facing entries
     skipped: list[str] = []
@@ -174,12 +170,13 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
             skipped.append(f"{err.where}: warning: {err.message}; not checked")
             continue
         if python_facing(fn, probe):
-            (setup if probe.assigned & sources.globals and not only else callers).append((fn, probe))
+            (setup if probe.assigned & sources.globals and fn.name not in (only or ()) else callers).append(
+                (fn, probe))
     set_by_setup = {r for _, p in setup for r in p.assigned}
     keep = set_by_setup | sources.globals              # one per process: never made per thread
     entries: list[Entry] = []
     for fn in sorted(candidates, key=lambda f: (f.file.shown, f.line)):
-        if any(fn is f for f, _ in setup):
+        if any(fn is f for f, _ in setup) or (only and fn.name not in only):
             continue
         caller = next((p for f, p in callers if f is fn), None)
         if caller is not None:
@@ -206,7 +203,6 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
             raise CFrontError(f"{sources.files[0].shown}", f"the entries read `{reg}`, a {kind} nothing here makes, "
                               f"and design `{design}` cannot make one for them: write a spec (c = \"...\")")
     h = Harness(sources, design, why, entries, setup, made, loop_bound, skipped)
-    h._globals = sources.globals
     return h
 
 

@@ -275,7 +275,7 @@ class Translator:
         alt = node.child_by_field_name("alternative")
         if alt is None:
             return out
-        other = self._preproc(alt, ctx, scope) if alt.type != "preproc_else" or True else []
+        other = self._preproc(alt, ctx, scope)
         first = self._line(ctx, node, "if choose():   # #if: either branch may be compiled in")
         return [first] + _indent(out) + [Line(0, "else:", first.where)] + _indent(other)
 

@@ -763,3 +763,15 @@ def test_cpp_pybind11_class_end_to_end(tmp_path):
     assert by_spec["stop_x1"] == set()
     assert {"no_attach_after_finalize", "no_thread_hung"} <= by_spec["fire_x2"]
     assert "stop: a Python signature, or they first let go of the GIL" in doc["harness"]
+
+
+def test_acquire_and_release_thread_are_restore_and_save(tmp_path):
+    text, warnings = tr(tmp_path, """
+        void worker(PyInterpreterState *interp) {
+            PyThreadState *ts = PyThreadState_New(interp);
+            PyEval_AcquireThread(ts);
+            PyRun_SimpleString("pass");
+            PyEval_ReleaseThread(ts);
+        }""", "worker")
+    assert lines(text) == ["ts = PyThreadState_New(interp)", "PyEval_RestoreThread(ts)", "run_python()",
+                           "PyEval_SaveThread()"] and warnings == []

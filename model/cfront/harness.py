@@ -18,7 +18,7 @@ from ..designs import DESIGNS
 from ..programs import Scenario, ThreadSpec
 from .program import CFrontError, CProgram, CSources, translate
 from .source import Function
-from .translate import CLIENT_ONLY, MACROS, Line
+from .translate import ALIASES, CLIENT_ONLY, MACROS, Line
 
 READY = "harness_ready"
 PEP788 = re.compile(r"\b(PyInterpreterGuard_\w+|PyInterpreterView_\w+|PyThreadState_Ensure\w*|PyThreadState_Release)\b")
@@ -30,7 +30,7 @@ CPYTHON = {"3.11": "legacy_313", "3.12": "legacy_313", "3.13": "legacy_313", "3.
 def thread_state_api() -> set[str]:
     """Every C function some design models, the client primitives aside, and the macros."""
     names = {name for d in DESIGNS.values() for name in d.api} - CLIENT_ONLY
-    return names | set(MACROS)
+    return names | set(MACROS) | set(ALIASES)
 
 
 def choose_design(sources: CSources, cpython: str | None = None, design: str | None = None) -> tuple[str, str]:
@@ -153,7 +153,7 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
     api = DESIGNS[design].api
     names = thread_state_api()
     for f in sources.functions.values():
-        lacking = sorted((sources.callees(f) & names) - set(api) - set(MACROS))
+        lacking = sorted((sources.callees(f) & names) - set(api) - set(MACROS) - set(ALIASES))
         if lacking:
             raise CFrontError(f"{f.file.shown}:{f.line}", f"{f.name}() calls {', '.join(lacking)}, which design "
                               f"`{design}` does not have: choose one that does (--design final for PEP 788)")

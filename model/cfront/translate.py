@@ -28,6 +28,8 @@ NO_TSTATE = re.compile(r"^(Py_IsInitialized|PyGILState_Check|PyMem_Raw\w*|PyThre
                        r"Py_MIN|Py_MAX|Py_ABS|Py_MEMBER_SIZE|Py_STRINGIFY|Py_BUILD_ASSERT\w*|Py_UNREACHABLE|"
                        r"PyEval_ThreadsInitialized|PyOS_\w*|"
                        r"PyMutex_IsLocked|Py_AtExit|Py_IsFinalizing_unlocked)$")
+# Functions with the semantics of a modelled one (Python/ceval_gil.c): the extra arguments dropped.
+ALIASES = {"PyEval_AcquireThread": "PyEval_RestoreThread", "PyEval_ReleaseThread": "PyEval_SaveThread"}
 MACROS = {"Py_BEGIN_ALLOW_THREADS": "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS": "Py_END_ALLOW_THREADS",
           "Py_UNBLOCK_THREADS": "Py_BEGIN_ALLOW_THREADS", "Py_BLOCK_THREADS": "Py_END_ALLOW_THREADS"}
 RAII_LOCKS = re.compile(r"\b(lock_guard|unique_lock|scoped_lock|shared_lock|MutexLock|QMutexLocker)\b")
@@ -579,7 +581,7 @@ class Translator:
         name = _callee(node)
         if name in self.functions:
             return None
-        api = self.api.get(name)
+        api = self.api.get(ALIASES.get(name, name))
         return api if api is not None and name not in CLIENT_ONLY else None
 
     def _call(self, node: Node, ctx: Ctx, target: str | None) -> Lines:
@@ -630,6 +632,8 @@ class Translator:
         """The program arguments of an API call, with any call inside them hoisted before it."""
         args = [a for a in node.child_by_field_name("arguments").named_children if a.type != "comment"]
         where = ctx.fn.file.where(node)
+        if _callee(node) in ALIASES:
+            args = args[:len(api.args)]
         if len(args) != len(api.args):
             self.warn(where, f"{api.name} takes {len(api.args)} argument(s), the call has {len(args)}: "
                              "treated as Python code that needs a thread state")

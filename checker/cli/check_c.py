@@ -12,7 +12,7 @@ from interpcheck.model.spec import Spec, SpecError
 from ..result import Verdict
 from . import main
 from .check import engine_options, make_options, print_text, result_json
-from .runner import Checked, overall_exit, run_spec
+from .runner import EXIT_INTERNAL, Checked, overall_exit, run_spec
 
 
 @main.command("check-c")
@@ -54,6 +54,7 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
         click.echo(line, err=True)
     say("")
     checked: list[Checked] = []
+    failed = False
     for entry in harness.entries:
         fn = entry.function
         for w in entry.program.warnings:
@@ -75,7 +76,13 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
             every = [p.name for p in spec.system(name).properties]   # translation errors surface here
             spec = Spec(fn.file.shown, scenario.name, summary, scenario, (name,),
                         {name: {p: "holds" for p in every if not props or p in props}})
-            results = run_spec(spec, opts, (), props, progress=not quiet and text)
+            try:
+                results = run_spec(spec, opts, (), props, progress=not quiet and text)
+            except IndexError as err:   # the model indexed past a pool (e.g. more thread states than it has)
+                click.echo(f"error: {fn.file.shown}:{fn.line}: {scenario.name}: the model went past one of its "
+                           f"pools ({err}); this entry has no verdicts (please report it)", err=True)
+                failed = True
+                continue
             checked += results
             if text:
                 print_text(results, full_state)
@@ -94,7 +101,7 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
                 f.write(doc)
         if fmt == "sarif":
             sys.stdout.write(doc)
-    sys.exit(overall_exit(checked))
+    sys.exit(EXIT_INTERNAL if failed else overall_exit(checked))
 
 
 def sarif_report(checked: list[Checked]) -> dict:

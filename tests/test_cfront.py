@@ -775,3 +775,23 @@ def test_acquire_and_release_thread_are_restore_and_save(tmp_path):
         }""", "worker")
     assert lines(text) == ["ts = PyThreadState_New(interp)", "PyEval_RestoreThread(ts)", "run_python()",
                            "PyEval_SaveThread()"] and warnings == []
+
+
+def test_gate_sarif_puts_a_c_violation_at_its_line():
+    jsonschema = pytest.importorskip("jsonschema")
+    from interpcheck.checker.cli.gate import Finding, sarif
+    from interpcheck.checker.cli.runner import run_spec
+    from interpcheck.checker.engines import EngineOptions
+    from interpcheck.checker.explicit import Limits
+    from interpcheck.model.spec import Spec
+    h = build_harness(CSources([EXAMPLES / "legacy_callback.c"]), "legacy", "test")
+    sc = h.scenario(h.entries[0], 1)
+    spec = Spec(str(EXAMPLES / "legacy_callback.c"), sc.name, "", sc, ("legacy",),
+                {"legacy": {"no_use_after_free": "holds"}})
+    [c] = run_spec(spec, EngineOptions("explicit", "bfs", Limits()), progress=False)
+    doc = sarif([Finding(c, "regression", "no_use_after_free: new violation")])
+    schema = json.loads((Path(__file__).parent / "sarif-2.1.0-subset.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    result = doc["runs"][0]["results"][0]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 52
+    assert len(result["codeFlows"][0]["threadFlows"]) == 2

@@ -211,7 +211,7 @@ def _c_thread(ref, path: Path, shown: str, line: int, design: str, data: dict, n
         raise SpecError(shown, line, "`c` must be \"FILE.c:FUNCTION\", the file relative to this spec")
     file, func = ref.rsplit(":", 1)
     try:
-        program = translate(CSources([path.parent / file], [file]), func, DESIGNS[design].api)
+        program = translate(CSources([path.parent / file], [str(path.parent / file)]), func, DESIGNS[design].api)
     except CFrontError as err:
         raise SpecError(shown, line, err.message) from err
     declared = set(data.get("shared", [])) | set(data.get("interpreters", ["main"]))

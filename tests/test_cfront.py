@@ -795,3 +795,19 @@ def test_gate_sarif_puts_a_c_violation_at_its_line():
     result = doc["runs"][0]["results"][0]
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 52
     assert len(result["codeFlows"][0]["threadFlows"]) == 2
+
+
+def test_check_sarif_of_a_spec_with_a_c_thread(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    (tmp_path / "cb.c").write_text((EXAMPLES / "legacy_callback.c").read_text())
+    spec = tmp_path / "s.toml"
+    spec.write_text('design = "legacy"\n[[thread]]\nname = "main"\ntstate = "main"\nprogram = "Py_FinalizeEx()"\n'
+                    '[[thread]]\nname = "cb"\nc = "cb.c:on_reading"\n[expect]\nno_stale_check = "holds"\n')
+    out = tmp_path / "o.sarif"
+    r = cli("check", str(spec), "-q", "--sarif", str(out))
+    assert r.exit_code == 12
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, json.loads((Path(__file__).parent / "sarif-2.1.0-subset.schema.json").read_text()))
+    [result] = doc["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("cb.c")
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 52

@@ -11,7 +11,7 @@ from interpcheck.model.spec import Spec, SpecError
 
 from ..result import Verdict
 from . import main
-from .check import engine_options, make_options, print_text, result_json
+from .check import engine_options, make_options, print_text, result_json, sarif_report
 from .runner import EXIT_INTERNAL, Checked, overall_exit, run_spec
 
 
@@ -102,20 +102,3 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
         if fmt == "sarif":
             sys.stdout.write(doc)
     sys.exit(EXIT_INTERNAL if failed else overall_exit(checked))
-
-
-def sarif_report(checked: list[Checked]) -> dict:
-    """Every violation (the vacuity witness aside) as a SARIF result at its C line."""
-    from ..render.sarif import sarif_log, violation
-    results, rules, seen = [], {}, set()
-    for c in checked:
-        if c.result.verdict is not Verdict.VIOLATED or c.result.prop == "completes":
-            continue
-        found = violation(c.system, c.result, f"{c.spec.path}:1")
-        key = (found["ruleId"], json.dumps(found["locations"]))
-        if key in seen:   # the same violation at the same line with more threads: report it once
-            continue
-        seen.add(key)
-        results.append(found)
-        rules[c.result.prop] = getattr(c.system.prop(c.result.prop), "doc", "")
-    return sarif_log(results, rules)

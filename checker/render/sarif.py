@@ -6,7 +6,6 @@ thread; `executionOrder` gives the global order of the steps across threads.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from interpcheck.model.ir import System

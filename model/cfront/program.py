@@ -1,12 +1,11 @@
 """A translated C function as a program of the spec language, with its line map."""
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..programs.parse import Arg, Call, Cond, If, Repeat, Return, parse_program
+from ..programs.parse import Call, If, Repeat, Return, parse_program
 from .source import Function, SourceFile, read_source
 from .translate import MACROS, RAII_GIL, Line, TooLarge, Translator, Warning_, _callee
 

@@ -10,7 +10,7 @@ Every emitted line carries the C file:line it came from.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from tree_sitter import Node
 
@@ -35,7 +35,6 @@ MACROS = {"Py_BEGIN_ALLOW_THREADS": "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THRE
 RAII_LOCKS = re.compile(r"\b(lock_guard|unique_lock|scoped_lock|shared_lock|MutexLock|QMutexLocker)\b")
 RAII_GIL = re.compile(r"\bgil_scoped_(acquire|release)\b")
 NULLS = {"NULL", "nullptr", "0", "false", "Py_None"}
-JUMPS = {"return_statement", "break_statement", "continue_statement", "goto_statement"}
 MAX_LINES = 20000
 
 

@@ -811,3 +811,21 @@ def test_check_sarif_of_a_spec_with_a_c_thread(tmp_path):
     [result] = doc["runs"][0]["results"]
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("cb.c")
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 52
+
+
+def test_a_label_inside_an_unrolled_loop_is_one_label_per_copy(tmp_path):
+    text, _ = tr(tmp_path, """
+        void f(void) {
+            for (int i = 0; i < n; i++) {
+                PyGILState_STATE s = PyGILState_Ensure();
+                if (step(i) < 0) goto next;
+                PyObject_CallNoArgs(cb);
+            next:
+                PyGILState_Release(s);
+            }
+        }""", "f")
+    labels = [x for x in lines(text) if x.strip().startswith("label f_next")]
+    assert len(labels) == 2 and len(set(labels)) == 2
+    path = tmp_path / "snippet.c"
+    h = build_harness(CSources([path]), "legacy", "test")
+    build_system(h.scenario(h.entries[0], 1), DESIGNS["legacy"])

@@ -364,7 +364,10 @@ class Translator:
             if n == 0:
                 return []   # the bound: the loop ends here
             nxt = self._target("loop_next")
-            inner = replace(ctx, brk=Jump(exit, depth), cont=Jump(nxt, depth))
+            # each copy of the body has labels of its own (a program names each label once)
+            labels = tuple((n, self._target(t.name.rsplit("_", 1)[0]) if body.start_byte <= at < body.end_byte else t,
+                            at, top) for n, t, at, top in ctx.labels)
+            inner = replace(ctx, brk=Jump(exit, depth), cont=Jump(nxt, depth), labels=labels)
             lines = self._body(body, inner)
             lines += nxt.here(ctx.fn.file.where(node))
             if kind == "do_statement":

@@ -21,7 +21,7 @@ from .runner import EXIT_INTERNAL, Checked, overall_exit, run_spec
 @click.option("--design", default=None, help="the API design to check against (overrides --cpython)")
 @click.option("--entry", "entries", multiple=True, help="only this function as an entry (repeatable)")
 @click.option("--loop-bound", type=click.IntRange(1, 8), default=2, show_default=True,
-              help="iterations each loop (and backward goto) is unrolled to")
+              help="iterations each loop is unrolled to")
 @click.option("--count", "counts", type=click.IntRange(1, 4), multiple=True,
               help="threads running each entry (repeatable; default 1 and 2)")
 @click.option("--property", "-p", "props", multiple=True, help="only this property (repeatable)")
@@ -36,9 +36,10 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
     """Check the C (or C++) extension code in FILES.
 
     Every function that calls the thread-state API and is not called from inside FILES is an
-    entry; each runs on 1 and then 2 threads (foreign threads, or Python threads for a
-    function Python calls), concurrently with a main thread that runs Python and then
-    finalizes. One verdict table per entry and thread count. Exit codes as for `check`.
+    entry. A callback runs on 1 and then 2 foreign threads (no thread state), concurrently
+    with a main thread that runs Python and then finalizes; a function Python calls is
+    called by that main thread before it finalizes. One verdict table per entry and thread
+    count. Exit codes as for `check`.
     """
     try:
         sources = CSources(list(files))

@@ -829,3 +829,17 @@ def test_a_label_inside_an_unrolled_loop_is_one_label_per_copy(tmp_path):
     path = tmp_path / "snippet.c"
     h = build_harness(CSources([path]), "legacy", "test")
     build_system(h.scenario(h.entries[0], 1), DESIGNS["legacy"])
+
+
+def test_initialization_calls_need_no_thread_state(tmp_path):
+    text, _ = tr(tmp_path, """
+        int embed_start(void) {
+            PyConfig config;
+            PyConfig_InitPythonConfig(&config);
+            PyStatus st = Py_InitializeFromConfig(&config);
+            PyConfig_Clear(&config);
+            if (PyStatus_Exception(st)) return -1;
+            PyThreadState *save = PyEval_SaveThread();
+            return 0;
+        }""", "embed_start")
+    assert "run_python()" not in text and "save = PyEval_SaveThread()" in text

@@ -18,7 +18,7 @@ from ..designs import DESIGNS
 from ..programs import Scenario, ThreadSpec
 from .program import CFrontError, CProgram, CSources, translate
 from .source import Function
-from .translate import ALIASES, CLIENT_ONLY, MACROS, Line
+from .translate import ALIASES, CLIENT_ONLY, MACROS, Line, _declared_locals
 
 READY = "harness_ready"
 PEP788 = re.compile(r"\b(PyInterpreterGuard_\w+|PyInterpreterView_\w+|PyThreadState_Ensure\w*|PyThreadState_Release)\b")
@@ -53,14 +53,19 @@ def choose_design(sources: CSources, cpython: str | None = None, design: str | N
     return "legacy", "the code uses only the legacy API (CPython 3.14 semantics)"
 
 
+def python_signature(fn: Function) -> bool:
+    """A module function or method: PyObject * in or out, or PyInit_."""
+    params = fn.params()
+    first = params[0][1] if params else ""
+    return fn.name.startswith("PyInit_") or "PyObject" in fn.return_type() and "*" in fn.return_type() \
+        or ("PyObject" in first and "*" in first)
+
+
 def python_facing(fn: Function, probe: CProgram | None = None) -> bool:
     """Python calls it: a module-level signature (PyObject * in or out, PyInit_), or code whose
     first thread-state step lets go of a thread state it must already hold
     (Py_BEGIN_ALLOW_THREADS, PyEval_SaveThread, a C++ gil_scoped_release)."""
-    params = fn.params()
-    first = params[0][1] if params else ""
-    if fn.name.startswith("PyInit_") or "PyObject" in fn.return_type() and "*" in fn.return_type() \
-            or ("PyObject" in first and "*" in first):
+    if python_signature(fn):
         return True
     for line in (probe.lines if probe is not None else []):
         text = line.text.split("#")[0].strip()
@@ -170,8 +175,8 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
             skipped.append(f"{err.where}: warning: {err.message}; not checked")
             continue
         if python_facing(fn, probe):
-            (setup if probe.assigned & sources.globals and fn.name not in (only or ()) else callers).append(
-                (fn, probe))
+            registers = python_signature(fn) and probe.assigned & _globals_of(fn) and fn.name not in (only or ())
+            (setup if registers else callers).append((fn, probe))
     set_by_setup = {r for _, p in setup for r in p.assigned}
     keep = set_by_setup | sources.globals              # one per process: never made per thread
     entries: list[Entry] = []
@@ -204,6 +209,11 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
                               f"and design `{design}` cannot make one for them: write a spec (c = \"...\")")
     h = Harness(sources, design, why, entries, setup, made, loop_bound, skipped)
     return h
+
+
+def _globals_of(fn: Function) -> set[str]:
+    """The file-scope names of fn's file that fn does not shadow with a local or parameter."""
+    return fn.file.globals - _declared_locals(fn.body) - {name for name, _ in fn.params()}
 
 
 def _own_handles(prog: CProgram, api: dict, keep: set[str], where: tuple[str, int]) -> CProgram:

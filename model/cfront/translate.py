@@ -27,6 +27,11 @@ LOCKS = {"pthread_mutex_lock": "lock", "PyMutex_Lock": "lock", "PyThread_acquire
 NO_TSTATE = re.compile(r"^(Py_IsInitialized|PyGILState_Check|PyMem_Raw\w*|PyThread_\w*|Py_UNUSED|Py_ARRAY_LENGTH|"
                        r"Py_MIN|Py_MAX|Py_ABS|Py_MEMBER_SIZE|Py_STRINGIFY|Py_BUILD_ASSERT\w*|Py_UNREACHABLE|"
                        r"PyEval_ThreadsInitialized|PyOS_\w*|"
+                       # initialization and configuration, called before Python runs (Doc/c-api/init_config.rst)
+                       r"PyConfig_\w*|PyPreConfig_\w*|PyStatus_\w*|PyWideStringList_\w*|Py_PreInitialize\w*|"
+                       r"Py_Initialize\w*|Py_SetPythonHome|Py_SetProgramName|Py_SetPath|Py_DecodeLocale|"
+                       r"Py_EncodeLocale|PyImport_AppendInittab|PyImport_ExtendInittab|Py_GetVersion|"
+                       r"Py_GetBuildInfo|Py_GetCompiler|Py_GetPlatform|Py_GetCopyright|"
                        r"PyMutex_IsLocked|Py_AtExit|Py_IsFinalizing_unlocked)$")
 # Functions with the semantics of a modelled one (Python/ceval_gil.c): the extra arguments dropped.
 ALIASES = {"PyEval_AcquireThread": "PyEval_RestoreThread", "PyEval_ReleaseThread": "PyEval_SaveThread"}

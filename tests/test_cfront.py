@@ -843,3 +843,9 @@ def test_initialization_calls_need_no_thread_state(tmp_path):
             return 0;
         }""", "embed_start")
     assert "run_python()" not in text and "save = PyEval_SaveThread()" in text
+
+
+def test_gilstate_constants_are_passed_as_their_values(tmp_path):
+    text, warnings = tr(tmp_path, """
+        void leave(void) { PyGILState_Release(PyGILState_UNLOCKED); }""", "leave")
+    assert lines(text) == ["PyGILState_Release(1)"] and warnings == []

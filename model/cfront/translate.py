@@ -39,6 +39,7 @@ MACROS = {"Py_BEGIN_ALLOW_THREADS": "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THRE
           "Py_UNBLOCK_THREADS": "Py_BEGIN_ALLOW_THREADS", "Py_BLOCK_THREADS": "Py_END_ALLOW_THREADS"}
 RAII_LOCKS = re.compile(r"\b(lock_guard|unique_lock|scoped_lock|shared_lock|MutexLock|QMutexLocker)\b")
 RAII_GIL = re.compile(r"\bgil_scoped_(acquire|release)\b")
+GILSTATES = {"PyGILState_LOCKED": "0", "PyGILState_UNLOCKED": "1"}
 NULLS = {"NULL", "nullptr", "0", "false", "Py_None"}
 MAX_LINES = 20000
 
@@ -651,6 +652,8 @@ class Translator:
             a = _strip_value(a)
             if text_of(a) in NULLS:
                 texts.append("NULL")
+            elif text_of(a) in GILSTATES:   # the enum's values, as model/vocabulary.py's GILSTATE numbers them
+                texts.append(GILSTATES[text_of(a)])
             elif a.type == "number_literal" and re.fullmatch(r"-?\d+", text_of(a)):
                 texts.append(text_of(a))
             elif a.type == "call_expression" and self._api_call(a) is not None:

@@ -11,8 +11,9 @@ def mapped(folder: str) -> list[str]:
 
 
 setup(
-    packages=mapped("model") + mapped("checker"),
-    package_dir={"interpcheck.model": "model", "interpcheck.checker": "checker"},
+    packages=mapped("model") + mapped("checker") + ["interpcheck.examples"],
+    package_dir={"interpcheck.model": "model", "interpcheck.checker": "checker", "interpcheck.examples": "examples"},
     package_data={"interpcheck.checker.explicit.native": ["runtime.c"],   # compiled with each model's C search
-                  "interpcheck.checker.cpython": ["runtime.c"]},         # and with each replay on CPython
+                  "interpcheck.checker.cpython": ["runtime.c"],          # and with each replay on CPython
+                  "interpcheck.examples": ["c/*.c", "c/*.toml", "c/*.md"]},   # check-c's examples
 )

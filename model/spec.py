@@ -15,11 +15,12 @@ from typing import Callable
 from .designs import DESIGNS, resolve
 from .ir import System
 from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_program, resize
+from .programs.parse import Arg, Call
 
 VERDICTS = ("holds", "violated")
 TOP_KEYS = {"name", "summary", "design", "designs", "interpreters", "locks", "events", "shared", "bounds",
             "thread", "atexit", "finalizers", "expect", "queries", "invariants"}
-THREAD_KEYS = {"name", "count", "program", "tstate", "attached"}
+THREAD_KEYS = {"name", "count", "program", "c", "after", "tstate", "attached"}
 BOUNDS = {"tstates_per_thread": (1, 6), "nesting": (1, 6), "max_counter": (1, 8)}
 
 
@@ -38,6 +39,7 @@ class Spec:
     scenario: Scenario
     designs: tuple[str, ...]
     expect: dict[str, dict[str, str]]    # design → property → "holds" | "violated"
+    warnings: tuple[str, ...] = ()        # what a C translation (`c = ...`) over-approximated, file:line first
 
     def system(self, design: str) -> System:
         try:
@@ -138,6 +140,7 @@ def load_spec(path: str | Path) -> Spec:
             raise fail(key, f"bound `{key}` = {value!r} is impossible: use an integer from {lo} to {hi}")
 
     threads = []
+    c_needs = {"locks": [], "warnings": []}    # what threads taken from C functions add to the spec
     raw_threads = data.get("thread", [])
     if not isinstance(raw_threads, list) or not raw_threads:
         raise SpecError(shown, 1, "no threads: add at least one [[thread]] table with a `program`")
@@ -150,16 +153,22 @@ def load_spec(path: str | Path) -> Spec:
         name = th.get("name")
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
             raise SpecError(shown, at, "each [[thread]] needs a `name` (letters, digits, _)")
-        if "program" not in th:
-            raise SpecError(shown, at, f"thread {name} has no `program`")
+        if ("program" in th) == ("c" in th):
+            raise SpecError(shown, at, f"thread {name} needs either a `program` or `c = \"FILE.c:FUNCTION\"`")
         count = th.get("count", 1)
         if not isinstance(count, int) or not 1 <= count <= 12:
             raise SpecError(shown, lines.of("count", 0, at), f"thread {name}: `count` = {count!r} is impossible: "
                             "use an integer from 1 to 12")
-        try:
-            program = parse_program(th["program"], lines.program_start("program", k))
-        except ProgramError as err:
-            raise SpecError(shown, err.line, err.message) from err
+        if "c" in th:
+            program = _c_thread(th["c"], path, shown, lines.of("c", 0, at), designs[0], data, c_needs)
+        else:
+            try:
+                program = parse_program(th["program"], lines.program_start("program", k))
+            except ProgramError as err:
+                raise SpecError(shown, err.line, err.message) from err
+        if "after" in th:   # the thread starts once another sets this event (a C function cannot wait(E) itself)
+            program = (Call(None, "wait", (Arg(str(th["after"]), lines.of("after", 0, at)),),
+                            lines.of("after", 0, at)),) + tuple(program)
         for i in range(count):
             inst = name if count == 1 else f"{name}{i + 1}"
             threads.append(ThreadSpec(inst, program, th.get("tstate"), th.get("attached", True), at, name))
@@ -181,11 +190,12 @@ def load_spec(path: str | Path) -> Spec:
              **{f"query:{q}": lines.of(q, 0, lines.of("queries") - 1) for q in queries},
              **{f"invariant:{n}": lines.of(n, 0, lines.of("invariants") - 1) for n in invariants}}
     scenario = Scenario(data.get("name", path.stem), interps, tuple(threads), prog("atexit"), prog("finalizers"),
-                        tuple(data.get("locks", [])), tuple(data.get("events", [])), tuple(data.get("shared", [])),
+                        tuple(dict.fromkeys(data.get("locks", []) + c_needs["locks"])), tuple(data.get("events", [])),
+                        tuple(data.get("shared", [])),
                         bounds.get("tstates_per_thread", 2), bounds.get("nesting", 3), bounds.get("max_counter", 4),
                         where, tuple(queries.items()), tuple(invariants.items()))
     expect = _expectations(data.get("expect", {}), designs, fail)
-    spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect)
+    spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect, tuple(c_needs["warnings"]))
     for d in designs:   # compile once now so program errors surface at load time
         system = spec.system(d)
         known = {p.name for p in system.properties}
@@ -193,6 +203,27 @@ def load_spec(path: str | Path) -> Spec:
             if prop not in known:
                 raise fail(prop, f"unknown property `{prop}`; known: {', '.join(sorted(known))}")
     return spec
+
+
+def _c_thread(ref, path: Path, shown: str, line: int, design: str, data: dict, needs: dict) -> tuple:
+    """A thread's program from a C function, `c = "FILE.c:FUNCTION"` (FILE relative to the spec)."""
+    from .cfront import CFrontError, CSources, translate
+    if not isinstance(ref, str) or ":" not in ref:
+        raise SpecError(shown, line, "`c` must be \"FILE.c:FUNCTION\", the file relative to this spec")
+    file, func = ref.rsplit(":", 1)
+    try:
+        program = translate(CSources([path.parent / file], [str(path.parent / file)]), func, DESIGNS[design].api)
+    except CFrontError as err:
+        raise SpecError(shown, line, err.message) from err
+    declared = set(data.get("shared", [])) | set(data.get("interpreters", ["main"]))
+    missing = [name for name in program.free if name not in declared]
+    if missing:
+        raise SpecError(shown, line, f"{func}() reads {', '.join(f'`{m}`' for m in missing)} before assigning it: "
+                                     "list it under `shared` and assign it in another thread "
+                                     f"(e.g. `{missing[0]} = PyInterpreterView_FromCurrent()`)")
+    needs["locks"] += program.locks
+    needs["warnings"] += [str(w) for w in program.warnings]
+    return program.statements()
 
 
 def _predicates(data: dict, table: str, example: str, lines: _Lines, shown: str) -> dict[str, str]:

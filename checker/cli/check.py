@@ -80,7 +80,8 @@ def result_json(c: Checked) -> dict:
     r = c.result
     trace = None
     if r.trace is not None:
-        trace = [{"thread": s.thread, "call": s.call, "result": s.result} for s in steps_of(c.system, r.trace)]
+        trace = [{"thread": s.thread, "call": s.call, "result": s.result, **({"at": s.where} if s.where else {})}
+                 for s in steps_of(c.system, r.trace)]
     return {"spec": c.spec.name, "design": c.design, "property": r.prop, "verdict": r.verdict.value,
             "expected": c.expected, "engine": r.engine, "trace_length": r.trace.length if r.trace else None,
             "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None,
@@ -100,6 +101,24 @@ def cti_json(c: Checked) -> dict | None:
             "fails": cti.fails}
 
 
+def sarif_report(checked: list[Checked]) -> dict:
+    """Every violation (the vacuity witness aside) as a SARIF result: at its C line when the
+    trace comes from C, else at the spec file; the same rule at the same place once."""
+    from ..render.sarif import sarif_log, violation
+    results, rules, seen = [], {}, set()
+    for c in checked:
+        if c.result.verdict is not Verdict.VIOLATED or c.result.prop == "completes":
+            continue
+        found = violation(c.system, c.result, f"{c.spec.path}:1")
+        key = (found["ruleId"], json.dumps(found["locations"]))
+        if key in seen:   # the same violation at the same line with more threads: report it once
+            continue
+        seen.add(key)
+        results.append(found)
+        rules[c.result.prop] = getattr(c.system.prop(c.result.prop), "doc", "")
+    return sarif_log(results, rules)
+
+
 def print_text(checked: list[Checked], full_state: bool) -> None:
     groups: dict[tuple[str, str], list[Checked]] = {}
     for c in checked:
@@ -110,6 +129,8 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
         click.echo(f"{spec.name} [{design}]  ({path})")
         if spec.summary:
             click.echo(f"  {spec.summary}")
+        for warning in spec.warnings:
+            click.echo(f"  {warning}")
         rows = []
         for c in items:
             r = c.result
@@ -172,11 +193,13 @@ def _with_releases(spec: Spec, releases: tuple[str, ...]) -> Spec:
               help="write each counterexample as ITF JSON: DIR/<spec>/<design>.<property>.itf.json")
 @click.option("--mermaid", "mermaid_dir", type=click.Path(file_okay=False), default=None,
               help="write each counterexample as a Mermaid sequence diagram: DIR/<spec>/<design>.<property>.mmd")
+@click.option("--sarif", "sarif_file", type=click.Path(dir_okay=False), default=None,
+              help="also write the violations as SARIF 2.1.0 (at their C lines for threads from C)")
 @click.option("--write-counterexamples", "baseline_dir", type=click.Path(file_okay=False), default=None,
               help="rewrite the gate's baseline (e.g. counterexamples/) for these specs, under every design "
                    "that can express them")
 def check(paths, designs, versions, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
-          full_state, quiet, itf_dir, mermaid_dir, baseline_dir):
+          full_state, quiet, itf_dir, mermaid_dir, sarif_file, baseline_dir):
     """Check each spec's properties (default: every spec under specs/).
 
     Exit codes: 0 every verdict as expected; 11 unexpected deadlock; 12 unexpected safety
@@ -197,6 +220,8 @@ def check(paths, designs, versions, props, engine, order, max_states, max_depth,
     if itf_dir or mermaid_dir:
         from .trace import write_traces
         write_traces(checked, itf_dir, mermaid_dir)
+    if sarif_file:
+        Path(sarif_file).write_text(json.dumps(sarif_report(checked), indent=2) + "\n")
     if fmt == "json":
         json.dump({"results": [result_json(c) for c in checked]}, sys.stdout, indent=2)
         sys.stdout.write("\n")

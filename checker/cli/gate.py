@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 
 import click
 
+from ..render.sarif import violation
 from ..render.text import render_trace
 from ..result import Verdict
 from . import baseline, main
@@ -87,10 +88,14 @@ def sarif(findings: list[Finding]) -> dict:
             continue
         c = f.checked
         text = f.message + ("\n" + render_trace(c.system, c.result) if c.result.trace is not None else "")
-        results.append({"ruleId": c.result.prop, "level": "error" if f.kind == "regression" else "warning",
-                        "message": {"text": text},
-                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": c.spec.path},
-                                                            "region": {"startLine": 1}}}]})
+        found = {"ruleId": c.result.prop, "level": "error" if f.kind == "regression" else "warning",
+                 "message": {"text": text},
+                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": c.spec.path},
+                                                     "region": {"startLine": 1}}}]}
+        if c.result.trace is not None:   # at the C call that fails when the trace comes from C; the interleaving
+            located = violation(c.system, c.result, f"{c.spec.path}:1")
+            found["locations"], found["codeFlows"] = located["locations"], located["codeFlows"]
+        results.append(found)
     return {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "runs": [{"tool": {"driver": {"name": "interpcheck", "informationUri": "https://peps.python.org/pep-0788/",
                                           "rules": [{"id": r} for r in rules]}},

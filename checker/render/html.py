@@ -106,6 +106,7 @@ def _trace_section(item: ReportItem) -> str:
         mark = " cycle" if seq.loop_from is not None and s.index >= seq.loop_from else ""
         mark += " violating" if any(m.violating and m.step == s.index for m in seq.messages) else ""
         note = f' <span class="detail">[{escape(s.note)}]</span>' if s.note else ""
+        note += f' <span class="source">at {escape(s.where)}</span>' if s.where else ""   # C file:line
         result_text = f" → {escape(s.result)}" if s.result is not None else ""
         rows.append(f'<li data-step="{s.index}" class="step{mark}"><span class="n">{s.index}.</span> '
                     f'<span class="thread">{escape(s.thread)}</span> <code>{escape(s.call)}{result_text}</code>'

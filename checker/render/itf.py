@@ -59,6 +59,8 @@ def to_itf(system: System, result: Result, source: str | None = None) -> dict:
             smeta["action"] = step_label(step)
             if step.note:
                 smeta["note"] = step.note
+            if step.where:
+                smeta["source"] = step.where   # the C file:line of the call
         states.append({"#meta": smeta, **state_values(system, state)})
     doc: dict[str, Any] = {"#meta": meta, "vars": [v.name for v in system.variables], "states": states}
     if trace.loop is not None:

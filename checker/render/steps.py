@@ -19,6 +19,7 @@ class Step:
     note: str
     changes: tuple[tuple[str, str], ...]   # (slot name, new value), state that changed
     action: int
+    where: str = ""                 # the C source file:line of the call (programs translated from C)
 
 
 def describe_state(system: System, state: tuple[int, ...], hide_pc: bool = True) -> list[tuple[str, str]]:
@@ -29,6 +30,7 @@ def describe_state(system: System, state: tuple[int, ...], hide_pc: bool = True)
 
 def steps_of(system: System, trace: Trace) -> list[Step]:
     names = system.slot_names()
+    source = system.kinds.get("source", {})
     rows = []
     for i, k in enumerate(trace.actions):
         action = system.actions[k]
@@ -40,5 +42,5 @@ def steps_of(system: System, trace: Trace) -> list[Step]:
         changes = tuple((names[j], system.show_slot(j, post[j])) for j in range(len(pre))
                         if pre[j] != post[j] and not names[j].startswith(HIDDEN_PREFIXES))
         thread = system.threads[action.thread] if action.thread is not None else "env"
-        rows.append(Step(i + 1, thread, action.call, result, action.note, changes, k))
+        rows.append(Step(i + 1, thread, action.call, result, action.note, changes, k, source.get(k, "")))
     return rows

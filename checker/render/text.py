@@ -35,7 +35,8 @@ def render_trace(system: System, result: Result, full_state: bool = False) -> st
             out.append("      -- the cycle starts here and repeats forever --")
         call = step.call + (f" -> {step.result}" if step.result is not None else "")
         note = f"   [{step.note}]" if step.note else ""
-        out.append(f"  {step.index:2}. {step.thread.ljust(width)}  {call}{note}")
+        at = f"  at {step.where}" if step.where else ""
+        out.append(f"  {step.index:2}. {step.thread.ljust(width)}  {call}{note}{at}")
         if full_state:
             post = trace.states[step.index] if step.index < len(trace.states) else trace.states[trace.loop]
             out += [f"        {n} = {v}" for n, v in describe_state(system, post, hide_pc=False)]

@@ -16,7 +16,7 @@ from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, 
                   ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, value_range)
 from ..vocabulary import (DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, standard_properties)
-from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
+from .parse import Arg, Call, Cond, Goto, If, Label, ProgramError, Repeat, Return
 from .queries import QueryCompiler
 
 KIND_DOMAIN = {"int": Domain(-1, 1)}
@@ -149,6 +149,7 @@ class ProgramCompiler:
         consumed: set[str] = set()    # handle kinds some call takes as an argument
         for t, prog in enumerate(self.programs):
             bound: set[str] = set()
+            ahead = {c.target for c in _calls(prog) if c.target and c.where}   # assigned somewhere, from C
             for call in _calls(prog):
                 api = self.design.function(call.name)
                 if api is None:
@@ -160,6 +161,8 @@ class ProgramCompiler:
                                        f"({', '.join(api.args) or 'none'}), got {len(call.args)}", call.line, design_mismatch=True)
                 for want, arg in zip(api.args, call.args):
                     consumed.add("ref" if want == "wref" else want)
+                    if call.where and arg.text in ahead and arg.text not in bound:
+                        continue   # C code that reads it on a path where it is still NULL (0)
                     got = self._kind_of_arg(t, arg, bound)
                     if got not in (want, "null", "unbound-shared"):
                         raise ProgramError(f"argument `{arg.text}` of {call.name} must be a {want}, "
@@ -216,6 +219,7 @@ class ProgramCompiler:
         self.shared_regs = {n: b.scalar(f"shared.{n}", domains[k]) for n, k in sorted(self.shared_kinds.items())}
         for t, kinds in enumerate(self.kinds):
             self.regs.append({n: b.scalar(f"{self.names[t]}.{n}", domains[k]) for n, k in sorted(kinds.items())})
+        self.labels: dict[int, dict[str, object]] = {}   # thread → label → where it continues
         self.cond_regs: dict[int, Read] = {}
         self.cond_regs_of: dict[int, list[Read]] = {}
         self.pcs: list[list[str]] = [[] for _ in self.names]
@@ -294,6 +298,14 @@ class ProgramCompiler:
     def _stmt(self, t: int, st, after):
         if isinstance(st, Return):
             return "END"
+        if isinstance(st, Label):   # where `goto` lands: the code after it
+            labels = self.labels.setdefault(t, {})
+            if st.name in labels:
+                raise ProgramError(f"label `{st.name}` appears twice", st.line)
+            labels[st.name] = after
+            return after
+        if isinstance(st, Goto):    # resolved once every label is known (in _resolve)
+            return st
         if isinstance(st, If):
             then = self._block(t, st.body, after)
             other = self._block(t, st.orelse, after)
@@ -414,6 +426,8 @@ class ProgramCompiler:
             if o.stale_use:
                 checks += (Check("no_stale_check", v.checked[t].eq(0)),)
             done = not o.stop and o.goto in (None, LEAVE)
+            if call.where:   # a call translated from C: renderers show its source line
+                self.b.kinds.setdefault("source", {})[len(self.b.actions)] = call.where
             self.b.action(Action(call.name, t, all_of(base, o.guard), tuple(updates), text,
                                  result if done and result is not None else None, checks, o.note))
 
@@ -432,6 +446,14 @@ class ProgramCompiler:
                                  "main returned after Py_FinalizeEx: the process exits, other threads end"))
 
     def _resolve(self, t: int, target, written: dict) -> Expr:
+        seen = set()
+        while isinstance(target, Goto):
+            if target.name not in self.labels.get(t, {}) or target.name in seen:
+                raise ProgramError(f"`goto {target.name}`: no `label {target.name}` in this program"
+                                   if target.name not in seen else f"`goto {target.name}` jumps to itself",
+                                   target.line)
+            seen.add(target.name)
+            target = self.labels[t][target.name]
         if target == "END":
             return Const(len(self.pcs[t]))
         if isinstance(target, int):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..designs import DESIGNS
+from ..designs import DESIGNS, for_cpython, resolve
 from ..programs import Scenario, ThreadSpec
 from .program import CFrontError, CProgram, CSources, translate
 from .source import Function
@@ -24,7 +24,6 @@ READY = "harness_ready"
 PEP788 = re.compile(r"\b(PyInterpreterGuard_\w+|PyInterpreterView_\w+|PyThreadState_Ensure\w*|PyThreadState_Release)\b")
 MAKE = {"view": "PyInterpreterView_FromCurrent()", "guard": "PyInterpreterGuard_FromCurrent()",
         "interp": "PyInterpreterState_Get()", "tstate": "PyThreadState_Get()"}
-CPYTHON = {"3.11": "legacy_313", "3.12": "legacy_313", "3.13": "legacy_313", "3.14": "legacy", "3.15": "final"}
 
 
 def thread_state_api() -> set[str]:
@@ -39,18 +38,17 @@ def choose_design(sources: CSources, cpython: str | None = None, design: str | N
     if design:
         if design not in DESIGNS:
             raise CFrontError("--design", f"unknown design `{design}`; known: {', '.join(DESIGNS)}")
-        return design, "--design"
+        return resolve(design), "--design"
     if cpython:
-        own = f"cpython_{cpython.replace('.', '_')}"
-        if own in DESIGNS:
-            return own, f"--cpython {cpython}"
-        if cpython not in CPYTHON:
-            raise CFrontError("--cpython", f"unknown version `{cpython}`; known: {', '.join(CPYTHON)}")
-        return CPYTHON[cpython], f"--cpython {cpython}"
+        name = for_cpython(cpython)
+        if name is None:
+            raise CFrontError("--cpython", f"unknown CPython release `{cpython}`: give X.Y or X.Y.Z, "
+                                           "e.g. 3.12 or 3.13.8 (`interpcheck list` shows which releases each design covers)")
+        return name, f"--cpython {cpython}"
     text = "\n".join(f.tree.root_node.text.decode("utf8", "replace") for f in sources.files)
     if PEP788.search(text):
         return "final", "the code uses PEP 788 functions"
-    return "legacy", "the code uses only the legacy API (CPython 3.14 semantics)"
+    return resolve("legacy"), "the code uses only the legacy API (CPython 3.14 semantics)"
 
 
 def python_signature(fn: Function) -> bool:

@@ -650,7 +650,9 @@ class Translator:
         texts = []
         for want, a in zip(api.args, args):
             a = _strip_value(a)
-            if text_of(a) in NULLS:
+            if want == "lock":   # a mutex the API function takes (PyMutex_Lock(&m)): the spec's lock `m`
+                texts.append(self._lock_name(a))
+            elif text_of(a) in NULLS:
                 texts.append("NULL")
             elif text_of(a) in GILSTATES:   # the enum's values, as model/vocabulary.py's GILSTATE numbers them
                 texts.append(GILSTATES[text_of(a)])

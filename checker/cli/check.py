@@ -13,7 +13,7 @@ from ..render.steps import steps_of
 from ..render.text import cti_changes, cti_state, render_cti, render_trace, verdict_table
 from ..result import Trace, Verdict
 from . import main
-from .runner import Checked, load_all, overall_exit, run_spec
+from .runner import Checked, bundled_specs, load_all, overall_exit, run_spec
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value) -> None:
@@ -145,11 +145,12 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
               help="write each counterexample as ITF JSON: DIR/<spec>/<design>.<property>.itf.json")
 @click.option("--mermaid", "mermaid_dir", type=click.Path(file_okay=False), default=None,
               help="write each counterexample as a Mermaid sequence diagram: DIR/<spec>/<design>.<property>.mmd")
+@click.option("--examples", is_flag=True, help="also check the bundled example specs (wherever interpcheck is installed)")
 @click.option("--write-counterexamples", "baseline_dir", type=click.Path(file_okay=False), default=None,
               help="rewrite the gate's baseline (e.g. counterexamples/) for these specs, under every design "
                    "that can express them")
 def check(paths, designs, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
-          full_state, quiet, itf_dir, mermaid_dir, baseline_dir):
+          full_state, quiet, itf_dir, mermaid_dir, examples, baseline_dir):
     """Check each spec's properties (default: every spec under specs/).
 
     Exit codes: 0 every verdict as expected; 11 unexpected deadlock; 12 unexpected safety
@@ -158,6 +159,8 @@ def check(paths, designs, props, engine, order, max_states, max_depth, time_limi
     """
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
+    if examples:
+        paths = tuple(paths) + (str(bundled_specs()),)
     specs = load_all(paths)
     for spec in specs:
         checked += run_spec(spec, opts, designs, props, progress=not quiet)

@@ -23,7 +23,7 @@ from ..result import Verdict
 from . import main
 from .check import engine_options, make_options
 from .conform import replay_on_cpython
-from .runner import EXIT_BAD_INPUT, EXIT_OK, EXIT_SAFETY, Checked, load_all, overall_exit, run_spec
+from .runner import EXIT_BAD_INPUT, EXIT_OK, EXIT_SAFETY, Checked, bundled_specs, load_all, overall_exit, run_spec
 
 
 def write_traces(checked: list[Checked], itf_dir: str | None, mermaid_dir: str | None) -> list[Path]:
@@ -136,6 +136,27 @@ def report(paths, out, designs, props, engine, order, max_states, max_depth, tim
     sys.exit(overall_exit(checked))
 
 
+def spec_candidates(trace_file: str, source: str) -> list[Path]:
+    """Where the spec a trace names may be: as written (relative to the cwd where it was checked),
+    relative to the trace's folder or any folder above it (the trace moved with its project),
+    then among the bundled specs by file name."""
+    named = Path(source)
+    if named.is_absolute():
+        return [named, bundled_specs() / named.name]
+    here = Path(trace_file).resolve().parent
+    return [named] + [folder / named for folder in (here, *here.parents)] + [bundled_specs() / named.name]
+
+
+def _spec_of_trace(trace_file: str, source: str | None) -> Path:
+    if not source:
+        raise SpecError(trace_file, 0, "the trace names no spec (#meta.source): pass --spec SPEC")
+    found = next((p for p in spec_candidates(trace_file, source) if p.is_file()), None)
+    if found is None:
+        raise SpecError(trace_file, 0, f"cannot find the spec it names, {source}, here or next to the trace: "
+                                       "pass --spec SPEC")
+    return found
+
+
 @main.command()
 @click.argument("trace_file", metavar="TRACE.itf.json", type=click.Path(dir_okay=False))
 @click.option("--spec", "spec_path", default=None, type=click.Path(),
@@ -161,10 +182,7 @@ def replay(trace_file, spec_path, design, python, keep, settle, time_limit):
     except (OSError, ValueError) as err:
         raise SpecError(trace_file, 0, f"cannot read the trace: {err}") from err
     meta = doc.get("#meta", {}) if isinstance(doc, dict) else {}
-    spec_path = spec_path or meta.get("source")
-    if not spec_path:
-        raise SpecError(trace_file, 0, "the trace names no spec (#meta.source): pass --spec")
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path or _spec_of_trace(trace_file, meta.get("source")))
     design = design or meta.get("design") or spec.designs[0]
     if python is not None:   # any design that can express the spec (as `matrix` checks them all)
         replay_on_cpython(trace_file, doc, spec, design, python, keep, settle, time_limit)

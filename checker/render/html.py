@@ -18,7 +18,7 @@ from interpcheck.model.ir import System
 from ..result import Result, Verdict
 from .itf import step_label
 from .mermaid import sequence_of
-from .steps import HIDDEN_PREFIXES, steps_of
+from .steps import internal, steps_of
 from .svg import STYLE as SVG_STYLE
 from .svg import to_svg
 
@@ -94,12 +94,11 @@ def _trace_section(item: ReportItem) -> str:
     trace = result.trace
     steps = steps_of(system, trace)
     seq = sequence_of(system, result)
-    names = system.slot_names()
+    shown = [(j, n) for j, n in enumerate(system.slot_names()) if not internal(n)]   # as the text trace
     after = [trace.states[0]] + [trace.states[s.index] if s.index < len(trace.states) else trace.states[trace.loop]
                                  for s in steps]
-    data = {"id": item.trace_id, "slots": names,
-            "pc": [n.startswith(HIDDEN_PREFIXES) for n in names],
-            "states": [[system.show_slot(j, v) for j, v in enumerate(st)] for st in after],
+    data = {"id": item.trace_id, "slots": [n for _, n in shown],
+            "states": [[system.show_slot(j, st[j]) for j, _ in shown] for st in after],
             "labels": ["initial state"] + [step_label(s) for s in steps]}
     rows = ['<li data-step="0" class="initial">initial state</li>']
     for s in steps:
@@ -108,7 +107,7 @@ def _trace_section(item: ReportItem) -> str:
         note = f' <span class="detail">[{escape(s.note)}]</span>' if s.note else ""
         result_text = f" → {escape(s.result)}" if s.result is not None else ""
         rows.append(f'<li data-step="{s.index}" class="step{mark}"><span class="n">{s.index}.</span> '
-                    f'<span class="thread">{escape(s.thread)}</span> <code>{escape(s.call)}{result_text}</code>'
+                    f'<span class="thread">{escape(s.thread)}</span> <code>{escape(s.shown_call)}{result_text}</code>'
                     f"{note}</li>")
     head = (f'<h3>{escape(item.spec)} [{escape(item.design)}]: {escape(result.prop)} '
             f'<span class="v-violated">violated</span></h3>'
@@ -171,7 +170,6 @@ ol.steps li.current { background: #dbeafe; border-left-color: #1d4ed8; }
 table.state { border-collapse: collapse; }
 table.state th, table.state td { border-bottom: 1px solid #e5e7eb; padding: 1px 6px; text-align: left;
   white-space: nowrap; }
-table.state tr.pc td { color: #6b7280; }
 table.state tr.changed td { background: #fef08a; font-weight: bold; }
 table.state .old { color: #9ca3af; font-weight: normal; text-decoration: line-through; }
 """
@@ -222,7 +220,6 @@ SCRIPT = r"""
     body.textContent = "";
     data.slots.forEach(function (name, i) {
       var tr = document.createElement("tr");
-      if (data.pc[i]) { tr.className = "pc"; }
       var changed = before !== null && before[i] !== now[i];
       if (changed) { tr.classList.add("changed"); }
       var a = document.createElement("td"); a.textContent = name;

@@ -33,7 +33,7 @@ def render_trace(system: System, result: Result, full_state: bool = False) -> st
     for step in steps:
         if trace.loop is not None and step.index - 1 == trace.loop and trace.length >= len(trace.states):
             out.append("      -- the cycle starts here and repeats forever --")
-        call = step.call + (f" -> {step.result}" if step.result is not None else "")
+        call = step.shown_call + (f" -> {step.result}" if step.result is not None else "")
         note = f"   [{step.note}]" if step.note else ""
         out.append(f"  {step.index:2}. {step.thread.ljust(width)}  {call}{note}")
         if full_state:

@@ -10,8 +10,8 @@ import click
 from ..engines import ENGINES, EngineOptions
 from ..explicit import Limits
 from ..render.steps import steps_of
-from ..render.text import cti_changes, cti_state, render_cti, render_trace, verdict_table
-from ..result import Trace, Verdict
+from ..render.text import cti_changes, cti_state, render_cti, render_trace, summary_line, verdict_table
+from ..result import Trace, Verdict, status
 from . import main
 from .runner import Checked, bundled_specs, load_all, overall_exit, run_spec
 
@@ -80,6 +80,7 @@ def result_json(c: Checked) -> dict:
         trace = [{"thread": s.thread, "call": s.call, "result": s.result} for s in steps_of(c.system, r.trace)]
     return {"spec": c.spec.name, "design": c.design, "property": r.prop, "verdict": r.verdict.value,
             "expected": c.expected, "engine": r.engine, "trace_length": r.trace.length if r.trace else None,
+            "status": status(r.verdict, c.expected),
             "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None,
             "counterexample_to_induction": cti_json(c)}
 
@@ -176,8 +177,5 @@ def check(paths, designs, props, engine, order, max_states, max_depth, time_limi
         sys.stdout.write("\n")
     else:
         print_text(checked, full_state)
-        unexpected = [c for c in checked if not c.as_expected and c.result.verdict is not Verdict.UNKNOWN]
-        unknown = [c for c in checked if c.result.verdict is Verdict.UNKNOWN]
-        click.echo(f"{len(checked)} verdicts: {len(checked) - len(unexpected) - len(unknown)} as expected, "
-                   f"{len(unexpected)} unexpected, {len(unknown)} without a verdict")
+        click.echo(summary_line([status(c.result.verdict, c.expected) for c in checked]))
     sys.exit(overall_exit(checked))

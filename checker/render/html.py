@@ -15,12 +15,15 @@ from html import escape
 
 from interpcheck.model.ir import System
 
-from ..result import Result, Verdict
+from ..result import AS_EXPECTED, NO_VERDICT, UNEXPECTED, Result, Verdict, status
 from .itf import step_label
 from .mermaid import sequence_of
 from .steps import internal, steps_of
 from .svg import STYLE as SVG_STYLE
 from .svg import to_svg
+from .text import STATUS_LABEL, summary_line
+
+ROW_CLASS = {AS_EXPECTED: "ok", UNEXPECTED: "unexpected", NO_VERDICT: "no-verdict"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class ReportItem:
     @property
     def as_expected(self) -> bool:
         return self.expected is None or self.result.verdict.value == self.expected
+
+    @property
+    def status(self) -> str:
+        return status(self.result.verdict, self.expected)
 
     @property
     def trace_id(self) -> str:
@@ -62,12 +69,9 @@ def to_html(items: list[ReportItem], title: str = "interpcheck report") -> str:
 
 
 def _summary(items: list[ReportItem]) -> str:
-    unknown = sum(i.result.verdict is Verdict.UNKNOWN for i in items)
-    unexpected = sum(not i.as_expected and i.result.verdict is not Verdict.UNKNOWN for i in items)
-    ok = len(items) - unknown - unexpected
-    cls = "bad" if unexpected else "good"
-    return (f'<p class="summary {cls}">{len(items)} verdicts: {ok} as expected, {unexpected} unexpected, '
-            f"{unknown} without a verdict</p>")
+    statuses = [i.status for i in items]
+    cls = "bad" if UNEXPECTED in statuses else "good"
+    return f'<p class="summary {cls}">{escape(summary_line(statuses))}</p>'
 
 
 def _verdict_table(items: list[ReportItem]) -> str:
@@ -75,17 +79,17 @@ def _verdict_table(items: list[ReportItem]) -> str:
             "<th></th><th>trace</th></tr>"]
     for i in items:
         r = i.result
-        status = "ok" if i.as_expected else ("no verdict" if r.verdict is Verdict.UNKNOWN else "UNEXPECTED")
+        label = STATUS_LABEL[i.status]
         trace = ""
         if i.has_counterexample:
             n = r.trace.length
             trace = f'<a href="#trace={i.trace_id}&amp;step=0">{n} step{"s" if n != 1 else ""}</a>'
         elif r.reason:
             trace = escape(r.reason)
-        rows.append(f'<tr class="{"ok" if i.as_expected else "unexpected"}">'
+        rows.append(f'<tr class="{ROW_CLASS[i.status]}">'
                     f'<td title="{escape(i.path)}">{escape(i.spec)}</td><td>{escape(i.design)}</td>'
                     f"<td>{escape(r.prop)}</td><td class=\"v-{r.verdict.value}\">{r.verdict.value}</td>"
-                    f"<td>{escape(i.expected or '-')}</td><td>{status}</td><td>{trace}</td></tr>")
+                    f"<td>{escape(i.expected or '-')}</td><td>{label}</td><td>{trace}</td></tr>")
     return '<table class="verdicts">\n' + "\n".join(rows) + "\n</table>"
 
 
@@ -142,6 +146,7 @@ code, .steps, table.state { font-family: "DejaVu Sans Mono", Menlo, Consolas, mo
 table.verdicts { border-collapse: collapse; }
 table.verdicts th, table.verdicts td { border: 1px solid #d1d5db; padding: 2px 8px; text-align: left; }
 table.verdicts tr.unexpected { background: #fee2e2; }
+table.verdicts tr.no-verdict { background: #fef3c7; }
 .v-violated { color: #b91c1c; font-weight: bold; }
 .v-holds { color: #166534; font-weight: bold; }
 .v-unknown { color: #92400e; font-weight: bold; }

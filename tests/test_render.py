@@ -117,6 +117,38 @@ def test_itf_round_trips_every_state():
         assert trace_states(system, doc) == list(result.trace.states)
 
 
+def _has_type(value, typ: str) -> bool:
+    """A small reader of Apalache's type syntax, enough for the types interpcheck writes."""
+    if typ == "Int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if typ == "Str":
+        return isinstance(value, str)
+    if typ.startswith("Seq(") and typ.endswith(")"):
+        return isinstance(value, list) and all(_has_type(v, typ[4:-1]) for v in value)
+    if typ.startswith("(") and " -> " in typ and typ.endswith(")"):
+        key, val = typ[1:-1].split(" -> ", 1)
+        return isinstance(value, dict) and all(_has_type(k, key) and _has_type(v, val) for k, v in value["#map"])
+    return False
+
+
+@pytest.mark.parametrize("path, design, prop", [(S1, "legacy", "no_stale_check"), (GH, "legacy", "finalization_completes")])
+def test_itf_meta_var_types_give_every_variable_its_type(path, design, prop):
+    system, result = spec_result(path, design, prop)
+    doc = json.loads(dumps(to_itf(system, result, path)))
+    types = doc["#meta"]["varTypes"]
+    assert list(types) == doc["vars"]
+    for state in doc["states"]:
+        for name, typ in types.items():
+            assert _has_type(state[name], typ), (name, typ, state[name])
+
+
+def test_a_trace_written_before_var_types_still_replays():
+    system, result = spec_result(S1, "legacy", "no_stale_check")
+    doc = json.loads(dumps(to_itf(system, result, S1)))
+    del doc["#meta"]["varTypes"]
+    assert replay(system, doc).ok
+
+
 def test_itf_numbers_repeated_program_counter_labels():
     system = load_spec("specs/s22_gilstate_loop_during_finalize.toml").system("legacy")
     pc = system.var("pc.T1").domain

@@ -426,3 +426,13 @@ def test_replay_of_garbage_is_bad_input(tmp_path):
     bad.write_text("{not json")
     r = CliRunner().invoke(main, ["replay", str(bad)])
     assert r.exit_code == 150 and "cannot read the trace" in r.output
+
+
+def test_a_cut_graph_without_a_counterexample_says_how_to_see_more(tmp_path, monkeypatch):
+    monkeypatch.setattr(dot, "BIG", 5)
+    s7 = "specs/s7_ensure_from_view_after_finalize.toml"
+    r = cli("graph", s7, "--dot", str(tmp_path / "g.dot"))
+    assert r.exit_code == 0, r.output
+    assert "no counterexample" in r.output
+    assert "drawn: the states within 2 steps of the initial state" in r.output
+    assert "--around-trace 5" in r.output and "-p PROPERTY" in r.output

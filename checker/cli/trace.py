@@ -89,6 +89,8 @@ def graph(spec_path, design, prop, dot_file, svg_file, around_trace, max_states)
     what = f"counterexample for {result.prop} in bold" if result else "no counterexample"
     click.echo(f"wrote {dot_file}: {shown} of {len(ex.states)} states, {what}"
                + (f" ({ex.limit})" if ex.limit else ""))
+    if keep is not None and shown < len(ex.states):
+        click.echo(_how_to_see_more(radius, result is not None, len(ex.states), around_trace is None))
     if svg_file:
         if shutil.which("dot") is None:
             click.echo("error: Graphviz `dot` is not installed (e.g. apt-get install graphviz); "
@@ -96,6 +98,17 @@ def graph(spec_path, design, prop, dot_file, svg_file, around_trace, max_states)
             sys.exit(EXIT_BAD_INPUT)
         subprocess.run(["dot", "-Tsvg", "-o", svg_file, dot_file], check=True)
         click.echo(f"wrote {svg_file}")
+
+
+def _how_to_see_more(radius: int, centred_on_trace: bool, total: int, by_default: bool) -> str:
+    """A cut graph says what it shows and how to see more of it."""
+    around = "the counterexample" if centred_on_trace else "the initial state"
+    why = f" (graphs above {dot.BIG} states are cut)" if by_default else ""
+    more = (f"note: drawn: the states within {radius} step{'s' if radius != 1 else ''} of {around}{why}; "
+            f"to see more: --around-trace {radius + 3}")
+    if not centred_on_trace:
+        more += ", or -p PROPERTY to centre it on a violated property's counterexample"
+    return more + f"; all {total} states: --around-trace {total}"
 
 
 def _explored(system, prop: str | None, expected: list[str], limits: Limits):

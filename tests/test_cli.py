@@ -214,4 +214,5 @@ def test_a_limit_is_labelled_no_verdict_in_text_json_and_report(tmp_path):
     out = tmp_path / "r.html"
     cli("report", "-q", s7, "-p", "no_deadlock", "--max-states", "50", "--out", str(out))
     html = out.read_text()
-    assert '<tr class="no-verdict">' in html and "UNEXPECTED" not in html.split("<script>")[0]
+    assert re.search(r'<tr data-design="final" [^>]*class="no-verdict">', html)
+    assert "UNEXPECTED" not in html.split("<script>")[0]

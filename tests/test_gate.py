@@ -76,6 +76,7 @@ def test_designs_doc_is_generated(in_root):
         "regenerate: interpcheck matrix --format markdown > docs/designs.md"
 
 
+@pytest.mark.slow   # every saved trace against the model; .ci/run also runs the gate itself
 def test_every_committed_counterexample_replays_on_the_current_model():
     from interpcheck.checker.replay import replay
     from interpcheck.model.spec import load_spec

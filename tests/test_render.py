@@ -348,7 +348,7 @@ def test_report_command_covers_every_verdict(tmp_path):
     assert "12 verdicts, 8 counterexamples" in r.output
     text = out.read_text()
     assert text.count('<section class="trace"') == 8
-    assert text.count("<tr class=") == 12
+    assert text.count("<tr data-design=") == 12
     assert 'id="s1_isfinalizing_toctou-legacy-no_stale_check"' in text
 
 

@@ -146,3 +146,17 @@ def test_filter_by_property_and_unexpected_only(queries_report, tmp_path):
     dom = chromium(tmp_path, queries_report.as_uri() + "#only=unexpected", "--dump-dom")
     assert not visible(dom, r'<tr data-design="[^"]*"[^>]*>')   # every verdict here is as expected
     assert "0 of" in dom
+
+
+def test_what_a_filter_hides_is_not_displayed(queries_report, tmp_path):
+    """`hidden` must win over the matrices' own display (inline-block)."""
+    page = queries_report.read_text().replace("</body>", """<script>
+var shown = Array.prototype.filter.call(document.querySelectorAll(".spec-matrix"), function (box) {
+  return getComputedStyle(box).display !== "none";
+});
+document.body.dataset.matrices = String(shown.length);
+</script></body>""")
+    driven = tmp_path / "driven.html"
+    driven.write_text(page)
+    dom = chromium(tmp_path, driven.as_uri() + "#design=legacy_313", "--dump-dom")
+    assert re.search(r'<body[^>]*data-matrices="1"', dom)

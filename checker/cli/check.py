@@ -146,7 +146,8 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
               help="write each counterexample as ITF JSON: DIR/<spec>/<design>.<property>.itf.json")
 @click.option("--mermaid", "mermaid_dir", type=click.Path(file_okay=False), default=None,
               help="write each counterexample as a Mermaid sequence diagram: DIR/<spec>/<design>.<property>.mmd")
-@click.option("--examples", is_flag=True, help="also check the bundled example specs (wherever interpcheck is installed)")
+@click.option("--examples", is_flag=True,
+              help="check the bundled example specs (wherever interpcheck is installed), with any PATHS given")
 @click.option("--write-counterexamples", "baseline_dir", type=click.Path(file_okay=False), default=None,
               help="rewrite the gate's baseline (e.g. counterexamples/) for these specs, under every design "
                    "that can express them")

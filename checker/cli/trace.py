@@ -145,7 +145,9 @@ def report(paths, out, designs, props, engine, order, max_states, max_depth, tim
              for c in checked]
     Path(out).write_text(to_html(items))
     traces = sum(i.has_counterexample for i in items)
-    click.echo(f"wrote {out}: {len(items)} verdicts, {traces} counterexample{'s' if traces != 1 else ''}")
+    witnesses = sum(i.has_witness for i in items)
+    click.echo(f"wrote {out}: {len(items)} verdicts, {traces} counterexample{'s' if traces != 1 else ''}"
+               + (f", {witnesses} witness{'es' if witnesses != 1 else ''}" if witnesses else ""))
     sys.exit(overall_exit(checked))
 
 

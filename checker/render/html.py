@@ -215,6 +215,7 @@ table.verdicts { border-collapse: collapse; }
 table.verdicts th, table.verdicts td { border: 1px solid #d1d5db; padding: 2px 8px; text-align: left; }
 table.verdicts tr.unexpected { background: #fee2e2; }
 table.verdicts tr.no-verdict { background: #fef3c7; }
+[hidden] { display: none !important; }   /* what the filters hide, whatever its own display */
 form.filters { display: flex; gap: 1.2em; align-items: center; padding: .4em .8em; background: #f3f4f6;
   border-radius: 6px; position: sticky; top: 0; z-index: 1; }
 form.filters .shown { color: #4b5563; }

@@ -9,13 +9,16 @@ from xml.etree import ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
+from interpcheck.checker.cli import gate as gate_module
 from interpcheck.checker.cli import main
+from interpcheck.checker.cli import matrix as matrix_module
 from interpcheck.model.designs import DESIGNS
 from functools import partial
 
 from interpcheck.model.designs.final import ensure_steps, ensure_with_guard
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.xdist_group("gate")   # one worker, so MATRICES is filled once
 
 
 @pytest.fixture
@@ -30,24 +33,51 @@ def gate(*args):
     return CliRunner().invoke(main, ["gate", *args])
 
 
-def test_gate_passes_on_the_committed_baseline(in_root):
+MATRICES: dict = {}   # (model, spec paths) -> checked cells: the slow part of a gate run, done once
+
+
+def _once(monkeypatch, model: str) -> None:
+    """`gate` and `matrix` over the same specs and model reuse one run of the whole matrix."""
+    real = matrix_module.run_matrix
+
+    def run_matrix(specs, opts, progress=False):
+        key = (model, tuple(str(s.path) for s in specs))
+        if key not in MATRICES:
+            MATRICES[key] = real(specs, opts, progress)
+        return MATRICES[key]
+    for module in (gate_module, matrix_module):
+        monkeypatch.setattr(module, "run_matrix", run_matrix)
+
+
+@pytest.fixture
+def committed(in_root, monkeypatch):
+    _once(monkeypatch, "committed")
+
+
+@pytest.fixture
+def broken(in_root, monkeypatch):
+    """Break one transition: final's Ensure returns SENTINEL for a same-interpreter tstate
+    (the PR #149116 draft bug)."""
+    api = DESIGNS["final"].api
+    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=ensure_with_guard(partial(ensure_steps, draft=True))))
+    _once(monkeypatch, "broken")
+
+
+def test_gate_passes_on_the_committed_baseline(committed):
     r = gate()
     assert r.exit_code == 0, r.output
     assert "0 regressions" in r.output
 
 
-def test_gate_fails_with_the_new_counterexample_when_a_transition_is_broken(in_root, monkeypatch):
-    # Break one transition: final's Ensure returns SENTINEL for a same-interpreter tstate
-    # (the PR #149116 draft bug). The gate must name the regression and print its trace.
-    api = DESIGNS["final"].api
-    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=ensure_with_guard(partial(ensure_steps, draft=True))))
+def test_gate_fails_with_the_new_counterexample_when_a_transition_is_broken(broken):
+    # The gate must name the regression and print its trace.
     r = gate()
     assert r.exit_code == 12, r.output
     assert "REGRESSION s14_same_interpreter_ensure [final] release_restores: expected holds, now violated" in r.output
     assert "PyThreadState_Release(tok)" in r.output
 
 
-def test_gate_reports_a_changed_trace(in_root, tmp_path):
+def test_gate_reports_a_changed_trace(committed, tmp_path):
     base = tmp_path / "base"
     shutil.copytree(ROOT / "counterexamples", base)
     table = json.loads((base / "verdicts.json").read_text())
@@ -58,9 +88,7 @@ def test_gate_reports_a_changed_trace(in_root, tmp_path):
     assert "shortest counterexample changed (length 4 → 5" in r.output
 
 
-def test_gate_writes_junit_and_sarif(in_root, tmp_path, monkeypatch):
-    api = DESIGNS["final"].api
-    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=ensure_with_guard(partial(ensure_steps, draft=True))))
+def test_gate_writes_junit_and_sarif(broken, tmp_path):
     junit, sarif = tmp_path / "g.xml", tmp_path / "g.sarif"
     gate("--junit", str(junit), "--sarif", str(sarif))
     suite = ET.parse(junit).getroot()
@@ -69,7 +97,7 @@ def test_gate_writes_junit_and_sarif(in_root, tmp_path, monkeypatch):
     assert data["version"] == "2.1.0" and data["runs"][0]["results"]
 
 
-def test_designs_doc_is_generated(in_root):
+def test_designs_doc_is_generated(committed):
     r = CliRunner().invoke(main, ["matrix", "--format", "markdown"])
     assert r.exit_code == 0
     assert (ROOT / "docs" / "designs.md").read_text() == r.output, \

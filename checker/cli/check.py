@@ -13,10 +13,10 @@ from interpcheck.model.spec import Spec
 from ..engines import ENGINES, EngineOptions
 from ..explicit import Limits
 from ..render.steps import steps_of
-from ..render.text import cti_changes, cti_state, render_cti, render_trace, verdict_table
-from ..result import Trace, Verdict
+from ..render.text import cti_changes, cti_state, render_cti, render_trace, summary_line, verdict_table
+from ..result import Trace, Verdict, status
 from . import main
-from .runner import Checked, load_all, overall_exit, run_spec
+from .runner import Checked, bundled_specs, load_all, overall_exit, run_spec
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value) -> None:
@@ -84,6 +84,7 @@ def result_json(c: Checked) -> dict:
                  for s in steps_of(c.system, r.trace)]
     return {"spec": c.spec.name, "design": c.design, "property": r.prop, "verdict": r.verdict.value,
             "expected": c.expected, "engine": r.engine, "trace_length": r.trace.length if r.trace else None,
+            "status": status(r.verdict, c.expected),
             "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None,
             "counterexample_to_induction": cti_json(c)}
 
@@ -195,11 +196,13 @@ def _with_releases(spec: Spec, releases: tuple[str, ...]) -> Spec:
               help="write each counterexample as a Mermaid sequence diagram: DIR/<spec>/<design>.<property>.mmd")
 @click.option("--sarif", "sarif_file", type=click.Path(dir_okay=False), default=None,
               help="also write the violations as SARIF 2.1.0 (at their C lines for threads from C)")
+@click.option("--examples", is_flag=True,
+              help="check the bundled example specs (wherever interpcheck is installed), with any PATHS given")
 @click.option("--write-counterexamples", "baseline_dir", type=click.Path(file_okay=False), default=None,
               help="rewrite the gate's baseline (e.g. counterexamples/) for these specs, under every design "
                    "that can express them")
 def check(paths, designs, versions, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
-          full_state, quiet, itf_dir, mermaid_dir, sarif_file, baseline_dir):
+          full_state, quiet, itf_dir, mermaid_dir, sarif_file, examples, baseline_dir):
     """Check each spec's properties (default: every spec under specs/).
 
     Exit codes: 0 every verdict as expected; 11 unexpected deadlock; 12 unexpected safety
@@ -208,6 +211,8 @@ def check(paths, designs, versions, props, engine, order, max_states, max_depth,
     """
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
+    if examples:
+        paths = tuple(paths) + (str(bundled_specs()),)
     specs = load_all(paths)
     releases = _release_designs(versions)
     designs = tuple(resolve(d) for d in designs) + releases
@@ -227,8 +232,5 @@ def check(paths, designs, versions, props, engine, order, max_states, max_depth,
         sys.stdout.write("\n")
     else:
         print_text(checked, full_state)
-        unexpected = [c for c in checked if not c.as_expected and c.result.verdict is not Verdict.UNKNOWN]
-        unknown = [c for c in checked if c.result.verdict is Verdict.UNKNOWN]
-        click.echo(f"{len(checked)} verdicts: {len(checked) - len(unexpected) - len(unknown)} as expected, "
-                   f"{len(unexpected)} unexpected, {len(unknown)} without a verdict")
+        click.echo(summary_line([status(c.result.verdict, c.expected) for c in checked]))
     sys.exit(overall_exit(checked))

@@ -53,7 +53,7 @@ def _call(op: CCall, thread: str) -> list[str]:
                 "pthread_mutex_unlock(&mu);", "returned(t, NULL);"]
     if f == "Py_NewInterpreter":
         return [f"PyThreadState *ts = Py_NewInterpreter();", *( [f"{r} = (intptr_t)ts;"] if r else []),
-                "if (ts) install_hooks();", "returned(t, pointer(ts));"]
+                "if (ts) install_hooks(0);", "returned(t, pointer(ts));"]
     if f == "PyInterpreterState_Get":
         return ["PyInterpreterState *interp = PyInterpreterState_Get();", f"{store}interp;",
                 "returned(t, pointer(interp));"]
@@ -120,7 +120,7 @@ def to_c(plan: Plan, version: str, trace_name: str) -> str:
             f"    drive(threads, steps, {len(plan.steps)});", "    return NULL;", "}", "",
             "int main(int argc, char **argv)", "{",
             "    if (argc > 1)", "        settle_ms = atol(argv[1]);",
-            "    Py_InitializeEx(0);", "    install_hooks();"]
+            "    Py_InitializeEx(0);", "    install_hooks(1);"]
     if main < 0:
         out.append("    PyEval_SaveThread();   /* no spec thread holds main's thread state */")
     elif not attached:

@@ -142,9 +142,12 @@ static PyMethodDef hook_def = {"interpcheck_hook", hook, METH_O, NULL};
    holder drop it at its next bytecode (the eval breaker), an order the trace did not choose;
    the trace's own hand-overs (run_python's eval-breaker steps) are made explicitly.
    atexit runs in pre-finalization; sys.stdout's flush (flush_std_files) and the __del__ of an
-   object in __main__ (finalize_modules) run after the finalizing flag. */
+   object in __main__ (finalize_modules) run after the finalizing flag. sys.stdout is wrapped in
+   the main interpreter only: Py_EndInterpreter never flushes it, but Py_FatalError does
+   (fatal_error -> flush_std_files, Python/pylifecycle.c:2909 v3.12.1), so a wrapper in a
+   subinterpreter would take "not the last thread" for the flag. */
 static const char HOOKS_PY[] =
-    "def interpcheck_install(hook):\n"
+    "def interpcheck_install(hook, main):\n"
     "    import atexit, sys\n"
     "    sys.setswitchinterval(1000.0)\n"   /* no eval-breaker hand-over but the trace's own */
     "    atexit.register(hook, 'atexit')\n"
@@ -160,15 +163,17 @@ static const char HOOKS_PY[] =
     "            hook('flag')\n"
     "            return self.real.flush()\n"
     "    sys.modules['__main__'].__dict__['interpcheck_flag'] = Flag()\n"
-    "    sys.stdout = Out(sys.stdout)\n";
+    "    if main:\n"
+    "        sys.stdout = Out(sys.stdout)\n";
 
-static void install_hooks(void)
+static void install_hooks(int main_interpreter)
 {
     PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));
     PyObject *r = PyRun_String(HOOKS_PY, Py_file_input, main_dict, main_dict);
     PyObject *fn = PyCFunction_New(&hook_def, NULL);
     PyObject *install = PyDict_GetItemString(main_dict, "interpcheck_install");
-    PyObject *done = (r && fn && install) ? PyObject_CallOneArg(install, fn) : NULL;
+    PyObject *done = (r && fn && install)
+        ? PyObject_CallFunction(install, "Oi", fn, main_interpreter) : NULL;
     if (done == NULL) {
         PyErr_Print();
         note("error cannot install the hooks");

@@ -24,7 +24,7 @@ CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadSta
          "Py_FinalizeEx", "run_python", "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS", "PyEval_SaveThread",
          "PyEval_RestoreThread", "lock", "unlock", "work", "set", "wait", "Py_NewInterpreter",
          "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",
-         "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get"}
+         "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get", "PyMutex_Lock", "PyMutex_Unlock"}
 PHASED = {"Py_FinalizeEx", "Py_EndInterpreter"}
 # A phased call's steps, by the start of the model's note: what the harness stops at.
 PHASES = (("pre-finalization", "hook atexit"), ("finalizing flag set", "hook flag"),
@@ -68,6 +68,7 @@ class ThreadPlan:
     name: str
     main: bool                    # holds the main interpreter's first thread state at the start
     attached: bool
+    python: bool = False          # a Python thread of main with a thread state of its own, detached
     ops: list[CCall] = field(default_factory=list)
 
 
@@ -96,9 +97,14 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
     for t in scenario.threads:
         if t.tstate not in (None, "main"):
             raise NotReplayable(f"thread {t.name} starts with a thread state of {t.tstate}: only main's is set up")
-        threads.append(ThreadPlan(t.name, t.tstate == "main", t.attached))
-    if sum(t.main for t in threads) > 1:
-        raise NotReplayable("two threads start with main's thread state")
+        threads.append(ThreadPlan(t.name, False, t.attached, python=t.tstate == "main"))
+    # The thread that starts attached (else the first) runs on the process's main thread with the
+    # thread state Py_Initialize made; every other thread of the main interpreter is a Python
+    # thread the harness starts inside Py_BEGIN_ALLOW_THREADS, with a thread state of its own.
+    holders = [t for t in threads if t.python]
+    if holders:
+        first = next((t for t in holders if t.attached), holders[0])
+        first.main, first.python = True, False
     by_name = {t.name: t for t in threads}
     names = system.slot_names()
     slot = {n: i for i, n in enumerate(names)}

@@ -3,7 +3,8 @@
 A mutant changes one outcome of one atomic step of one C function as the designs build it
 (model/designs/, model/vocabulary.py): it drops one of the outcome's updates, turns a
 returning outcome into one that stops the thread (or back), drops the outcome altogether (the
-call blocks there), or forgets that it acts on a stale Py_IsFinalizing() answer. A mutant is
+call blocks there), or forgets that it acts on a stale Py_IsFinalizing() answer. (An outcome
+that crashes, hangs or exits stops its thread whatever `stop` says: no mutant flips that.) A mutant is
 applied wherever the same step builder is used (a legacy function reused by a PEP 788 design
 is one mutant), and it is killed when some cell of `interpcheck matrix` (spec × design ×
 property, the cells the CI gate compares) gets another verdict or another shortest
@@ -78,8 +79,10 @@ def _builder(compiler, call, pc: int, t: int) -> str:
 
 def _operators(o: Outcome) -> tuple:
     ops = [(f"drop_update:{k}", f"does not write {u.target.var.name}") for k, u in enumerate(o.updates)]
-    ops.append(("continue", "returns instead of stopping the thread") if o.stop
-               else ("stop", "stops the thread instead of returning"))
+    ends = {u.target.var.name for u in o.updates} & {"crash", "status", "process"}
+    if not (o.stop and ends):   # a crash, hang or exit stops the thread anyway: no mutant there
+        ops.append(("continue", "returns instead of stopping the thread") if o.stop
+                   else ("stop", "stops the thread instead of returning"))
     ops.append(("drop_outcome", "never happens (the call blocks there)"))
     if o.stale_use:
         ops.append(("not_stale", "is not checked as acting on a stale Py_IsFinalizing()"))

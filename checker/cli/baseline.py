@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from interpcheck.model.spec import SpecError
+
 from ..render.itf import dumps, to_itf
 from ..render.text import render_trace
 from ..result import Verdict
@@ -47,6 +49,42 @@ def write(root: Path, checked: list[Checked]) -> None:
     (root / TABLE).write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
 
 
-def read_table(root: Path) -> dict:
+def read_table(root: Path, required: bool = False) -> dict:
+    """spec → design → property → cell; SpecError naming the file when it is damaged, or
+    missing where `required` (a gate without its baseline would pass everything as new)."""
     path = root / TABLE
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        if required:
+            what = "no such folder" if not root.exists() else f"no {TABLE} in it"
+            raise SpecError(str(root), 0, f"not a baseline ({what}); write one with `interpcheck check "
+                                          f"--write-counterexamples {root}` or pass --baseline")
+        return {}
+    try:
+        table = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError) as err:
+        raise SpecError(str(path), 0, f"cannot read the baseline: {err}; rewrite it with "
+                                      "`interpcheck check --write-counterexamples`") from err
+    problem = _table_problem(table)
+    if problem:
+        raise SpecError(str(path), 0, f"not a baseline table: {problem}; rewrite it with "
+                                      "`interpcheck check --write-counterexamples`")
+    return table
+
+
+def _table_problem(table) -> str | None:
+    if not isinstance(table, dict):
+        return "the document is not an object"
+    for spec, designs in table.items():
+        if not isinstance(designs, dict):
+            return f"`{spec}` is not an object of designs"
+        for design, props in designs.items():
+            if not isinstance(props, dict):
+                return f"`{spec}.{design}` is not an object of properties"
+            for prop, cell in props.items():
+                where = f"`{spec}.{design}.{prop}`"
+                if not isinstance(cell, dict) or cell.get("verdict") not in [v.value for v in Verdict]:
+                    return f"{where} has no verdict (holds, violated or unknown)"
+                length = cell.get("trace_length")
+                if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 0):
+                    return f"{where}: trace_length is not a count"
+    return None

@@ -14,6 +14,7 @@ from ..render.text import cti_changes, cti_state, render_cti, render_trace, verd
 from ..result import Trace, Verdict
 from . import main
 from .runner import Checked, load_all, overall_exit, run_spec
+from .usage import FiniteFloat, known_design, output_folder
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value) -> None:
@@ -32,7 +33,7 @@ def engine_options(f):
                      help="explicit engine: bfs gives shortest traces; simulate runs seeded random walks"),
         click.option("--max-states", type=click.IntRange(1), default=None, help="stop after this many states"),
         click.option("--max-depth", type=click.IntRange(0), default=None, help="do not expand states this deep"),
-        click.option("--time-limit", type=click.FloatRange(0.0, min_open=True), default=None,
+        click.option("--time-limit", type=FiniteFloat(), default=None,
                      help="seconds per design before giving up"),
         click.option("--max-memory", type=click.IntRange(1), default=None, expose_value=False, callback=_remember,
                      metavar="MIB", help="stop when this process uses more than this many MiB (resident, "
@@ -156,6 +157,10 @@ def check(paths, designs, props, engine, order, max_states, max_depth, time_limi
     violation, or an expected violation not found; 13 unexpected liveness violation or hang;
     150 bad input; 152 a limit was reached before a verdict; 255 internal error.
     """
+    for d in designs:
+        known_design("--design", d)
+    for option, folder in (("--itf", itf_dir), ("--mermaid", mermaid_dir), ("--write-counterexamples", baseline_dir)):
+        output_folder(option, folder)
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
     specs = load_all(paths)

@@ -26,18 +26,21 @@ from .runner import EXIT_LIMIT, EXIT_OK, EXIT_SAFETY, Checked, load_all
 @dataclass
 class Finding:
     checked: Checked
-    kind: str           # "regression" | "no verdict" | "new"
+    kind: str           # "regression" | "no verdict" | "new" | "not decided" (by this engine)
     message: str
 
 
 def compare(checked: list[Checked], root: Path) -> list[Finding]:
-    table = baseline.read_table(root)
+    table = baseline.read_table(root, required=True)
     out = []
     for c in checked:
         r = c.result
         name = f"{c.spec.name} [{c.design}] {r.prop}"
         old = table.get(c.spec.name, {}).get(c.design, {}).get(r.prop)
         now = baseline.cell(c)
+        if r.verdict is Verdict.UNKNOWN and r.undecided:
+            out.append(Finding(c, "not decided", f"{name}: {r.reason}"))
+            continue
         if r.verdict is Verdict.UNKNOWN:
             out.append(Finding(c, "no verdict", f"{name}: no verdict ({r.reason})"))
             continue
@@ -63,7 +66,7 @@ def compare(checked: list[Checked], root: Path) -> list[Finding]:
 
 
 def junit(checked: list[Checked], findings: list[Finding]) -> str:
-    bad = {id(f.checked): f for f in findings if f.kind != "new"}
+    bad = {id(f.checked): f for f in findings if f.kind not in ("new", "not decided")}
     suite = ET.Element("testsuite", name="interpcheck gate", tests=str(len(checked)),
                        failures=str(sum(f.kind == "regression" for f in bad.values())),
                        errors=str(sum(f.kind == "no verdict" for f in bad.values())))
@@ -80,10 +83,10 @@ def junit(checked: list[Checked], findings: list[Finding]) -> str:
 
 
 def sarif(findings: list[Finding]) -> dict:
-    rules = sorted({f.checked.result.prop for f in findings if f.kind != "new"})
+    rules = sorted({f.checked.result.prop for f in findings if f.kind not in ("new", "not decided")})
     results = []
     for f in findings:
-        if f.kind == "new":
+        if f.kind in ("new", "not decided"):
             continue
         c = f.checked
         text = f.message + ("\n" + render_trace(c.system, c.result) if c.result.trace is not None else "")
@@ -107,6 +110,7 @@ def gate(root, spec_dir, junit_file, sarif_file, engine, order, max_states, max_
          walks):
     """Fail (exit 12) when a design change makes any spec's verdicts or traces worse."""
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
+    baseline.read_table(Path(root), required=True)   # a damaged or missing baseline: say so before the work
     checked = run_matrix(load_all((spec_dir,)), opts)
     findings = compare(checked, Path(root))
     for f in findings:

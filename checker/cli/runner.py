@@ -16,6 +16,7 @@ from ..result import Result, Verdict
 
 EXIT_OK, EXIT_DEADLOCK, EXIT_SAFETY, EXIT_LIVENESS = 0, 11, 12, 13
 EXIT_BAD_INPUT, EXIT_LIMIT, EXIT_INTERNAL = 150, 152, 255
+EXIT_PIPE = 141   # the reader of stdout went away (`| head`): 128 + SIGPIPE, as the shell reports for cat
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Checked:
     def exit_code(self) -> int:
         """TLC's codes: 11 deadlock, 12 safety, 13 liveness; 152 no verdict; 0 as expected."""
         if self.result.verdict is Verdict.UNKNOWN:
+            if self.result.undecided:
+                return EXIT_OK   # another engine's job, said in the reason: no limit was reached
             return EXIT_LIMIT if self.expected is not None or "limit" in self.result.reason else EXIT_OK
         if self.as_expected:
             return EXIT_OK

@@ -16,12 +16,13 @@ from interpcheck.model.spec import SpecError, load_spec
 from ..explicit import Limits, Options, check as explicit_check, explore
 from ..render import dot
 from ..render.html import ReportItem, to_html
-from ..render.itf import ITFError, dumps, to_itf
+from ..render.itf import ITFError, check_shape, dumps, to_itf
 from ..render.mermaid import to_mermaid
 from ..replay import replay as replay_trace
 from ..result import Verdict
 from . import main
 from .check import engine_options, make_options
+from .usage import BadUsage, inside, known_design
 from .runner import EXIT_BAD_INPUT, EXIT_OK, EXIT_SAFETY, Checked, load_all, overall_exit, run_spec
 
 
@@ -33,16 +34,19 @@ def write_traces(checked: list[Checked], itf_dir: str | None, mermaid_dir: str |
             continue
         stem = f"{c.design}.{c.result.prop}"
         if itf_dir is not None:
-            written.append(_write(Path(itf_dir) / c.spec.name / f"{stem}.itf.json",
+            written.append(_write(inside(itf_dir, c.spec.name, f"{stem}.itf.json"),
                                   dumps(to_itf(c.system, c.result, c.spec.path))))
         if mermaid_dir is not None:
-            written.append(_write(Path(mermaid_dir) / c.spec.name / f"{stem}.mmd", to_mermaid(c.system, c.result)))
+            written.append(_write(inside(mermaid_dir, c.spec.name, f"{stem}.mmd"), to_mermaid(c.system, c.result)))
     return written
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as err:
+        raise BadUsage(f"{path}: cannot write: {err.strerror}") from err
     return path
 
 
@@ -123,6 +127,8 @@ def report(paths, out, designs, props, engine, order, max_states, max_depth, tim
     table and every counterexample as a stepper with its sequence diagram and state.
 
     Exit codes as for `check`."""
+    for d in designs:
+        known_design("--design", d)
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
     for spec in load_all(paths):
@@ -147,9 +153,13 @@ def replay(trace_file, spec_path, design):
     violates the property; 150 unreadable trace or spec."""
     try:
         doc = json.loads(Path(trace_file).read_text())
-    except (OSError, ValueError) as err:
+        check_shape(doc)
+    except (OSError, ValueError, RecursionError) as err:
         raise SpecError(trace_file, 0, f"cannot read the trace: {err}") from err
-    meta = doc.get("#meta", {}) if isinstance(doc, dict) else {}
+    except ITFError as err:
+        raise SpecError(trace_file, 0, f"cannot read the trace: {err}; give a .itf.json file `check --itf` "
+                                       "wrote") from err
+    meta = doc.get("#meta", {})
     spec_path = spec_path or meta.get("source")
     if not spec_path:
         raise SpecError(trace_file, 0, "the trace names no spec (#meta.source): pass --spec")

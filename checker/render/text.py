@@ -11,8 +11,9 @@ from .steps import describe_state, steps_of
 def verdict_table(rows: list[tuple[str, str, str | None, str]]) -> str:
     """rows: (property, verdict, expected or None, note)."""
     header = ("property", "verdict", "expected", "")
-    cells = [header] + [(p, v, e or "-", ("ok" if e in (None, v) else "UNEXPECTED") + (f"  {n}" if n else ""))
-                        for p, v, e, n in rows]
+    def status(v: str, e: str | None) -> str:
+        return "ok" if e in (None, v) else "no verdict" if v == "unknown" else "UNEXPECTED"
+    cells = [header] + [(p, v, e or "-", status(v, e) + (f"  {n}" if n else "")) for p, v, e, n in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(3)]
     lines = []
     for r in cells:

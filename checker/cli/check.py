@@ -111,7 +111,8 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
         rows = []
         for c in items:
             r = c.result
-            note = f"{r.trace.length} steps" if r.trace is not None and r.verdict is Verdict.VIOLATED else ""
+            steps = f"{r.trace.length} step{'s' if r.trace.length != 1 else ''}" if r.trace is not None else ""
+            note = steps if r.trace is not None and r.verdict is Verdict.VIOLATED else ""
             if r.verdict is Verdict.UNKNOWN or (r.reason and r.verdict is Verdict.VIOLATED and not r.trace):
                 note = r.reason
             elif r.engine == "parametric":

@@ -17,9 +17,11 @@ from . import spec_schema
 from .designs import DESIGNS
 from .ir import System
 from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_program, resize
-from .programs.parse import assigned
+from .programs.parse import MAX_STATEMENTS, assigned, size
 
 MAX_BYTES = 1 << 20     # a spec is a few kilobytes; a bigger file is not one
+MAX_THREADS = 64        # thread instances, `count` included
+MAX_TOTAL = 4 * MAX_STATEMENTS   # statements of all thread instances: loading stays within seconds
 
 
 class SpecError(Exception):
@@ -182,6 +184,12 @@ def load_spec(path: str | Path) -> Spec:
         for i in range(count):
             inst = name if count == 1 else f"{name}{i + 1}"
             threads.append(ThreadSpec(inst, body, th.get("tstate"), th.get("attached", True), at, name))
+    if len(threads) > MAX_THREADS:
+        raise SpecError(shown, lines.of("count"), f"{len(threads)} threads in all (with `count`); at most {MAX_THREADS}")
+    total = sum(size(t.program) for t in threads)
+    if total > MAX_TOTAL:
+        raise SpecError(shown, lines.of("thread"), f"{total:,} statements over all threads (with `count` and "
+                                                   f"`repeat`); at most {MAX_TOTAL:,}: split the scenario")
     names = [t.name for t in threads]
     twice = next((t for k, t in enumerate(threads) if t.name in names[:k]), None)
     if twice is not None:

@@ -104,10 +104,10 @@ TOP_TYPES = {   # key → the types it accepts
     "name": {"string"}, "summary": {"string"}, "design": {"string"}, "designs": {"mixed list"},
     "interpreters": set(), "locks": {"empty list"}, "events": {"empty list"}, "shared": {"empty list"},
     "bounds": set(), "atexit": {"string"}, "finalizers": {"string"}, "expect": set(), "queries": set(),
-    "invariants": set(),
+    "invariants": set(), "thread": set(),
 }
 THREAD_TYPES = {"name": set(), "count": {"integer"}, "program": {"string"}, "tstate": set(), "attached": {"boolean"}}
-ALWAYS_BAD_STRING = {"design", "designs", "interpreters", "locks", "events", "shared", "bounds", "expect",
+ALWAYS_BAD_STRING = {"thread", "design", "designs", "interpreters", "locks", "events", "shared", "bounds", "expect",
                      "queries", "invariants", "count", "attached", "tstate", "name@thread"}
 
 
@@ -117,7 +117,8 @@ def type_cases() -> list[Case]:
         for kind, value in WRONG.items():
             if kind in accepted or (kind == "string" and key not in ALWAYS_BAD_STRING):
                 continue
-            base = GOOD.split("[expect]")[0] if key == "expect" else GOOD
+            base = {"expect": GOOD.split("[expect]")[0],
+                    "thread": GOOD.split("[[thread]]")[0] + "[expect]" + GOOD.split("[expect]")[1]}.get(key, GOOD)
             body = replace_line(key, f"{key} = {value}", base)
             out.append(text("types", f"{key}-{kind.replace(' ', '_')}", body, key))
     for key, accepted in THREAD_TYPES.items():
@@ -198,6 +199,12 @@ def structure_cases() -> list[Case]:
     for n in (33, 100, 5000):
         out.append(text("sizes", f"{n}-thread-tables", GOOD + "".join(table.format(i=i) for i in range(n)),
                         "tables"))
+    many = '\n[[thread]]\nname = "Y{i}"\ncount = 12\nprogram = """\n{body}"""\n'
+    out.append(text("sizes", "65-threads-with-count", GOOD + "".join(many.format(i=i, body="work()\n") for i in range(6)),
+                    "threads in all"))
+    out.append(text("sizes", "40001-statements-in-all", GOOD + "".join(
+        many.format(i=i, body="repeat 16:\n  repeat 16:\n    repeat 4:\n      work()\n") for i in range(4)),
+        "statements over all"))
     out.append(Case("sizes", "200000-line-program", program("work()\n" * 200_000).encode(), "large", whole_file=True))
     out.append(text("sizes", "20000-line-program", program("work()\n" * 20_000), "statements"))
     out.append(text("sizes", "10001-line-program", program("pass\n" * 10_001), "statements"))

@@ -139,20 +139,21 @@ def parse_program(text: str, first_line: int = 1) -> tuple:
     block, rest = _block(lines, 0, lines[0][0] if lines else 0, 0)
     if rest < len(lines):
         raise ProgramError("unexpected indentation", lines[rest][2])
-    if _size(block) > MAX_STATEMENTS:
+    if size(block) > MAX_STATEMENTS:
         raise ProgramError(f"the program unrolls to more than {MAX_STATEMENTS:,} statements (`repeat` multiplies "
                            "its body); lower the counts", lines[0][2])
     return block
 
 
-def _size(stmts: tuple) -> int:
-    """Statements once every `repeat` is unrolled (depth is bounded by MAX_DEPTH)."""
+def size(stmts: tuple) -> int:
+    """Statements once every `repeat` is unrolled (depth is bounded by MAX_DEPTH); counting
+    stops a little past MAX_STATEMENTS."""
     total = 0
     for s in stmts:
         if isinstance(s, Repeat):
-            total += s.count * _size(s.body)
+            total += s.count * size(s.body)
         elif isinstance(s, If):
-            total += 1 + _size(s.body) + _size(s.orelse)
+            total += 1 + size(s.body) + size(s.orelse)
         else:
             total += 1
         if total > MAX_STATEMENTS:

@@ -175,3 +175,20 @@ def test_escaped_name_end_to_end(tmp_path):
     r = interpcheck("check", "-q", "tests/cli/fixtures/escaped_name.toml", "--itf", str(out))
     assert r.returncode == 150 and "it names output files" in r.stderr
     assert not list(tmp_path.rglob("*.json"))
+
+
+@pytest.mark.parametrize("engine", ["bmc", "induction", "spin"])
+def test_an_engine_that_does_not_decide_liveness_says_so_and_claims_no_limit(engine):
+    if engine == "spin" and shutil.which("spin") is None:
+        pytest.skip("SPIN is not installed (apt-get install spin)")
+    r = run("check", "-q", str(ROOT / "specs" / "s4_guard_never_closed.toml"), "--engine", engine, "--depth", "6",
+            "-p", "finalization_completes", "-p", "no_thread_hung")
+    assert r.exit_code == 0, r.output
+    assert r.output.count("not decided by this engine") == 2, r.output
+    assert "limit" not in r.output, r.output
+
+
+def test_a_limit_really_reached_is_still_152():
+    r = run("check", "-q", str(ROOT / "specs" / "s4_guard_never_closed.toml"), "--engine", "bmc", "--time-limit",
+            "0.001", "-p", "no_deadlock")
+    assert r.exit_code == 152 and "limit reached" in r.output, r.output

@@ -14,6 +14,7 @@ from ..render.itf import dumps, to_itf
 from ..render.text import render_trace
 from ..result import Verdict
 from .runner import Checked
+from .usage import inside
 
 TABLE = "verdicts.json"
 
@@ -25,8 +26,8 @@ def cell(c: Checked) -> dict:
 
 
 def trace_files(root: Path, c: Checked) -> tuple[Path, Path]:
-    folder, stem = root / c.spec.name, f"{c.design}.{c.result.prop}"
-    return folder / f"{stem}.txt", folder / f"{stem}.itf.json"
+    stem = f"{c.design}.{c.result.prop}"
+    return inside(root, c.spec.name, f"{stem}.txt"), inside(root, c.spec.name, f"{stem}.itf.json")
 
 
 def write(root: Path, checked: list[Checked]) -> None:

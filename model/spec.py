@@ -24,8 +24,15 @@ MAX_THREADS = 64        # thread instances, `count` included
 MAX_TOTAL = 4 * MAX_STATEMENTS   # statements of all thread instances: loading stays within seconds
 
 
+def one_line(text: str) -> str:
+    """`text` with newlines and other control characters escaped: a message quotes the user's
+    input, which must neither break the one-line contract nor drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class SpecError(Exception):
     def __init__(self, path: str, line: int, message: str, design_mismatch: bool = False):
+        path, message = one_line(str(path)), one_line(message)
         super().__init__(f"{path}:{line}: {message}")
         self.path, self.line, self.message = path, line, message
         self.design_mismatch = design_mismatch

@@ -9,6 +9,7 @@ their messages name JSON paths, not what to write in the spec.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -46,7 +47,7 @@ def found(value) -> str:
     if isinstance(value, bool):
         return f"found {str(value).lower()} ({kind})"
     if isinstance(value, str):
-        return 'found "' + value[:40] + ('…' if len(value) > 40 else '') + f'" ({kind})'
+        return f"found {json.dumps(value[:40] + ('…' if len(value) > 40 else ''), ensure_ascii=False)} ({kind})"
     if isinstance(value, (int, float)):
         return f"found {value!r} ({kind})"
     return f"found {kind}"

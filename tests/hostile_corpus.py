@@ -11,6 +11,7 @@ written down independently of model/spec_schema.py on purpose.
 from __future__ import annotations
 
 import random
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,6 +189,12 @@ def name_cases() -> list[Case]:
     out.append(text("interpreters", "tstate-unknown", thread_line("tstate", 'tstate = "nowhere"'), "tstate"))
     for bad in ("1T", "T-1", "", "T 1", "a/b"):
         out.append(text("thread-names", f"name-{bad!r}", thread_line("name", f'name = "{bad}"'), "name"))
+    for key in ("design", "query", "tstate"):
+        for bad in ("a\\nb", "\\u001b[31mred", "x\\u2028y", "\\r"):
+            body = (replace_line("design", f'design = "{bad}"') if key == "design" else
+                    thread_line("tstate", f'tstate = "{bad}"') if key == "tstate" else
+                    GOOD + f'[queries]\nq = "crashed and {bad}"\n')
+            out.append(text("control-characters", f"{key}-{bad!r}", body, ""))
     for bad in ("../../escaped", "/tmp/abs", ".hidden", "a/b", "", "..", "x" * 200, "a\\\\b"):
         out.append(text("output-names", f"name-{bad[:20]!r}", replace_line("name", f'name = "{bad}"'), "name"))
     return out
@@ -282,9 +289,50 @@ def cases() -> list[Case]:
             + expect_cases() + special_cases())
 
 
+TOKENS = ["42", "true", '"x"', "[]", "[1, 2]", "{}", '"main"', '"NULL"', "-1", "3.5", '"""\nif x:\n"""', '"L"',
+          '"a\\nb"', "0", "99"]
+WORDS = ["NULL", "main", "L", "G", "tok", "0", "if", "(", ")", ",", "repeat 99:", "else:", "return", ":"]
+
+
+def mutant(text: str, rng: random.Random) -> str:
+    """`text` with one random edit: a line deleted, copied, swapped, re-indented, a value
+    replaced by one of another type, or a word replaced."""
+    lines = text.split("\n")
+    i, kind = rng.randrange(len(lines)), rng.randrange(6)
+    if kind == 0:
+        del lines[i]
+    elif kind == 1:
+        lines.insert(i, lines[rng.randrange(len(lines))])
+    elif kind == 2:
+        j = rng.randrange(len(lines))
+        lines[i], lines[j] = lines[j], lines[i]
+    elif kind == 3 and "=" in lines[i]:
+        lines[i] = lines[i].split("=")[0] + "= " + rng.choice(TOKENS)
+    elif kind == 4:
+        lines[i] = " " * rng.randrange(8) + lines[i]
+    else:
+        words = lines[i].split(" ")
+        words[rng.randrange(len(words))] = rng.choice(WORDS)
+        lines[i] = " ".join(words)
+    return "\n".join(lines)
+
+
+def mutants(specs: list[Path], n: int, seed: int) -> list[tuple[str, str]]:
+    """(spec name, text) for `n` specs, each one to three random edits of a bundled spec."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        src = rng.choice(specs)
+        text = src.read_text()
+        for _ in range(rng.randrange(1, 4)):
+            text = mutant(text, rng)
+        out.append((src.stem, text))
+    return out
+
+
 def make(case: Case, folder: Path) -> Path:
     """Write the case's file (or make its special file) under `folder`; its path."""
-    path = folder / case.category / (case.name.replace("/", "_").replace("'", "").replace(" ", "_") + ".toml")
+    path = folder / case.category / (re.sub(r"[^A-Za-z0-9_.=-]", "_", case.name).lstrip(".") + ".toml")
     path.parent.mkdir(parents=True, exist_ok=True)
     if case.special == "fifo":
         import os

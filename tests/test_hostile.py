@@ -2,12 +2,14 @@
 with exit 150 and one line `error: FILE:LINE: what to do` — never a traceback, never a hang."""
 import re
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from hostile_corpus import GOOD, cases, make
+from hostile_corpus import GOOD, cases, make, mutants
 from interpcheck.checker.cli import main
+from interpcheck.model.spec import SpecError, load_spec
 
 CASES = cases()
 
@@ -39,9 +41,26 @@ def test_hostile_spec_is_refused_with_one_line(case, corpus):
     assert time.monotonic() - start < 5, "took too long: a hostile spec must be refused at once"
     assert r.exit_code == 150, r.output
     assert "Traceback" not in r.output and "internal error" not in r.output, r.output
-    assert r.output.count("\n") == 1, r.output
+    assert r.output.count("\n") == 1 and r.output.rstrip("\n").isprintable(), r.output
     m = re.match(rf"error: {re.escape(path)}(?::(\d+))?: (.+)$", r.output.rstrip("\n"))
     assert m, r.output
     if case.content is not None and not case.whole_file:   # the message names a line of the file
         assert m.group(1) is not None and 1 <= int(m.group(1)) <= case.content.count(b"\n") + 1, r.output
     assert case.needle in m.group(2).lower(), r.output
+
+
+def test_random_edits_of_the_bundled_specs_load_or_fail_with_one_line(tmp_path):
+    """500 seeded mutants (a line deleted, copied, swapped, a value of another type, ...):
+    each loads, or raises SpecError with a line and a one-line message; nothing else."""
+    specs = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.toml"))
+    outcomes = {"loaded": 0, "refused": 0}
+    for k, (stem, text) in enumerate(mutants(specs, 500, seed=788)):
+        path = tmp_path / f"{stem}.toml"
+        path.write_text(text)
+        try:
+            load_spec(path)
+            outcomes["loaded"] += 1
+        except SpecError as err:
+            assert err.line >= 1 and err.message.isprintable(), (k, str(err))
+            outcomes["refused"] += 1
+    assert outcomes["loaded"] > 20 and outcomes["refused"] > 300, outcomes

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from interpcheck.model.designs import DESIGNS
+from interpcheck.model.spec import one_line
 
 EXIT_BAD_INPUT = 150
 
@@ -18,7 +19,7 @@ class BadUsage(click.ClickException):
     exit_code = EXIT_BAD_INPUT
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        click.echo(f"error: {one_line(self.format_message())}", err=True)
 
 
 def known_design(option: str, name: str) -> str:

@@ -192,3 +192,15 @@ def test_a_limit_really_reached_is_still_152():
     r = run("check", "-q", str(ROOT / "specs" / "s4_guard_never_closed.toml"), "--engine", "bmc", "--time-limit",
             "0.001", "-p", "no_deadlock")
     assert r.exit_code == 152 and "limit reached" in r.output, r.output
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "-q", S1, "--design", "legacy", "-p", "no_stale_check", "--out", "/dev/null/x.html"],
+    ["graph", S1, "--design", "legacy", "--dot", "/dev/null/x.dot"],
+    ["export", S1, "--promela", "/dev/null/x.pml"],
+    ["export", S1, "--tla", "/dev/null/x"],
+])
+def test_an_output_file_that_cannot_be_written_is_150_naming_it(args):
+    r = run(*args)
+    assert r.exit_code == 150, r.output
+    assert r.output.strip().splitlines()[-1].startswith("error: /dev/null/x") and "Traceback" not in r.output

@@ -14,7 +14,7 @@ import traceback
 
 import click
 
-from interpcheck.model.spec import SpecError
+from interpcheck.model.spec import SpecError, one_line
 
 from .runner import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_PIPE
 from .usage import BadUsage
@@ -63,6 +63,11 @@ class Group(click.Group):
             where = f"{err.path}:{err.line}" if err.line else err.path
             click.echo(f"error: {where}: {err.message}", err=True)
             sys.exit(EXIT_BAD_INPUT)
+        except OSError as err:
+            if err.filename is None:   # not about a path the user gave: a bug of ours, below
+                return self._internal(err)
+            click.echo(f"error: {one_line(str(err.filename))}: {err.strerror or err}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
         except BadUsage:
             raise
         except click.ClickException as err:
@@ -70,12 +75,16 @@ class Group(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except Exception as err:  # a bug of ours: say so, keep the details for a report
-            click.echo(f"internal error: {type(err).__name__}: {err}", err=True)
-            if "INTERPCHECK_DEBUG" in os.environ:
-                traceback.print_exc()
-            else:
-                click.echo("(set INTERPCHECK_DEBUG=1 for the traceback, and please report it)", err=True)
-            sys.exit(EXIT_INTERNAL)
+            self._internal(err)
+
+    @staticmethod
+    def _internal(err: Exception):
+        click.echo(f"internal error: {type(err).__name__}: {err}", err=True)
+        if "INTERPCHECK_DEBUG" in os.environ:
+            traceback.print_exception(err)
+        else:
+            click.echo("(set INTERPCHECK_DEBUG=1 for the traceback, and please report it)", err=True)
+        sys.exit(EXIT_INTERNAL)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -141,7 +141,7 @@ def _workdir(path: str | Path | None) -> Iterator[Path]:
 def _unsupported(prop: Property, model: PromelaModel) -> Result | None:
     if prop.name not in model.unsupported:
         return None
-    return not_decided(prop.name, ENGINE, SpinStats(), f"{model.unsupported[prop.name]}; use --engine explicit")
+    return not_decided(prop.name, ENGINE, SpinStats(), f"{model.unsupported[prop.name]}; use the explicit engine")
 
 
 def _verdict(system: System, model: PromelaModel, prop: Property, search: _Search, root: Path,

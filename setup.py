@@ -13,5 +13,6 @@ def mapped(folder: str) -> list[str]:
 setup(
     packages=mapped("model") + mapped("checker"),
     package_dir={"interpcheck.model": "model", "interpcheck.checker": "checker"},
-    package_data={"interpcheck.checker.explicit.native": ["runtime.c"]},   # compiled with each model's C search
+    package_data={"interpcheck.checker.explicit.native": ["runtime.c"],   # compiled with each model's C search
+                  "interpcheck.checker.cpython": ["runtime.c"]},         # and with each replay on CPython
 )

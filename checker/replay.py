@@ -26,6 +26,7 @@ class Replay:
     differences: list[tuple[str, str, str]] = field(default_factory=list)  # (slot, expected, found)
     still_violated: bool = False
     verdict: str = ""                            # what the end of the trace shows
+    trace: Trace | None = None                   # the replayed trace (states and the model's actions)
 
     @property
     def ok(self) -> bool:
@@ -61,7 +62,7 @@ def replay(system: System, doc: dict) -> Replay:
             return report
         actions.append(k)
     trace = Trace(tuple(states), tuple(actions), loop, _thread(system, meta.get("hung_thread")))
-    done = Replay(len(actions))
+    done = Replay(len(actions), trace=trace)
     done.still_violated, done.verdict = _still_violated(system, compiled, meta.get("property", ""), trace)
     return done
 

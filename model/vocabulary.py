@@ -97,6 +97,7 @@ class Vocabulary:
         self.ts_interp = b.array("ts_interp", nt, self.interp, labels=ts_names)
         self.ts_counter = b.array("ts_counter", nt, Domain(0, lay.max_counter), labels=ts_names)
         self.ts_owned = b.array("ts_owned", nt, BOOL, labels=ts_names)
+        b.bounds.update(ts_status="tstates_per_thread", ts_counter="max_counter", depth="nesting")
 
         self.status = b.array("status", nth, THREAD, labels=lay.threads)
         self.attached = b.array("attached", nth, self.tstate, labels=lay.threads)
@@ -201,16 +202,24 @@ class Vocabulary:
         return [assign(self.guards[at], ite(interp.eq(0), self.guards[at], self.guards[at] - 1))]
 
     def new_tstate(self, t: int) -> Expr:
-        """The first unused tstate slot of thread t; a full pool trips the domain bound."""
+        """The first unused tstate slot of thread t; when t has used them all, its last one
+        (always in range), which create_tstate then reports as the `tstates_per_thread` bound."""
         base = t * self.layout.tstates_per_thread
-        choice: Expr = lift(self.layout.n_tstates + 1)  # out of range: raises BoundExceeded
-        for k in reversed(range(self.layout.tstates_per_thread)):
+        choice: Expr = lift(base + self.layout.tstates_per_thread)
+        for k in reversed(range(self.layout.tstates_per_thread - 1)):
             choice = ite(self.ts_status[base + k].eq(O_UNUSED), base + k + 1, choice)
         return choice
 
+    def pool_full(self, t: int) -> Expr:
+        base = t * self.layout.tstates_per_thread
+        return all_of(*[self.ts_status[base + k].ne(O_UNUSED) for k in range(self.layout.tstates_per_thread)])
+
     def create_tstate(self, t: int, ts: Expr, interp: ExprLike, owned: int = 0, counter: int = 0) -> list[Assign]:
-        """PyThreadState_New (Python/pystate.c): link into the interpreter, bind gilstate if unset."""
-        return [assign(self.ts_status[ts - 1], O_LIVE), assign(self.ts_interp[ts - 1], interp),
+        """PyThreadState_New (Python/pystate.c): link into the interpreter, bind gilstate if unset.
+        A thread with no unused slot left writes a value outside ts_status's domain: every
+        engine stops there with the bound message (System.bounds names the spec's bound)."""
+        live = ite(self.pool_full(t), len(OBJECT.labels), O_LIVE)
+        return [assign(self.ts_status[ts - 1], live), assign(self.ts_interp[ts - 1], interp),
                 assign(self.ts_counter[ts - 1], counter), assign(self.ts_owned[ts - 1], owned),
                 assign(self.gilstate[t], ite(self.gilstate[t].eq(0), ts, self.gilstate[t]))]
 

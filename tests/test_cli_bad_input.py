@@ -204,3 +204,13 @@ def test_an_output_file_that_cannot_be_written_is_150_naming_it(args):
     r = run(*args)
     assert r.exit_code == 150, r.output
     assert r.output.strip().splitlines()[-1].startswith("error: /dev/null/x") and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("args", [
+    ["replay", str(TRACE), "--cpython", "python3", "--time-limit", "nan"],
+    ["replay", str(TRACE), "--cpython", "python3", "--settle", "inf"],
+    ["conform", "--time-limit", "nan"],
+    ["conform", "--settle", "nan"],
+])
+def test_replay_and_conform_refuse_nan_and_inf_seconds(args):
+    one_line_150(run(*args), "is not a finite number of seconds")

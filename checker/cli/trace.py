@@ -22,8 +22,9 @@ from ..replay import replay as replay_trace
 from ..result import Verdict
 from . import main
 from .check import engine_options, make_options
-from .usage import BadUsage, inside, known_design
+from .conform import replay_on_cpython
 from .runner import EXIT_BAD_INPUT, EXIT_OK, EXIT_SAFETY, Checked, load_all, overall_exit, run_spec
+from .usage import BadUsage, FiniteFloat, inside, known_design
 
 
 def write_traces(checked: list[Checked], itf_dir: str | None, mermaid_dir: str | None) -> list[Path]:
@@ -146,11 +147,21 @@ def report(paths, out, designs, props, engine, order, max_states, max_depth, tim
 @click.option("--spec", "spec_path", default=None, type=click.Path(),
               help="the spec to replay against (default: the one the trace names)")
 @click.option("--design", default=None, help="the design to replay against (default: the trace's)")
-def replay(trace_file, spec_path, design):
-    """Re-check a saved ITF trace against the current model and say where it diverges.
+@click.option("--cpython", "python", default=None, metavar="PYTHON",
+              help="replay on this real CPython instead (a python executable with a shared libpython)")
+@click.option("--keep", default=None, type=click.Path(file_okay=False),
+              help="with --cpython: write the C program and its build command here")
+@click.option("--settle", type=FiniteFloat(0.01, inclusive=True), default=0.3, show_default=True,
+              help="with --cpython: seconds a step may take before its thread counts as not moving")
+@click.option("--time-limit", type=FiniteFloat(1, inclusive=True), default=60.0, show_default=True,
+              help="with --cpython: seconds for the replay program")
+def replay(trace_file, spec_path, design, python, keep, settle, time_limit):
+    """Re-check a saved ITF trace against the current model and say where it diverges; with
+    --cpython, run it on a real CPython and compare each step with the model's prediction.
 
-    Exit codes: 0 it replays and still violates its property; 12 it diverges, or no longer
-    violates the property; 150 unreadable trace or spec."""
+    Exit codes: 0 it replays and still violates its property (--cpython: every step agrees);
+    12 it diverges, or no longer violates the property; 150 unreadable trace or spec (or not
+    replayable on that CPython); 152 the time limit (--cpython)."""
     try:
         doc = json.loads(Path(trace_file).read_text())
         check_shape(doc)
@@ -165,6 +176,8 @@ def replay(trace_file, spec_path, design):
         raise SpecError(trace_file, 0, "the trace names no spec (#meta.source): pass --spec")
     spec = load_spec(spec_path)
     design = design or meta.get("design") or spec.designs[0]
+    if python is not None:   # any design that can express the spec (as `matrix` checks them all)
+        replay_on_cpython(trace_file, doc, spec, design, python, keep, settle, time_limit)
     if design not in spec.designs:
         raise SpecError(spec.path, 0, f"the spec has no design `{design}`; it has {', '.join(spec.designs)}")
     try:

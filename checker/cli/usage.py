@@ -32,16 +32,22 @@ def known_design(option: str, name: str) -> str:
 
 
 class FiniteFloat(click.ParamType):
-    """A number above zero that is neither nan nor inf (`--time-limit nan` would never stop)."""
+    """Seconds: a finite number above `least` (0) or from it; click's FloatRange lets nan
+    through (`--time-limit nan` would never stop) and inf."""
     name = "seconds"
+
+    def __init__(self, least: float = 0.0, inclusive: bool = False):
+        self.least, self.inclusive = least, inclusive
 
     def convert(self, value, param, ctx):
         try:
             number = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        if not math.isfinite(number) or number <= 0:
-            self.fail(f"{value!r} is not a finite number of seconds above 0", param, ctx)
+        low = number >= self.least if self.inclusive else number > self.least
+        if not math.isfinite(number) or not low:
+            bound = f"at least {self.least:g}" if self.inclusive else f"above {self.least:g}"
+            self.fail(f"{value!r} is not a finite number of seconds {bound}", param, ctx)
         return number
 
 

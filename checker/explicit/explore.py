@@ -46,8 +46,7 @@ class Limits:
 
 
 def bound_message(system: System, err: BoundExceeded) -> str:
-    return (f"bound: {err.variable} would become {err.value} in {system.actions[err.action].call}; "
-            "raise the bound in the spec")
+    return err.message(system)
 
 
 def stuck_test(compiled: Compiled) -> Callable:

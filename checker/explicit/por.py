@@ -9,8 +9,10 @@ t at counter v form an ample set in state s when
   * none writes a slot a property reads, and none carries an action check (invisible);
   * for every other thread u at its counter in s, t's steps write nothing u can still read
     or write, and read nothing u can still write (independent, and nothing u does can
-    enable or disable them). Writes to the "halted" flag are exempt: every guard requires
-    it clear, so such a write either leaves it clear or stops the whole system;
+    enable or disable them). Every guard reads the "halted" flag: a step that may set it
+    stops every other thread, so it is dependent on all of them and never ample alone.
+    Only the other direction is exempt: t's invisible step, disabled by u halting later,
+    leaves u's halting step enabled and the halted states stutter-equivalent;
   * (cycle proviso) every successor they lead to is a state not yet visited, so a cycle of
     reduced states cannot postpone the other threads forever.
 Those are the conditions (C0-C3) under which invariants, action properties, deadlocks and
@@ -174,6 +176,10 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
             if c.prop in checked_props:
                 _reads(c.holds, visible)
     halt = _halt_conjuncts(system)
+    # Every action reads the halt slots in its guard; kept out of `reads` (being stopped by
+    # another thread's halt is harmless) but in every future footprint, so that a step that
+    # writes them (halts the system) is dependent on every thread that can still move.
+    halt_reads = _mask(slots_read(system.halted)) if halt else 0
     reads, writes, checked = [], [], []
     for a in system.actions:
         r: set[int] = set()
@@ -204,7 +210,7 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
         pc = _pc_slot(system, ks) if t is not None else None
         if pc is None:
             for k in ks:
-                others_rw |= reads[k] | writes[k]
+                others_rw |= reads[k] | writes[k] | halt_reads
                 others_w |= writes[k]
             continue
         at: dict[int, list[int]] = {}
@@ -235,7 +241,7 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
             rw = w = 0
             for v in reach:
                 for k in at.get(v, []):
-                    rw |= reads[k] | writes[k]
+                    rw |= reads[k] | writes[k] | halt_reads
                     w |= writes[k]
             future[value + offset(pc)] = (rw, w)
         local = {}

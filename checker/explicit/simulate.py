@@ -59,7 +59,7 @@ def simulate(system: System, compiled: Compiled, wanted: set[int], *, seed: int,
             if over := limits.overrun(time.perf_counter() - start):
                 raise Limit(over)
     except BoundExceeded as err:
-        limit = f"bound: {err.variable} would become {err.value}; raise the bound in the spec"
+        limit = err.message(system)
     except Limit as hit:
         limit = hit.what
     except KeyboardInterrupt:

@@ -96,8 +96,7 @@ class Stepper:
         try:
             succ = compiled.successors(s)
         except BoundExceeded as err:
-            raise NotAbstractable(f"bound: {err.variable} would become {err.value} in "
-                                  f"{system.actions[err.action].call}; raise the bound in the spec") from err
+            raise NotAbstractable(f"limit reached: {err.message(system)}") from err
         steps = []
         for k, n in succ:
             action = system.actions[k]

@@ -103,9 +103,7 @@ class BaseCase:
         if states is None:
             return None
         err = replay_fault(self.system, self.compiled, states)
-        return (f"limit reached: bound: {err.variable} would become {err.value} in "
-                f"{self.system.actions[err.action].call} at depth {len(states) - 1}; "
-                f"raise the bound in the spec")
+        return f"limit reached: {err.message(self.system)} (at depth {len(states) - 1})"
 
 
 def _path_actions(system: System, compiled: Compiled, states: list[tuple[int, ...]], what: str) -> list[int]:

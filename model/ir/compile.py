@@ -31,6 +31,12 @@ class BoundExceeded(Exception):
         super().__init__(f"{variable} = {value}")
         self.action, self.variable, self.value = action, variable, value
 
+    def message(self, system) -> str:
+        """What every engine tells the user: the call that overflows and which bound to raise."""
+        bound = system.bounds.get(self.variable)
+        advice = f"raise `{bound}` under [bounds] in the spec" if bound else "raise the bound in the spec"
+        return f"bound: {self.variable} would become {self.value} in {system.actions[self.action].call}; {advice}"
+
 
 _SKEYS: dict[int, tuple] = {}   # id -> (node, key) while one compilation runs; cleared after it
 

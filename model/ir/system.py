@@ -187,6 +187,7 @@ class System:
     finished: tuple[Expr, ...]      # per thread: it has returned (not merely blocked)
     halted: Expr = FALSE            # the whole system stopped on purpose (e.g. the process crashed)
     kinds: dict = field(default_factory=dict, compare=False)  # free-form facts for renderers
+    bounds: dict[str, str] = field(default_factory=dict, compare=False)  # variable -> the spec bound sizing it
     symmetry: Symmetry | None = field(default=None, compare=False)  # interchangeable threads, if any
 
     @property
@@ -230,6 +231,7 @@ class Builder:
         self.actions: list[Action] = []
         self.properties: list[Property] = []
         self.kinds: dict = {}
+        self.bounds: dict[str, str] = {}    # variable name -> the spec's bound that sizes it
 
     def _add(self, name: str, domain: Domain, length: int, scalar: bool,
              init: Sequence[int], labels: Sequence[str] | None) -> Var:
@@ -265,7 +267,7 @@ class Builder:
             raise ValueError("one `finished` predicate per thread")
         return System(self.name, tuple(self.variables), (tuple(self.init),), tuple(self.actions),
                       tuple(self.properties), self.threads, tuple(lift(f) for f in finished),
-                      lift(halted), dict(self.kinds))
+                      lift(halted), dict(self.kinds), bounds=dict(self.bounds))
 
 
 def assign(target: Read, value: ExprLike) -> Assign:

@@ -1,0 +1,222 @@
+"""A replayed trace as a plan for the real runtime: what each thread's C code does at which
+step, and what the model predicts each step shows.
+
+One model step is not always one C call: `PyGILState_Ensure` is two steps (create, attach),
+`Py_FinalizeEx` three (pre-finalization, flag, teardown). A step that starts a call releases
+its thread; a later step of the same call either has a boundary the harness can stop at (a
+hook CPython runs: atexit, the flush of sys.stdout after the finalizing flag) and releases the
+thread again, or has none, and then the call runs on freely and only its outcome is checked
+at the step where the model completes it. A step that needs a boundary the runtime does not
+offer makes the trace not replayable (NotReplayable), never a guess.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from interpcheck.model.ir import Op, Read, System, compile_system, walk
+
+from ..render.steps import steps_of
+from ..result import Trace
+
+# The C calls the harness can make, by the model's function name (Action.name).
+CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadState", "Py_IsFinalizing",
+         "Py_FinalizeEx", "run_python", "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS", "PyEval_SaveThread",
+         "PyEval_RestoreThread", "lock", "unlock", "work", "set", "wait", "Py_NewInterpreter",
+         "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",
+         "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get"}
+PHASED = {"Py_FinalizeEx", "Py_EndInterpreter"}
+# A phased call's steps, by the start of the model's note: what the harness stops at.
+PHASES = (("pre-finalization", "hook atexit"), ("finalizing flag set", "hook flag"),
+          ("thread states freed", "returned"))
+UNOBSERVABLE = {"use_object": "using an object under the wrong interpreter has no outcome the process shows "
+                              "(nothing crashes at that call)"}
+_START = re.compile(r"line \d+( begin)?( #\d+)?")
+
+
+class NotReplayable(Exception):
+    """The trace cannot be replayed on the real runtime: the message says which step and why."""
+
+
+@dataclass(frozen=True)
+class CCall:
+    """One thing a thread's C code does, released at `step`: a call, or `resume` (let a
+    phased call go on past the hook it is stopped at)."""
+    step: int
+    function: str
+    args: tuple[str, ...] = ()
+    result: str | None = None     # the C variable the call's value goes to
+    label: str = ""               # the model's call, for the program's log
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the model predicts the step shows. `outcome`: inside (the call goes on, nothing to
+    see), hook atexit / hook flag, yielded, returned, exited, hung, blocked, crash:<kind>."""
+    step: int
+    thread: str
+    label: str
+    note: str
+    outcome: str
+    result: str | None = None
+    attached: bool | None = None
+    gilstate: bool | None = None
+
+
+@dataclass
+class ThreadPlan:
+    name: str
+    main: bool                    # holds the main interpreter's first thread state at the start
+    attached: bool
+    ops: list[CCall] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    spec: str
+    design: str
+    prop: str
+    threads: list[ThreadPlan]
+    steps: list[Expect]           # one per model step, then one per thread stuck at the end
+    variables: list[str]          # C variables (program variables of the spec)
+    locks: tuple[str, ...]
+    events: tuple[str, ...]
+
+    @property
+    def length(self) -> int:
+        return max((e.step for e in self.steps), default=0)
+
+
+def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: str, scenario) -> Plan:
+    """The plan of `trace` (a trace the model replays) for `system` built from `scenario`."""
+    if trace.loop is not None and trace.length >= len(trace.states):
+        raise NotReplayable("the trace ends in a cycle the model repeats forever: a run of the cycle once "
+                            "would show nothing about forever")
+    threads = []
+    for t in scenario.threads:
+        if t.tstate not in (None, "main"):
+            raise NotReplayable(f"thread {t.name} starts with a thread state of {t.tstate}: only main's is set up")
+        threads.append(ThreadPlan(t.name, t.tstate == "main", t.attached))
+    if sum(t.main for t in threads) > 1:
+        raise NotReplayable("two threads start with main's thread state")
+    by_name = {t.name: t for t in threads}
+    names = system.slot_names()
+    slot = {n: i for i, n in enumerate(names)}
+
+    def cell(state: tuple, name: str) -> str | None:
+        return system.show_slot(slot[name], state[slot[name]]) if name in slot else None
+
+    steps: list[Expect] = []
+    for row in steps_of(system, trace):
+        action = system.actions[row.action]
+        pre, post = trace.states[row.index - 1], trace.states[row.index] if row.index < len(trace.states) \
+            else trace.states[trace.loop]
+        t = row.thread
+        label = f"{t}: {row.call}" + (f" -> {row.result}" if row.result is not None else "")
+        if action.name in UNOBSERVABLE:
+            raise NotReplayable(f"step {row.index} ({label}): {UNOBSERVABLE[action.name]}")
+        if action.name not in CALLS:
+            raise NotReplayable(f"step {row.index} ({label}): no C translation of `{action.name}` yet")
+        starts = bool(_START.fullmatch(cell(pre, f"pc.{t}") or ""))
+        outcome = _outcome(cell, post, t)
+        if action.name in PHASED and outcome in ("returned", "inside"):
+            outcome = next((o for prefix, o in PHASES if row.note.startswith(prefix)), None)
+            if outcome is None:
+                raise NotReplayable(f"step {row.index} ({label}): no hook in the runtime marks `{row.note}`")
+        elif action.name == "run_python" and row.note.startswith("eval breaker"):
+            outcome = "yielded"
+        if starts:
+            op = _op(row.index, action, row.call, t, system)
+            by_name[t].ops.append(CCall(op.step, "run_python:yield", label=op.label) if outcome == "yielded" else op)
+        elif action.name in PHASED:
+            by_name[t].ops.append(CCall(row.index, "resume", label=row.call))
+        elif by_name[t].ops and (later := _op(row.index, action, row.call, t, system)).result:
+            by_name[t].ops[-1] = replace(by_name[t].ops[-1], result=later.result)   # Ensure's attach step has it
+        elif action.name == "run_python":
+            by_name[t].ops.append(CCall(row.index, "run_python:resume", label=row.call))
+        returned = outcome == "returned"
+        steps.append(Expect(row.index, t, label, row.note, outcome, row.result if returned else None,
+                            cell(post, f"attached[{t}]") != "NULL" if returned else None,
+                            cell(post, f"gilstate[{t}]") != "NULL" if returned else None))
+    steps += _stuck(system, trace, by_name, cell, len(steps))
+    variables = [v.name for v in system.variables if _program_variable(v.name, threads)]
+    return Plan(spec_name, design, prop, threads, steps, variables, scenario.locks, scenario.events)
+
+
+def _outcome(cell, post: tuple, t: str) -> str:
+    crash = cell(post, "crash")
+    if crash not in (None, "none"):
+        return f"crash:{crash}"
+    status = cell(post, f"status[{t}]")
+    if status in ("exited", "hung"):
+        return status
+    pc = cell(post, f"pc.{t}") or ""
+    return "returned" if pc == "returned" or _START.fullmatch(pc) or not pc.startswith("line") else "inside"
+
+
+def _op(step: int, action, call: str, thread: str, system: System) -> CCall:
+    m = re.fullmatch(r"\s*[A-Za-z_]\w*\s*(?:\((.*)\))?\s*", call)
+    args = tuple(a.strip() for a in (m.group(1) or "").split(",") if a.strip()) if m else ()
+    known = {v.name for v in system.variables}
+    args = tuple(_c_name(a, thread, known) for a in args)
+    target = action.result.var.name if action.result is not None else ""
+    result = _c_name(target, thread, known) if "." in target else None    # a program variable: T1.st
+    return CCall(step, action.name, args, result, call)
+
+
+def _c_name(name: str, thread: str, known: set[str]) -> str:
+    """A program variable as a C identifier: T1.st -> T1_st, shared.S -> shared_S; a literal stays."""
+    for full in (name, f"{thread}.{name}", f"shared.{name}"):
+        if full in known and "." in full:
+            return full.replace(".", "_")
+    return name
+
+
+def _program_variable(name: str, threads: list[ThreadPlan]) -> bool:
+    head = name.split(".")[0]
+    return "." in name and head != "pc" and (head == "shared" or head in {t.name for t in threads})
+
+
+def _stuck(system: System, trace: Trace, by_name: dict[str, ThreadPlan], cell, done: int) -> list[Expect]:
+    """Threads the model says can never move again at the end of the trace (a deadlock, a
+    hang): each makes its next call, and must then be blocked."""
+    compiled = compile_system(system)
+    last = trace.states[-1]
+    if compiled.halted(last) or trace.loop is not None and trace.length >= len(trace.states):
+        return []
+    moving = {system.actions[k].thread for k, _ in compiled.successors(last)}
+    out = []
+    for t, name in enumerate(system.threads):
+        if t in moving or compiled.finished[t](last) or cell(last, f"status[{name}]") != "running":
+            continue
+        pc = cell(last, f"pc.{name}") or ""
+        step = done + len(out) + 1
+        label = f"{name}: (stuck)"
+        if _START.fullmatch(pc):
+            calls = _calls_at(system, t, last[system.var(f"pc.{name}").base])
+            if len(calls) != 1:
+                raise NotReplayable(f"{name} is stuck at {pc} but the model has {len(calls)} calls there")
+            action = calls[0]
+            if action.name not in CALLS or action.name in PHASED:
+                raise NotReplayable(f"{name} is stuck at `{action.call}`: no C translation of it yet")
+            by_name[name].ops.append(_op(step, action, action.call, name, system))
+            label = f"{name}: {action.call}"
+        out.append(Expect(step, name, label, "the model says this thread never moves again", "blocked"))
+    return out
+
+
+def _calls_at(system: System, t: int, pc: int) -> list:
+    var = system.var(f"pc.{system.threads[t]}")
+    found = {}
+    for action in system.actions:
+        if action.thread != t:
+            continue
+        for node in walk(action.guard):
+            if isinstance(node, Op) and node.name == "==" and any(
+                    isinstance(a, Read) and a.var is var for a in node.args) and any(
+                    getattr(a, "value", None) == pc for a in node.args):
+                found[action.call] = action
+    return list(found.values())
+
+
+__all__ = ["Plan", "ThreadPlan", "CCall", "Expect", "NotReplayable", "make_plan", "CALLS"]

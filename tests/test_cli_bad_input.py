@@ -214,3 +214,7 @@ def test_an_output_file_that_cannot_be_written_is_150_naming_it(args):
 ])
 def test_replay_and_conform_refuse_nan_and_inf_seconds(args):
     one_line_150(run(*args), "is not a finite number of seconds")
+
+
+def test_conform_with_a_missing_baseline_folder_is_an_error(tmp_path):
+    one_line_150(run("conform", "--baseline", str(tmp_path / "nothing"), S1), "no such folder")

@@ -90,6 +90,9 @@ def conform(paths, pythons, baseline, fmt, settle, time_limit, workers):
 
     A version is held to one design (see docs/conformance.md). Exit 0: no divergence; 12:
     some trace diverges; 152: a replay hit the time limit."""
+    if not Path(baseline).is_dir():   # not an empty baseline: the counterexamples would go unchecked
+        raise SpecError(baseline, 0, "no such folder: pass --baseline with the saved counterexamples "
+                                     "(`interpcheck check --write-counterexamples DIR` writes them)")
     interps = [interpreter(p, p) for p in pythons] if pythons else found()
     if not interps:
         raise SpecError("--cpython", 0, "no CPython with a shared libpython found (pyenv builds under "

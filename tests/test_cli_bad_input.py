@@ -218,3 +218,8 @@ def test_replay_and_conform_refuse_nan_and_inf_seconds(args):
 
 def test_conform_with_a_missing_baseline_folder_is_an_error(tmp_path):
     one_line_150(run("conform", "--baseline", str(tmp_path / "nothing"), S1), "no such folder")
+
+
+def test_an_unknown_property_option_suggests_the_close_one():
+    one_line_150(run("check", "-q", S1, "-p", "no_stale_chek"), "unknown property `no_stale_chek`; did you mean "
+                                                                "`no_stale_check`?")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from interpcheck.model.ir import LeadsTo, NoDeadlock, NoHang, System
 from interpcheck.model.spec import Spec, SpecError, load_spec
+from interpcheck.model.spec_schema import did_you_mean
 
 from ..engines import EngineOptions, run
 from ..explicit import StderrReporter
@@ -78,7 +79,7 @@ def run_spec(spec: Spec, opts: EngineOptions, designs: tuple[str, ...] = (), pro
             known = {p.name for p in system.properties}
             for name in props:
                 if name not in known:
-                    raise SpecError(spec.path, 0, f"unknown property `{name}`; known: {', '.join(sorted(known))}")
+                    raise SpecError(spec.path, 0, f"unknown property `{name}`; {did_you_mean(name, known)}known: {', '.join(sorted(known))}")
         reporter = StderrReporter(f"{spec.name} [{design}]: ") if progress else StderrReporter(after=1e18)
         family = spec.family(design) if opts.engine == "parametric" else None
         for result in run(system, names, opts, reporter, family):

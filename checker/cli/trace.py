@@ -12,6 +12,7 @@ import click
 
 from interpcheck.model.ir import compile_system
 from interpcheck.model.spec import SpecError, load_spec
+from interpcheck.model.spec_schema import did_you_mean
 
 from ..explicit import Limits, Options, check as explicit_check, explore
 from ..render import dot
@@ -80,7 +81,7 @@ def graph(spec_path, design, prop, dot_file, svg_file, around_trace, max_states)
     system = spec.system(design)
     known = [p.name for p in system.properties]
     if prop is not None and prop not in known:
-        raise SpecError(spec.path, 0, f"unknown property `{prop}`; known: {', '.join(sorted(known))}")
+        raise SpecError(spec.path, 0, f"unknown property `{prop}`; {did_you_mean(prop, known)}known: {', '.join(sorted(known))}")
     ex, marks, result = _explored(system, prop, spec.properties(design), Limits(max_states=max_states))
     keep = None
     if around_trace is not None or len(ex.states) > dot.BIG:

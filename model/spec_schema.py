@@ -176,9 +176,9 @@ class Table(Kind):
             raise self.fail(value, path)
         for key, item in value.items():
             if key not in self.fields:
-                where = f"in `{shown(path)}` " if path else ""
-                raise Problem(path + (key,), f"unknown key `{key}` {where}; {did_you_mean(key, self.fields)}"
-                                             f"known keys: {', '.join(sorted(self.fields))}".replace(" ;", ";"))
+                where = f" in `{shown(path)}`" if path else ""
+                raise Problem(path + (key,), f"unknown key `{key}`{where}; {did_you_mean(key, self.fields)}"
+                                             f"known keys: {', '.join(sorted(self.fields))}")
             self.fields[key].check(item, path + (key,))
         for key in self.required:
             if key not in value:

@@ -127,6 +127,8 @@ def test_time_limit_must_be_a_finite_positive_number(value):
     (["export", S1], "say what to write"),
     (["export", S1, "--design", "nosuch", "--tla", "x"], "nosuch"),
     (["graph", S1], "--dot"),
+    (["check", "--workers", "100000", S1], "--workers"),
+    (["conform", "--workers", "0"], "--workers"),
 ])
 def test_bad_options_are_150_with_one_line(args, needle):
     one_line_150(run(*args), needle)

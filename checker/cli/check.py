@@ -51,7 +51,7 @@ def engine_options(f):
                           "sound, traces from an unreduced rerun so they stay shortest); --por keeps its traces"),
         click.option("--fingerprint", is_flag=True, default=False, expose_value=False, callback=_remember,
                      help="explicit engine: store 64-bit fingerprints, not states (collision chance in stats)"),
-        click.option("--workers", type=click.IntRange(1), default=1, show_default=True, expose_value=False,
+        click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, expose_value=False,
                      callback=_remember, help="explicit engine: worker processes for breadth-first search"),
         click.option("--backend", type=click.Choice(["auto", "c", "python"]), default="auto", show_default=True,
                      expose_value=False, callback=_remember,

@@ -83,7 +83,7 @@ def replay_on_cpython(trace_file: str, doc: dict, spec: Spec, design: str, pytho
               help="seconds a step may take before its thread counts as not moving")
 @click.option("--time-limit", type=FiniteFloat(1, inclusive=True), default=TIME_LIMIT, show_default=True,
               help="seconds for one replay program")
-@click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="replays run at a time")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="replays run at a time")
 def conform(paths, pythons, baseline, fmt, settle, time_limit, workers):
     """Replay every counterexample and every spec's witness run (default specs/) on real
     CPythons and say, per spec, design and version, whether the runtime agrees with the model.

@@ -117,25 +117,25 @@ class _Lines:
         return line if rest.strip() else line + 1
 
 
-def read_text(path: Path) -> str:
-    """The file's text, refusing what is not a spec before reading it: not a regular file (a
-    FIFO would block, /dev/zero never ends), too large, or not UTF-8."""
+def read_text(path: Path, what: str = "spec", limit: int = MAX_BYTES) -> str:
+    """The file's text, refusing what is not a `what` before reading it: not a regular file
+    (a FIFO would block, /dev/zero never ends), over `limit` bytes, or not UTF-8."""
     shown = str(path)
     try:
         info = path.stat()
     except OSError as err:
-        raise SpecError(shown, 0, f"cannot read the spec: {err.strerror}") from err
+        raise SpecError(shown, 0, f"cannot read the {what}: {err.strerror}") from err
     if not stat.S_ISREG(info.st_mode):
-        raise SpecError(shown, 0, "not a regular file (a FIFO, device or folder?): give a .toml spec file")
-    if info.st_size > MAX_BYTES:
-        raise SpecError(shown, 0, f"{info.st_size:,} bytes is too large for a spec (at most {MAX_BYTES:,})")
+        raise SpecError(shown, 0, f"not a regular file (a FIFO, device or folder?): give a {what} file")
+    if info.st_size > limit:
+        raise SpecError(shown, 0, f"{info.st_size:,} bytes is too large for a {what} (at most {limit:,})")
     try:
         with path.open("rb") as f:
-            raw = f.read(MAX_BYTES + 1)
+            raw = f.read(limit + 1)
     except OSError as err:
-        raise SpecError(shown, 0, f"cannot read the spec: {err.strerror}") from err
-    if len(raw) > MAX_BYTES:
-        raise SpecError(shown, 0, f"too large for a spec (more than {MAX_BYTES:,} bytes)")
+        raise SpecError(shown, 0, f"cannot read the {what}: {err.strerror}") from err
+    if len(raw) > limit:
+        raise SpecError(shown, 0, f"too large for a {what} (more than {limit:,} bytes)")
     if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         raise SpecError(shown, 1, "the file is UTF-32; save it as UTF-8")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:2].count(0) == 1:
@@ -144,7 +144,7 @@ def read_text(path: Path) -> str:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         line = raw[:err.start].count(b"\n") + 1
-        raise SpecError(shown, line, f"not UTF-8 (byte 0x{raw[err.start]:02x}); save the spec as UTF-8") from err
+        raise SpecError(shown, line, f"not UTF-8 (byte 0x{raw[err.start]:02x}); save the {what} as UTF-8") from err
     if "\x00" in text:
         raise SpecError(shown, text[:text.index("\x00")].count("\n") + 1, "a NUL byte: this is not a text file")
     return text

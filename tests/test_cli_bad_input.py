@@ -159,7 +159,7 @@ def test_a_fifo_spec_is_refused_without_blocking(tmp_path):
     os.mkfifo(fifo)
     r = interpcheck("check", "-q", str(fifo))
     assert r.returncode == 150 and r.stderr == f"error: {fifo}: not a regular file (a FIFO, device or folder?): " \
-                                               "give a .toml spec file\n", r.stderr
+                                               "give a spec file\n", r.stderr
 
 
 def test_dev_zero_as_a_spec_is_refused(tmp_path):
@@ -225,3 +225,13 @@ def test_conform_with_a_missing_baseline_folder_is_an_error(tmp_path):
 def test_an_unknown_property_option_suggests_the_close_one():
     one_line_150(run("check", "-q", S1, "-p", "no_stale_chek"), "unknown property `no_stale_chek`; did you mean "
                                                                 "`no_stale_check`?")
+
+
+def test_a_fifo_or_device_as_a_trace_or_baseline_is_refused_before_reading(tmp_path):
+    fifo = tmp_path / "t.itf.json"
+    os.mkfifo(fifo)
+    one_line_150(run("replay", str(fifo), "--spec", R1B), "not a regular file")
+    one_line_150(run("replay", "/dev/zero", "--spec", R1B), "not a regular file")
+    (tmp_path / "base").mkdir()
+    os.mkfifo(tmp_path / "base" / "verdicts.json")
+    one_line_150(run("gate", "--baseline", str(tmp_path / "base"), "--specs", S1), "not a regular file")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from interpcheck.model.spec import SpecError
+from interpcheck.model.spec import SpecError, read_text
 
 from ..render.itf import dumps, to_itf
 from ..render.text import render_trace
@@ -61,7 +61,7 @@ def read_table(root: Path, required: bool = False) -> dict:
                                           f"--write-counterexamples {root}` or pass --baseline")
         return {}
     try:
-        table = json.loads(path.read_text())
+        table = json.loads(read_text(path, "baseline table", 64 << 20))
     except (OSError, ValueError, RecursionError) as err:
         raise SpecError(str(path), 0, f"cannot read the baseline: {err}; rewrite it with "
                                       "`interpcheck check --write-counterexamples`") from err

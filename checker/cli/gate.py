@@ -59,7 +59,7 @@ def compare(checked: list[Checked], root: Path) -> list[Finding]:
         elif r.verdict is Verdict.VIOLATED and r.trace is not None:
             txt, _ = baseline.trace_files(root, c)
             rendered = render_trace(c.system, r) + "\n"
-            if old["trace_length"] != now["trace_length"] or (txt.exists() and txt.read_text() != rendered):
+            if old["trace_length"] != now["trace_length"] or (txt.exists() and txt.read_text(errors="replace") != rendered):
                 out.append(Finding(c, "regression", f"{name}: shortest counterexample changed "
                                    f"(length {old['trace_length']} → {now['trace_length']}; baseline {txt})"))
     return out

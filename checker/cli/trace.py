@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from interpcheck.model.ir import compile_system
-from interpcheck.model.spec import SpecError, load_spec
+from interpcheck.model.spec import SpecError, load_spec, read_text
 from interpcheck.model.spec_schema import did_you_mean
 
 from ..explicit import Limits, Options, check as explicit_check, explore
@@ -26,6 +26,9 @@ from .check import engine_options, make_options
 from .conform import replay_on_cpython
 from .runner import EXIT_BAD_INPUT, EXIT_OK, EXIT_SAFETY, Checked, load_all, overall_exit, run_spec
 from .usage import BadUsage, FiniteFloat, inside, known_design
+
+
+MAX_TRACE_BYTES = 64 << 20   # the largest committed trace is under 100 kB
 
 
 def write_traces(checked: list[Checked], itf_dir: str | None, mermaid_dir: str | None) -> list[Path]:
@@ -164,7 +167,7 @@ def replay(trace_file, spec_path, design, python, keep, settle, time_limit):
     12 it diverges, or no longer violates the property; 150 unreadable trace or spec (or not
     replayable on that CPython); 152 the time limit (--cpython)."""
     try:
-        doc = json.loads(Path(trace_file).read_text())
+        doc = json.loads(read_text(Path(trace_file), "trace", MAX_TRACE_BYTES))
         check_shape(doc)
     except (OSError, ValueError, RecursionError) as err:
         raise SpecError(trace_file, 0, f"cannot read the trace: {err}") from err

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from . import spec_schema
+from .designs import DESIGNS, resolve
 from .spec_schema import did_you_mean
-from .designs import DESIGNS
 from .ir import System
 from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_program, resize
 from .programs.parse import MAX_STATEMENTS, assigned, size
@@ -50,7 +50,7 @@ class Spec:
 
     def system(self, design: str) -> System:
         try:
-            return build_system(self.scenario, DESIGNS[design])
+            return build_system(self.scenario, DESIGNS[resolve(design)])
         except ProgramError as err:
             raise SpecError(self.path, err.line, err.message, err.design_mismatch) from err
 
@@ -65,13 +65,13 @@ class Spec:
         @lru_cache(maxsize=None)
         def build(count: int) -> System:
             try:
-                return build_system(resize(self.scenario, table, count), DESIGNS[design], group=table)
+                return build_system(resize(self.scenario, table, count), DESIGNS[resolve(design)], group=table)
             except ProgramError as err:
                 raise SpecError(self.path, err.line, err.message, err.design_mismatch) from err
         return Family(table, tables.count(table), build)
 
     def properties(self, design: str) -> list[str]:
-        return list(self.expect.get(design, {}))
+        return list(self.expect.get(resolve(design), {}))
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,7 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError(shown, 1, f"the file name gives the spec no safe name (\"{spec_name}\": it names output "
                                   "files); add a `name` of letters, digits, _ . -")
     designs = (data["design"],) if "design" in data else tuple(data["designs"])
+    designs = tuple(dict.fromkeys(resolve(d) for d in designs))   # an old name checks the design it is an alias of
     interps = tuple(data.get("interpreters", ["main"]))
     bounds = data.get("bounds", {})
 
@@ -246,10 +247,10 @@ def _expectations(raw: dict, designs: tuple[str, ...], fail) -> dict[str, dict[s
     """`prop = verdict` applies to every design; an [expect.DESIGN] table overrides it."""
     out: dict[str, dict[str, str]] = {d: {} for d in designs}
     general = [(k, v) for k, v in raw.items() if not isinstance(v, dict)]
-    specific = [(k, v) for k, v in raw.items() if isinstance(v, dict)]
-    for key, table in specific:
-        if key not in designs:
+    for key, table in raw.items():
+        if isinstance(table, dict) and resolve(key) not in designs:
             raise fail(key, f"[expect.{key}] names a design this spec does not list in `designs`")
+    specific = [(resolve(k), v) for k, v in raw.items() if isinstance(v, dict)]
     for targets, items in [(list(designs), general)] + [([k], list(t.items())) for k, t in specific]:
         for prop, verdict in items:
             for d in targets:

@@ -13,12 +13,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .designs import DESIGNS
+from .designs import ALIASES, DESIGNS
 from .programs.parse import KEYWORDS as RESERVED
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")   # no "/", no leading "." (".." climbs)
 VERDICTS = ("holds", "violated")
+DESIGN_NAMES = (*DESIGNS, *ALIASES)   # an alias (legacy, legacy_313) names a release's design
 MAX_THREAD_TABLES = 32
 MAX_NAMES = 64          # interpreters, locks, events, shared names each
 MAX_TEXT = 100_000      # characters in a summary or predicate
@@ -233,7 +234,7 @@ class Expectations(Kind):
             raise Problem(path, f"[expect] is a table of property = \"holds\" | \"violated\"; {found(value)}")
         for key, item in value.items():
             if isinstance(item, dict):
-                Choice(tuple(DESIGNS), "design").check(key, path + (key,))
+                Choice(DESIGN_NAMES, "design").check(key, path + (key,))
                 for prop, verdict in item.items():
                     self.verdict(prop, verdict, path + (key, prop))
             else:
@@ -259,8 +260,8 @@ SPEC = Table({
     "name": Name(example='"s1_toctou"', pattern=FILE_NAME,
                  what="a file name (letters, digits, _ . -, not starting with .; it names output files)"),
     "summary": Text(example='"what the scenario shows"'),
-    "design": Choice(tuple(DESIGNS), "design"),
-    "designs": List(Choice(tuple(DESIGNS), "design"), example='["final", "legacy"]', least=1),
+    "design": Choice(DESIGN_NAMES, "design"),
+    "designs": List(Choice(DESIGN_NAMES, "design"), example='["final", "legacy"]', least=1),
     "interpreters": List(example='["main", "sub"]', least=1),
     "locks": List(example='["L"]'),
     "events": List(example='["started"]'),

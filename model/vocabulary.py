@@ -7,9 +7,9 @@ object kind numbers its slots from 1, so a register holding a handle prints as i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .ir import (BOOL, ActionProperty, Assign, Builder, Domain, Expr, ExprLike, Invariant, LeadsTo,
+from .ir import (BOOL, FALSE, ActionProperty, Assign, Builder, Domain, Expr, ExprLike, Invariant, LeadsTo,
                  NoDeadlock, NoHang, Read, all_of, any_of, assign, enum, ite, lift)
 
 # Interpreter lifecycle (SEMANTICS.md §6): PREFINAL = thread join / atexit / pending calls;
@@ -24,11 +24,38 @@ THREAD = enum("running", "hung", "exited")
 T_RUNNING, T_HUNG, T_EXITED = range(3)
 
 # Whole-process failures: the process is dead after any of these, so exploration stops there.
-CRASH = enum("none", "use_after_free", "fatal_error", "no_thread_state", "wrong_interpreter")
-C_NONE, C_UAF, C_FATAL, C_NO_TSTATE, C_WRONG = range(5)
+CRASH = enum("none", "use_after_free", "fatal_error", "no_thread_state", "wrong_interpreter", "null_deref")
+C_NONE, C_UAF, C_FATAL, C_NO_TSTATE, C_WRONG, C_NULL = range(6)
 
 OBJECT = enum("unused", "live", "freed")
 O_UNUSED, O_LIVE, O_FREED = range(3)
+# Thread states add a fourth: marked _Py_THREAD_SHUTTING_DOWN by finalization and kept alive by
+# their own thread's reference (3.14+, gh-124878): attaching one hangs.
+TSTATE = enum("unused", "live", "freed", "shutting_down")
+O_SHUTDOWN = 3
+
+# The process after main returned from Py_FinalizeEx: exit() ends every other thread.
+PROCESS = enum("running", "exited")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What differs between CPython releases in attach and finalization (docs/modeling.md,
+    "Per CPython release"). Each design runs on one; the PEP 788 designs on 3.14's."""
+    exit_on_finalize: bool       # attach during finalization: PyThread_exit_thread (<= 3.13.7), else hang (gh-87135)
+    refcounted_tstates: bool     # 3.14+: others' thread states marked shutting down, not freed (gh-124878)
+    ensure_after_fini_hangs: bool  # PyGILState_Ensure once main is gone: hang (3.14+, gh-131185), else NULL deref
+    restore_attached_fatal: bool   # attach with a thread state attached: fatal (3.13+), else self-deadlock
+    rebind_gilstate: bool        # every attach binds the gilstate thread state (3.12+ tstate_activate)
+    per_interpreter_gil: bool = True  # 3.12+ (PEP 684); 3.11 has one GIL and PyThreadState_Swap leaves it alone
+
+
+RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
+                       restore_attached_fatal=False, rebind_gilstate=False, per_interpreter_gil=False)
+RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True, per_interpreter_gil=True)
+RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True)
+RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)   # gh-87135 backported
+RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, ensure_after_fini_hangs=True)
 
 GILSTATE = enum("PyGILState_LOCKED", "PyGILState_UNLOCKED")
 
@@ -47,6 +74,7 @@ class Layout:
     events: tuple[str, ...] = ()
     nesting: int = 3                    # Ensure calls a thread may have open at once
     max_counter: int = 4                # per-tstate Ensure counter bound
+    gil_of: tuple[int, ...] = ()        # per interpreter, the interpreter whose GIL it uses (empty: its own)
 
     @property
     def n_tstates(self) -> int:
@@ -84,6 +112,7 @@ class Vocabulary:
         self.holder = holder
 
         self.crash = b.scalar("crash", CRASH)
+        self.process = b.scalar("process", PROCESS)
         self.phase = b.array("phase", ni, PHASE, [RUNNING if x else UNBORN for x in lay.born], lay.interps)
         self.gil = b.array("gil", ni, holder, labels=lay.interps)
         # The count finalization waits for: guards (Final), and in the earlier revisions the
@@ -93,11 +122,14 @@ class Vocabulary:
         self.finalizer = b.array("finalizer", ni, holder, labels=lay.interps)
 
         ts_names = lay.tstate_labels()[1:]
-        self.ts_status = b.array("ts_status", nt, OBJECT, labels=ts_names)
+        self.ts_status = b.array("ts_status", nt, TSTATE, labels=ts_names)
         self.ts_interp = b.array("ts_interp", nt, self.interp, labels=ts_names)
+        # PEP 788's Ensure counter and PyGILState's gilstate_counter are separate fields.
         self.ts_counter = b.array("ts_counter", nt, Domain(0, lay.max_counter), labels=ts_names)
+        self.gil_counter = b.array("gilstate_counter", nt, Domain(0, lay.max_counter), labels=ts_names)
         self.ts_owned = b.array("ts_owned", nt, BOOL, labels=ts_names)
-        b.bounds.update(ts_status="tstates_per_thread", ts_counter="max_counter", depth="nesting")
+        b.bounds.update(ts_status="tstates_per_thread", ts_counter="max_counter", gilstate_counter="max_counter",
+                        depth="nesting")
 
         self.status = b.array("status", nth, THREAD, labels=lay.threads)
         self.attached = b.array("attached", nth, self.tstate, labels=lay.threads)
@@ -131,6 +163,25 @@ class Vocabulary:
         ts = lift(ts)
         return ite(ts.eq(0), 0, self.ts_interp[ts - 1])
 
+    def gil_index(self, interp: ExprLike) -> Expr:
+        """0-based GIL slot of an interpreter handle: its own, or main's for one made by
+        Py_NewInterpreter, whose legacy config shares the main GIL (PyInterpreterConfig_SHARED_GIL,
+        Python/pylifecycle.c Py_NewInterpreter), and for every interpreter on 3.11 (one GIL)."""
+        interp = lift(interp)
+        idx: Expr = interp - 1
+        for i, g in enumerate(self.layout.gil_of):
+            if g != i:
+                idx = ite(interp.eq(i + 1), g, idx)
+        return idx
+
+    def gil_of(self, interp: ExprLike) -> Read:
+        return self.gil[self.gil_index(interp)]
+
+    def ts_state(self, ts: ExprLike) -> Expr:
+        """ts_status of a tstate handle (unused for NULL)."""
+        ts = lift(ts)
+        return ite(ts.eq(0), O_UNUSED, self.ts_status[ts - 1])
+
     def ts_alive(self, ts: ExprLike) -> Expr:
         ts = lift(ts)
         return ts.ne(0) & self.ts_status[ts - 1].eq(O_LIVE)
@@ -154,46 +205,79 @@ class Vocabulary:
         return [assign(self.crash, code)]
 
     def hang(self, t: int) -> list[Assign]:
-        """The thread attaches to a finalizing interpreter: hangs (3.14+) or exits (<= 3.13)."""
-        return [assign(self.status[t], T_EXITED if self.exit_on_finalize else T_HUNG)]
+        """The thread attaches to a finalizing interpreter: exits (<= 3.13.7) or hangs (3.13.8+)."""
+        return [assign(self.status[t], T_EXITED if self.runtime.exit_on_finalize else T_HUNG)]
 
-    exit_on_finalize: bool = False
+    runtime: Runtime = RUNTIME_3_14
+
+    def hang_note(self) -> str:
+        return "exits (PyThread_exit_thread)" if self.runtime.exit_on_finalize \
+            else "hangs forever (PyThread_hang_thread)"
 
     def attach_outcomes(self, t: int, ts: ExprLike, then: list[Assign], what: str,
                         checks: tuple = ()) -> list["Outcome"]:
-        """Attach `ts` to thread t, as _PyThreadState_Attach / take_gil do (Python/ceval_gil.c):
-        a freed tstate or interpreter is a use after free; a finalizing interpreter makes every
-        thread but the finalizer hang (gh-87135); otherwise wait for that interpreter's GIL."""
+        """Attach `ts` to thread t, as _PyThreadState_Attach / take_gil do. Which check comes
+        first depends on the release (docs/modeling.md, "Per CPython release"):
+        <= 3.13: take_gil asks _PyRuntime's finalizing before touching the thread state, so a
+          non-finalizer exits (hangs from 3.13.8) even when its thread state was freed
+          (Python/ceval_gil.h:196 tstate_must_exit (v3.11.2), Python/pystate.c:3014 (v3.13.5));
+        3.14+: _PyThreadState_MustExit reads the thread state's own SHUTTING_DOWN mark
+          (gh-124878), so a thread state created during finalization is not stopped (gh-132948).
+        Then: a freed thread state or interpreter is a use after free; up to 3.13 a finalizing
+        subinterpreter stops every thread but its finalizer too; else wait for the GIL."""
         ts = lift(ts)
         interp = self.interp_of(ts)
         null = ts.eq(0)
         freed = ~null & (~self.ts_alive(ts) | self.phase_of(interp).eq(DELETED))
-        stale = self.finalizing(interp) & ~self.is_finalizer(t, interp)
-        ok = ~null & ~freed & ~stale & self.gil[interp - 1].eq(0)
+        if self.runtime.refcounted_tstates:
+            first = self.ts_state(ts).eq(O_SHUTDOWN)
+            later: Expr = FALSE   # only the mark stops a thread (gh-132948)
+        else:
+            first = ~null & self.runtime_finalizing() & ~self.is_finalizer(t, 1)
+            later = ~null & self.finalizing(interp) & ~self.is_finalizer(t, interp)
+        ok = ~null & ~first & ~freed & ~later & self.gil_of(interp).eq(0)
+        bind = [assign(self.gilstate[t], ts)] if self.runtime.rebind_gilstate else []
+        stop = "attach: interpreter is finalizing, thread " + self.hang_note()
         return [
             Outcome(null, self.crash_with(C_FATAL), "attach: NULL thread state: Py_FatalError", stop=True),
-            Outcome(freed, self.crash_with(C_UAF), "attach: thread state or interpreter already freed",
+            Outcome(first, self.hang(t), stop, stop=True, stale_use=True),
+            Outcome(~null & ~first & freed, self.crash_with(C_UAF), "attach: thread state or interpreter already freed",
                     stop=True),
-            Outcome(~null & ~freed & stale, self.hang(t), "attach: interpreter is finalizing, thread "
-                    + ("exits (PyThread_exit_thread)" if self.exit_on_finalize else "hangs forever (PyThread_hang_thread)"),
-                    stop=True, stale_use=True),
-            Outcome(ok, [assign(self.attached[t], ts), assign(self.gil[interp - 1], t + 1),
-                         assign(self.checked[t], 0)] + then, what, checks=checks),
+            Outcome(~null & ~first & ~freed & later, self.hang(t), stop, stop=True, stale_use=True),
+            Outcome(ok, [assign(self.attached[t], ts), assign(self.gil_of(interp), t + 1),
+                         assign(self.checked[t], 0)] + bind + then, what, checks=checks),
         ]
+
+    def restore_outcomes(self, t: int, ts: ExprLike, then: list[Assign], what: str,
+                         checks: tuple = ()) -> list["Outcome"]:
+        """PyEval_RestoreThread / Py_END_ALLOW_THREADS: attach, with another thread state
+        possibly attached. 3.13+: Py_FatalError("non-NULL old thread state")
+        (Python/pystate.c:2084 (v3.13.5)); 3.11/3.12: take_gil waits for the GIL this
+        thread already holds, a self-deadlock (Python/ceval_gil.h:213 take_gil (v3.11.2))."""
+        cur = self.attached[t]
+        outs = [replace(o, guard=cur.eq(0) & o.guard) for o in self.attach_outcomes(t, ts, then, what, checks)]
+        if self.runtime.restore_attached_fatal:
+            outs.insert(0, Outcome(cur.ne(0), self.crash_with(C_FATAL), "non-NULL old thread state: Py_FatalError",
+                                   stop=True))
+        else:   # the thread waits for a GIL nobody will release; another interpreter's GIL it can take
+            outs += [replace(o, guard=cur.ne(0) & o.guard) for o in self.attach_outcomes(t, ts, then, what, checks)
+                     if not o.stop]
+        return outs
 
     def retake_gil_outcomes(self, t: int, what: str) -> list["Outcome"]:
         """take_gil for a thread whose tstate stayed current while it waited (eval breaker):
         the same checks as attach, without changing the attached tstate."""
-        return [Outcome(o.guard, [u for u in o.updates if u.target.var is not self.attached], o.note, o.stop,
-                        o.goto, o.stale_use, o.checks)
+        return [replace(o, updates=[u for u in o.updates if u.target.var is not self.attached
+                                    and u.target.var is not self.gilstate])
                 for o in self.attach_outcomes(t, self.attached[t], [], what)]
 
     def detach(self, t: int) -> list[Assign]:
         """Release the GIL of the attached tstate's interpreter and detach (no-op when none)."""
         cur = self.attached[t]
         interp = self.interp_of(cur)
-        return [assign(self.attached[t], 0),
-                assign(self.gil[ite(cur.eq(0), 1, interp) - 1], ite(cur.eq(0), self.gil[0], 0))]
+        at = self.gil[ite(cur.eq(0), 1, interp) - 1] if not any(g != i for i, g in enumerate(self.layout.gil_of)) \
+            else self.gil[ite(cur.eq(0), 0, self.gil_index(interp))]
+        return [assign(self.attached[t], 0), assign(at, ite(cur.eq(0), self.gil[0], 0))]
 
     def drop_guard(self, interp: ExprLike) -> list[Assign]:
         """Close one guard of `interp`, or nothing when it is NULL (no implicit guard)."""
@@ -214,13 +298,17 @@ class Vocabulary:
         base = t * self.layout.tstates_per_thread
         return all_of(*[self.ts_status[base + k].ne(O_UNUSED) for k in range(self.layout.tstates_per_thread)])
 
-    def create_tstate(self, t: int, ts: Expr, interp: ExprLike, owned: int = 0, counter: int = 0) -> list[Assign]:
-        """PyThreadState_New (Python/pystate.c): link into the interpreter, bind gilstate if unset.
-        A thread with no unused slot left writes a value outside ts_status's domain: every
-        engine stops there with the bound message (System.bounds names the spec's bound)."""
-        live = ite(self.pool_full(t), len(OBJECT.labels), O_LIVE)
+    def create_tstate(self, t: int, ts: Expr, interp: ExprLike, owned: int = 0, counter: int = 0,
+                      gil_counter: int = 1) -> list[Assign]:
+        """PyThreadState_New (Python/pystate.c): link into the interpreter, bind gilstate if
+        unset. gilstate_counter starts at 1 so that PyGILState_Release never deletes a thread
+        state it did not create (Python/pystate.c:1627 (v3.11.2), :1521 (v3.13.5));
+        PyGILState_Ensure passes 0. A thread with no unused slot left writes a value outside
+        ts_status's domain: every engine stops there with the bound message (System.bounds)."""
+        live = ite(self.pool_full(t), len(TSTATE.labels), O_LIVE)
         return [assign(self.ts_status[ts - 1], live), assign(self.ts_interp[ts - 1], interp),
-                assign(self.ts_counter[ts - 1], counter), assign(self.ts_owned[ts - 1], owned),
+                assign(self.ts_counter[ts - 1], counter), assign(self.gil_counter[ts - 1], gil_counter),
+                assign(self.ts_owned[ts - 1], owned),
                 assign(self.gilstate[t], ite(self.gilstate[t].eq(0), ts, self.gilstate[t]))]
 
     def delete_tstate(self, t: int, ts: ExprLike) -> list[Assign]:
@@ -299,6 +387,9 @@ def standard_properties(v: Vocabulary, b: Builder, finalize_started: Expr, final
     b.prop(Invariant("no_fatal_error", v.crash.ne(C_FATAL),
                      "No Py_FatalError: Ensure counter below zero, Release without a thread state, ...",
                      "CPython calls Py_FatalError: the process aborts"))
+    b.prop(Invariant("no_null_deref", v.crash.ne(C_NULL),
+                     "No NULL pointer dereference (SIGSEGV), e.g. PyGILState_Ensure after finalization on <= 3.13.",
+                     "the process dereferences a NULL pointer: SIGSEGV"))
     b.prop(Invariant("no_call_without_thread_state", v.crash.ne(C_NO_TSTATE),
                      "Python code and C API calls that need a thread state have one attached.",
                      "Python code runs with no thread state attached: crash"))
@@ -315,4 +406,5 @@ def standard_properties(v: Vocabulary, b: Builder, finalize_started: Expr, final
 __all__ = ["Layout", "Vocabulary", "Outcome", "LEAVE", "standard_properties", "PHASE", "THREAD", "CRASH",
            "OBJECT", "GILSTATE", "UNBORN", "RUNNING", "PREFINAL", "GUARDS_CLOSED", "FINALIZING",
            "DELETED", "T_RUNNING", "T_HUNG", "T_EXITED", "C_NONE", "C_UAF", "C_FATAL",
-           "C_NO_TSTATE", "C_WRONG", "O_UNUSED", "O_LIVE", "O_FREED", "any_of"]
+           "C_NO_TSTATE", "C_WRONG", "C_NULL", "O_SHUTDOWN", "TSTATE", "PROCESS", "Runtime", "RUNTIME_3_11",
+           "RUNTIME_3_12", "RUNTIME_3_13", "RUNTIME_3_13_8", "RUNTIME_3_14", "O_UNUSED", "O_LIVE", "O_FREED", "any_of"]

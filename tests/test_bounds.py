@@ -18,7 +18,7 @@ b = PyThreadState_New(main)
 c = PyThreadState_New(main)
 """
 '''
-ADVICE = "bound: ts_status would become 3 in PyThreadState_New(main); raise `tstates_per_thread` under [bounds]"
+ADVICE = "bound: ts_status would become 4 in PyThreadState_New(main); raise `tstates_per_thread` under [bounds]"
 
 
 @pytest.mark.parametrize("engine", [["--backend", "python"], ["--backend", "c"], ["--engine", "bmc"],

@@ -51,7 +51,7 @@ no_fatal_error = "holds"
 def test_all_as_expected_exits_0():
     r = cli("check", "-q", S1)
     assert r.exit_code == 0, r.output
-    assert "12 verdicts: 12 as expected" in r.output
+    assert "35 verdicts: 35 as expected" in r.output
 
 
 def test_text_output_matches_golden():
@@ -78,7 +78,7 @@ def test_json_schema():
         if item["trace"] is not None:
             assert len(item["trace"]) == item["trace_length"]
             assert all(set(step) == {"thread", "call", "result"} for step in item["trace"])
-    stale = next(i for i in data["results"] if i["property"] == "no_stale_check" and i["design"] == "legacy")
+    stale = next(i for i in data["results"] if i["property"] == "no_stale_check" and i["design"] == "cpython_3_14")
     assert stale["trace"][1] == {"thread": "T1", "call": "Py_IsFinalizing()", "result": "0"}
 
 
@@ -208,3 +208,23 @@ def test_memory_limit_exits_152_and_says_so(engine):
     r = cli("check", "-q", str(ROOT / "benchmarks" / "guard_threads.toml"), "--max-memory", "1", *engine)
     assert r.exit_code == 152, r.output
     assert "max-memory 1 MiB (" in r.output and "MiB in use)" in r.output
+
+
+def test_cpython_option_checks_the_design_of_that_release():
+    r = cli("check", "-q", S1, "--cpython", "3.12", "-p", "no_null_deref")
+    assert r.exit_code == 0, r.output
+    assert "[cpython_3_12]" in r.output and "[cpython_3_14]" not in r.output
+    # a spec that lists another release is checked under the chosen one too, without expectations
+    spec = str(ROOT / "specs" / "s8_dangling_interpreter_pointer.toml")
+    assert "[cpython_3_11]" in cli("check", "-q", spec, "--cpython", "3.11.7").output
+
+
+def test_cpython_option_refuses_a_release_no_design_models():
+    r = cli("check", "-q", S1, "--cpython", "3.9")
+    assert r.exit_code != 0 and "no design models CPython 3.9" in r.output
+
+
+def test_list_shows_the_releases_each_design_covers_and_the_aliases():
+    r = cli("list", str(ROOT / "specs"))
+    assert "[CPython 3.13.0 to 3.13.7]" in r.output and "[CPython 3.13.8+]" in r.output
+    assert re.search(r"legacy_313\s+alias of cpython_3_13", r.output)

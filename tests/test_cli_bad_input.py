@@ -94,12 +94,12 @@ def test_trace_paths_stay_inside_their_folder(tmp_path):
 
 
 def test_itf_and_mermaid_write_inside_their_folders(tmp_path):
-    r = run("check", "-q", S1, "--design", "legacy", "-p", "no_stale_check", "--itf", str(tmp_path / "itf"),
+    r = run("check", "-q", S1, "--design", "cpython_3_14", "-p", "no_stale_check", "--itf", str(tmp_path / "itf"),
             "--mermaid", str(tmp_path / "mmd"))
     assert r.exit_code == 0, r.output
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert [str(p) for p in written] == ["itf/s1_isfinalizing_toctou/legacy.no_stale_check.itf.json",
-                                         "mmd/s1_isfinalizing_toctou/legacy.no_stale_check.mmd"]
+    assert [str(p) for p in written] == ["itf/s1_isfinalizing_toctou/cpython_3_14.no_stale_check.itf.json",
+                                         "mmd/s1_isfinalizing_toctou/cpython_3_14.no_stale_check.mmd"]
 
 
 @pytest.mark.parametrize("option", ["--itf", "--mermaid", "--write-counterexamples"])
@@ -197,8 +197,8 @@ def test_a_limit_really_reached_is_still_152():
 
 
 @pytest.mark.parametrize("args", [
-    ["report", "-q", S1, "--design", "legacy", "-p", "no_stale_check", "--out", "/dev/null/x.html"],
-    ["graph", S1, "--design", "legacy", "--dot", "/dev/null/x.dot"],
+    ["report", "-q", S1, "--design", "cpython_3_14", "-p", "no_stale_check", "--out", "/dev/null/x.html"],
+    ["graph", S1, "--design", "cpython_3_14", "--dot", "/dev/null/x.dot"],
     ["export", S1, "--promela", "/dev/null/x.pml"],
     ["export", S1, "--tla", "/dev/null/x"],
 ])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from interpcheck.checker.engines import EngineOptions, run
-from interpcheck.model.designs import DESIGNS
+from interpcheck.model.designs import DESIGNS, for_cpython, resolve
 from interpcheck.model.spec import load_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -108,3 +108,44 @@ def test_designs_without_references_declare_no_reference_slots():
     system = load_spec(SPECS / "s13_non_lifo_release.toml").system("final")
     names = {v.name for v in system.variables}
     assert "ref_status" not in names and "ref_interp" not in names
+
+
+@pytest.mark.parametrize("version, design", [
+    ("3.11", "cpython_3_11"), ("3.11.7", "cpython_3_11"), ("3.12.1", "cpython_3_12"), ("3.13.0", "cpython_3_13"),
+    ("3.13.7", "cpython_3_13"), ("3.13.8", "cpython_3_13_8"), ("3.13", "cpython_3_13_8"), ("3.14", "cpython_3_14"),
+    ("3.15.0", "final"), ("3.10", None), ("3.x", None)])
+def test_a_cpython_release_selects_the_design_that_models_it(version, design):
+    assert for_cpython(version) == design
+
+
+def test_old_design_names_are_aliases_of_the_release_designs():
+    assert DESIGNS["legacy"] is DESIGNS["cpython_3_14"] and DESIGNS["legacy_313"] is DESIGNS["cpython_3_13"]
+    assert "legacy" not in list(DESIGNS) and resolve("legacy_313") == "cpython_3_13"
+    assert load_spec(SPECS / "s8_dangling_interpreter_pointer.toml").designs == ("cpython_3_14",)
+
+
+def test_gilstate_inside_allow_threads_is_no_use_after_free_on_any_release():
+    for design in ("cpython_3_11", "cpython_3_12", "cpython_3_13", "cpython_3_13_8", "cpython_3_14", "final"):
+        assert verdict("gilstate_inside_allow_threads", design, "no_use_after_free") == ("holds", None)
+
+
+def test_ensure_after_finalization_is_a_null_deref_up_to_3_13_and_a_hang_from_3_14():
+    assert verdict("gilstate_ensure_after_finalize", "cpython_3_13", "no_null_deref")[0] == "violated"
+    assert verdict("gilstate_ensure_after_finalize", "cpython_3_13", "no_use_after_free") == ("holds", None)
+    assert verdict("gilstate_ensure_after_finalize", "cpython_3_14", "no_null_deref") == ("holds", None)
+    assert verdict("gilstate_ensure_after_finalize", "cpython_3_14", "no_thread_hung")[0] == "violated"
+
+
+def test_a_hung_thread_after_main_returned_is_no_deadlock():
+    assert verdict("s1_isfinalizing_toctou", "cpython_3_14", "no_deadlock") == ("holds", None)
+    assert verdict("s1_isfinalizing_toctou", "cpython_3_14", "no_thread_hung")[0] == "violated"
+
+
+def test_attach_during_finalization_exits_up_to_3_13_7_and_hangs_from_3_13_8():
+    assert verdict("daemon_thread_reattach", "cpython_3_13", "no_thread_hung") == ("holds", None)
+    assert verdict("daemon_thread_reattach", "cpython_3_13_8", "no_thread_hung")[0] == "violated"
+
+
+def test_r3b_ensure_keeps_the_stale_check_on_its_gilstate_reuse():
+    assert verdict("r3b_isfinalizing_toctou", "r3b", "no_stale_check")[0] == "violated"
+    assert verdict("r3b_isfinalizing_toctou", "final", "no_stale_check") == ("holds", None)

@@ -51,7 +51,7 @@ def test_gate_reports_a_changed_trace(in_root, tmp_path):
     base = tmp_path / "base"
     shutil.copytree(ROOT / "counterexamples", base)
     table = json.loads((base / "verdicts.json").read_text())
-    table["s1_isfinalizing_toctou"]["legacy"]["no_stale_check"]["trace_length"] = 4
+    table["s1_isfinalizing_toctou"]["cpython_3_14"]["no_stale_check"]["trace_length"] = 4
     (base / "verdicts.json").write_text(json.dumps(table))
     r = gate("--baseline", str(base))
     assert r.exit_code == 12

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from interpcheck.model.designs import DESIGNS, for_cpython, resolve
+from interpcheck.model.spec import Spec
+
 from ..engines import ENGINES, EngineOptions
 from ..explicit import Limits
 from ..render.steps import steps_of
@@ -135,9 +138,33 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
         click.echo("")
 
 
+def _release_designs(versions: tuple[str, ...]) -> tuple[str, ...]:
+    """The designs `--cpython` selects."""
+    out = []
+    for version in versions:
+        name = for_cpython(version)
+        if name is None:
+            known = ", ".join(f"{d.name} ({d.covers_text()})" for d in DESIGNS.values() if d.covers)
+            raise click.BadParameter(f"no design models CPython {version}; known: {known}", param_hint="--cpython")
+        out.append(name)
+    return tuple(out)
+
+
+def _with_releases(spec: Spec, releases: tuple[str, ...]) -> Spec:
+    """The spec, also under each selected release design that can express it."""
+    from dataclasses import replace
+
+    from .matrix import applicable
+    extra = tuple(d for d in releases if d not in spec.designs and applicable(spec, d))
+    return replace(spec, designs=spec.designs + extra) if extra else spec
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--design", "designs", multiple=True, help="only this design (repeatable)")
+@click.option("--cpython", "versions", multiple=True, metavar="X.Y[.Z]",
+              help="only the design of this CPython release, e.g. 3.12 or 3.13.8 (repeatable); a spec that "
+                   "does not list it is checked under it too, without expectations")
 @click.option("--property", "-p", "props", multiple=True, help="only this property (repeatable)")
 @engine_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -150,7 +177,7 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
 @click.option("--write-counterexamples", "baseline_dir", type=click.Path(file_okay=False), default=None,
               help="rewrite the gate's baseline (e.g. counterexamples/) for these specs, under every design "
                    "that can express them")
-def check(paths, designs, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
+def check(paths, designs, versions, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
           full_state, quiet, itf_dir, mermaid_dir, baseline_dir):
     """Check each spec's properties (default: every spec under specs/).
 
@@ -165,8 +192,10 @@ def check(paths, designs, props, engine, order, max_states, max_depth, time_limi
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
     specs = load_all(paths)
+    releases = _release_designs(versions)
+    designs = tuple(resolve(d) for d in designs) + releases
     for spec in specs:
-        checked += run_spec(spec, opts, designs, props, progress=not quiet)
+        checked += run_spec(_with_releases(spec, releases), opts, designs, props, progress=not quiet)
     if baseline_dir:
         from . import baseline
         from .matrix import run_matrix

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from interpcheck.model.designs import resolve
+
 from interpcheck.model.spec import load_spec
 
 from ..export.promela import translate
@@ -24,7 +26,7 @@ def export(spec_path, design, promela_file, tla_dir):
     The Promela model checks the spec's safety properties as assertions, each enabled by a
     -DCHECK_<property> macro given to `spin -a` (the comment at its top lists them)."""
     spec = load_spec(spec_path)
-    design = design or spec.designs[0]
+    design = resolve(design or spec.designs[0])
     if design not in spec.designs:
         raise click.BadParameter(f"{design} is not one of the spec's designs ({', '.join(spec.designs)})")
     if not promela_file and not tla_dir:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from interpcheck.model.designs import DESIGNS
+from interpcheck.model.designs import ALIASES, DESIGNS, resolve
 
 from . import main
 from .runner import load_all
@@ -16,14 +16,17 @@ from .usage import known_design
 def list_(paths, design):
     """List designs, properties and the specs under PATHS (default specs/)."""
     if design is not None:
-        known_design("--functions", design)
+        design = resolve(known_design("--functions", design))
         for api in sorted(DESIGNS[design].api.values(), key=lambda a: a.name):
             sig = f"{api.name}({', '.join(api.args)})" + (f" -> {api.result}" if api.result else "")
             click.echo(f"  {sig:58} {api.cite}")
         return
     click.echo("designs:")
     for d in DESIGNS.values():
-        click.echo(f"  {d.name:14} {d.summary}")
+        covers = f"[{d.covers_text()}] " if d.covers else ""
+        click.echo(f"  {d.name:15} {covers}{d.summary}")
+    for alias, name in ALIASES.items():
+        click.echo(f"  {alias:15} alias of {name} ({DESIGNS[name].covers_text()})")
     specs = load_all(paths)
     click.echo("properties:")
     system = specs[0].system(specs[0].designs[0])

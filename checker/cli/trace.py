@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from interpcheck.model.designs import resolve
 from interpcheck.model.ir import compile_system
 from interpcheck.model.spec import SpecError, load_spec, read_text
 from interpcheck.model.spec_schema import did_you_mean
@@ -132,8 +133,7 @@ def report(paths, out, designs, props, engine, order, max_states, max_depth, tim
     table and every counterexample as a stepper with its sequence diagram and state.
 
     Exit codes as for `check`."""
-    for d in designs:
-        known_design("--design", d)
+    designs = tuple(resolve(known_design("--design", d)) for d in designs)
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
     for spec in load_all(paths):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from interpcheck.model.designs import DESIGNS
+from interpcheck.model.designs import ALIASES, DESIGNS
 from interpcheck.model.spec import one_line
 
 EXIT_BAD_INPUT = 150
@@ -23,11 +23,11 @@ class BadUsage(click.ClickException):
 
 
 def known_design(option: str, name: str) -> str:
-    """`name` if it is a design; else BadUsage: no such design, did you mean ..."""
-    if name not in DESIGNS:
-        close = difflib.get_close_matches(name, list(DESIGNS), n=1)
+    """`name` if it is a design or an alias of one; else BadUsage: no such design, did you mean ..."""
+    if name not in DESIGNS and name not in ALIASES:
+        close = difflib.get_close_matches(name, [*DESIGNS, *ALIASES], n=1)
         hint = f"did you mean `{close[0]}`? " if close else ""
-        raise BadUsage(f"{option} {name}: no such design; {hint}known: {', '.join(DESIGNS)}")
+        raise BadUsage(f"{option} {name}: no such design; {hint}known: {', '.join([*DESIGNS, *ALIASES])}")
     return name
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..ir import Expr, Read
-from ..vocabulary import Outcome, Vocabulary
+from ..vocabulary import RUNTIME_3_14, Outcome, Runtime, Vocabulary
 
 Steps = list[list[Outcome]]
 
@@ -47,13 +47,23 @@ class Design:
     name: str
     summary: str
     api: dict[str, Api]
-    source: str                  # the revision it follows (SEMANTICS.md section)
-    exit_on_finalize: bool = False
+    source: str                  # the revision or release it follows
+    runtime: Runtime = RUNTIME_3_14  # attach and finalization as in this CPython release
     waits_for_guards: bool = False   # finalization parks until the interpreter's guard count is 0
     options: dict = field(default_factory=dict)
+    covers: tuple[tuple[int, int, int], tuple[int, int, int]] | None = None  # CPython releases, first and last
+    aliases: tuple[str, ...] = ()    # older names that still select it
 
     def function(self, name: str) -> Api | None:
         return self.api.get(name)
+
+    def covers_text(self) -> str:
+        if self.covers is None:
+            return ""
+        lo, hi = (".".join("x" if k == 2 and n == 99 else str(n) for k, n in enumerate(v)) for v in self.covers)
+        if lo.endswith(".0") and hi.endswith(".x") and lo[:-2] == hi[:-2]:
+            return f"CPython {hi}"
+        return f"CPython {lo}+" if hi.endswith(".x") else f"CPython {lo} to {hi}"
 
 
 def table(*apis: Api) -> dict[str, Api]:

@@ -3,7 +3,7 @@ macros, and running Python code (which needs an attached thread state)."""
 from __future__ import annotations
 
 from ..ir import TRUE, assign
-from ..vocabulary import C_NO_TSTATE, C_UAF, C_WRONG, DELETED, O_LIVE, Outcome
+from ..vocabulary import C_FATAL, C_NO_TSTATE, C_UAF, C_WRONG, DELETED, O_LIVE, Outcome
 from .api import Api, Site, Steps, table
 
 
@@ -12,6 +12,20 @@ def _lock(s: Site) -> Steps:
     # without releasing the GIL, which is exactly how GIL-vs-mutex deadlocks arise.
     held = s.v.lock[s.args[0]]
     return [[Outcome(held.eq(0), [assign(held, s.t + 1)], "acquired")]]
+
+
+def _lock_buffered_io(s: Site) -> Steps:
+    # Modules/_io/bufferedio.c:290 _enter_buffered_busy, :317 (v3.13.5) (gh-129536): a buffered stream's lock
+    # (sys.stderr's); once the interpreter is finalizing the acquire is timed (1 s) and a timeout
+    # is Py_FatalError("could not acquire lock ... at interpreter shutdown, possibly due to daemon
+    # threads"). The timeout may fire whenever another thread holds the lock.
+    v = s.v
+    held = v.lock[s.args[0]]
+    fin = v.runtime_finalizing()
+    return [[Outcome(held.eq(0), [assign(held, s.t + 1)], "acquired"),
+             Outcome(fin & held.ne(0) & held.ne(s.t + 1), v.crash_with(C_FATAL),
+                     "interpreter finalizing: timed acquire failed, Py_FatalError (could not acquire lock)",
+                     stop=True)]]
 
 
 def _unlock(s: Site) -> Steps:
@@ -35,10 +49,10 @@ def _begin_allow_threads(s: Site) -> Steps:
 
 
 def _end_allow_threads(s: Site) -> Steps:
-    # Include/ceval.h: Py_END_ALLOW_THREADS is `PyEval_RestoreThread(_save)`, which hangs
-    # during finalization since 3.14 (gh-87135) — the root of gh-129536.
+    # Include/ceval.h: Py_END_ALLOW_THREADS is `PyEval_RestoreThread(_save)`, which exits the
+    # thread during finalization up to 3.13.7 and hangs from 3.13.8 (gh-87135): gh-129536.
     v, t = s.v, s.t
-    return [v.attach_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "re-attached")]
+    return [v.restore_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "re-attached")]
 
 
 def _run_python(s: Site) -> Steps:
@@ -53,7 +67,7 @@ def _run_python(s: Site) -> Steps:
     step0 = [Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), "no thread state attached", stop=True),
              Outcome(cur.ne(0) & ~live, v.crash_with(C_UAF), "thread state or interpreter freed", stop=True),
              Outcome(live, [], "ran"),
-             Outcome(live, [assign(v.gil[interp - 1], 0)], "eval breaker: GIL handed to another thread", goto=1)]
+             Outcome(live, [assign(v.gil_of(interp), 0)], "eval breaker: GIL handed to another thread", goto=1)]
     return [step0, v.retake_gil_outcomes(t, "took the GIL back")]
 
 
@@ -78,6 +92,8 @@ def _pass(s: Site) -> Steps:
 CLIENT = table(
     Api("lock", ("lock",), None, _lock, "C mutex acquire (blocking, GIL not released)"),
     Api("unlock", ("lock",), None, _unlock, "C mutex release"),
+    Api("lock_buffered_io", ("lock",), None, _lock_buffered_io,
+        "Modules/_io/bufferedio.c _enter_buffered_busy: timed during finalization (gh-129536)"),
     Api("wait", ("event",), None, _wait, "wait for an event (PyEvent_Wait / condition variable)"),
     Api("set", ("event",), None, _set, "set an event"),
     Api("Py_BEGIN_ALLOW_THREADS", (), None, _begin_allow_threads, "Include/ceval.h"),

@@ -8,14 +8,16 @@ when a thread state of the guard's interpreter was already attached (SEMANTICS �
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from functools import partial
 from typing import Callable
 
 from ..ir import TRUE, Check, Expr, all_of, assign, ite
-from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_UAF, DELETED, GUARDS_CLOSED, O_FREED, O_LIVE, Outcome,
+from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_UAF, DELETED, GUARDS_CLOSED, O_FREED, O_LIVE, O_SHUTDOWN, Outcome,
                           Vocabulary)
 from .api import Api, Design, Site, Steps, table
-from .legacy import LEGACY
+from .legacy import CPYTHON_3_14
 
 
 def _acquire(v: Vocabulary, slot: int, interp: Expr) -> list:
@@ -115,7 +117,8 @@ def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: 
     v, t = s.v, s.t
     cur, gs = v.attached[t], v.gilstate[t]
     same = cur.ne(0) & v.interp_of(cur).eq(interp)
-    reuse = cur.eq(0) & gs.ne(0) & v.ts_status[gs - 1].eq(O_LIVE)
+    # a thread state marked shutting down is still the thread's (3.14+, gh-124878): reused, its attach hangs
+    reuse = cur.eq(0) & (v.ts_state(gs).eq(O_LIVE) | v.ts_state(gs).eq(O_SHUTDOWN))
     if not gilstate_any_interp:
         reuse = reuse & v.interp_of(gs).eq(interp)
     create = ~same & ~reuse
@@ -126,7 +129,7 @@ def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: 
     step0 = [Outcome(pre & same, pre_updates + [assign(v.ts_counter[cur - 1], v.ts_counter[cur - 1] + 1)]
                      + v.push(t, cur, implicit) + s.ret(same_token),
                      "attached thread state already belongs to this interpreter: counter + 1")]
-    step0 += [Outcome(all_of(pre, reuse, o.guard), pre_updates + o.updates, o.note, o.stop, o.goto)
+    step0 += [replace(o, guard=all_of(pre, reuse, o.guard), updates=pre_updates + o.updates)
               for o in v.attach_outcomes(
                   t, gs, [assign(v.ts_counter[gs - 1], v.ts_counter[gs - 1] + 1)] + v.push(t, 0, implicit)
                   + s.ret(v.SENTINEL), reused)]
@@ -172,10 +175,12 @@ def ensure_from_view(core: EnsureCore) -> Callable[[Site], Steps]:
     return build
 
 
-def release(s: Site) -> Steps:
+def release(s: Site, restore_above_zero: bool = False) -> Steps:
     # PEP 788 "PyThreadState_Release" + PR #149116: fatal without a tstate or when the counter
-    # would drop below 0; returns early while it stays above 0; at 0 deletes an owned tstate,
-    # closes the implicit guard and attaches the token's tstate (NULL for SENTINEL).
+    # would drop below 0; returns early while it stays above 0 (the PEP's pseudo-code); at 0
+    # deletes an owned tstate, closes the implicit guard and attaches the token's tstate (NULL
+    # for SENTINEL). `restore_above_zero`: the merged docs' reading, "If *tstate* is non-NULL,
+    # it will be attached upon returning" with no condition on the counter.
     v, t = s.v, s.t
     cur, token = v.attached[t], s.args[0]
     count = v.ts_counter[cur - 1]
@@ -188,8 +193,13 @@ def release(s: Site) -> Steps:
     step0 = [
         Outcome(cur.eq(0), v.crash_with(C_FATAL), "no attached thread state: Py_FatalError", stop=True),
         Outcome(cur.ne(0) & count.eq(0), v.crash_with(C_FATAL), "counter below zero: Py_FatalError", stop=True),
-        Outcome(cur.ne(0) & (count > 1), [assign(count, count - 1)] + close + v.pop(t),
-                "counter still above 0: returns without swapping", checks=checks),
+        *([Outcome(cur.ne(0) & (count > 1), [assign(count, count - 1)] + close + v.pop(t),
+                   "counter still above 0: returns without swapping", checks=checks)] if not restore_above_zero else [
+            Outcome(cur.ne(0) & (count > 1) & restore.eq(cur), [assign(count, count - 1)] + close + v.pop(t),
+                    "counter still above 0: the token's thread state is attached already", checks=checks),
+            Outcome(cur.ne(0) & (count > 1) & restore.ne(cur), [assign(count, count - 1)] + close + v.detach(t)
+                    + [assign(v.scratch[t], restore)], "counter still above 0: detached, the token's thread state "
+                    "is attached upon returning", goto=1)]),
         Outcome(last & restore.eq(cur), drop + close + v.pop(t), "counter 0: previous thread state stays attached",
                 checks=checks),
         Outcome(last & restore.ne(cur) & owned, drop + close + v.delete_tstate(t, cur) + v.detach(t)
@@ -199,14 +209,13 @@ def release(s: Site) -> Steps:
     ]
     nothing = v.scratch[t].eq(0)
     step1 = [Outcome(nothing, v.pop(t), "nothing to restore", checks=checks)]
-    step1 += [Outcome(~nothing & o.guard, o.updates + (v.pop(t) if not o.stop else []), o.note, o.stop, o.goto,
-                      o.stale_use, o.checks)
+    step1 += [replace(o, guard=~nothing & o.guard, updates=o.updates + (v.pop(t) if not o.stop else []))
               for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)],
                                          "previous thread state re-attached", checks)]
     return [step0, step1]
 
 
-def pep788_api(draft: bool, view_main_can_fail: bool = True) -> dict[str, Api]:
+def pep788_api(draft: bool, view_main_can_fail: bool = True, restore_above_zero: bool = False) -> dict[str, Api]:
     return table(
         Api("PyInterpreterGuard_FromCurrent", (), "guard", guard_from_current,
             "PEP 788 PyInterpreterGuard_FromCurrent", creates="guard"),
@@ -222,21 +231,31 @@ def pep788_api(draft: bool, view_main_can_fail: bool = True) -> dict[str, Api]:
             "PEP 788 PyThreadState_Ensure; SEMANTICS §2.4"),
         Api("PyThreadState_EnsureFromView", ("view",), "token", ensure_from_view(partial(ensure_steps, draft=draft)),
             "PEP 788 PyThreadState_EnsureFromView"),
-        Api("PyThreadState_Release", ("token",), None, release, "PEP 788 PyThreadState_Release; SEMANTICS §2.5"),
+        Api("PyThreadState_Release", ("token",), None, partial(release, restore_above_zero=restore_above_zero),
+            "PEP 788 PyThreadState_Release; the merged C API docs of PyThreadState_Release" if restore_above_zero
+            else "PEP 788 PyThreadState_Release (pseudo-code: returns early while the counter is above 0)"),
     )
 
 
 FINAL = Design(
-    "final", "PEP 788 as accepted (3.15): guards, views, Ensure/Release with a token; legacy API kept.",
-    {**LEGACY.api, **pep788_api(draft=False)}, "SEMANTICS.md §1.7, §2", waits_for_guards=True)
+    "final", "PEP 788 as accepted (3.15): guards, views, Ensure/Release with a token; legacy API and "
+    "lifecycle as in 3.14.", {**CPYTHON_3_14.api, **pep788_api(draft=False)}, "PEP 788 (Final); CPython 3.14 lifecycle",
+    waits_for_guards=True, covers=((3, 15, 0), (3, 15, 99)))
 
 FINAL_DRAFT = Design(
     "final_draft", "PR #149116 draft of 2026-05-05: Ensure with a same-interpreter tstate attached "
     "returned SENTINEL, so Release detached it (found in review).",
-    {**LEGACY.api, **pep788_api(draft=True)}, "SEMANTICS.md §2.4 (colesbury's review)", waits_for_guards=True)
+    {**CPYTHON_3_14.api, **pep788_api(draft=True)}, "SEMANTICS.md §2.4 (colesbury's review)", waits_for_guards=True)
 
 FINAL_PEP_TEXT = Design(
     "final_pep_text", "As final, but PyInterpreterView_FromMain as the PEP text has it: it never fails "
     "(OOM aside), where the merged docs make it NULL once main has finalized.",
-    {**LEGACY.api, **pep788_api(draft=False, view_main_can_fail=False)}, "SEMANTICS.md §1.7, §7 Q10",
+    {**CPYTHON_3_14.api, **pep788_api(draft=False, view_main_can_fail=False)}, "SEMANTICS.md §1.7, §7 Q10",
     waits_for_guards=True)
+
+FINAL_DOCS_RELEASE = Design(
+    "final_docs_release", "As final, but PyThreadState_Release attaches the token's thread state even while the "
+    "counter stays above 0, as the merged docs' unconditional 'it will be attached upon returning' reads "
+    "(the PEP's pseudo-code, which final follows, returns early).",
+    {**CPYTHON_3_14.api, **pep788_api(draft=False, restore_above_zero=True)},
+    "PEP 788 (Final) PyThreadState_Release; merged C API docs (versionadded next)", waits_for_guards=True)

@@ -1,14 +1,18 @@
-"""The API C extensions use today: PyGILState, raw thread states, Py_IsFinalizing.
+"""The API C extensions use today: PyGILState, raw thread states, Py_IsFinalizing; one design
+per CPython release whose behaviour differs (cpython_3_11 ... cpython_3_14).
 
-Follows Python/pystate.c and Python/pylifecycle.c as of 3.14 (SEMANTICS.md §2.6–2.7): a
-non-finalizer attaching during finalization hangs forever (`legacy_313` exits instead), a
-fresh thread's PyGILState_Ensure always picks the main interpreter, and raw
-PyInterpreterState* pointers can dangle.
+The functions are written once; what differs between releases is a `Runtime` of the
+vocabulary (attach, finalization, gilstate binding), cited where it is used. A fresh thread's
+PyGILState_Ensure always picks the main interpreter, and raw PyInterpreterState* pointers
+can dangle.
 """
 from __future__ import annotations
 
-from ..ir import TRUE, Check, all_of, assign, ite
-from ..vocabulary import C_FATAL, C_NO_TSTATE, C_UAF, DELETED, O_LIVE, Outcome
+from dataclasses import replace
+
+from ..ir import TRUE, Check, assign, ite
+from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED, O_LIVE, O_SHUTDOWN, RUNTIME_3_11,
+                          RUNTIME_3_12, RUNTIME_3_13, RUNTIME_3_13_8, RUNTIME_3_14, T_HUNG, Outcome)
 from .api import Api, Design, Site, Steps, table
 from .client import CLIENT
 from .lifecycle import lifecycle_apis
@@ -25,42 +29,50 @@ def is_finalizing(s: Site) -> Steps:
 
 
 def gilstate_ensure(s: Site) -> Steps:
-    # Python/pystate.c PyGILState_Ensure: the thread's gilstate tstate, else a new one in
-    # autoInterpreterState (= main, gh-59956); attach unless it already holds the GIL.
+    # PyGILState_Ensure (Python/pystate.c:1666 (v3.11.2), :2746 (v3.13.5)): the thread's gilstate
+    # tstate, else a new one in autoInterpreterState (= main, gh-59956) with gilstate_counter 0;
+    # PyEval_RestoreThread unless it holds the GIL; then gilstate_counter + 1.
     v, t = s.v, s.t
     tcur, cur = v.gilstate[t], v.attached[t]
     main_gone = v.phase[0].eq(DELETED)
     new = v.new_tstate(t)
-    step0 = [
-        Outcome(tcur.eq(0) & main_gone, v.crash_with(C_UAF),
-                "creates a thread state in the freed main interpreter (gh-124619)", stop=True),
-        Outcome(tcur.eq(0) & ~main_gone & cur.ne(0), v.crash_with(C_FATAL),
-                "another thread state is attached: 'non-NULL old thread state' (gh-142135)", stop=True),
-        Outcome(tcur.eq(0) & ~main_gone & cur.eq(0), v.create_tstate(t, new, 1) + [assign(v.scratch[t], new)],
+    after_fini: list[Outcome]
+    if v.runtime.ensure_after_fini_hangs:
+        # 3.14+: autoInterpreterState == NULL → PyThread_hang_thread() (gh-131185, PR #132510)
+        after_fini = [Outcome(main_gone, v.hang(t), "main interpreter finalized: PyThread_hang_thread()",
+                              stop=True, stale_use=True)]
+        tcur_ok = ~main_gone
+    else:
+        # <= 3.13: _PyGILState_Fini set autoInterpreterState = NULL (Python/pystate.c:1563 (v3.11.2),
+        # :2679 (v3.13.5)); new_threadstate(NULL) dereferences it (Python/pystate.c:801 (v3.11.2))
+        after_fini = [Outcome(tcur.eq(0) & main_gone, v.crash_with(C_NULL),
+                              "new thread state in the NULL autoInterpreterState: SIGSEGV", stop=True)]
+        tcur_ok = tcur.ne(0) | ~main_gone
+    freed = v.ts_state(tcur).eq(O_FREED)
+    step0 = after_fini + [
+        Outcome(tcur_ok & tcur.eq(0), v.create_tstate(t, new, 1, gil_counter=0) + [assign(v.scratch[t], new)],
                 "new thread state in main interpreter", goto=1),
-        Outcome(tcur.ne(0) & v.ts_status[tcur - 1].ne(O_LIVE), v.crash_with(C_UAF),
-                "gilstate thread state was freed by finalization", stop=True),
-        Outcome(tcur.ne(0) & v.ts_status[tcur - 1].eq(O_LIVE) & cur.eq(tcur),
-                [assign(v.ts_counter[tcur - 1], v.ts_counter[tcur - 1] + 1)] + v.push(t, cur) + s.ret(LOCKED),
+        Outcome(tcur_ok & freed, v.crash_with(C_UAF), "gilstate thread state was freed by finalization", stop=True),
+        Outcome(tcur_ok & tcur.ne(0) & ~freed & cur.eq(tcur),
+                [assign(v.gil_counter[tcur - 1], v.gil_counter[tcur - 1] + 1)] + v.push(t, cur) + s.ret(LOCKED),
                 "already holds the GIL"),
-        Outcome(tcur.ne(0) & v.ts_status[tcur - 1].eq(O_LIVE) & cur.ne(tcur) & cur.ne(0), v.crash_with(C_FATAL),
-                "another thread state is attached: 'non-NULL old thread state' (gh-142135)", stop=True),
-        Outcome(tcur.ne(0) & v.ts_status[tcur - 1].eq(O_LIVE) & cur.eq(0), [assign(v.scratch[t], tcur)],
+        Outcome(tcur_ok & tcur.ne(0) & ~freed & cur.ne(tcur), [assign(v.scratch[t], tcur)],
                 "reuses the thread's gilstate thread state", goto=1),
     ]
     ts = v.scratch[t]
-    attach = v.attach_outcomes(t, ts, [assign(v.ts_counter[ts - 1], v.ts_counter[ts - 1] + 1),
-                                       assign(v.scratch[t], 0)] + v.push(t, 0) + s.ret(UNLOCKED),
-                               "attached")
+    attach = v.restore_outcomes(t, ts, [assign(v.gil_counter[ts - 1], v.gil_counter[ts - 1] + 1),
+                                        assign(v.scratch[t], 0)] + v.push(t, 0) + s.ret(UNLOCKED),
+                                "attached")
     return [step0, attach]
 
 
 def gilstate_release(s: Site) -> Steps:
-    # Python/pystate.c PyGILState_Release: fatal without a gilstate tstate or when it is not
-    # current; --counter; at 0 Clear + DeleteCurrent, else detach if the Ensure attached.
+    # PyGILState_Release (Python/pystate.c:1714 (v3.11.2), :2799 (v3.13.5)): fatal without a
+    # gilstate tstate or when it is not current; --gilstate_counter; at 0 Clear + DeleteCurrent,
+    # else PyEval_SaveThread if the Ensure attached.
     v, t = s.v, s.t
     ts, cur, old = v.gilstate[t], v.attached[t], s.args[0]
-    count = v.ts_counter[ts - 1]
+    count = v.gil_counter[ts - 1]
     ok = ts.ne(0) & cur.eq(ts)
     checks = (Check("release_restores", v.restored(t)),)
     return [[
@@ -88,7 +100,8 @@ def tstate_new(s: Site) -> Steps:
     interp = s.args[0]
     new = v.new_tstate(t)
     return [[
-        Outcome(interp.eq(0), v.crash_with(C_FATAL), "NULL interpreter", stop=True),
+        Outcome(interp.eq(0), v.crash_with(C_NULL), "NULL interpreter: new_threadstate dereferences it, SIGSEGV",
+                stop=True),
         Outcome(interp.ne(0) & v.phase_of(interp).eq(DELETED), v.crash_with(C_UAF),
                 "interpreter already freed (dangling PyInterpreterState*)", stop=True),
         Outcome(interp.ne(0) & v.phase_of(interp).ne(DELETED), v.create_tstate(t, new, interp) + s.ret(new),
@@ -97,10 +110,14 @@ def tstate_new(s: Site) -> Steps:
 
 
 def tstate_swap(s: Site) -> Steps:
-    # Python/pystate.c PyThreadState_Swap: detach the current tstate, attach the new one
-    # (which hangs during finalization like any attach).
+    # PyThreadState_Swap: 3.12+ detach the current tstate, attach the new one (which exits or
+    # hangs during finalization like any attach; Python/pystate.c:2432 (v3.13.5)); 3.11 only
+    # switches the current pointer and leaves the GIL as it is (Python/pystate.c:1198 (v3.11.2)).
     v, t = s.v, s.t
     new = s.args[0]
+    if not v.runtime.per_interpreter_gil:
+        return [[Outcome(TRUE, s.ret(v.attached[t]) + [assign(v.attached[t], new)],
+                         "current thread state switched, the GIL left as it is")]]
     step0 = [Outcome(new.eq(0), s.ret(v.attached[t]) + v.detach(t), "detached"),
              Outcome(new.ne(0), s.ret(v.attached[t]) + v.detach(t) + [assign(v.scratch[t], new)],
                      "detached old thread state", goto=1)]
@@ -126,11 +143,8 @@ def save_thread(s: Site) -> Steps:
 
 
 def restore_thread(s: Site) -> Steps:
-    # Python/ceval_gil.c PyEval_RestoreThread: attach; hangs during finalization (gh-87135).
-    v, t = s.v, s.t
-    return [[Outcome(v.attached[t].ne(0), v.crash_with(C_FATAL), "non-NULL old thread state", stop=True)]
-            + [Outcome(all_of(v.attached[t].eq(0), o.guard), o.updates, o.note, o.stop, o.goto, o.stale_use)
-               for o in v.attach_outcomes(t, s.args[0], [], "attached")]]
+    # Python/ceval_gil.c PyEval_RestoreThread: attach; exits or hangs during finalization (gh-87135).
+    return [s.v.restore_outcomes(s.t, s.args[0], [], "attached")]
 
 
 def interp_get(s: Site) -> Steps:
@@ -154,6 +168,89 @@ def tstate_get(s: Site) -> Steps:
              Outcome(cur.ne(0), s.ret(cur), "")]]
 
 
+
+def is_initialized(s: Site) -> Steps:
+    # Py_IsInitialized: _PyRuntime.initialized, cleared with the finalizing flag
+    # (Python/pylifecycle.c:1797 (v3.11.2), :2074 (v3.13.5)); as racy as Py_IsFinalizing.
+    v, t = s.v, s.t
+    fin = v.runtime_finalizing()
+    return [[Outcome(TRUE, s.ret(ite(fin, 0, 1)) + [assign(v.checked[t], ite(fin, 0, 1))], "")]]
+
+
+def gilstate_check(s: Site) -> Steps:
+    # PyGILState_Check (Python/pystate.c:1646 (v3.11.2), :2725 (v3.13.5)): the attached thread
+    # state is the thread's gilstate one (0 with none attached).
+    v, t = s.v, s.t
+    cur = v.attached[t]
+    return [[Outcome(TRUE, s.ret(ite(cur.ne(0) & cur.eq(v.gilstate[t]), 1, 0)), "")]]
+
+
+def tstate_get_unchecked(s: Site) -> Steps:
+    # PyThreadState_GetUnchecked (Python/pystate.c:2417 (v3.13.5)): the attached thread state or NULL.
+    return [[Outcome(TRUE, s.ret(s.v.attached[s.t]), "")]]
+
+
+def acquire_thread(s: Site) -> Steps:
+    # PyEval_AcquireThread: take_gil, then "non-NULL old thread state" if one was attached
+    # (Python/ceval.c:452 (v3.11.2)); 3.13 _PyThreadState_Attach (Python/ceval_gil.c:599 (v3.13.5)).
+    return [s.v.restore_outcomes(s.t, s.args[0], [], "attached")]
+
+
+def release_thread(s: Site) -> Steps:
+    # PyEval_ReleaseThread: Py_FatalError("wrong thread state") unless `tstate` is the attached one
+    # (Python/ceval.c:465 (v3.11.2)); then detach.
+    v, t = s.v, s.t
+    ts = s.args[0]
+    return [[Outcome(v.attached[t].ne(ts) | ts.eq(0), v.crash_with(C_FATAL), "wrong thread state: Py_FatalError",
+                     stop=True),
+             Outcome(v.attached[t].eq(ts) & ts.ne(0), v.detach(t), "detached, GIL released")]]
+
+
+def tstate_delete_current(s: Site) -> Steps:
+    # PyThreadState_DeleteCurrent (Python/pystate.c:1131 (v3.11.2), :1869 (v3.13.5)): deletes the
+    # attached thread state and releases the GIL; none attached is Py_FatalError.
+    v, t = s.v, s.t
+    cur = v.attached[t]
+    return [[Outcome(cur.eq(0), v.crash_with(C_FATAL), "no current thread state: Py_FatalError", stop=True),
+             Outcome(cur.ne(0), v.delete_tstate(t, cur) + v.detach(t), "thread state deleted, GIL released")]]
+
+
+def tstate_interpreter(s: Site) -> Steps:
+    # PyThreadState_GetInterpreter (Python/pystate.c:1260 (v3.11.2)): reads tstate->interp.
+    v = s.v
+    ts = s.args[0]
+    bad = ~v.ts_alive(ts) & v.ts_state(ts).ne(O_SHUTDOWN)
+    return [[Outcome(ts.eq(0), v.crash_with(C_NULL), "NULL thread state: SIGSEGV", stop=True),
+             Outcome(ts.ne(0) & bad, v.crash_with(C_UAF), "thread state already freed", stop=True),
+             Outcome(ts.ne(0) & ~bad, s.ret(v.interp_of(ts)), "")]]
+
+
+def hang_thread(s: Site) -> Steps:
+    # PyThread_hang_thread (3.14, gh-87135): blocks the calling thread forever.
+    return [[Outcome(TRUE, [assign(s.v.status[s.t], T_HUNG)], "the thread hangs forever", stop=True)]]
+
+
+def mutex_lock(s: Site) -> Steps:
+    # PyMutex_Lock (Python/lock.c:53, :582 (v3.13.5)): one CAS; when contended the thread parks
+    # detached (Python/parking_lot.c:206 _PySemaphore_Wait) and re-attaches with
+    # PyEval_AcquireThread before retrying, a re-attach that exits or hangs during finalization.
+    v, t = s.v, s.t
+    held, cur = v.lock[s.args[0]], v.attached[t]
+    park = [Outcome(held.eq(0), [assign(held, t + 1)], "acquired"),
+            Outcome(held.ne(0) & cur.ne(0), [assign(v.scratch[t], cur)] + v.detach(t),
+                    "contended: detached, parked", goto=1),
+            Outcome(held.ne(0) & cur.eq(0), [], "contended: parked", goto=2)]
+    woken = [Outcome(held.eq(0), [], "woken", goto=3)]
+    plain = [Outcome(held.eq(0), [assign(held, t + 1)], "acquired")]
+    reattach = [o if o.stop else replace(o, goto=0)
+                for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)], "re-attached")]
+    return [park, woken, plain, reattach]
+
+
+def mutex_unlock(s: Site) -> Steps:
+    # PyMutex_Unlock (Python/lock.c (v3.13.5)).
+    return [[Outcome(TRUE, [assign(s.v.lock[s.args[0]], 0)], "released")]]
+
 LEGACY_API = table(
     Api("Py_IsFinalizing", (), "int", is_finalizing, "pylifecycle.c Py_IsFinalizing; PEP 788 'Py_IsFinalizing is insufficient'"),
     Api("PyGILState_Ensure", (), "gilstate", gilstate_ensure, "Python/pystate.c PyGILState_Ensure"),
@@ -167,12 +264,53 @@ LEGACY_API = table(
     Api("PyEval_RestoreThread", ("tstate",), None, restore_thread, "Python/ceval_gil.c PyEval_RestoreThread; gh-87135"),
     Api("PyInterpreterState_Get", (), "interp", interp_get, "Python/pystate.c PyInterpreterState_Get"),
     Api("PyInterpreterState_Main", (), "interp", interp_main, "Python/pystate.c PyInterpreterState_Main"),
+    Api("Py_IsInitialized", (), "int", is_initialized, "Python/pylifecycle.c Py_IsInitialized"),
+    Api("PyGILState_Check", (), "int", gilstate_check, "Python/pystate.c PyGILState_Check"),
+    Api("PyEval_AcquireThread", ("tstate",), None, acquire_thread, "Python/ceval.c PyEval_AcquireThread"),
+    Api("PyEval_ReleaseThread", ("tstate",), None, release_thread, "Python/ceval.c PyEval_ReleaseThread"),
+    Api("PyThreadState_DeleteCurrent", (), None, tstate_delete_current, "Python/pystate.c PyThreadState_DeleteCurrent"),
+    Api("PyThreadState_GetInterpreter", ("tstate",), "interp", tstate_interpreter,
+        "Python/pystate.c PyThreadState_GetInterpreter"),
 )
 
-LEGACY = Design(
-    "legacy", "PyGILState and raw thread states as in CPython 3.14: attach during finalization hangs.",
-    {**CLIENT, **LEGACY_API, **lifecycle_apis()}, "SEMANTICS.md §2.6-2.7")
+LEGACY_APIS = {**CLIENT, **LEGACY_API, **lifecycle_apis()}
+# Added in 3.13 (PyMutex, PyThreadState_GetUnchecked) and 3.14 (PyThread_hang_thread, gh-87135).
+API_3_13 = {**LEGACY_APIS, **table(
+    Api("PyThreadState_GetUnchecked", (), "tstate", tstate_get_unchecked, "Python/pystate.c:2417 (v3.13.5)"),
+    Api("PyMutex_Lock", ("lock",), None, mutex_lock, "Python/lock.c:582 (v3.13.5); Python/parking_lot.c:206"),
+    Api("PyMutex_Unlock", ("lock",), None, mutex_unlock, "Python/lock.c (v3.13.5)"))}
+API_3_14 = {**API_3_13, **table(
+    Api("PyThread_hang_thread", (), None, hang_thread, "Doc/c-api/init.rst PyThread_hang_thread (3.14, gh-87135)"))}
+X = 99   # any patch release
 
-LEGACY_313 = Design(
-    "legacy_313", "As legacy, but CPython <= 3.13: attach during finalization exits the thread.",
-    LEGACY.api, "SEMANTICS.md §2.6 (PyThread_exit_thread before gh-87135)", exit_on_finalize=True)
+CPYTHON_3_11 = Design(
+    "cpython_3_11", "PyGILState and raw thread states as in CPython 3.11: attach during finalization exits the "
+    "thread; PyGILState remembers a thread's first thread state; RestoreThread over an attached one self-deadlocks.",
+    LEGACY_APIS, "CPython v3.11.2 Python/pystate.c, Python/ceval_gil.h, Python/pylifecycle.c", RUNTIME_3_11,
+    covers=((3, 11, 0), (3, 11, X)))
+
+CPYTHON_3_12 = Design(
+    "cpython_3_12", "As cpython_3_11, but every attach rebinds the thread's gilstate thread state "
+    "(bind_gilstate_tstate).", LEGACY_APIS, "CPython 3.12 Python/pystate.c tstate_activate", RUNTIME_3_12,
+    covers=((3, 12, 0), (3, 12, X)))
+
+CPYTHON_3_13 = Design(
+    "cpython_3_13", "As cpython_3_12, but attaching over an attached thread state is the fatal "
+    "'non-NULL old thread state'.", API_3_13, "CPython v3.13.5 Python/pystate.c:2084", RUNTIME_3_13,
+    covers=((3, 13, 0), (3, 13, 7)), aliases=("legacy_313",))
+
+CPYTHON_3_13_8 = Design(
+    "cpython_3_13_8", "As cpython_3_13, but attach during finalization hangs (gh-87135 backported in 3.13.8).",
+    API_3_13, "CPython 3.13.8 Misc/NEWS gh-87135; Doc/c-api/init.rst versionchanged 3.13.8", RUNTIME_3_13_8,
+    covers=((3, 13, 8), (3, 13, X)))
+
+CPYTHON_3_14 = Design(
+    "cpython_3_14", "PyGILState and raw thread states as in CPython 3.14: attach during finalization hangs; "
+    "finalization marks other thread states shutting down instead of freeing them (gh-124878); "
+    "PyGILState_Ensure after finalization hangs (gh-131185).",
+    API_3_14, "CPython 3.14 Python/pystate.c, Python/pylifecycle.c (gh-124878, gh-131185)", RUNTIME_3_14,
+    covers=((3, 14, 0), (3, 14, X)), aliases=("legacy",))
+
+VERSION_DESIGNS = (CPYTHON_3_11, CPYTHON_3_12, CPYTHON_3_13, CPYTHON_3_13_8, CPYTHON_3_14)
+
+LEGACY = CPYTHON_3_14   # the 3.14 API and lifecycle the PEP 788 revisions are written on

@@ -9,9 +9,11 @@ run on the finalizing thread between them (the program compiler splices them in)
 """
 from __future__ import annotations
 
-from ..ir import TRUE, Expr, all_of, assign, ite, lift
-from ..vocabulary import (C_FATAL, C_NO_TSTATE, DELETED, FINALIZING, GUARDS_CLOSED, O_FREED, O_LIVE, PREFINAL,
-                          RUNNING, Outcome, Vocabulary)
+from dataclasses import replace
+
+from ..ir import TRUE, Expr, all_of, any_of, assign, ite, lift
+from ..vocabulary import (C_FATAL, C_NO_TSTATE, DELETED, FINALIZING, GUARDS_CLOSED, O_FREED, O_LIVE, O_SHUTDOWN,
+                          PREFINAL, RUNNING, Outcome, Vocabulary)
 from .api import Api, Site, Steps
 
 
@@ -41,15 +43,43 @@ def close_guards(v: Vocabulary, t: int, interp: Expr) -> Steps:
     park = Outcome(count > 0, [assign(v.saved[t], me)] + v.detach(t),
                    "guards held: finalizer detaches and parks until they are closed", goto=1)
     wake = v.attach_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "guard count reached 0: finalizer wakes")
-    wake = [Outcome(all_of(count.eq(0), o.guard), o.updates, o.note, o.stop, 0 if not o.stop else None)
-            for o in wake]
+    wake = [replace(o, guard=all_of(count.eq(0), o.guard), goto=0 if not o.stop else None) for o in wake]
     return [[cas, park], wake]
 
 
-def flag(v: Vocabulary, interp: Expr, what: str) -> Steps:
-    """_PyInterpreterState_SetFinalizing (and _PyRuntimeState_SetFinalizing for main)."""
-    return [[Outcome(TRUE, [assign(v.phase_of(interp), FINALIZING)],
-                     "finalizing flag set: any other thread now hangs on attach")]]
+def flag(v: Vocabulary, t: int, interp: Expr, what: str) -> Steps:
+    """_PyInterpreterState_SetFinalizing (and _PyRuntimeState_SetFinalizing for main), then the
+    other thread states: <= 3.13 frees them (_PyThreadState_DeleteExcept,
+    Python/pylifecycle.c:1808 (v3.11.2); _PyThreadState_DeleteList, :2090 (v3.13.5)); 3.14+
+    marks them shutting down and only drops its reference (gh-124878)."""
+    me = v.attached[t]
+    others = []
+    for k in range(v.layout.n_tstates):
+        other = all_of(v.ts_interp[k].eq(interp), v.ts_status[k].eq(O_LIVE), me.ne(k + 1))
+        fate = O_SHUTDOWN if v.runtime.refcounted_tstates else O_FREED
+        others.append(assign(v.ts_status[k], ite(other, fate, v.ts_status[k])))
+    stop = "exits" if v.runtime.exit_on_finalize else "hangs"
+    done = "other thread states marked shutting down" if v.runtime.refcounted_tstates \
+        else "other thread states freed"
+    steps = [[Outcome(TRUE, [assign(v.phase_of(interp), FINALIZING)] + others,
+                      f"finalizing flag set: any other thread now {stop} on attach; {done}")]]
+    if what == "Py_EndInterpreter":
+        steps[0] = [last_thread_check(v, t, interp)] + [replace(o, guard=~_others_alive(v, t, interp)) for o in steps[0]]
+    return steps
+
+
+def _others_alive(v: Vocabulary, t: int, interp: Expr) -> Expr:
+    me = v.attached[t]
+    return any_of(*[all_of(v.ts_interp[k].eq(interp), v.ts_status[k].eq(O_LIVE), me.ne(k + 1))
+                    for k in range(v.layout.n_tstates)])
+
+
+def last_thread_check(v: Vocabulary, t: int, interp: Expr) -> Outcome:
+    """Py_EndInterpreter after atexit, before the flag: Py_FatalError("not the last thread")
+    when the interpreter has another thread state (Python/pylifecycle.c:2088 (v3.11.2),
+    :2455 (v3.13.5))."""
+    return Outcome(_others_alive(v, t, interp), v.crash_with(C_FATAL),
+                   "another thread state of the interpreter exists: Py_FatalError(\"not the last thread\")", stop=True)
 
 
 def teardown(v: Vocabulary, t: int, interp: Expr, s: Site) -> Steps:
@@ -57,11 +87,11 @@ def teardown(v: Vocabulary, t: int, interp: Expr, s: Site) -> Steps:
     whichever OS thread still points at it (pystate.c); the finalizer ends detached."""
     me = v.attached[t]
     updates = []
-    for k in range(v.layout.n_tstates):
+    for k in range(v.layout.n_tstates):   # 3.14+: those marked shutting down stay with their threads
         mine = all_of(v.ts_interp[k].eq(interp), v.ts_status[k].eq(O_LIVE))
         updates.append(assign(v.ts_status[k], ite(mine, O_FREED, v.ts_status[k])))
     updates += [assign(v.phase_of(interp), DELETED), assign(v.attached[t], 0),
-                assign(v.gil[interp - 1], 0), assign(v.finalizer[interp - 1], 0)]
+                assign(v.gil_of(interp), 0), assign(v.finalizer[interp - 1], 0)]
     updates += [assign(v.gilstate[t], ite(v.gilstate[t].eq(me), 0, v.gilstate[t]))]
     return [[Outcome(TRUE, updates + s.ret(0), "thread states freed, interpreter freed")]]
 
@@ -71,7 +101,7 @@ def finalize_phases(v: Vocabulary, t: int, interp: Expr, s: Site, waits_for_guar
     phases = {"begin": begin(v, t, interp, what)}
     if waits_for_guards:
         phases["close"] = close_guards(v, t, interp)
-    phases["flag"] = flag(v, interp, what)
+    phases["flag"] = flag(v, t, interp, what)
     phases["teardown"] = teardown(v, t, interp, s)
     return phases
 
@@ -80,14 +110,28 @@ MAIN = lift(1)
 
 
 def new_interpreter(s: Site) -> Steps:
-    """Py_NewInterpreter (Python/pylifecycle.c): a new interpreter with its own GIL and a new
-    thread state in it, swapped in for the caller's (the old one is detached, not freed)."""
+    """Py_NewInterpreter (Python/pylifecycle.c): a new interpreter and a thread state in it,
+    swapped in for the caller's (not freed). Its legacy config shares the main GIL
+    (PyInterpreterConfig_SHARED_GIL; one runtime GIL on 3.11): a caller holding it keeps it,
+    any other takes it."""
     v, t = s.v, s.t
     interp = lift(s.interp_slot)
     ts = v.new_tstate(t)
-    updates = [assign(v.phase_of(interp), RUNNING)] + v.create_tstate(t, ts, interp) + v.detach(t)
-    updates += [assign(v.attached[t], ts), assign(v.gil[interp - 1], t + 1)] + s.ret(ts)
-    return [[Outcome(TRUE, updates, "new interpreter, its thread state attached")]]
+    cur = v.attached[t]
+    main_gil = v.gil_of(interp)
+    made = [assign(v.phase_of(interp), RUNNING)] + v.create_tstate(t, ts, interp) + [assign(v.attached[t], ts)]
+    made += s.ret(ts)
+    if v.runtime.rebind_gilstate:   # 3.12+: attaching binds it (tstate_activate, Python/pystate.c:2013 (v3.13.5))
+        made.append(assign(v.gilstate[t], ts))
+    mine = v.gil_index(v.interp_of(cur)).eq(v.gil_index(interp))
+    return [[
+        Outcome(cur.ne(0) & mine, made, "new interpreter (main's GIL, already held), its thread state attached"),
+        Outcome(cur.eq(0) & main_gil.eq(0), made + [assign(main_gil, t + 1)],
+                "new interpreter, main's GIL taken, its thread state attached"),
+        Outcome(cur.ne(0) & ~mine & main_gil.eq(0), made + [assign(v.gil_of(v.interp_of(cur)), 0),
+                                                            assign(main_gil, t + 1)],
+                "new interpreter: own GIL released, main's taken, its thread state attached"),
+    ]]
 
 
 LIFECYCLE_CITES = {

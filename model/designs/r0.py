@@ -11,6 +11,8 @@ drops it. `PyThreadState_SetDaemon` moves the top frame's reference in or out.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..ir import Check, Expr, assign, ite
 from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_UAF, DELETED, GUARDS_CLOSED, UNBORN, Outcome, Vocabulary)
 from .api import Api, Design, Site, Steps, table
@@ -122,8 +124,7 @@ def release(s: Site) -> Steps:
     ]
     nothing = v.scratch[t].eq(0)
     step1 = [Outcome(nothing, v.pop(t), "nothing to restore", checks=checks)]
-    step1 += [Outcome(~nothing & o.guard, o.updates + ([] if o.stop else v.pop(t)), o.note, o.stop, o.goto,
-                      o.stale_use, o.checks)
+    step1 += [replace(o, guard=~nothing & o.guard, updates=o.updates + ([] if o.stop else v.pop(t)))
               for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)],
                                          "previous thread state re-attached", checks)]
     return [step0, step1]

@@ -12,6 +12,8 @@ Otherwise the same reading as Final (stale gilstate tstates are skipped, per-cal
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from functools import partial
 
 from ..ir import Check, assign
@@ -57,8 +59,7 @@ def release(s: Site) -> Steps:
     ]
     nothing = v.scratch[t].eq(0)
     step1 = [Outcome(nothing, v.pop(t), "PyThreadState_Swap(NULL)", checks=checks)]
-    step1 += [Outcome(~nothing & o.guard, o.updates + ([] if o.stop else v.pop(t)), o.note, o.stop, o.goto,
-                      o.stale_use, o.checks)
+    step1 += [replace(o, guard=~nothing & o.guard, updates=o.updates + ([] if o.stop else v.pop(t)))
               for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)],
                                          "PyThreadState_Swap(old) attaches the previous thread state", checks)]
     return [step0, step1]

@@ -85,6 +85,15 @@ def _expand(stmts: tuple, sc: Scenario) -> tuple:
     return tuple(out)
 
 
+def _walk(stmts: tuple):
+    """Every statement, nested ones included."""
+    for st in stmts:
+        yield st
+        if isinstance(st, If):
+            yield from _walk(st.body)
+            yield from _walk(st.orelse)
+
+
 def _calls(stmts: tuple):
     """Every call in program order, including calls used as conditions and spliced programs."""
     for st in stmts:
@@ -177,16 +186,18 @@ class ProgramCompiler:
                     self.made_interps[id(call)] = len(interps)
         self.interp_names = tuple(interps)
         sc = self.sc
-        return Layout(tuple(self.names), tuple(interps), tuple(i < len(sc.interps) for i in range(len(interps))),
+        born = len(sc.interps)   # declared interpreters have their own GIL; Py_NewInterpreter's share main's
+        own = self.design.runtime.per_interpreter_gil   # 3.11: one GIL for every interpreter
+        return Layout(tuple(self.names), tuple(interps), tuple(i < born for i in range(len(interps))),
                       sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
-                      sc.events, sc.nesting, sc.max_counter)
+                      sc.events, sc.nesting, sc.max_counter, tuple(i if i < born and own else 0 for i in range(len(interps))))
 
     # ----- pass 2: actions -----------------------------------------------------------------------
     def build(self) -> System:
         layout = self.collect()
         b = Builder(self.sc.name, layout.threads)
         v = Vocabulary(b, layout)
-        v.exit_on_finalize = self.design.exit_on_finalize
+        v.runtime = self.design.runtime
         self.b, self.v = b, v
         self.regs: list[dict[str, Read]] = []
         domains = {"guard": v.guard, "view": v.view, "token": v.token, "tstate": v.tstate,
@@ -214,6 +225,7 @@ class ProgramCompiler:
             b.init[pc_vars[t].var.base] = self._static(t, entry)
         for item in self.pending:
             self._emit(*item)
+        self._process_exit()
         self._initial_tstates()
         started = v.phase[0] >= PREFINAL
         done = v.phase[0].eq(DELETED)
@@ -224,7 +236,7 @@ class ProgramCompiler:
         self._invariants()
         b.kinds["interpcheck"] = {"design": self.design.name}
         b.kinds["lemmas"] = tuple(name for name, _ in self.sc.invariants)   # k-induction assumes these once proven
-        system = b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0))
+        system = b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0) | v.process.ne(0))
         symmetry = self._symmetry(system)
         return replace(system, symmetry=symmetry) if symmetry is not None else system
 
@@ -375,7 +387,7 @@ class ProgramCompiler:
         v = self.v
         pcs, after, leave = flow
         pc_var = self.pc_vars[t]
-        base = all_of(v.crash.eq(0), v.status[t].eq(T_RUNNING), pc_var.eq(pc))
+        base = all_of(v.crash.eq(0), v.process.eq(0), v.status[t].eq(T_RUNNING), pc_var.eq(pc))
         for o in outcomes:
             updates = list(o.updates)
             if o.stop:
@@ -395,6 +407,20 @@ class ProgramCompiler:
             done = not o.stop and o.goto in (None, LEAVE)
             self.b.action(Action(call.name, t, all_of(base, o.guard), tuple(updates), text,
                                  result if done and result is not None else None, checks, o.note))
+
+    def _process_exit(self) -> None:
+        """Once a thread that called Py_FinalizeEx has returned (main returns), the process
+        exits: exit() ends every other thread, hung ones included, so what they were waiting
+        for is no deadlock (a hung thread is still reported by no_thread_hung)."""
+        v = self.v
+        for t, prog in enumerate(self.programs):
+            if not any(isinstance(st, Finalize) and st.call.name == "Py_FinalizeEx" for st in _walk(prog)):
+                continue
+            returned = self.pc_vars[t].eq(len(self.pcs[t])) & v.status[t].eq(T_RUNNING)
+            # exit() halts the system: partial-order reduction counts it dependent on every thread
+            guard = all_of(v.crash.eq(0), v.process.eq(0), returned, v.phase[0].eq(DELETED))
+            self.b.action(Action("exit", t, guard, (assign(v.process, 1),), "exit()", None, (),
+                                 "main returned after Py_FinalizeEx: the process exits, other threads end"))
 
     def _resolve(self, t: int, target, written: dict) -> Expr:
         if target == "END":
@@ -417,7 +443,7 @@ class ProgramCompiler:
 
     def _initial_tstates(self) -> None:
         v, b = self.v, self.b
-        holders: dict[str, str] = {}
+        holders: dict[int, tuple[str, str]] = {}
         for t, th in enumerate(self.sc.threads):
             if th.tstate is None:
                 continue
@@ -428,15 +454,19 @@ class ProgramCompiler:
             init = b.init
             init[v.ts_status.base + ts] = O_LIVE
             init[v.ts_interp.base + ts] = i + 1
+            init[v.gil_counter.base + ts] = 1   # not made by PyGILState_Ensure (Python/pystate.c:1521 (v3.13.5))
             init[v.gilstate.base + t] = ts + 1
             if th.attached:
-                if th.tstate in holders:
-                    raise ProgramError(f"threads {holders[th.tstate]} and {th.name} cannot both start attached "
-                                       f"to {th.tstate}: one holds its GIL; set `attached = false` on one",
-                                       th.line)
-                holders[th.tstate] = th.name
+                gil = v.layout.gil_of[i] if v.layout.gil_of else i
+                if gil in holders:
+                    other, where = holders[gil]
+                    shared = "" if where == th.tstate else f" and {where} share one GIL in design `{self.design.name}`"
+                    raise ProgramError(f"threads {other} and {th.name} cannot both start attached "
+                                       f"to {th.tstate}{shared}: one holds its GIL; set `attached = false` on one",
+                                       th.line, design_mismatch=bool(shared))
+                holders[gil] = (th.name, th.tstate)
                 init[v.attached.base + t] = ts + 1
-                init[v.gil.base + i] = t + 1
+                init[v.gil.base + gil] = t + 1
             else:  # a Python thread inside Py_BEGIN_ALLOW_THREADS: its tstate is saved
                 init[v.saved.base + t] = ts + 1
 
@@ -460,11 +490,12 @@ class ProgramCompiler:
         classes = {id(v.holder): "thread", id(v.tstate): "tstate", id(v.token): "tstate", id(v.guard): "guard",
                    id(v.view): "view", id(v.ref): "ref"}
         per_thread = [v.status, v.attached, v.gilstate, v.saved, v.scratch, v.depth, v.checked]
-        blocks = [(x, lay.tstates_per_thread) for x in (v.ts_status, v.ts_interp, v.ts_counter, v.ts_owned)]
+        blocks = [(x, lay.tstates_per_thread) for x in (v.ts_status, v.ts_interp, v.ts_counter, v.ts_owned,
+                                                                     v.gil_counter)]
         blocks += [(v.stack_prev, lay.nesting), (v.stack_guard, lay.nesting)]
         handles = {kind: [getattr(v, f"{p}_{f}") for f in ("status", "interp")] if getattr(lay, f"{kind}_slots") else []
                    for kind, p in (("guard", "g"), ("view", "v"), ("ref", "r"))}
-        known = {id(x.var) for x in [v.crash, *self.pc_vars, *self.shared_regs.values()]}
+        known = {id(x.var) for x in [v.crash, v.process, *self.pc_vars, *self.shared_regs.values()]}
         known |= {id(x) for x in [v.phase, v.gil, v.guards, v.finalizer, v.lock, v.event, *per_thread]
                   + [x for x, _ in blocks] + [x for xs in handles.values() for x in xs] if x is not None}
         known |= {id(r.var) for regs in self.regs for r in regs.values()}

@@ -111,7 +111,7 @@ class QueryCompiler:
         if name == "attached" and len(args) == 2:
             return v.interp_of(v.attached[self._thread(args[0])]).eq(self._interp(args[1]))
         if name == "holds_gil" and len(args) == 2:
-            return v.gil[self._interp(args[1]) - 1].eq(self._thread(args[0]) + 1)
+            return v.gil_of(self._interp(args[1])).eq(self._thread(args[0]) + 1)
         if name == "holds_lock" and len(args) == 2 and v.lock is not None and args[1] in v.layout.locks:
             return v.lock[v.layout.locks.index(args[1])].eq(self._thread(args[0]) + 1)
         if name == "event" and len(args) == 1 and v.event is not None and args[0] in v.layout.events:

@@ -64,3 +64,15 @@ def test_random_edits_of_the_bundled_specs_load_or_fail_with_one_line(tmp_path):
             assert err.line >= 1 and err.message.isprintable(), (k, str(err))
             outcomes["refused"] += 1
     assert outcomes["loaded"] > 20 and outcomes["refused"] > 300, outcomes
+
+
+KEYED = [c for c in CASES if c.category in ("types", "thread-types", "bound-types", "ranges", "list-items")]
+
+
+@pytest.mark.parametrize("case", KEYED, ids=[c.ident for c in KEYED])
+def test_the_line_named_is_the_offending_key(case, corpus):
+    """A wrong type or range names the line where the key is written (tomllib keeps no positions)."""
+    with pytest.raises(SpecError) as err:
+        load_spec(corpus[case.ident])
+    line = case.content.decode().split("\n")[err.value.line - 1]
+    assert case.needle in line, (err.value.line, line, err.value.message)

@@ -11,6 +11,17 @@ class Verdict(str, Enum):
     UNKNOWN = "unknown"
 
 
+AS_EXPECTED, UNEXPECTED, NO_VERDICT = "as expected", "unexpected", "no verdict"
+
+
+def status(verdict: Verdict, expected: str | None) -> str:
+    """How a verdict stands against the spec's expectation, the one reading that text, JSON and
+    the report share: an unknown verdict is "no verdict" (a limit), never "unexpected"."""
+    if verdict is Verdict.UNKNOWN:
+        return NO_VERDICT
+    return AS_EXPECTED if expected in (None, verdict.value) else UNEXPECTED
+
+
 @dataclass(frozen=True)
 class Trace:
     """states[0] is initial; actions[i] (an index into System.actions) leads states[i] → states[i+1].

@@ -18,7 +18,7 @@ from .designs import DESIGNS, resolve
 from .spec_schema import did_you_mean
 from .ir import System
 from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_program, resize
-from .programs.parse import MAX_STATEMENTS, assigned, size
+from .programs.parse import MAX_STATEMENTS, Arg, Call, assigned, size
 
 MAX_BYTES = 1 << 20     # a spec is a few kilobytes; a bigger file is not one
 MAX_THREADS = 64        # thread instances, `count` included
@@ -47,6 +47,7 @@ class Spec:
     scenario: Scenario
     designs: tuple[str, ...]
     expect: dict[str, dict[str, str]]    # design → property → "holds" | "violated"
+    warnings: tuple[str, ...] = ()        # what a C translation (`c = ...`) over-approximated, file:line first
 
     def system(self, design: str) -> System:
         try:
@@ -186,10 +187,17 @@ def load_spec(path: str | Path) -> Spec:
             raise SpecError(shown, err.line, err.message) from err
 
     threads = []
+    c_needs = {"locks": [], "warnings": []}    # what threads taken from C functions add to the spec
     for k, th in enumerate(data["thread"]):
         at = lines.of("thread", k)
         name, count = th["name"], th.get("count", 1)
-        body = program("program", th["program"], k)
+        if "c" in th:
+            body = _c_thread(th["c"], path, shown, lines.of("c", 0, at), designs[0], data, c_needs)
+        else:
+            body = program("program", th["program"], k)
+        if "after" in th:   # the thread starts once another sets this event (a C function cannot wait(E) itself)
+            body = (Call(None, "wait", (Arg(th["after"], lines.of("after", 0, at)),),
+                         lines.of("after", 0, at)),) + tuple(body)
         for i in range(count):
             inst = name if count == 1 else f"{name}{i + 1}"
             threads.append(ThreadSpec(inst, body, th.get("tstate"), th.get("attached", True), at, name))
@@ -211,11 +219,12 @@ def load_spec(path: str | Path) -> Spec:
              **{f"query:{q}": lines.of(q, 0, lines.of("queries") - 1) for q in queries},
              **{f"invariant:{n}": lines.of(n, 0, lines.of("invariants") - 1) for n in invariants}}
     scenario = Scenario(spec_name, interps, tuple(threads), finishing.get("atexit", ()), finishing.get("finalizers", ()),
-                        tuple(data.get("locks", [])), tuple(data.get("events", [])), tuple(data.get("shared", [])),
+                        tuple(dict.fromkeys(data.get("locks", []) + c_needs["locks"])), tuple(data.get("events", [])),
+                        tuple(data.get("shared", [])),
                         bounds.get("tstates_per_thread", 2), bounds.get("nesting", 3), bounds.get("max_counter", 4),
                         where, tuple(queries.items()), tuple(invariants.items()))
     expect = _expectations(data.get("expect", {}), designs, fail)
-    spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect)
+    spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect, tuple(c_needs["warnings"]))
     for d in designs:   # compile once now so program errors surface at load time
         system = spec.system(d)
         known = {p.name for p in system.properties}
@@ -241,6 +250,30 @@ def _check_registers(shown: str, data: dict, programs: list[tuple]) -> None:
 def _predicates(data: dict, table: str) -> dict[str, str]:
     """[queries] and [invariants] (their shape checked by the schema), each predicate on one line."""
     return {name: " ".join(text.split()) for name, text in data.get(table, {}).items()}
+
+
+def _c_thread(ref, path: Path, shown: str, line: int, design: str, data: dict, needs: dict) -> tuple:
+    """A thread's program from a C function, `c = "FILE.c:FUNCTION"` (FILE relative to the spec)."""
+    from .cfront import CFrontError, CSources, translate
+    if not isinstance(ref, str) or ":" not in ref:
+        raise SpecError(shown, line, "`c` must be \"FILE.c:FUNCTION\", the file relative to this spec")
+    file, func = ref.rsplit(":", 1)
+    source = read_text(path.parent / file, "C source")   # refuse a FIFO, a device or a huge file first
+    if "\x00" in source:
+        raise SpecError(shown, line, f"{file} is not a C source file")
+    try:
+        program = translate(CSources([path.parent / file], [str(path.parent / file)]), func, DESIGNS[design].api)
+    except CFrontError as err:
+        raise SpecError(shown, line, err.message) from err
+    declared = set(data.get("shared", [])) | set(data.get("interpreters", ["main"]))
+    missing = [name for name in program.free if name not in declared]
+    if missing:
+        raise SpecError(shown, line, f"{func}() reads {', '.join(f'`{m}`' for m in missing)} before assigning it: "
+                                     "list it under `shared` and assign it in another thread "
+                                     f"(e.g. `{missing[0]} = PyInterpreterView_FromCurrent()`)")
+    needs["locks"] += program.locks
+    needs["warnings"] += [str(w) for w in program.warnings]
+    return program.statements()
 
 
 def _expectations(raw: dict, designs: tuple[str, ...], fail) -> dict[str, dict[str, str]]:

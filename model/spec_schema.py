@@ -252,9 +252,11 @@ THREAD = Table({
     "name": Name(example='"T1"'),
     "count": Int(1, 12, example="2"),
     "program": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
+    "c": Text(example='"worker.c:run"', what="\"FILE.c:FUNCTION\", the file relative to the spec", limit=1000),
+    "after": Name(example='"started"', what="an event name"),
     "tstate": Name(example='"main"', what="an interpreter name"),
     "attached": Flag(),
-}, required=("name", "program"), example='[[thread]] with a `name` and a `program`')
+}, required=("name",), example='[[thread]] with a `name` and a `program`')
 
 SPEC = Table({
     "name": Name(example='"s1_toctou"', pattern=FILE_NAME,
@@ -296,6 +298,8 @@ def check(document: dict) -> None:
                 raise Problem((key,), f"`{name}` is both in `{owner[name]}` and in `{key}`; give each its own name")
             owner[name] = key
     for i, th in enumerate(document["thread"]):
+        if ("program" in th) == ("c" in th):
+            raise Problem(("thread", i), f"thread {th['name']} needs either a `program` or `c = \"FILE.c:FUNCTION\"`")
         if "tstate" in th and th["tstate"] not in interps:
             raise Problem(("thread", i, "tstate"), f"thread {th['name']}: `tstate` names no interpreter; "
                                                    f"{did_you_mean(th['tstate'], interps)}known: {', '.join(interps)}")

@@ -74,6 +74,7 @@ def test_json_schema():
         assert {"spec", "design", "property", "verdict", "expected", "engine", "trace_length", "trace",
                 "stats"} <= set(item)
         assert item["verdict"] in ("holds", "violated", "unknown")
+        assert item["status"] in ("as expected", "unexpected", "no verdict")
         assert set(item["stats"]) >= {"states", "transitions", "depth", "seconds"}
         if item["trace"] is not None:
             assert len(item["trace"]) == item["trace_length"]
@@ -228,3 +229,18 @@ def test_list_shows_the_releases_each_design_covers_and_the_aliases():
     r = cli("list", str(ROOT / "specs"))
     assert "[CPython 3.13.0 to 3.13.7]" in r.output and "[CPython 3.13.8+]" in r.output
     assert re.search(r"legacy_313\s+alias of cpython_3_13", r.output)
+
+
+def test_a_limit_is_labelled_no_verdict_in_text_json_and_report(tmp_path):
+    """One label for a row without a verdict: the table, the summary, JSON and the report agree."""
+    s7 = str(ROOT / "specs" / "s7_ensure_from_view_after_finalize.toml")
+    text = cli("check", "-q", s7, "-p", "no_deadlock", "--max-states", "50")
+    assert "no verdict  limit reached" in text.output and "UNEXPECTED" not in text.output
+    assert "1 verdicts: 0 as expected, 0 unexpected, 1 without a verdict" in text.output
+    js = json.loads(cli("check", "-q", s7, "-p", "no_deadlock", "--max-states", "50", "--format", "json").output)
+    assert js["results"][0]["status"] == "no verdict"
+    out = tmp_path / "r.html"
+    cli("report", "-q", s7, "-p", "no_deadlock", "--max-states", "50", "--out", str(out))
+    html = out.read_text()
+    assert re.search(r'<tr data-design="final" [^>]*class="no-verdict">', html)
+    assert "UNEXPECTED" not in html.split("<script>")[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -190,6 +191,7 @@ def bound_depth(reason: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+@pytest.mark.slow   # random cross-checks: .ci/run runs them (pytest -m slow)
 @RANDOM
 @given(systems())
 def test_bmc_agrees_with_breadth_first_search(system):
@@ -216,6 +218,7 @@ def test_bmc_agrees_with_breadth_first_search(system):
                 (name, r.reason)
 
 
+@pytest.mark.slow
 @RANDOM
 @given(systems())
 def test_induction_never_proves_what_breadth_first_search_refutes(system):

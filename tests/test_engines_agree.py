@@ -15,6 +15,7 @@ SPECS = sorted((ROOT / "specs").glob("*.toml"))
 SAFETY = (Invariant, ActionProperty, NoDeadlock)
 
 
+@pytest.mark.slow   # a cross-check of two engines on every spec: .ci/run runs it (pytest -m slow)
 @pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
 def test_bmc_agrees_with_bfs(path):
     spec = load_spec(path)

@@ -9,13 +9,16 @@ from xml.etree import ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
+from interpcheck.checker.cli import gate as gate_module
 from interpcheck.checker.cli import main
+from interpcheck.checker.cli import matrix as matrix_module
 from interpcheck.model.designs import DESIGNS
 from functools import partial
 
 from interpcheck.model.designs.final import ensure_steps, ensure_with_guard
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.xdist_group("gate")   # one worker, so MATRICES is filled once
 
 
 @pytest.fixture
@@ -30,24 +33,51 @@ def gate(*args):
     return CliRunner().invoke(main, ["gate", *args])
 
 
-def test_gate_passes_on_the_committed_baseline(in_root):
+MATRICES: dict = {}   # (model, spec paths) -> checked cells: the slow part of a gate run, done once
+
+
+def _once(monkeypatch, model: str) -> None:
+    """`gate` and `matrix` over the same specs and model reuse one run of the whole matrix."""
+    real = matrix_module.run_matrix
+
+    def run_matrix(specs, opts, progress=False):
+        key = (model, tuple(str(s.path) for s in specs))
+        if key not in MATRICES:
+            MATRICES[key] = real(specs, opts, progress)
+        return MATRICES[key]
+    for module in (gate_module, matrix_module):
+        monkeypatch.setattr(module, "run_matrix", run_matrix)
+
+
+@pytest.fixture
+def committed(in_root, monkeypatch):
+    _once(monkeypatch, "committed")
+
+
+@pytest.fixture
+def broken(in_root, monkeypatch):
+    """Break one transition: final's Ensure returns SENTINEL for a same-interpreter tstate
+    (the PR #149116 draft bug)."""
+    api = DESIGNS["final"].api
+    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=ensure_with_guard(partial(ensure_steps, draft=True))))
+    _once(monkeypatch, "broken")
+
+
+def test_gate_passes_on_the_committed_baseline(committed):
     r = gate()
     assert r.exit_code == 0, r.output
     assert "0 regressions" in r.output
 
 
-def test_gate_fails_with_the_new_counterexample_when_a_transition_is_broken(in_root, monkeypatch):
-    # Break one transition: final's Ensure returns SENTINEL for a same-interpreter tstate
-    # (the PR #149116 draft bug). The gate must name the regression and print its trace.
-    api = DESIGNS["final"].api
-    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=ensure_with_guard(partial(ensure_steps, draft=True))))
+def test_gate_fails_with_the_new_counterexample_when_a_transition_is_broken(broken):
+    # The gate must name the regression and print its trace.
     r = gate()
     assert r.exit_code == 12, r.output
     assert "REGRESSION s14_same_interpreter_ensure [final] release_restores: expected holds, now violated" in r.output
     assert "PyThreadState_Release(tok)" in r.output
 
 
-def test_gate_reports_a_changed_trace(in_root, tmp_path):
+def test_gate_reports_a_changed_trace(committed, tmp_path):
     base = tmp_path / "base"
     shutil.copytree(ROOT / "counterexamples", base)
     table = json.loads((base / "verdicts.json").read_text())
@@ -58,9 +88,7 @@ def test_gate_reports_a_changed_trace(in_root, tmp_path):
     assert "shortest counterexample changed (length 4 → 5" in r.output
 
 
-def test_gate_writes_junit_and_sarif(in_root, tmp_path, monkeypatch):
-    api = DESIGNS["final"].api
-    monkeypatch.setitem(api, "PyThreadState_Ensure", replace(api["PyThreadState_Ensure"], build=ensure_with_guard(partial(ensure_steps, draft=True))))
+def test_gate_writes_junit_and_sarif(broken, tmp_path):
     junit, sarif = tmp_path / "g.xml", tmp_path / "g.sarif"
     gate("--junit", str(junit), "--sarif", str(sarif))
     suite = ET.parse(junit).getroot()
@@ -69,13 +97,14 @@ def test_gate_writes_junit_and_sarif(in_root, tmp_path, monkeypatch):
     assert data["version"] == "2.1.0" and data["runs"][0]["results"]
 
 
-def test_designs_doc_is_generated(in_root):
+def test_designs_doc_is_generated(committed):
     r = CliRunner().invoke(main, ["matrix", "--format", "markdown"])
     assert r.exit_code == 0
     assert (ROOT / "docs" / "designs.md").read_text() == r.output, \
         "regenerate: interpcheck matrix --format markdown > docs/designs.md"
 
 
+@pytest.mark.slow   # every saved trace against the model; .ci/run also runs the gate itself
 def test_every_committed_counterexample_replays_on_the_current_model():
     from interpcheck.checker.replay import replay
     from interpcheck.model.spec import load_spec
@@ -90,3 +119,58 @@ def test_every_committed_counterexample_replays_on_the_current_model():
             systems[key] = specs[key[0]].system(key[1])
         done = replay(systems[key], doc)
         assert done.ok, f"{path}: diverges at step {done.diverged_at}: {done.reason}"
+
+
+def _one_spec(tmp_path, name="s1_isfinalizing_toctou", edit=lambda text: text):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / f"{name}.toml").write_text(edit((ROOT / "specs" / "s1_isfinalizing_toctou.toml").read_text()))
+    return specs
+
+
+def test_a_spec_new_to_the_baseline_is_new_not_a_regression(in_root, tmp_path):
+    specs = _one_spec(tmp_path, "my_new_spec")
+    r = gate("--specs", str(specs))
+    assert r.exit_code == 0, r.output
+    assert "0 regressions" in r.output and "REGRESSION" not in r.output
+    assert "note: my_new_spec [legacy] no_stale_check: not in the baseline yet (violated)" in r.output
+
+
+def test_shifted_program_lines_are_a_change_of_a_lesser_kind(in_root, tmp_path):
+    specs = _one_spec(tmp_path)
+    base = tmp_path / "base"
+    assert CliRunner().invoke(main, ["check", "-q", str(specs), "--write-counterexamples", str(base)]).exit_code == 0
+    spec = specs / "s1_isfinalizing_toctou.toml"
+    spec.write_text("# one line added above: every program line moves down\n" + spec.read_text())
+    r = gate("--specs", str(specs), "--baseline", str(base))
+    assert r.exit_code == 0, r.output
+    assert "0 regressions" in r.output
+    assert "changed s1_isfinalizing_toctou [legacy] no_stale_check: same calls, the saved states differ" in r.output
+
+
+def test_the_same_calls_in_another_interleaving_do_not_fail(in_root, tmp_path):
+    specs = _one_spec(tmp_path)
+    base = tmp_path / "base"
+    CliRunner().invoke(main, ["check", "-q", str(specs), "--write-counterexamples", str(base)])
+    saved = base / "s1_isfinalizing_toctou" / "legacy.no_stale_check.itf.json"
+    doc = json.loads(saved.read_text())
+    states = doc["states"]
+    states[1]["#meta"]["action"], states[2]["#meta"]["action"] = states[2]["#meta"]["action"], states[1]["#meta"]["action"]
+    saved.write_text(json.dumps(doc))
+    r = gate("--specs", str(specs), "--baseline", str(base))
+    assert r.exit_code == 0, r.output
+    assert "legacy] no_stale_check: same calls per thread, another interleaving" in r.output
+
+
+def test_other_calls_in_a_thread_are_a_regression(in_root, tmp_path):
+    specs = _one_spec(tmp_path)
+    base = tmp_path / "base"
+    CliRunner().invoke(main, ["check", "-q", str(specs), "--write-counterexamples", str(base)])
+    saved = base / "s1_isfinalizing_toctou" / "legacy.no_stale_check.itf.json"
+    doc = json.loads(saved.read_text())
+    doc["states"][2]["#meta"]["action"] = "T1: Py_IsFinalizing() -> 1"
+    saved.write_text(json.dumps(doc))
+    r = gate("--specs", str(specs), "--baseline", str(base))
+    assert r.exit_code == 12, r.output
+    assert "REGRESSION s1_isfinalizing_toctou [legacy] no_stale_check: shortest counterexample changed: " \
+           "the calls of T1 differ" in r.output

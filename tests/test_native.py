@@ -7,6 +7,7 @@ order with the same parents, actions and depths, and records the same findings a
 `--backend auto` hands a growing search over to C with the same result.
 """
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 from tiny_models import counter, mutex, philosophers
 
 from interpcheck.checker.cli import main
-from interpcheck.checker.explicit import Limits, Options, check, explore
+from interpcheck.checker.explicit import Limits, Options, StderrReporter, check, explore
 from interpcheck.checker.explicit import native
 from interpcheck.checker.explicit.native import build as build_module
 from interpcheck.checker.explicit.native.build import compiler
@@ -182,6 +183,20 @@ def test_auto_hands_a_growing_search_over_to_c_with_the_same_results(monkeypatch
     assert runs and python[0].stats.states > 2048, "the search was not handed over"
     assert [(r.prop, r.verdict, r.trace, r.stats.states, r.stats.transitions) for r in auto] == \
         [(r.prop, r.verdict, r.trace, r.stats.states, r.stats.transitions) for r in python]
+
+
+def test_progress_says_continuing_in_c_and_never_goes_backwards(monkeypatch, capsys):
+    spec = load_spec(ROOT / "benchmarks" / "guard_threads.toml")
+    system = spec.system("final")
+    native.build_for(system, compile_system(system, packed=True)).library()   # cached: ready at once
+    monkeypatch.setattr(native, "HANDOVER_STATES", 1000)
+    check(system, spec.properties("final"), Options(symmetry="off", por="off"), StderrReporter(after=0, every=0))
+    lines = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("continuing in C") for line in lines), lines
+    counts = [tuple(int(n.replace(",", "")) for n in re.findall(r"([\d,]+) (?:distinct states|transitions)", line))
+              for line in lines if "distinct states" in line]
+    assert len(counts) > 2 and counts == sorted(counts) and all(
+        a[1] <= b[1] for a, b in zip(counts, counts[1:])), counts
 
 
 def test_a_search_that_cannot_run_in_c_says_why(tmp_path):

@@ -202,6 +202,7 @@ def test_cli_without_a_thread_table_to_count_has_no_verdict(tmp_path):
     assert "no thread table with a `count` of 2 or more" in run.output
 
 
+@pytest.mark.slow   # proofs on the reference model and cross-checks with the explicit engine: .ci/run runs them
 @pytest.mark.parametrize("design", ["final_draft"])
 def test_the_final_designs_reference_model_holds_for_any_n(design, tmp_path):
     spec = spec_of(tmp_path, GUARD_THREADS.replace('design = "final"', f'design = "{design}"'))
@@ -214,6 +215,7 @@ BUNDLED = ["specs/gilstate_nested.toml", "specs/pep_my_gilstate_ensure.toml",
            "specs/s7_ensure_from_view_after_finalize.toml", "benchmarks/legacy_threads.toml"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", BUNDLED)
 def test_bundled_specs_never_contradict_the_explicit_engine(path):
     """Every proof for all N holds at N = 1..3; every violation is the explicit engine's."""
@@ -294,6 +296,7 @@ def test_a_counter_used_other_than_in_a_comparison_with_a_constant_refuses_the_r
     assert "pass() reads the counter arrived other than by comparing it with a constant" in r.reason
 
 
+@pytest.mark.slow
 def test_a_property_using_a_counter_other_than_in_a_comparison_with_a_constant_is_left_unknown(tmp_path):
     spec = spec_of(tmp_path, GUARD_THREADS, '[queries]\nmore_guards_than_events = "guards(main) > event(ready)"\n')
     results = parametric(spec, "final", ["more_guards_than_events", "no_use_after_free"])

@@ -308,6 +308,7 @@ def test_cli_takes_the_reduction_flags(tmp_path):
         assert "4 verdicts: 4 as expected" in r.output
 
 
+@pytest.mark.slow   # runs the benchmark script end to end (and SPIN when installed)
 def test_benchmark_quick_mode_runs():
     done = subprocess.run([sys.executable, str(BENCH / "vs_spin.py"), "--quick"], capture_output=True, text=True,
                           timeout=600, cwd=ROOT)

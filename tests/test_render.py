@@ -117,6 +117,38 @@ def test_itf_round_trips_every_state():
         assert trace_states(system, doc) == list(result.trace.states)
 
 
+def _has_type(value, typ: str) -> bool:
+    """A small reader of Apalache's type syntax, enough for the types interpcheck writes."""
+    if typ == "Int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if typ == "Str":
+        return isinstance(value, str)
+    if typ.startswith("Seq(") and typ.endswith(")"):
+        return isinstance(value, list) and all(_has_type(v, typ[4:-1]) for v in value)
+    if typ.startswith("(") and " -> " in typ and typ.endswith(")"):
+        key, val = typ[1:-1].split(" -> ", 1)
+        return isinstance(value, dict) and all(_has_type(k, key) and _has_type(v, val) for k, v in value["#map"])
+    return False
+
+
+@pytest.mark.parametrize("path, design, prop", [(S1, "legacy", "no_stale_check"), (GH, "legacy", "finalization_completes")])
+def test_itf_meta_var_types_give_every_variable_its_type(path, design, prop):
+    system, result = spec_result(path, design, prop)
+    doc = json.loads(dumps(to_itf(system, result, path)))
+    types = doc["#meta"]["varTypes"]
+    assert list(types) == doc["vars"]
+    for state in doc["states"]:
+        for name, typ in types.items():
+            assert _has_type(state[name], typ), (name, typ, state[name])
+
+
+def test_a_trace_written_before_var_types_still_replays():
+    system, result = spec_result(S1, "legacy", "no_stale_check")
+    doc = json.loads(dumps(to_itf(system, result, S1)))
+    del doc["#meta"]["varTypes"]
+    assert replay(system, doc).ok
+
+
 def test_itf_numbers_repeated_program_counter_labels():
     system = load_spec("specs/s22_gilstate_loop_during_finalize.toml").system("legacy")
     pc = system.var("pc.T1").domain
@@ -316,7 +348,7 @@ def test_report_command_covers_every_verdict(tmp_path):
     assert "12 verdicts, 8 counterexamples" in r.output
     text = out.read_text()
     assert text.count('<section class="trace"') == 8
-    assert text.count("<tr class=") == 12
+    assert text.count("<tr data-design=") == 12
     assert 'id="s1_isfinalizing_toctou-legacy-no_stale_check"' in text
 
 
@@ -394,3 +426,13 @@ def test_replay_of_garbage_is_bad_input(tmp_path):
     bad.write_text("{not json")
     r = CliRunner().invoke(main, ["replay", str(bad)])
     assert r.exit_code == 150 and "cannot read the trace" in r.output
+
+
+def test_a_cut_graph_without_a_counterexample_says_how_to_see_more(tmp_path, monkeypatch):
+    monkeypatch.setattr(dot, "BIG", 5)
+    s7 = "specs/s7_ensure_from_view_after_finalize.toml"
+    r = cli("graph", s7, "--dot", str(tmp_path / "g.dot"))
+    assert r.exit_code == 0, r.output
+    assert "no counterexample" in r.output
+    assert "drawn: the states within 2 steps of the initial state" in r.output
+    assert "--around-trace 5" in r.output and "-p PROPERTY" in r.output

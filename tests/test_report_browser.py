@@ -101,3 +101,62 @@ def test_screenshot_shows_the_report(report, tmp_path):
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 60_000, "the screenshot looks empty"
+
+
+@pytest.fixture(scope="module")
+def queries_report(tmp_path_factory) -> Path:
+    """Two specs, one with reachability queries (witnesses), one with counterexamples."""
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    CliRunner().invoke(main, ["report", "-q", str(ROOT / "specs" / "query_guard_after_isfinalizing.toml"),
+                              str(ROOT / "specs" / "s1_isfinalizing_toctou.toml"), "--out", str(out)])
+    return out
+
+
+def visible(dom: str, pattern: str) -> list[str]:
+    """The opening tags matching `pattern` that are not hidden."""
+    return [t for t in re.findall(pattern, dom) if " hidden" not in t]
+
+
+def test_matrix_per_spec_links_counterexamples_and_witnesses(queries_report):
+    html = queries_report.read_text()
+    matrices = re.findall(r'<div class="spec-matrix">.*?</table></div>', html, re.S)
+    assert len(matrices) == 2
+    s1 = next(m for m in matrices if "s1_isfinalizing_toctou" in m)
+    assert '<th data-design="legacy">legacy</th><th data-design="legacy_313">legacy_313</th>' in s1
+    assert f'href="#trace={STALE}&amp;step=0"' in s1
+    witness = "query_guard_after_isfinalizing-final-refused_before_finalizing"
+    assert f'href="#trace={witness}&amp;step=0"' in html and f'<section class="trace" id="{witness}"' in html
+
+
+def test_filter_by_design_from_the_url(queries_report, tmp_path):
+    dom = chromium(tmp_path, queries_report.as_uri() + "#design=legacy_313", "--dump-dom")
+    rows = visible(dom, r'<tr data-design="[^"]*"[^>]*>')
+    assert rows and all('data-design="legacy_313"' in r for r in rows)
+    assert not visible(dom, r'<section class="trace" id="s1_isfinalizing_toctou-legacy-[^"]*"[^>]*>')
+    assert visible(dom, r'<section class="trace" id="s1_isfinalizing_toctou-legacy_313-[^"]*"[^>]*>')
+    assert re.search(rf"{len(rows)} of \d+ verdicts shown", dom)
+    # the spec without that design has no matrix left to show
+    assert re.search(r'<div class="spec-matrix" hidden="">\s*<h3[^>]*>query_guard_after_isfinalizing', dom)
+
+
+def test_filter_by_property_and_unexpected_only(queries_report, tmp_path):
+    dom = chromium(tmp_path, queries_report.as_uri() + "#property=no_stale_check", "--dump-dom")
+    rows = visible(dom, r'<tr data-design="[^"]*"[^>]*>')
+    assert len(rows) == 2 and all('data-property="no_stale_check"' in r for r in rows)
+    dom = chromium(tmp_path, queries_report.as_uri() + "#only=unexpected", "--dump-dom")
+    assert not visible(dom, r'<tr data-design="[^"]*"[^>]*>')   # every verdict here is as expected
+    assert "0 of" in dom
+
+
+def test_what_a_filter_hides_is_not_displayed(queries_report, tmp_path):
+    """`hidden` must win over the matrices' own display (inline-block)."""
+    page = queries_report.read_text().replace("</body>", """<script>
+var shown = Array.prototype.filter.call(document.querySelectorAll(".spec-matrix"), function (box) {
+  return getComputedStyle(box).display !== "none";
+});
+document.body.dataset.matrices = String(shown.length);
+</script></body>""")
+    driven = tmp_path / "driven.html"
+    driven.write_text(page)
+    dom = chromium(tmp_path, driven.as_uri() + "#design=legacy_313", "--dump-dom")
+    assert re.search(r'<body[^>]*data-matrices="1"', dom)

@@ -94,4 +94,4 @@ def main() -> None:
 
 
 # Each command module registers itself on `main`; add a line here for a new one.
-from . import check, conform, export, gate, listing, matrix, trace  # noqa: E402,F401
+from . import check, check_c, conform, export, gate, listing, matrix, starter, trace  # noqa: E402,F401

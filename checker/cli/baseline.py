@@ -10,7 +10,7 @@ from pathlib import Path
 
 from interpcheck.model.spec import SpecError, read_text
 
-from ..render.itf import dumps, to_itf
+from ..render.itf import ITFError, check_shape, dumps, to_itf
 from ..render.text import render_trace
 from ..result import Verdict
 from .runner import Checked
@@ -70,6 +70,17 @@ def read_table(root: Path, required: bool = False) -> dict:
         raise SpecError(str(path), 0, f"not a baseline table: {problem}; rewrite it with "
                                       "`interpcheck check --write-counterexamples`")
     return table
+
+
+def read_trace(path: Path) -> dict:
+    """A saved ITF trace of the baseline; SpecError naming the file when it is damaged."""
+    try:
+        doc = json.loads(read_text(path, "baseline trace", 64 << 20))
+        check_shape(doc)
+    except (ValueError, RecursionError, ITFError) as err:
+        raise SpecError(str(path), 0, f"cannot read the baseline trace: {err}; rewrite the baseline with "
+                                      "`interpcheck check --write-counterexamples`") from err
+    return doc
 
 
 def _table_problem(table) -> str | None:

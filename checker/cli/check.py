@@ -13,10 +13,10 @@ from interpcheck.model.spec import Spec
 from ..engines import ENGINES, EngineOptions
 from ..explicit import Limits
 from ..render.steps import steps_of
-from ..render.text import cti_changes, cti_state, render_cti, render_trace, verdict_table
-from ..result import Trace, Verdict
+from ..render.text import cti_changes, cti_state, render_cti, render_trace, summary_line, verdict_table
+from ..result import Trace, Verdict, status
 from . import main
-from .runner import Checked, load_all, overall_exit, run_spec
+from .runner import Checked, bundled_specs, load_all, overall_exit, run_spec
 from .usage import FiniteFloat, known_design, output_folder
 
 
@@ -81,9 +81,11 @@ def result_json(c: Checked) -> dict:
     r = c.result
     trace = None
     if r.trace is not None:
-        trace = [{"thread": s.thread, "call": s.call, "result": s.result} for s in steps_of(c.system, r.trace)]
+        trace = [{"thread": s.thread, "call": s.call, "result": s.result, **({"at": s.where} if s.where else {})}
+                 for s in steps_of(c.system, r.trace)]
     return {"spec": c.spec.name, "design": c.design, "property": r.prop, "verdict": r.verdict.value,
             "expected": c.expected, "engine": r.engine, "trace_length": r.trace.length if r.trace else None,
+            "status": status(r.verdict, c.expected),
             "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None,
             "counterexample_to_induction": cti_json(c)}
 
@@ -101,6 +103,24 @@ def cti_json(c: Checked) -> dict | None:
             "fails": cti.fails}
 
 
+def sarif_report(checked: list[Checked]) -> dict:
+    """Every violation (the vacuity witness aside) as a SARIF result: at its C line when the
+    trace comes from C, else at the spec file; the same rule at the same place once."""
+    from ..render.sarif import sarif_log, violation
+    results, rules, seen = [], {}, set()
+    for c in checked:
+        if c.result.verdict is not Verdict.VIOLATED or c.result.prop == "completes":
+            continue
+        found = violation(c.system, c.result, f"{c.spec.path}:1")
+        key = (found["ruleId"], json.dumps(found["locations"]))
+        if key in seen:   # the same violation at the same line with more threads: report it once
+            continue
+        seen.add(key)
+        results.append(found)
+        rules[c.result.prop] = getattr(c.system.prop(c.result.prop), "doc", "")
+    return sarif_log(results, rules)
+
+
 def print_text(checked: list[Checked], full_state: bool) -> None:
     groups: dict[tuple[str, str], list[Checked]] = {}
     for c in checked:
@@ -111,6 +131,8 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
         click.echo(f"{spec.name} [{design}]  ({path})")
         if spec.summary:
             click.echo(f"  {spec.summary}")
+        for warning in spec.warnings:
+            click.echo(f"  {warning}")
         rows = []
         for c in items:
             r = c.result
@@ -174,11 +196,15 @@ def _with_releases(spec: Spec, releases: tuple[str, ...]) -> Spec:
               help="write each counterexample as ITF JSON: DIR/<spec>/<design>.<property>.itf.json")
 @click.option("--mermaid", "mermaid_dir", type=click.Path(file_okay=False), default=None,
               help="write each counterexample as a Mermaid sequence diagram: DIR/<spec>/<design>.<property>.mmd")
+@click.option("--sarif", "sarif_file", type=click.Path(dir_okay=False), default=None,
+              help="also write the violations as SARIF 2.1.0 (at their C lines for threads from C)")
+@click.option("--examples", is_flag=True,
+              help="check the bundled example specs (wherever interpcheck is installed), with any PATHS given")
 @click.option("--write-counterexamples", "baseline_dir", type=click.Path(file_okay=False), default=None,
               help="rewrite the gate's baseline (e.g. counterexamples/) for these specs, under every design "
                    "that can express them")
 def check(paths, designs, versions, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
-          full_state, quiet, itf_dir, mermaid_dir, baseline_dir):
+          full_state, quiet, itf_dir, mermaid_dir, sarif_file, examples, baseline_dir):
     """Check each spec's properties (default: every spec under specs/).
 
     Exit codes: 0 every verdict as expected; 11 unexpected deadlock; 12 unexpected safety
@@ -191,6 +217,8 @@ def check(paths, designs, versions, props, engine, order, max_states, max_depth,
         output_folder(option, folder)
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
+    if examples:
+        paths = tuple(paths) + (str(bundled_specs()),)
     specs = load_all(paths)
     releases = _release_designs(versions)
     designs = tuple(resolve(d) for d in designs) + releases
@@ -203,13 +231,12 @@ def check(paths, designs, versions, props, engine, order, max_states, max_depth,
     if itf_dir or mermaid_dir:
         from .trace import write_traces
         write_traces(checked, itf_dir, mermaid_dir)
+    if sarif_file:
+        Path(sarif_file).write_text(json.dumps(sarif_report(checked), indent=2) + "\n")
     if fmt == "json":
         json.dump({"results": [result_json(c) for c in checked]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print_text(checked, full_state)
-        unexpected = [c for c in checked if not c.as_expected and c.result.verdict is not Verdict.UNKNOWN]
-        unknown = [c for c in checked if c.result.verdict is Verdict.UNKNOWN]
-        click.echo(f"{len(checked)} verdicts: {len(checked) - len(unexpected) - len(unknown)} as expected, "
-                   f"{len(unexpected)} unexpected, {len(unknown)} without a verdict")
+        click.echo(summary_line([status(c.result.verdict, c.expected) for c in checked]))
     sys.exit(overall_exit(checked))

@@ -1,9 +1,13 @@
 """`interpcheck gate`: the CI gate for design changes.
 
 Re-checks every spec under every design that can express it and compares with the spec's
-expectations and the committed baseline (counterexamples/). A regression is a property that
-held and is now violated, an expected violation that disappeared, a changed shortest
-counterexample, or a verdict that contradicts the spec's expectation. Exit 12 on any.
+expectations and the committed baseline (counterexamples/), on what a reviewer cares about:
+the verdict, and the counterexample's calls per thread. A regression is a property that held
+and is now violated, an expected violation that disappeared, a shortest counterexample whose
+length or calls per thread changed, or a verdict that contradicts the spec's expectation:
+exit 12 on any. The same calls in another interleaving, or a trace that only reads
+differently (notes, shifted program lines), is "changed", and a spec the baseline does not
+have yet is "new": both are reported and neither fails.
 """
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ from xml.etree import ElementTree as ET
 
 import click
 
+from ..render.sarif import violation
+from ..render.itf import dumps, step_label, to_itf
+from ..render.steps import steps_of
 from ..render.text import render_trace
 from ..result import Verdict
 from . import baseline, main
@@ -26,8 +33,57 @@ from .runner import EXIT_LIMIT, EXIT_OK, EXIT_SAFETY, Checked, load_all
 @dataclass
 class Finding:
     checked: Checked
-    kind: str           # "regression" | "no verdict" | "new" | "not decided" (by this engine)
+    kind: str           # "regression" | "changed" | "no verdict" | "new" | "not decided" (by this engine)
     message: str
+
+
+FAILS = ("regression",)   # "changed" (same calls per thread, another interleaving or text) and "new" do not
+
+
+def calls_per_thread(labels: list[str]) -> dict[str, list[str]]:
+    """What a reviewer compares: each thread's C calls (with results), in its own order."""
+    out: dict[str, list[str]] = {}
+    for label in labels:
+        thread, _, call = label.partition(": ")
+        out.setdefault(thread, []).append(call)
+    return out
+
+
+def baseline_labels(doc: dict) -> list[str]:
+    """The step labels of a saved ITF trace, with a lasso's closing step."""
+    labels = [s.get("#meta", {}).get("action", "") for s in doc.get("states", [])[1:]]
+    loop = doc.get("#meta", {}).get("loop_action")
+    return labels + ([loop] if loop else [])
+
+
+def _trace_change(c: Checked, root: Path, name: str, old: dict, now: dict) -> Finding | None:
+    """A violated cell whose verdict stayed: a regression when the counterexample's calls per
+    thread changed; a change of a lesser kind when only their interleaving, the notes and state
+    shown, or the program lines in the saved trace moved."""
+    r = c.result
+    if old["trace_length"] != now["trace_length"]:
+        return Finding(c, "regression", f"{name}: shortest counterexample changed "
+                       f"(length {old['trace_length']} → {now['trace_length']}; baseline {baseline.trace_files(root, c)[0]})")
+    txt, js = baseline.trace_files(root, c)
+    if not js.exists():
+        return None
+    saved = baseline.read_trace(js)
+    before = baseline_labels(saved)
+    labels = [step_label(s) for s in steps_of(c.system, r.trace)]
+    old_calls, new_calls = calls_per_thread(before), calls_per_thread(labels)
+    if old_calls != new_calls:
+        threads = sorted(t for t in old_calls | new_calls if old_calls.get(t) != new_calls.get(t))
+        return Finding(c, "regression", f"{name}: shortest counterexample changed: the calls of "
+                       f"{', '.join(threads)} differ (baseline {txt})")
+    if before != labels:
+        what = "same calls per thread, another interleaving"
+    elif txt.exists() and txt.read_text(errors="replace") != render_trace(c.system, r) + "\n":
+        what = "same calls, the trace reads differently (notes or state shown)"
+    elif saved.get("states") != json.loads(dumps(to_itf(c.system, r, c.spec.path)))["states"]:
+        what = "same calls, the saved states differ (e.g. shifted program lines)"
+    else:
+        return None
+    return Finding(c, "changed", f"{name}: {what}; not a regression (regenerate the baseline to record it)")
 
 
 def compare(checked: list[Checked], root: Path) -> list[Finding]:
@@ -48,7 +104,7 @@ def compare(checked: list[Checked], root: Path) -> list[Finding]:
             out.append(Finding(c, "regression", f"{name}: expected {c.expected}, now {r.verdict.value}"))
             continue
         if old is None:
-            if r.verdict is Verdict.VIOLATED and c.expected is None:
+            if c.spec.name in table and r.verdict is Verdict.VIOLATED and c.expected is None:
                 out.append(Finding(c, "regression", f"{name}: violated, and not in the baseline"))
             else:
                 out.append(Finding(c, "new", f"{name}: not in the baseline yet ({r.verdict.value})"))
@@ -57,16 +113,14 @@ def compare(checked: list[Checked], root: Path) -> list[Finding]:
             what = "new violation" if r.verdict is Verdict.VIOLATED else "expected violation disappeared"
             out.append(Finding(c, "regression", f"{name}: {what} (was {old['verdict']}, now {now['verdict']})"))
         elif r.verdict is Verdict.VIOLATED and r.trace is not None:
-            txt, _ = baseline.trace_files(root, c)
-            rendered = render_trace(c.system, r) + "\n"
-            if old["trace_length"] != now["trace_length"] or (txt.exists() and txt.read_text(errors="replace") != rendered):
-                out.append(Finding(c, "regression", f"{name}: shortest counterexample changed "
-                                   f"(length {old['trace_length']} → {now['trace_length']}; baseline {txt})"))
+            found = _trace_change(c, root, name, old, now)
+            if found is not None:
+                out.append(found)
     return out
 
 
 def junit(checked: list[Checked], findings: list[Finding]) -> str:
-    bad = {id(f.checked): f for f in findings if f.kind not in ("new", "not decided")}
+    bad = {id(f.checked): f for f in findings if f.kind in FAILS or f.kind == "no verdict"}
     suite = ET.Element("testsuite", name="interpcheck gate", tests=str(len(checked)),
                        failures=str(sum(f.kind == "regression" for f in bad.values())),
                        errors=str(sum(f.kind == "no verdict" for f in bad.values())))
@@ -83,17 +137,20 @@ def junit(checked: list[Checked], findings: list[Finding]) -> str:
 
 
 def sarif(findings: list[Finding]) -> dict:
-    rules = sorted({f.checked.result.prop for f in findings if f.kind not in ("new", "not decided")})
+    shown = [f for f in findings if f.kind in FAILS or f.kind == "no verdict"]
+    rules = sorted({f.checked.result.prop for f in shown})
     results = []
-    for f in findings:
-        if f.kind in ("new", "not decided"):
-            continue
+    for f in shown:
         c = f.checked
         text = f.message + ("\n" + render_trace(c.system, c.result) if c.result.trace is not None else "")
-        results.append({"ruleId": c.result.prop, "level": "error" if f.kind == "regression" else "warning",
-                        "message": {"text": text},
-                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": c.spec.path},
-                                                            "region": {"startLine": 1}}}]})
+        found = {"ruleId": c.result.prop, "level": "error" if f.kind == "regression" else "warning",
+                 "message": {"text": text},
+                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": c.spec.path},
+                                                     "region": {"startLine": 1}}}]}
+        if c.result.trace is not None:   # at the C call that fails when the trace comes from C; the interleaving
+            located = violation(c.system, c.result, f"{c.spec.path}:1")
+            found["locations"], found["codeFlows"] = located["locations"], located["codeFlows"]
+        results.append(found)
     return {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "runs": [{"tool": {"driver": {"name": "interpcheck", "informationUri": "https://peps.python.org/pep-0788/",
                                           "rules": [{"id": r} for r in rules]}},
@@ -119,13 +176,17 @@ def gate(root, spec_dir, junit_file, sarif_file, engine, order, max_states, max_
             if f.checked.result.trace is not None:
                 click.echo(render_trace(f.checked.system, f.checked.result))
                 click.echo("")
+        elif f.kind == "changed":
+            click.echo(f"changed {f.message}")
         else:
             click.echo(f"note: {f.message}")
     if junit_file:
         Path(junit_file).write_text(junit(checked, findings))
     if sarif_file:
         Path(sarif_file).write_text(json.dumps(sarif(findings), indent=2) + "\n")
-    regressions = sum(f.kind == "regression" for f in findings)
+    regressions = sum(f.kind in FAILS for f in findings)
     limits = sum(f.kind == "no verdict" for f in findings)
-    click.echo(f"gate: {len(checked)} cells, {regressions} regressions, {limits} without a verdict")
+    count = {k: sum(f.kind == k for f in findings) for k in ("changed", "new")}
+    click.echo(f"gate: {len(checked)} cells, {regressions} regressions, {count['changed']} changed without "
+               f"regressing, {count['new']} new, {limits} without a verdict")
     sys.exit(EXIT_SAFETY if regressions else EXIT_LIMIT if limits else EXIT_OK)

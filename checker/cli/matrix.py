@@ -17,7 +17,7 @@ import click
 from interpcheck.model.designs import DESIGNS
 from interpcheck.model.spec import Spec, SpecError
 
-from ..result import Verdict
+from ..result import UNEXPECTED, Verdict, status
 from . import baseline, main
 from .check import engine_options, make_options
 from .runner import Checked, load_all, run_spec
@@ -56,7 +56,7 @@ def _cell_text(c: Checked | None, link_root: str | None) -> str:
             text = f"[{text}]({link_root}/{c.spec.name}/{c.design}.{r.prop}.txt)"
     else:
         text = r.verdict.value
-    if c.expected is not None and c.expected != r.verdict.value:
+    if status(r.verdict, c.expected) == UNEXPECTED:
         text += " **UNEXPECTED**"
     return text
 

@@ -4,8 +4,11 @@
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import interpcheck.checker
 
 from interpcheck.model.ir import LeadsTo, NoDeadlock, NoHang, System
 from interpcheck.model.spec import Spec, SpecError, load_spec
@@ -50,9 +53,20 @@ class Checked:
         return EXIT_SAFETY
 
 
+def bundled_specs() -> Path:
+    """The specs shipped with interpcheck: specs/ in a checkout, interpcheck/specs/ when installed
+    (setup.py maps both under the package)."""
+    return Path(interpcheck.checker.__file__).resolve().parent.parent / "specs"
+
+
 def spec_paths(paths: tuple[str, ...]) -> list[Path]:
     if not paths:
         paths = ("specs",)
+        if not Path("specs").is_dir() and bundled_specs().is_dir():
+            # Installed use outside a project: check the bundled examples rather than fail.
+            print(f"note: no specs/ folder here; using the bundled specs in {bundled_specs()} "
+                  "(`interpcheck init DIR` copies a starter spec)", file=sys.stderr)
+            paths = (str(bundled_specs()),)
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():

@@ -25,7 +25,7 @@ from ..result import Verdict
 from . import main
 from .check import engine_options, make_options
 from .conform import replay_on_cpython
-from .runner import EXIT_BAD_INPUT, EXIT_OK, EXIT_SAFETY, Checked, load_all, overall_exit, run_spec
+from .runner import EXIT_BAD_INPUT, EXIT_OK, EXIT_SAFETY, Checked, bundled_specs, load_all, overall_exit, run_spec
 from .usage import BadUsage, FiniteFloat, inside, known_design
 
 
@@ -62,6 +62,7 @@ def _one_design(spec, design: str | None) -> str:
             click.echo(f"note: {spec.path} has designs {', '.join(spec.designs)}; drawing {spec.designs[0]} "
                        "(choose with --design)", err=True)
         return spec.designs[0]
+    design = resolve(design)
     if design not in spec.designs:
         raise SpecError(spec.path, 0, f"the spec has no design `{design}`; it has {', '.join(spec.designs)}")
     return design
@@ -98,6 +99,8 @@ def graph(spec_path, design, prop, dot_file, svg_file, around_trace, max_states)
     what = f"counterexample for {result.prop} in bold" if result else "no counterexample"
     click.echo(f"wrote {dot_file}: {shown} of {len(ex.states)} states, {what}"
                + (f" ({ex.limit})" if ex.limit else ""))
+    if keep is not None and shown < len(ex.states):
+        click.echo(_how_to_see_more(radius, result is not None, len(ex.states), around_trace is None))
     if svg_file:
         if shutil.which("dot") is None:
             click.echo("error: Graphviz `dot` is not installed (e.g. apt-get install graphviz); "
@@ -105,6 +108,17 @@ def graph(spec_path, design, prop, dot_file, svg_file, around_trace, max_states)
             sys.exit(EXIT_BAD_INPUT)
         subprocess.run(["dot", "-Tsvg", "-o", svg_file, dot_file], check=True)
         click.echo(f"wrote {svg_file}")
+
+
+def _how_to_see_more(radius: int, centred_on_trace: bool, total: int, by_default: bool) -> str:
+    """A cut graph says what it shows and how to see more of it."""
+    around = "the counterexample" if centred_on_trace else "the initial state"
+    why = f" (graphs above {dot.BIG} states are cut)" if by_default else ""
+    more = (f"note: drawn: the states within {radius} step{'s' if radius != 1 else ''} of {around}{why}; "
+            f"to see more: --around-trace {radius + 3}")
+    if not centred_on_trace:
+        more += ", or -p PROPERTY to centre it on a violated property's counterexample"
+    return more + f"; all {total} states: --around-trace {total}"
 
 
 def _explored(system, prop: str | None, expected: list[str], limits: Limits):
@@ -142,8 +156,31 @@ def report(paths, out, designs, props, engine, order, max_states, max_depth, tim
              for c in checked]
     Path(out).write_text(to_html(items))
     traces = sum(i.has_counterexample for i in items)
-    click.echo(f"wrote {out}: {len(items)} verdicts, {traces} counterexample{'s' if traces != 1 else ''}")
+    witnesses = sum(i.has_witness for i in items)
+    click.echo(f"wrote {out}: {len(items)} verdicts, {traces} counterexample{'s' if traces != 1 else ''}"
+               + (f", {witnesses} witness{'es' if witnesses != 1 else ''}" if witnesses else ""))
     sys.exit(overall_exit(checked))
+
+
+def spec_candidates(trace_file: str, source: str) -> list[Path]:
+    """Where the spec a trace names may be: as written (relative to the cwd where it was checked),
+    relative to the trace's folder or any folder above it (the trace moved with its project),
+    then among the bundled specs by file name."""
+    named = Path(source)
+    if named.is_absolute():
+        return [named, bundled_specs() / named.name]
+    here = Path(trace_file).resolve().parent
+    return [named] + [folder / named for folder in (here, *here.parents)] + [bundled_specs() / named.name]
+
+
+def _spec_of_trace(trace_file: str, source: str | None) -> Path:
+    if not source:
+        raise SpecError(trace_file, 0, "the trace names no spec (#meta.source): pass --spec SPEC")
+    found = next((p for p in spec_candidates(trace_file, source) if p.is_file()), None)
+    if found is None:
+        raise SpecError(trace_file, 0, f"cannot find the spec it names, {source}, here or next to the trace: "
+                                       "pass --spec SPEC")
+    return found
 
 
 @main.command()
@@ -175,11 +212,8 @@ def replay(trace_file, spec_path, design, python, keep, settle, time_limit):
         raise SpecError(trace_file, 0, f"cannot read the trace: {err}; give a .itf.json file `check --itf` "
                                        "wrote") from err
     meta = doc.get("#meta", {})
-    spec_path = spec_path or meta.get("source")
-    if not spec_path:
-        raise SpecError(trace_file, 0, "the trace names no spec (#meta.source): pass --spec")
-    spec = load_spec(spec_path)
-    design = design or meta.get("design") or spec.designs[0]
+    spec = load_spec(spec_path or _spec_of_trace(trace_file, meta.get("source")))
+    design = resolve(design or meta.get("design") or spec.designs[0])   # traces may name an old alias
     if python is not None:   # any design that can express the spec (as `matrix` checks them all)
         replay_on_cpython(trace_file, doc, spec, design, python, keep, settle, time_limit)
     if design not in spec.designs:

@@ -94,27 +94,41 @@ class Goals:
 class Reporter(Protocol):
     def progress(self, stats: Stats, queue: int) -> None: ...
 
+    def note(self, text: str, stats: Stats) -> None: ...
+
 
 class SilentReporter:
     def progress(self, stats: Stats, queue: int) -> None:
         pass
 
+    def note(self, text: str, stats: Stats) -> None:
+        pass
+
 
 class StderrReporter:
-    """Prints a progress line every `every` seconds, after the first `after` seconds."""
+    """Prints a progress line every `every` seconds, after the first `after` seconds. Counts
+    never go backwards: a search that starts over (in C after Python, or a second pass) is
+    announced by a note, and its lines resume once it passes what was already printed."""
 
     def __init__(self, label: str = "", after: float = 2.0, every: float = 2.0):
         self.label, self.after, self.every = label, after, every
         self.next_at = after
+        self.shown = (0, 0)   # the highest (states, transitions) printed
 
     def progress(self, stats: Stats, queue: int) -> None:
-        if stats.seconds < self.next_at:
+        if stats.seconds < self.next_at or stats.states < self.shown[0] or stats.transitions < self.shown[1]:
             return
         self.next_at = stats.seconds + self.every
+        self.shown = (stats.states, stats.transitions)
         rate = stats.transitions / stats.seconds if stats.seconds else 0.0
-        print(f"{self.label}{stats.states} distinct states, {stats.transitions} transitions "
-              f"({rate:,.0f}/s), depth {stats.depth}, queue {queue}, {stats.seconds:.1f}s",
+        print(f"{self.label}{stats.states:,} distinct states, {stats.transitions:,} transitions "
+              f"({rate:,.0f}/s), depth {stats.depth}, queue {queue:,}, {stats.seconds:.1f}s",
               file=sys.stderr, flush=True)
+
+    def note(self, text: str, stats: Stats) -> None:
+        """A change of course worth a line, said only to someone already seeing progress."""
+        if self.shown != (0, 0):
+            print(f"{self.label}{text}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -262,6 +276,8 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
                                       c_search.handover if c_search.later else None)
             except native.HandOver as ready:
                 lib = ready.lib
+                reporter.note(f"continuing in C: the same search starts over there, faster; progress resumes "
+                              f"past {ex.stats.states:,} states", ex.stats)
             finally:
                 c_search.cancel()
             # The same search from its start, in C: the same states, verdicts and traces. The

@@ -18,6 +18,15 @@ def stuck_threads(system: System, state: tuple[int, ...]) -> list[str]:
 
 
 
+def _holds(part, state: tuple[int, ...]) -> bool:
+    """One conjunct alone; one that indexes with a NULL handle (an earlier conjunct would
+    have ruled it out) counts as false."""
+    try:
+        return bool(evaluate(part, state))
+    except IndexError:
+        return False
+
+
 def blocked_by(system: System, state: tuple[int, ...], thread: int) -> str:
     """What keeps `thread` from moving in `state`, read off the guards of the call it is at,
     e.g. "stuck at lock(L): lock[L] = main". A guard conjunct false in every outcome of the
@@ -26,7 +35,7 @@ def blocked_by(system: System, state: tuple[int, ...], thread: int) -> str:
     pending = [a for a in system.actions if a.thread == thread and _at_call(a, state)]
     if not pending:
         return ""
-    false_parts = [[p for p in _conjuncts(a.guard) if not evaluate(p, state)] for a in pending]
+    false_parts = [[p for p in _conjuncts(a.guard) if not _holds(p, state)] for a in pending]
     keys = [{_key(p) for p in parts} for parts in false_parts]
     common = set.intersection(*keys)
     if common:

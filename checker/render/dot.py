@@ -18,7 +18,7 @@ from interpcheck.model.ir import (ActionProperty, Compiled, Invariant, LeadsTo, 
 from ..explicit import Exploration
 from ..result import Trace
 from .itf import step_label
-from .steps import HIDDEN_PREFIXES, steps_of
+from .steps import HIDDEN_PREFIXES, internal, steps_of
 
 FONT = "DejaVu Sans Mono"
 BIG = 2000          # graphs above this many states are cut down to the trace's neighbourhood
@@ -106,7 +106,7 @@ def _node_label(system: System, sid: int, state: tuple, initial: tuple, names: l
         if name.startswith(HIDDEN_PREFIXES):
             lines.append(f"{name.split('.', 1)[1]} @ {system.show_slot(i, state[i])}")
     lines += [f"{name} = {system.show_slot(i, state[i])}" for i, name in enumerate(names)
-              if state[i] != initial[i] and not name.startswith(HIDDEN_PREFIXES)]
+              if state[i] != initial[i] and not internal(name)]
     return "\\l".join(_q(line)[1:-1] for line in lines) + "\\l"
 
 

@@ -4,7 +4,8 @@ An ITF file holds every variable in every state, so a trace can be diffed, loade
 tools (itf-py, Quint, Apalache) and replayed against a later model (checker/replay.py).
 Values print as their domain labels where the domain has them ("finalizing", "T1/ts1"),
 else as integers; arrays become ITF maps keyed by element label, or lists without labels.
-Each state's "#meta" names the C call that led to it, in the words of `render.steps`.
+Each state's "#meta" names the C call that led to it, in the words of `render.steps`; the
+trace's "#meta.varTypes" gives every variable's type (traces written before it replay too).
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def to_itf(system: System, result: Result, source: str | None = None) -> dict:
     meta: dict[str, Any] = {"format": "ITF", "format-description": FORMAT_URL,
                             "description": f"{_kind(result)} for {result.prop} in {_title(system)}, by interpcheck",
                             "source": source, "spec": system.name, "design": design_of(system),
-                            "property": result.prop, "verdict": result.verdict.value, "engine": result.engine}
+                            "property": result.prop, "verdict": result.verdict.value, "engine": result.engine,
+                            "varTypes": var_types(system)}
     loop_action = steps[-1] if trace.loop is not None and trace.length >= len(trace.states) else None
     if trace.loop is not None:
         meta["loop"] = trace.loop
@@ -59,11 +61,29 @@ def to_itf(system: System, result: Result, source: str | None = None) -> dict:
             smeta["action"] = step_label(step)
             if step.note:
                 smeta["note"] = step.note
+            if step.where:
+                smeta["source"] = step.where   # the C file:line of the call
         states.append({"#meta": smeta, **state_values(system, state)})
     doc: dict[str, Any] = {"#meta": meta, "vars": [v.name for v in system.variables], "states": states}
     if trace.loop is not None:
         doc["loop"] = trace.loop
     return doc
+
+
+def var_types(system: System) -> dict[str, str]:
+    """Each variable's type in Apalache's type syntax (ADR-002), which `#meta.varTypes` carries
+    so Apalache and the ITF viewer can load the trace: labelled values are strings, others
+    integers; arrays keyed by element label are functions, the others sequences."""
+    out = {}
+    for var in system.variables:
+        value = "Str" if var.domain.labels is not None else "Int"
+        if var.scalar:
+            out[var.name] = value
+        elif var.labels:
+            out[var.name] = f"(Str -> {value})"
+        else:
+            out[var.name] = f"Seq({value})"
+    return out
 
 
 def _kind(result: Result) -> str:
@@ -228,5 +248,5 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
-__all__ = ["to_itf", "dumps", "step_label", "state_values", "state_from_itf", "show_slot", "unique_labels",
+__all__ = ["to_itf", "var_types", "dumps", "step_label", "state_values", "state_from_itf", "show_slot", "unique_labels",
            "trace_states", "ITFError"]

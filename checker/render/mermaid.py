@@ -91,7 +91,7 @@ def sequence_of(system: System, result: Result) -> Sequence:
                 target = where
             if points_at and value in interps and target is None:
                 target = _interp_id(value)
-        call = step.call + (f" → {step.result}" if step.result is not None else "")
+        call = step.shown_call + (f" → {step.result}" if step.result is not None else "")
         last = step.index == trace.length and violated and not cycle
         messages.append(Message(step.index, src, target or src, call, step.note,
                                 tuple(Note(k, tuple(v)) for k, v in notes.items()), last))

@@ -3,22 +3,31 @@ from __future__ import annotations
 
 from interpcheck.model.ir import NoDeadlock, System
 
-from ..result import Result, Trace, Verdict
+from ..result import AS_EXPECTED, NO_VERDICT, UNEXPECTED, Result, Trace, Verdict, status
 from .blocking import blocked_by, stuck_threads
 from .steps import describe_state, steps_of
+
+
+STATUS_LABEL = {AS_EXPECTED: "ok", UNEXPECTED: "UNEXPECTED", NO_VERDICT: "no verdict"}   # a row's last column
 
 
 def verdict_table(rows: list[tuple[str, str, str | None, str]]) -> str:
     """rows: (property, verdict, expected or None, note)."""
     header = ("property", "verdict", "expected", "")
-    def status(v: str, e: str | None) -> str:
-        return "ok" if e in (None, v) else "no verdict" if v == "unknown" else "UNEXPECTED"
-    cells = [header] + [(p, v, e or "-", status(v, e) + (f"  {n}" if n else "")) for p, v, e, n in rows]
+    cells = [header] + [(p, v, e or "-", STATUS_LABEL[status(Verdict(v), e)] + (f"  {n}" if n else ""))
+                        for p, v, e, n in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(3)]
     lines = []
     for r in cells:
         lines.append("  " + "  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
     return "\n".join(line.rstrip() for line in lines)
+
+
+def summary_line(statuses: list[str]) -> str:
+    """The last line of `check` and the report: every verdict counted once, by its status."""
+    count = {k: statuses.count(k) for k in (AS_EXPECTED, UNEXPECTED, NO_VERDICT)}
+    return (f"{len(statuses)} verdicts: {count[AS_EXPECTED]} as expected, {count[UNEXPECTED]} unexpected, "
+            f"{count[NO_VERDICT]} without a verdict")
 
 
 def render_trace(system: System, result: Result, full_state: bool = False) -> str:
@@ -34,9 +43,10 @@ def render_trace(system: System, result: Result, full_state: bool = False) -> st
     for step in steps:
         if trace.loop is not None and step.index - 1 == trace.loop and trace.length >= len(trace.states):
             out.append("      -- the cycle starts here and repeats forever --")
-        call = step.call + (f" -> {step.result}" if step.result is not None else "")
+        call = step.shown_call + (f" -> {step.result}" if step.result is not None else "")
         note = f"   [{step.note}]" if step.note else ""
-        out.append(f"  {step.index:2}. {step.thread.ljust(width)}  {call}{note}")
+        at = f"  at {step.where}" if step.where else ""
+        out.append(f"  {step.index:2}. {step.thread.ljust(width)}  {call}{note}{at}")
         if full_state:
             post = trace.states[step.index] if step.index < len(trace.states) else trace.states[trace.loop]
             out += [f"        {n} = {v}" for n, v in describe_state(system, post, hide_pc=False)]

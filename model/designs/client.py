@@ -85,6 +85,12 @@ def _use_object(s: Site) -> Steps:
              Outcome(cur.ne(0) & v.interp_of(cur).eq(want) & v.phase_of(want).ne(DELETED), [], "used")]]
 
 
+def _choose(s: Site) -> Steps:
+    # A condition the program does not model (a C frontend's `if (n > 0)`): both ways are
+    # possible, each a step of its own thread only.
+    return [[Outcome(TRUE, s.ret(1), "chose 1"), Outcome(TRUE, s.ret(0), "chose 0")]]
+
+
 def _pass(s: Site) -> Steps:
     return [[Outcome(TRUE, [], "")]]
 
@@ -101,4 +107,5 @@ CLIENT = table(
     Api("run_python", (), None, _run_python, "any Python code: needs an attached thread state"),
     Api("use_object", ("interp",), None, _use_object, "PEP 788 'PyGILState_Ensure can use the wrong interpreter'"),
     Api("work", (), None, _pass, "C work that touches no Python state"),
+    Api("choose", (), "int", _choose, "a condition not modelled: 1 or 0, either may come (nondeterministic)"),
 )

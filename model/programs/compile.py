@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from ..designs.api import Api, Design, Site, Steps
 from ..designs.lifecycle import MAIN, finalize_phases
 from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
-                  ThreadGroup, all_of, any_of, assign, enum, evaluate, ite)
+                  ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, value_range)
 from ..vocabulary import (DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, standard_properties)
-from .parse import Arg, Call, Cond, If, ProgramError, Repeat, Return
+from .parse import Arg, Call, Cond, Goto, If, Label, ProgramError, Repeat, Return
 from .queries import QueryCompiler
 
 KIND_DOMAIN = {"int": Domain(-1, 1)}
@@ -146,8 +146,10 @@ class ProgramCompiler:
         view_slots: list[str] = []
         ref_slots: list[str] = []     # strong and weak interpreter references share one slot space
         interps = list(self.sc.interps)
+        consumed: set[str] = set()    # handle kinds some call takes as an argument
         for t, prog in enumerate(self.programs):
             bound: set[str] = set()
+            ahead = {c.target for c in _calls(prog) if c.target and c.where}   # assigned somewhere, from C
             for call in _calls(prog):
                 api = self.design.function(call.name)
                 if api is None:
@@ -158,6 +160,9 @@ class ProgramCompiler:
                     raise ProgramError(f"{call.name} takes {len(api.args)} argument(s) "
                                        f"({', '.join(api.args) or 'none'}), got {len(call.args)}", call.line, design_mismatch=True)
                 for want, arg in zip(api.args, call.args):
+                    consumed.add("ref" if want == "wref" else want)
+                    if call.where and arg.text in ahead and arg.text not in bound:
+                        continue   # C code that reads it on a path where it is still NULL (0)
                     got = self._kind_of_arg(t, arg, bound)
                     if got not in (want, "null", "unbound-shared"):
                         raise ProgramError(f"argument `{arg.text}` of {call.name} must be a {want}, "
@@ -184,6 +189,11 @@ class ProgramCompiler:
                 elif api.creates == "interp":
                     interps.append(_unique(f"{self.names[t]}.interp", interps))
                     self.made_interps[id(call)] = len(interps)
+        # A handle no call creates can only be NULL, but the functions that take one still
+        # read its (never used) object: give each such kind one slot.
+        for kind, slots in (("guard", guard_slots), ("view", view_slots), ("ref", ref_slots)):
+            if kind in consumed and not slots:
+                slots.append(f"no {kind} created")
         self.interp_names = tuple(interps)
         sc = self.sc
         born = len(sc.interps)   # declared interpreters have their own GIL; Py_NewInterpreter's share main's
@@ -209,6 +219,7 @@ class ProgramCompiler:
         self.shared_regs = {n: b.scalar(f"shared.{n}", domains[k]) for n, k in sorted(self.shared_kinds.items())}
         for t, kinds in enumerate(self.kinds):
             self.regs.append({n: b.scalar(f"{self.names[t]}.{n}", domains[k]) for n, k in sorted(kinds.items())})
+        self.labels: dict[int, dict[str, object]] = {}   # thread → label → where it continues
         self.cond_regs: dict[int, Read] = {}
         self.cond_regs_of: dict[int, list[Read]] = {}
         self.pcs: list[list[str]] = [[] for _ in self.names]
@@ -287,6 +298,14 @@ class ProgramCompiler:
     def _stmt(self, t: int, st, after):
         if isinstance(st, Return):
             return "END"
+        if isinstance(st, Label):   # where `goto` lands: the code after it
+            labels = self.labels.setdefault(t, {})
+            if st.name in labels:
+                raise ProgramError(f"label `{st.name}` appears twice", st.line)
+            labels[st.name] = after
+            return after
+        if isinstance(st, Goto):    # resolved once every label is known (in _resolve)
+            return st
         if isinstance(st, If):
             then = self._block(t, st.body, after)
             other = self._block(t, st.orelse, after)
@@ -389,6 +408,8 @@ class ProgramCompiler:
         pc_var = self.pc_vars[t]
         base = all_of(v.crash.eq(0), v.process.eq(0), v.status[t].eq(T_RUNNING), pc_var.eq(pc))
         for o in outcomes:
+            if value_range(o.guard) == (0, 0):
+                continue   # can never happen here (e.g. the live-handle outcome of a NULL literal)
             updates = list(o.updates)
             if o.stop:
                 nxt = None
@@ -405,6 +426,8 @@ class ProgramCompiler:
             if o.stale_use:
                 checks += (Check("no_stale_check", v.checked[t].eq(0)),)
             done = not o.stop and o.goto in (None, LEAVE)
+            if call.where:   # a call translated from C: renderers show its source line
+                self.b.kinds.setdefault("source", {})[len(self.b.actions)] = call.where
             self.b.action(Action(call.name, t, all_of(base, o.guard), tuple(updates), text,
                                  result if done and result is not None else None, checks, o.note))
 
@@ -423,6 +446,14 @@ class ProgramCompiler:
                                  "main returned after Py_FinalizeEx: the process exits, other threads end"))
 
     def _resolve(self, t: int, target, written: dict) -> Expr:
+        seen = set()
+        while isinstance(target, Goto):
+            if target.name not in self.labels.get(t, {}) or target.name in seen:
+                raise ProgramError(f"`goto {target.name}`: no `label {target.name}` in this program"
+                                   if target.name not in seen else f"`goto {target.name}` jumps to itself",
+                                   target.line)
+            seen.add(target.name)
+            target = self.labels[t][target.name]
         if target == "END":
             return Const(len(self.pcs[t]))
         if isinstance(target, int):

@@ -9,7 +9,8 @@
     PyInterpreterGuard_Close(g)
 
 Statements: `[name =] Call(args)`, `if COND:` / `else:`, `repeat N:` (unrolled), `return`,
-`pass`. COND is `[not] x`, `x == NULL`, `x != 0`, or a call. `#` and `//` start comments;
+`pass`, `goto NAME` / `label NAME` (a jump within the program, as C code translated by
+model/cfront needs). COND is `[not] x`, `x == NULL`, `x != 0`, or a call. `#` and `//` start comments;
 a trailing `;` is ignored. Every node keeps its line for error messages.
 """
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Call:
     args: tuple[Arg, ...]
     line: int
     bare: bool = False      # written without parentheses, like the Py_BEGIN_ALLOW_THREADS macro
+    where: str = ""         # the C source `file:line` this call was translated from (model/cfront)
 
     @property
     def text(self) -> str:
@@ -75,6 +77,20 @@ class Repeat:
 
 @dataclass(frozen=True)
 class Return:
+    line: int
+
+
+@dataclass(frozen=True)
+class Label:
+    """`label NAME`: a place `goto NAME` jumps to; costs no step."""
+    name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Goto:
+    """`goto NAME`: continue at `label NAME` of the same program; costs no step."""
+    name: str
     line: int
 
 
@@ -201,6 +217,9 @@ def _block(lines: list, i: int, indent: int, depth: int) -> tuple[tuple, int]:
             raise ProgramError(f"unknown block `{text}`: only `if`, `else` and `repeat N` open blocks", line)
         if text == "return":
             out.append(Return(line))
+        elif re.fullmatch(rf"(goto|label)\s+{NAME}", text):
+            kind, name = text.split()
+            out.append((Goto if kind == "goto" else Label)(name, line))
         elif text != "pass":
             out.append(_call(text, line))
         i += 1

@@ -258,9 +258,10 @@ def _c_thread(ref, path: Path, shown: str, line: int, design: str, data: dict, n
     if not isinstance(ref, str) or ":" not in ref:
         raise SpecError(shown, line, "`c` must be \"FILE.c:FUNCTION\", the file relative to this spec")
     file, func = ref.rsplit(":", 1)
-    source = read_text(path.parent / file, "C source")   # refuse a FIFO, a device or a huge file first
-    if "\x00" in source:
-        raise SpecError(shown, line, f"{file} is not a C source file")
+    try:   # refuse a FIFO, a device or a huge file before the C front end reads it
+        read_text(path.parent / file, "C source")
+    except SpecError as err:
+        raise SpecError(shown, line, f"`c`: {err.path}: {err.message}") from err
     try:
         program = translate(CSources([path.parent / file], [str(path.parent / file)]), func, DESIGNS[design].api)
     except CFrontError as err:

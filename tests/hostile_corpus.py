@@ -200,6 +200,19 @@ def name_cases() -> list[Case]:
     return out
 
 
+def c_thread_cases() -> list[Case]:
+    """Threads taken from C functions: `c = "FILE.c:FUNCTION"`, `after = EVENT`."""
+    out = [text("c-threads", "program-and-c", thread_line("c", 'c = "worker.c:run"'), "either"),
+           text("c-threads", "neither", thread_line("program", 'count = 1'), "either")]
+    for ref, needle in (("nocolon", "file.c:function"), ("/dev/zero:run", "regular file"),
+                        ("missing.c:run", "missing.c"), ("/proc/self/mem:run", "cannot read")):
+        body = thread_line("program", f'c = "{ref}"')
+        out.append(text("c-threads", f"c-{ref}", body, needle))
+    for value, needle in (("42", "after"), ('"NULL"', "null"), ('["E"]', "after")):
+        out.append(text("c-threads", f"after-{value}", thread_line("after", f"after = {value}"), needle))
+    return out
+
+
 def structure_cases() -> list[Case]:
     out = []
     table = '\n[[thread]]\nname = "X{i}"\nprogram = "work()"\n'
@@ -285,7 +298,8 @@ def special_cases() -> list[Case]:
 
 
 def cases() -> list[Case]:
-    return (encoding_cases() + truncated_cases() + type_cases() + range_cases() + name_cases() + structure_cases()
+    return (encoding_cases() + truncated_cases() + type_cases() + range_cases() + name_cases() + c_thread_cases()
+            + structure_cases()
             + expect_cases() + special_cases())
 
 

@@ -236,3 +236,13 @@ def test_a_fifo_or_device_as_a_trace_or_baseline_is_refused_before_reading(tmp_p
     (tmp_path / "base").mkdir()
     os.mkfifo(tmp_path / "base" / "verdicts.json")
     one_line_150(run("gate", "--baseline", str(tmp_path / "base"), "--specs", S1), "not a regular file")
+
+
+@pytest.mark.parametrize("damage", ["[]", "{", '{"states": 3}'])
+def test_a_damaged_trace_in_the_gate_baseline_is_150_naming_it(tmp_path, damage):
+    base = tmp_path / "base"
+    shutil.copytree(ROOT / "counterexamples", base)
+    trace = sorted((base / "s1_isfinalizing_toctou").glob("*.itf.json"))[0]
+    trace.write_text(damage)
+    r = run("gate", "--baseline", str(base), "--specs", S1)
+    one_line_150(r, f"error: {trace}: cannot read the baseline trace")

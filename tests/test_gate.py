@@ -133,7 +133,7 @@ def test_a_spec_new_to_the_baseline_is_new_not_a_regression(in_root, tmp_path):
     r = gate("--specs", str(specs))
     assert r.exit_code == 0, r.output
     assert "0 regressions" in r.output and "REGRESSION" not in r.output
-    assert "note: my_new_spec [legacy] no_stale_check: not in the baseline yet (violated)" in r.output
+    assert "note: my_new_spec [cpython_3_14] no_stale_check: not in the baseline yet (violated)" in r.output
 
 
 def test_shifted_program_lines_are_a_change_of_a_lesser_kind(in_root, tmp_path):
@@ -145,32 +145,32 @@ def test_shifted_program_lines_are_a_change_of_a_lesser_kind(in_root, tmp_path):
     r = gate("--specs", str(specs), "--baseline", str(base))
     assert r.exit_code == 0, r.output
     assert "0 regressions" in r.output
-    assert "changed s1_isfinalizing_toctou [legacy] no_stale_check: same calls, the saved states differ" in r.output
+    assert "changed s1_isfinalizing_toctou [cpython_3_14] no_stale_check: same calls, the saved states differ" in r.output
 
 
 def test_the_same_calls_in_another_interleaving_do_not_fail(in_root, tmp_path):
     specs = _one_spec(tmp_path)
     base = tmp_path / "base"
     CliRunner().invoke(main, ["check", "-q", str(specs), "--write-counterexamples", str(base)])
-    saved = base / "s1_isfinalizing_toctou" / "legacy.no_stale_check.itf.json"
+    saved = base / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json"
     doc = json.loads(saved.read_text())
     states = doc["states"]
     states[1]["#meta"]["action"], states[2]["#meta"]["action"] = states[2]["#meta"]["action"], states[1]["#meta"]["action"]
     saved.write_text(json.dumps(doc))
     r = gate("--specs", str(specs), "--baseline", str(base))
     assert r.exit_code == 0, r.output
-    assert "legacy] no_stale_check: same calls per thread, another interleaving" in r.output
+    assert "cpython_3_14] no_stale_check: same calls per thread, another interleaving" in r.output
 
 
 def test_other_calls_in_a_thread_are_a_regression(in_root, tmp_path):
     specs = _one_spec(tmp_path)
     base = tmp_path / "base"
     CliRunner().invoke(main, ["check", "-q", str(specs), "--write-counterexamples", str(base)])
-    saved = base / "s1_isfinalizing_toctou" / "legacy.no_stale_check.itf.json"
+    saved = base / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json"
     doc = json.loads(saved.read_text())
     doc["states"][2]["#meta"]["action"] = "T1: Py_IsFinalizing() -> 1"
     saved.write_text(json.dumps(doc))
     r = gate("--specs", str(specs), "--baseline", str(base))
     assert r.exit_code == 12, r.output
-    assert "REGRESSION s1_isfinalizing_toctou [legacy] no_stale_check: shortest counterexample changed: " \
+    assert "REGRESSION s1_isfinalizing_toctou [cpython_3_14] no_stale_check: shortest counterexample changed: " \
            "the calls of T1 differ" in r.output

@@ -79,8 +79,8 @@ def one_interpreter() -> object:
 # ----- ITF ---------------------------------------------------------------------------------
 
 def test_itf_of_s1_matches_golden():
-    system, result = spec_result(S1, "legacy", "no_stale_check")
-    golden("s1_isfinalizing_toctou.legacy.no_stale_check.itf.json", dumps(to_itf(system, result, S1)))
+    system, result = spec_result(S1, "cpython_3_14", "no_stale_check")
+    golden("s1_isfinalizing_toctou.cpython_3_14.no_stale_check.itf.json", dumps(to_itf(system, result, S1)))
 
 
 def test_itf_of_a_lasso_matches_golden_and_names_its_loop():
@@ -92,11 +92,11 @@ def test_itf_of_a_lasso_matches_golden_and_names_its_loop():
 
 
 def test_itf_parses_with_itf_py():
-    system, result = spec_result(S1, "legacy", "no_stale_check")
+    system, result = spec_result(S1, "cpython_3_14", "no_stale_check")
     parsed = itf_py.trace_from_json(json.loads(dumps(to_itf(system, result, S1))))
     assert parsed.vars == [v.name for v in system.variables]
     assert len(parsed.states) == result.trace.length + 1
-    assert parsed.meta["property"] == "no_stale_check" and parsed.meta["design"] == "legacy"
+    assert parsed.meta["property"] == "no_stale_check" and parsed.meta["design"] == "cpython_3_14"
     assert [s.meta["index"] for s in parsed.states] == list(range(len(parsed.states)))
     assert parsed.states[2].meta["action"] == "T1: Py_IsFinalizing() -> 0"
     assert parsed.states[0].values["phase"] == {"main": "running"}
@@ -105,13 +105,13 @@ def test_itf_parses_with_itf_py():
 
 
 def test_itf_of_a_lasso_parses_with_itf_py():
-    system, result = spec_result(GH, "legacy", "finalization_completes")
+    system, result = spec_result(GH, "cpython_3_14", "finalization_completes")
     parsed = itf_py.trace_from_json(json.loads(dumps(to_itf(system, result, GH))))
     assert parsed.loop == result.trace.loop
 
 
 def test_itf_round_trips_every_state():
-    for path, design, prop in ((S1, "legacy", "no_stale_check"), (GH, "legacy", "finalization_completes")):
+    for path, design, prop in ((S1, "cpython_3_14", "no_stale_check"), (GH, "cpython_3_14", "finalization_completes")):
         system, result = spec_result(path, design, prop)
         doc = json.loads(dumps(to_itf(system, result, path)))
         assert trace_states(system, doc) == list(result.trace.states)
@@ -131,7 +131,7 @@ def _has_type(value, typ: str) -> bool:
     return False
 
 
-@pytest.mark.parametrize("path, design, prop", [(S1, "legacy", "no_stale_check"), (GH, "legacy", "finalization_completes")])
+@pytest.mark.parametrize("path, design, prop", [(S1, "cpython_3_14", "no_stale_check"), (GH, "cpython_3_14", "finalization_completes")])
 def test_itf_meta_var_types_give_every_variable_its_type(path, design, prop):
     system, result = spec_result(path, design, prop)
     doc = json.loads(dumps(to_itf(system, result, path)))
@@ -143,14 +143,14 @@ def test_itf_meta_var_types_give_every_variable_its_type(path, design, prop):
 
 
 def test_a_trace_written_before_var_types_still_replays():
-    system, result = spec_result(S1, "legacy", "no_stale_check")
+    system, result = spec_result(S1, "cpython_3_14", "no_stale_check")
     doc = json.loads(dumps(to_itf(system, result, S1)))
     del doc["#meta"]["varTypes"]
     assert replay(system, doc).ok
 
 
 def test_itf_numbers_repeated_program_counter_labels():
-    system = load_spec("specs/s22_gilstate_loop_during_finalize.toml").system("legacy")
+    system = load_spec("specs/s22_gilstate_loop_during_finalize.toml").system("cpython_3_14")
     pc = system.var("pc.T1").domain
     assert len(set(pc.labels)) < len(pc.labels)        # `repeat` unrolls one line into several pcs
     labels = unique_labels(pc)
@@ -161,7 +161,7 @@ def test_itf_numbers_repeated_program_counter_labels():
 
 
 def test_itf_unknown_label_is_an_error_naming_the_variable():
-    system, result = spec_result(S1, "legacy", "no_stale_check")
+    system, result = spec_result(S1, "cpython_3_14", "no_stale_check")
     state = to_itf(system, result)["states"][0]
     state["crash"] = "on_fire"
     with pytest.raises(Exception, match="crash"):
@@ -171,9 +171,9 @@ def test_itf_unknown_label_is_an_error_naming_the_variable():
 # ----- Mermaid and SVG ---------------------------------------------------------------------
 
 def test_mermaid_of_s1_matches_golden():
-    system, result = spec_result(S1, "legacy", "no_stale_check")
+    system, result = spec_result(S1, "cpython_3_14", "no_stale_check")
     text = to_mermaid(system, result)
-    golden("s1_isfinalizing_toctou.legacy.no_stale_check.mmd", text)
+    golden("s1_isfinalizing_toctou.cpython_3_14.no_stale_check.mmd", text)
     assert "participant i_main as interp main" in text
     assert sum("->>" in line for line in text.splitlines()) == result.trace.length
     assert "rect rgb(" in text
@@ -202,19 +202,19 @@ def test_mermaid_escapes_statement_separators():
 
 
 def test_hang_ending_says_what_the_thread_waits_for():
-    system, result = spec_result(GH, "legacy", "no_thread_hung")
+    system, result = spec_result(GH, "cpython_3_14", "no_thread_hung")
     seq = sequence_of(system, result)
     assert "stuck at PyGILState_Ensure(): status[T1] = hung" in seq.ending
 
 
 def test_lasso_ending_says_what_every_stuck_thread_waits_for():
-    system, result = spec_result(GH, "legacy", "finalization_completes")
+    system, result = spec_result(GH, "cpython_3_14", "finalization_completes")
     assert sequence_of(system, result).ending.endswith(
         "(main stuck at lock(L): lock[L] = T1; T1 stuck at Py_END_ALLOW_THREADS: status[T1] = hung)")
 
 
 def test_blocked_by_names_the_lock_holder():
-    system, result = spec_result(GH, "legacy", "finalization_completes")
+    system, result = spec_result(GH, "cpython_3_14", "finalization_completes")
     assert blocked_by(system, result.trace.states[-1], 0) == "stuck at lock(L): lock[L] = T1"
 
 
@@ -230,7 +230,7 @@ def test_svg_matches_golden_and_is_well_formed():
 
 
 def test_svg_of_every_bundled_counterexample_is_well_formed():
-    system, result = spec_result(GH, "legacy", "finalization_completes")
+    system, result = spec_result(GH, "cpython_3_14", "finalization_completes")
     ET.fromstring(standalone_svg(sequence_of(system, result)))
     system, result = tiny_result(spinner(), "eventually_done")
     assert "loop forever" in standalone_svg(sequence_of(system, result))
@@ -281,29 +281,29 @@ def cli(*args):
 
 def test_graph_command_writes_dot(tmp_path):
     out = tmp_path / "g.dot"
-    r = cli("graph", S1, "--design", "legacy", "-p", "no_stale_check", "--dot", str(out))
+    r = cli("graph", S1, "--design", "cpython_3_14", "-p", "no_stale_check", "--dot", str(out))
     assert r.exit_code == 0, r.output
     text = out.read_text()
-    assert text.startswith('digraph "s1_isfinalizing_toctou [legacy]: no_stale_check violated"')
+    assert text.startswith('digraph "s1_isfinalizing_toctou [cpython_3_14]: no_stale_check violated"')
     assert "violates no_stale_check" in text
-    assert "18 of 18 states" in r.output or "of 18 states" in r.output
+    assert "27 of 27 states" in r.output          # the whole reachable graph
 
 
 def test_graph_cuts_big_graphs_to_the_trace_neighbourhood(tmp_path, monkeypatch):
     monkeypatch.setattr(dot, "BIG", 5)
     out = tmp_path / "g.dot"
-    r = cli("graph", S1, "--design", "legacy", "-p", "no_use_after_free", "--dot", str(out))
+    r = cli("graph", S1, "--design", "cpython_3_14", "-p", "no_use_after_free", "--dot", str(out))
     assert r.exit_code == 0
     shown, total = r.output.split("wrote ")[1].split(": ")[1].split(" states")[0].split(" of ")
     assert int(shown) < int(total)
-    r = cli("graph", S1, "--design", "legacy", "-p", "no_use_after_free", "--dot", str(out), "--around-trace", "0")
-    assert "6 of" in r.output                       # exactly the trace's 6 states
+    r = cli("graph", S1, "--design", "cpython_3_14", "-p", "no_use_after_free", "--dot", str(out), "--around-trace", "0")
+    assert "7 of" in r.output                       # exactly the trace's 7 states (6 steps)
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed (apt-get install graphviz)")
 def test_graph_svg_through_graphviz(tmp_path):
     svg = tmp_path / "g.svg"
-    r = cli("graph", S1, "--design", "legacy", "--dot", str(tmp_path / "g.dot"), "--svg", str(svg))
+    r = cli("graph", S1, "--design", "cpython_3_14", "--dot", str(tmp_path / "g.dot"), "--svg", str(svg))
     assert r.exit_code == 0, r.output
     root = ET.fromstring(svg.read_text())
     assert root.tag.endswith("svg")
@@ -345,11 +345,11 @@ def test_report_command_covers_every_verdict(tmp_path):
     out = tmp_path / "r.html"
     r = cli("report", "-q", S1, "--out", str(out))
     assert r.exit_code == 0, r.output
-    assert "12 verdicts, 8 counterexamples" in r.output
+    assert "35 verdicts, 17 counterexamples" in r.output
     text = out.read_text()
-    assert text.count('<section class="trace"') == 8
-    assert text.count("<tr data-design=") == 12
-    assert 'id="s1_isfinalizing_toctou-legacy-no_stale_check"' in text
+    assert text.count('<section class="trace"') == 17
+    assert text.count("<tr data-design=") == 35
+    assert 'id="s1_isfinalizing_toctou-cpython_3_14-no_stale_check"' in text
 
 
 # ----- check --itf / --mermaid and replay ---------------------------------------------------
@@ -358,10 +358,10 @@ def test_check_writes_one_file_per_counterexample(tmp_path):
     r = cli("check", "-q", S1, "--itf", str(tmp_path / "itf"), "--mermaid", str(tmp_path / "mmd"))
     assert r.exit_code == 0
     itf = sorted(p.name for p in (tmp_path / "itf" / "s1_isfinalizing_toctou").iterdir())
-    assert len(itf) == 8 and "legacy.no_stale_check.itf.json" in itf
-    assert (tmp_path / "mmd" / "s1_isfinalizing_toctou" / "legacy_313.no_use_after_free.mmd").exists()
-    written = (tmp_path / "itf" / "s1_isfinalizing_toctou" / "legacy.no_stale_check.itf.json").read_text()
-    assert written == (GOLDEN / "s1_isfinalizing_toctou.legacy.no_stale_check.itf.json").read_text()
+    assert len(itf) == 17 and "cpython_3_14.no_stale_check.itf.json" in itf
+    assert (tmp_path / "mmd" / "s1_isfinalizing_toctou" / "cpython_3_13.no_null_deref.mmd").exists()
+    written = (tmp_path / "itf" / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json").read_text()
+    assert written == (GOLDEN / "s1_isfinalizing_toctou.cpython_3_14.no_stale_check.itf.json").read_text()
 
 
 @pytest.fixture
@@ -370,11 +370,11 @@ def saved(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("name", ["s1_isfinalizing_toctou/legacy.no_stale_check",
-                                  "s1_isfinalizing_toctou/legacy.no_deadlock",
-                                  "s1_isfinalizing_toctou/legacy_313.no_use_after_free",
-                                  "gh129536_daemon_thread_lock/legacy.no_thread_hung",
-                                  "gh129536_daemon_thread_lock/legacy.finalization_completes"])
+@pytest.mark.parametrize("name", ["s1_isfinalizing_toctou/cpython_3_14.no_stale_check",
+                                  "s1_isfinalizing_toctou/cpython_3_14.no_thread_hung",
+                                  "s1_isfinalizing_toctou/cpython_3_13.no_null_deref",
+                                  "gh129536_daemon_thread_lock/cpython_3_14.no_thread_hung",
+                                  "gh129536_daemon_thread_lock/cpython_3_14.finalization_completes"])
 def test_saved_trace_replays_and_still_fails(saved, name):
     r = cli("replay", str(saved / f"{name}.itf.json"))
     assert r.exit_code == 0, r.output
@@ -392,7 +392,7 @@ def test_replay_of_a_cycle_checks_the_closing_step():
 def test_replay_diverges_where_the_model_changed(saved, tmp_path):
     changed = tmp_path / "s1_changed.toml"
     changed.write_text((ROOT / S1).read_text().replace("if Py_IsFinalizing():", "if not Py_IsFinalizing():"))
-    r = cli("replay", str(saved / "s1_isfinalizing_toctou" / "legacy.no_stale_check.itf.json"),
+    r = cli("replay", str(saved / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json"),
             "--spec", str(changed))
     assert r.exit_code == 12
     assert "at step 2: T1: Py_IsFinalizing() -> 0" in r.output
@@ -400,7 +400,7 @@ def test_replay_diverges_where_the_model_changed(saved, tmp_path):
 
 
 def test_replay_diverges_on_an_edited_state(saved):
-    path = saved / "s1_isfinalizing_toctou" / "legacy.no_stale_check.itf.json"
+    path = saved / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json"
     doc = json.loads(path.read_text())
     doc["states"][3]["phase"] = {"#map": [["main", "prefinal"]]}
     path.write_text(json.dumps(doc))
@@ -411,7 +411,7 @@ def test_replay_diverges_on_an_edited_state(saved):
 
 
 def test_replay_names_the_calls_enabled_instead(saved):
-    path = saved / "s1_isfinalizing_toctou" / "legacy.no_stale_check.itf.json"
+    path = saved / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json"
     doc = json.loads(path.read_text())
     doc["states"][1]["#meta"]["action"] = "main: Py_Exit()"
     path.write_text(json.dumps(doc))

@@ -100,7 +100,9 @@ def conform(paths, pythons, baseline, fmt, settle, time_limit, workers):
     specs = load_all(paths)
     if fmt == "text":
         for i in interps:
-            click.echo(f"CPython {i.short} ({i.executable}): held to {design_for(i.version)}", err=True)
+            held = design_for(i.version)
+            click.echo(f"CPython {i.short} ({i.executable}): "
+                       + (f"held to {held}" if held else "no design models it: skipped"), err=True)
     rows = run_suite(specs, interps, Path(baseline), settle, time_limit, workers)
     if fmt == "json":
         click.echo(json.dumps({"results": as_json(rows)}, indent=2))

@@ -41,6 +41,8 @@ def _call(op: CCall, thread: str) -> list[str]:
         return ["t->saved = PyEval_SaveThread();", "returned(t, NULL);"]
     if f == "Py_END_ALLOW_THREADS":
         return ["PyEval_RestoreThread(t->saved);", "returned(t, NULL);"]
+    if f in ("PyMutex_Lock", "PyMutex_Unlock"):    # 3.13+: parks detached when contended
+        return [f"{f}(&pymutex_{_one(a, op)});", "returned(t, NULL);"]
     if f in ("lock", "unlock"):
         return [f"pthread_mutex_{f}(&lock_{_one(a, op)});", "returned(t, NULL);"]
     if f == "work":
@@ -53,7 +55,7 @@ def _call(op: CCall, thread: str) -> list[str]:
                 "pthread_mutex_unlock(&mu);", "returned(t, NULL);"]
     if f == "Py_NewInterpreter":
         return [f"PyThreadState *ts = Py_NewInterpreter();", *( [f"{r} = (intptr_t)ts;"] if r else []),
-                "if (ts) install_hooks();", "returned(t, pointer(ts));"]
+                "if (ts) install_hooks(0);", "returned(t, pointer(ts));"]
     if f == "PyInterpreterState_Get":
         return ["PyInterpreterState *interp = PyInterpreterState_Get();", f"{store}interp;",
                 "returned(t, pointer(interp));"]
@@ -94,6 +96,9 @@ def to_c(plan: Plan, version: str, trace_name: str) -> str:
            RUNTIME.read_text(), "/* ---- the spec's variables, locks and events ---- */"]
     out += [f"static intptr_t {v.replace('.', '_')};   /* {v} */" for v in plan.variables] or ["/* none */"]
     out += [f"static pthread_mutex_t lock_{n} = PTHREAD_MUTEX_INITIALIZER;" for n in plan.locks]
+    if plan.locks:
+        out += ["#if PY_VERSION_HEX >= 0x030D0000   /* PyMutex is public API from 3.13 */",
+                *(f"static PyMutex pymutex_{n};" for n in plan.locks), "#endif"]
     out += [f"static int event_{n};" for n in plan.events]
     for t in plan.threads:
         out += ["", f"/* thread {t.name}: its calls in trace order, each released by its step */",
@@ -109,7 +114,7 @@ def to_c(plan: Plan, version: str, trace_name: str) -> str:
     index = {t.name: k for k, t in enumerate(plan.threads)}
     releases = {op.step for t in plan.threads for op in t.ops}
     out += ["", "static struct thread threads[] = {"]
-    out += [f"    {{\"{t.name}\", {len(t.ops)}, 0, ops_{t.name}}}," for t in plan.threads]
+    out += [f"    {{\"{t.name}\", {len(t.ops)}, 0, ops_{t.name}, {int(t.python)}}}," for t in plan.threads]
     out += ["};", "", "/* per step: its thread, whether it releases the thread, how the driver waits (see drive) */",
             "static const struct step steps[] = {"]
     out += [f"    {{{index[e.thread]}, {int(e.step in releases)}, {_wait(e, releases)}}},  "
@@ -120,15 +125,21 @@ def to_c(plan: Plan, version: str, trace_name: str) -> str:
             f"    drive(threads, steps, {len(plan.steps)});", "    return NULL;", "}", "",
             "int main(int argc, char **argv)", "{",
             "    if (argc > 1)", "        settle_ms = atol(argv[1]);",
-            "    Py_InitializeEx(0);", "    install_hooks();"]
-    if main < 0:
-        out.append("    PyEval_SaveThread();   /* no spec thread holds main's thread state */")
-    elif not attached:
-        out.append(f"    threads[{main}].saved = PyEval_SaveThread();   /* {plan.threads[main].name} starts detached */")
-    out += ["    pthread_t pt, drv;"]
+            "    Py_InitializeEx(0);", "    install_hooks(1);"]
+    out += ["    PyThreadState *first = PyEval_SaveThread();   /* the GIL is free while Python threads start */",
+            "    pthread_t pt, drv;"]
     for k, t in enumerate(plan.threads):
         if k != main:
-            out.append(f"    pthread_create(&pt, NULL, thread_main, &threads[{k}]);   /* {t.name} */")
+            kind = "a Python thread of main, detached" if t.python else "a native thread"
+            out.append(f"    pthread_create(&pt, NULL, thread_main, &threads[{k}]);   /* {t.name}: {kind} */")
+    if any(t.python for t in plan.threads):
+        out.append(f"    wait_python_threads({sum(t.python for t in plan.threads)});")
+    if main < 0:
+        out.append("    (void)first;   /* no spec thread holds main's thread state */")
+    elif attached:
+        out.append("    PyEval_RestoreThread(first);")
+    else:
+        out.append(f"    threads[{main}].saved = first;   /* {plan.threads[main].name} starts detached */")
     out += ["    pthread_create(&drv, NULL, driver, NULL);"]
     if main >= 0:
         out.append(f"    run_thread(&threads[{main}]);   /* {plan.threads[main].name}: on the process's main thread */")

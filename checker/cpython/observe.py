@@ -9,7 +9,9 @@ What each model outcome looks like in the process:
 - blocked (a deadlock at the end of the trace): no event, the thread waits in the kernel
   (futex, or any other system call);
 - fatal error: SIGABRT with a "Fatal Python error" line on stderr; crash: SIGSEGV/SIGBUS;
-- use after free: under valgrind (PYTHONMALLOC=malloc), an invalid access inside a freed block.
+- use after free: under valgrind (PYTHONMALLOC=malloc), an invalid access inside a freed block;
+- NULL dereference: SIGSEGV at an address valgrind places in no block, below 64 KiB
+  (a field read through a NULL pointer).
 Timeouts decide "never": keep them short (`settle`).
 """
 from __future__ import annotations
@@ -163,6 +165,10 @@ def _words(seen: str) -> str:
     return seen
 
 
+# Nothing is mapped in the first 64 KiB (vm.mmap_min_addr's usual value; a program never maps
+# there): an access there is NULL plus a field's offset (3.13.0's new_threadstate(NULL) reads
+# the interpreter at +0x1cd0, 3.12.1's at +0x60).
+_NEAR_NULL = 0x10000
 _FREED = re.compile(r"inside a block of size [\d,]+ free'd")
 _UAF = "use after free (valgrind: an access inside a freed block)"
 
@@ -171,8 +177,12 @@ def _death(returncode: int, stderr: str) -> str:
     fatal = re.search(r"Fatal Python error: (.*)", stderr)
     if fatal:
         return f"fatal error: {fatal.group(1).strip()}"
-    wild = "; valgrind: an address in no block, a NULL or wild pointer, not a freed one" \
-        if re.search(r"is not stack'd, malloc'd or \(recently\) free'd", stderr) else ""
+    wild = ""
+    m = re.search(r"Address (0x[0-9a-fA-F]+) is not stack'd, malloc'd or \(recently\) free'd", stderr)
+    if m:
+        near_null = int(m.group(1), 16) < _NEAR_NULL
+        wild = (f"; valgrind: address {m.group(1)}, in no block" +
+                (", a NULL pointer's field, not a freed one" if near_null else ", a wild pointer, not a freed one"))
     if returncode < 0:
         name = signal.Signals(-returncode).name
         kind = "fatal error" if name == "SIGABRT" else "crash"
@@ -190,7 +200,9 @@ def _crash_agrees(outcome: str, death: str) -> tuple[bool, str]:
     fits = {"fatal_error": death.startswith("fatal error"),
             "no_thread_state": death.startswith(("fatal error", "crash")),
             "use_after_free": death.startswith("use after free") or (
-                death.startswith("crash") and shutil.which("valgrind") is None)}
+                death.startswith("crash") and shutil.which("valgrind") is None),
+            "null_deref": death.startswith("crash (SIGSEGV") and (
+                "a NULL pointer's field" in death or shutil.which("valgrind") is None)}
     if fits.get(kind, False):
         return True, ""
     return False, f"predicted {kind.replace('_', ' ')}, observed {death}"

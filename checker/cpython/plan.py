@@ -24,13 +24,20 @@ CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadSta
          "Py_FinalizeEx", "run_python", "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS", "PyEval_SaveThread",
          "PyEval_RestoreThread", "lock", "unlock", "work", "set", "wait", "Py_NewInterpreter",
          "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",
-         "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get"}
+         "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get", "PyMutex_Lock", "PyMutex_Unlock"}
 PHASED = {"Py_FinalizeEx", "Py_EndInterpreter"}
 # A phased call's steps, by the start of the model's note: what the harness stops at.
 PHASES = (("pre-finalization", "hook atexit"), ("finalizing flag set", "hook flag"),
           ("thread states freed", "returned"))
-UNOBSERVABLE = {"use_object": "using an object under the wrong interpreter has no outcome the process shows "
-                              "(nothing crashes at that call)"}
+# Model calls the harness cannot make happen on the real runtime, and why.
+NOT_FORCEABLE = {
+    "use_object": "using an object under the wrong interpreter has no outcome the process shows "
+                  "(nothing crashes at that call)",
+    "lock_buffered_io": "a buffered stream's lock (`buffered->lock`, Modules/_io/bufferedio.c) is not reachable "
+                        "through the C API, and CPython takes it only from an attached thread (ENTER_BUFFERED runs "
+                        "with the GIL held; only the raw write inside it runs detached): the spec's order, the lock "
+                        "taken inside Py_BEGIN_ALLOW_THREADS, cannot be forced",
+}
 _START = re.compile(r"line \d+( begin)?( #\d+)?")
 
 
@@ -68,6 +75,7 @@ class ThreadPlan:
     name: str
     main: bool                    # holds the main interpreter's first thread state at the start
     attached: bool
+    python: bool = False          # a Python thread of main with a thread state of its own, detached
     ops: list[CCall] = field(default_factory=list)
 
 
@@ -96,9 +104,14 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
     for t in scenario.threads:
         if t.tstate not in (None, "main"):
             raise NotReplayable(f"thread {t.name} starts with a thread state of {t.tstate}: only main's is set up")
-        threads.append(ThreadPlan(t.name, t.tstate == "main", t.attached))
-    if sum(t.main for t in threads) > 1:
-        raise NotReplayable("two threads start with main's thread state")
+        threads.append(ThreadPlan(t.name, False, t.attached, python=t.tstate == "main"))
+    # The thread that starts attached (else the first) runs on the process's main thread with the
+    # thread state Py_Initialize made; every other thread of the main interpreter is a Python
+    # thread the harness starts inside Py_BEGIN_ALLOW_THREADS, with a thread state of its own.
+    holders = [t for t in threads if t.python]
+    if holders:
+        first = next((t for t in holders if t.attached), holders[0])
+        first.main, first.python = True, False
     by_name = {t.name: t for t in threads}
     names = system.slot_names()
     slot = {n: i for i, n in enumerate(names)}
@@ -113,8 +126,8 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
             else trace.states[trace.loop]
         t = row.thread
         label = f"{t}: {row.call}" + (f" -> {row.result}" if row.result is not None else "")
-        if action.name in UNOBSERVABLE:
-            raise NotReplayable(f"step {row.index} ({label}): {UNOBSERVABLE[action.name]}")
+        if action.name in NOT_FORCEABLE:
+            raise NotReplayable(f"step {row.index} ({label}): {NOT_FORCEABLE[action.name]}")
         if action.name not in CALLS:
             raise NotReplayable(f"step {row.index} ({label}): no C translation of `{action.name}` yet")
         starts = bool(_START.fullmatch(cell(pre, f"pc.{t}") or ""))

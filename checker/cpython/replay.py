@@ -1,6 +1,6 @@
 """One trace on one CPython: replay it on the model (to know each step's action), plan it,
 write and build the C program, run it (under valgrind when the model predicts a use after
-free and valgrind is installed) and compare."""
+free or a NULL dereference and valgrind is installed) and compare."""
 from __future__ import annotations
 
 import shutil
@@ -18,6 +18,8 @@ from .interpreters import Interpreter
 from .observe import Outcome, run
 from .plan import NotReplayable, make_plan
 
+# Predicted crashes only valgrind tells apart from other SIGSEGVs: freed memory, or a NULL pointer.
+VALGRIND = ("crash:use_after_free", "crash:null_deref")
 SETTLE = 0.3        # seconds a step may take before the thread counts as not moving
 TIME_LIMIT = 60.0   # seconds for one run of the program
 
@@ -57,7 +59,7 @@ def replay_trace(spec: Spec, design: str, prop: str, trace: Trace, name: str, in
     except NotReplayable as err:
         return CPythonReplay(interp, why_not=str(err))
     exe = build(source, interp, keep)
-    valgrind = any(e.outcome == "crash:use_after_free" for e in plan.steps) and shutil.which("valgrind") is not None
+    valgrind = any(e.outcome in VALGRIND for e in plan.steps) and shutil.which("valgrind") is not None
     try:
         return CPythonReplay(interp, run(exe, plan, settle, time_limit, valgrind), valgrind=valgrind)
     except NotReplayable as err:

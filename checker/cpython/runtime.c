@@ -39,6 +39,7 @@ struct thread {
     const char *name;
     int nops, next;          /* its operations, and the next one to run */
     op_fn op;
+    int python;              /* a Python thread of main: starts with its own thread state, detached */
     pid_t tid;
     int events;              /* events reported so far; the driver compares counts */
     int base;                /* events before the driver last released it */
@@ -114,6 +115,26 @@ static void run_ops(struct thread *t)
 
 /* ---- hooks CPython calls on the finalizing thread ---------------------------------- */
 
+/* take_gil exits a non-finalizer when it wakes up after the finalizing flag: after a wait
+   that timed out (one switch interval) and after taking the GIL (Python/ceval_gil.h:254-258,
+   :298 v3.11.2; Python/ceval_gil.c in 3.12/3.13). With the default 5 ms interval a thread
+   already waiting for the GIL when the flag is set exits at once; the harness's 1000 s
+   interval would keep it waiting. So at the runtime's flag the finalizer hands the GIL over
+   once, with a short interval, and takes it back: every waiter exits, as in the runtime. */
+static void let_waiters_exit(void)
+{
+    PyObject *set = PySys_GetObject("setswitchinterval");      /* borrowed */
+    if (set == NULL)
+        return;
+    Py_XDECREF(PyObject_CallFunction(set, "d", 0.005));
+    PyThreadState *ts = PyEval_SaveThread();
+    struct timespec pause = {0, 50 * 1000000L};
+    nanosleep(&pause, NULL);
+    PyEval_RestoreThread(ts);
+    Py_XDECREF(PyObject_CallFunction(set, "d", 1000.0));
+    PyErr_Clear();
+}
+
 static PyObject *hook(PyObject *module, PyObject *arg)
 {
     struct thread *t = self;
@@ -130,6 +151,8 @@ static PyObject *hook(PyObject *module, PyObject *arg)
         /* The runtime's flag is public; a subinterpreter's (3.12+) is not: -1, unchecked
            (docs/conformance.md shows where Py_EndInterpreter sets it, read with gdb). */
         int flag = PyInterpreterState_Get() == PyInterpreterState_Main() ? IS_FINALIZING() : -1;
+        if (flag == 1)
+            let_waiters_exit();
         event(t, "hook flag finalizing=%d", flag);
         run_ops(t);
     }
@@ -142,9 +165,12 @@ static PyMethodDef hook_def = {"interpcheck_hook", hook, METH_O, NULL};
    holder drop it at its next bytecode (the eval breaker), an order the trace did not choose;
    the trace's own hand-overs (run_python's eval-breaker steps) are made explicitly.
    atexit runs in pre-finalization; sys.stdout's flush (flush_std_files) and the __del__ of an
-   object in __main__ (finalize_modules) run after the finalizing flag. */
+   object in __main__ (finalize_modules) run after the finalizing flag. sys.stdout is wrapped in
+   the main interpreter only: Py_EndInterpreter never flushes it, but Py_FatalError does
+   (fatal_error -> flush_std_files, Python/pylifecycle.c:2909 v3.12.1), so a wrapper in a
+   subinterpreter would take "not the last thread" for the flag. */
 static const char HOOKS_PY[] =
-    "def interpcheck_install(hook):\n"
+    "def interpcheck_install(hook, main):\n"
     "    import atexit, sys\n"
     "    sys.setswitchinterval(1000.0)\n"   /* no eval-breaker hand-over but the trace's own */
     "    atexit.register(hook, 'atexit')\n"
@@ -160,15 +186,17 @@ static const char HOOKS_PY[] =
     "            hook('flag')\n"
     "            return self.real.flush()\n"
     "    sys.modules['__main__'].__dict__['interpcheck_flag'] = Flag()\n"
-    "    sys.stdout = Out(sys.stdout)\n";
+    "    if main:\n"
+    "        sys.stdout = Out(sys.stdout)\n";
 
-static void install_hooks(void)
+static void install_hooks(int main_interpreter)
 {
     PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));
     PyObject *r = PyRun_String(HOOKS_PY, Py_file_input, main_dict, main_dict);
     PyObject *fn = PyCFunction_New(&hook_def, NULL);
     PyObject *install = PyDict_GetItemString(main_dict, "interpcheck_install");
-    PyObject *done = (r && fn && install) ? PyObject_CallOneArg(install, fn) : NULL;
+    PyObject *done = (r && fn && install)
+        ? PyObject_CallFunction(install, "Oi", fn, main_interpreter) : NULL;
     if (done == NULL) {
         PyErr_Print();
         note("error cannot install the hooks");
@@ -196,9 +224,38 @@ static void run_thread(struct thread *t)
     pthread_cleanup_pop(0);
 }
 
+static int python_threads_ready;
+
+/* A Python thread of the main interpreter that starts inside Py_BEGIN_ALLOW_THREADS (a spec
+   thread with tstate = "main", attached = false): its own thread state, made on its own OS
+   thread (PyThreadState_New binds PyGILState to the calling thread), attached once and
+   detached with PyEval_SaveThread, as a thread that entered Py_BEGIN_ALLOW_THREADS. Not a
+   `threading` thread: finalization does not join it (a daemon thread). */
+static void start_python_thread(struct thread *t)
+{
+    PyThreadState *ts = PyThreadState_New(PyInterpreterState_Main());
+    PyEval_RestoreThread(ts);
+    t->saved = PyEval_SaveThread();
+    pthread_mutex_lock(&mu);
+    python_threads_ready++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void wait_python_threads(int n)
+{
+    pthread_mutex_lock(&mu);
+    while (python_threads_ready < n)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+}
+
 static void *thread_main(void *arg)
 {
-    run_thread((struct thread *)arg);
+    struct thread *t = arg;
+    if (t->python)
+        start_python_thread(t);
+    run_thread(t);
     return NULL;
 }
 

@@ -62,7 +62,7 @@ def ref_close(s: Site) -> Steps:
         Outcome(last & mine, start, "last reference: this thread finalizes the interpreter (finalizers run here)",
                 goto=1),
     ]
-    return [step0] + teardown(v, t, interp, s)
+    return [step0] + teardown(v, t, interp, s, "the last Close")
 
 
 DESTROY_AT_ZERO = Design(

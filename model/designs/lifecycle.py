@@ -82,7 +82,7 @@ def last_thread_check(v: Vocabulary, t: int, interp: Expr) -> Outcome:
                    "another thread state of the interpreter exists: Py_FatalError(\"not the last thread\")", stop=True)
 
 
-def teardown(v: Vocabulary, t: int, interp: Expr, s: Site) -> Steps:
+def teardown(v: Vocabulary, t: int, interp: Expr, s: Site, what: str) -> Steps:
     """zapthreads + PyInterpreterState_Delete: every thread state of the interpreter is freed,
     whichever OS thread still points at it (pystate.c); the finalizer ends detached."""
     me = v.attached[t]
@@ -92,7 +92,14 @@ def teardown(v: Vocabulary, t: int, interp: Expr, s: Site) -> Steps:
         updates.append(assign(v.ts_status[k], ite(mine, O_FREED, v.ts_status[k])))
     updates += [assign(v.phase_of(interp), DELETED), assign(v.attached[t], 0),
                 assign(v.gil_of(interp), 0), assign(v.finalizer[interp - 1], 0)]
-    updates += [assign(v.gilstate[t], ite(v.gilstate[t].eq(me), 0, v.gilstate[t]))]
+    if what == "Py_FinalizeEx":
+        # The runtime's PyGILState TSS key is deleted: every thread's binding is gone, and
+        # PyGILState_GetThisThreadState() answers NULL everywhere (_PyGILState_Fini,
+        # Python/pystate.c:1559-1563 (v3.11.2); gilstate_tss_fini in _PyRuntimeState_Fini,
+        # Python/pystate.c:487, from _Py_Finalize's _PyRuntime_Finalize (v3.13.5)); run on 3.11-3.13.
+        updates += [assign(v.gilstate[k], 0) for k in range(len(v.layout.threads))]
+    else:
+        updates += [assign(v.gilstate[t], ite(v.gilstate[t].eq(me), 0, v.gilstate[t]))]
     return [[Outcome(TRUE, updates + s.ret(0), "thread states freed, interpreter freed")]]
 
 
@@ -102,7 +109,7 @@ def finalize_phases(v: Vocabulary, t: int, interp: Expr, s: Site, waits_for_guar
     if waits_for_guards:
         phases["close"] = close_guards(v, t, interp)
     phases["flag"] = flag(v, t, interp, what)
-    phases["teardown"] = teardown(v, t, interp, s)
+    phases["teardown"] = teardown(v, t, interp, s, what)
     return phases
 
 

@@ -67,6 +67,13 @@ class Result:
     reason: str = ""  # why a verdict is unknown (which limit), or a note on how it was decided
     system: object = None  # the System the trace belongs to, when not the one checked (parametric)
     cti: object = None     # k-induction's counterexample to induction (smt.induction.Cti), when unproven
+    undecided: bool = False  # UNKNOWN because this engine does not decide this kind of property: no limit
+
+
+def not_decided(prop: str, engine: str, stats: Stats, why: str) -> Result:
+    """An engine's answer for a property it does not decide (BMC on liveness): unknown, and no
+    limit was reached, so the exit code does not claim one."""
+    return Result(prop, Verdict.UNKNOWN, engine, None, stats, f"not decided by this engine: {why}", undecided=True)
 
 
 class Limit(Exception):

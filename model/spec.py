@@ -6,26 +6,34 @@ Every mistake becomes one SpecError naming the file, the line and what to do.
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from . import spec_schema
 from .designs import DESIGNS, resolve
+from .spec_schema import did_you_mean
 from .ir import System
 from .programs import ProgramError, Scenario, ThreadSpec, build_system, parse_program, resize
-from .programs.parse import Arg, Call
+from .programs.parse import MAX_STATEMENTS, Arg, Call, assigned, size
 
-VERDICTS = ("holds", "violated")
-TOP_KEYS = {"name", "summary", "design", "designs", "interpreters", "locks", "events", "shared", "bounds",
-            "thread", "atexit", "finalizers", "expect", "queries", "invariants"}
-THREAD_KEYS = {"name", "count", "program", "c", "after", "tstate", "attached"}
-BOUNDS = {"tstates_per_thread": (1, 6), "nesting": (1, 6), "max_counter": (1, 8)}
+MAX_BYTES = 1 << 20     # a spec is a few kilobytes; a bigger file is not one
+MAX_THREADS = 64        # thread instances, `count` included
+MAX_TOTAL = 4 * MAX_STATEMENTS   # statements of all thread instances: loading stays within seconds
+
+
+def one_line(text: str) -> str:
+    """`text` with newlines and other control characters escaped: a message quotes the user's
+    input, which must neither break the one-line contract nor drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SpecError(Exception):
     def __init__(self, path: str, line: int, message: str, design_mismatch: bool = False):
+        path, message = one_line(str(path)), one_line(message)
         super().__init__(f"{path}:{line}: {message}")
         self.path, self.line, self.message = path, line, message
         self.design_mismatch = design_mismatch
@@ -82,11 +90,23 @@ class _Lines:
         self.lines = text.splitlines()
 
     def of(self, key: str, nth: int = 0, after: int = 0) -> int:
-        for pat in (re.compile(rf"^\s*(\[+\s*)?\"?{re.escape(key)}\b"), re.compile(rf"\b{re.escape(key)}\s*=")):
+        for pat in (re.compile(rf"^\s*(\[+\s*)?\"?{re.escape(key)}\b"), re.compile(rf"\b{re.escape(key)}\s*="),
+                    re.compile(rf"^\s*\[+[^\]]*\.\s*\"?{re.escape(key)}\b")):
             hits = [i + 1 for i, line in enumerate(self.lines) if i + 1 > after and pat.search(line)]
             if hits:
                 return hits[nth] if nth < len(hits) else hits[-1]
         return 1
+
+    def at(self, path: tuple) -> int:
+        """The line of a schema path: ("thread", 2, "count") is `count` after the third [[thread]]."""
+        line = 0
+        for i, part in enumerate(path):
+            if isinstance(part, int):
+                if i == 1:   # the nth table of a top-level array of tables
+                    line = self.of(path[0], part)
+                continue
+            line = self.of(part, 0, max(line - 1, 0))
+        return line or 1
 
     def program_start(self, key: str, nth: int) -> int:
         """First line of the nth `key = \"\"\"...` string's content."""
@@ -98,98 +118,107 @@ class _Lines:
         return line if rest.strip() else line + 1
 
 
+def read_text(path: Path, what: str = "spec", limit: int = MAX_BYTES) -> str:
+    """The file's text, refusing what is not a `what` before reading it: not a regular file
+    (a FIFO would block, /dev/zero never ends), over `limit` bytes, or not UTF-8."""
+    shown = str(path)
+    try:
+        info = path.stat()
+    except OSError as err:
+        raise SpecError(shown, 0, f"cannot read the {what}: {err.strerror}") from err
+    if not stat.S_ISREG(info.st_mode):
+        raise SpecError(shown, 0, f"not a regular file (a FIFO, device or folder?): give a {what} file")
+    if info.st_size > limit:
+        raise SpecError(shown, 0, f"{info.st_size:,} bytes is too large for a {what} (at most {limit:,})")
+    try:
+        with path.open("rb") as f:
+            raw = f.read(limit + 1)
+    except OSError as err:
+        raise SpecError(shown, 0, f"cannot read the {what}: {err.strerror}") from err
+    if len(raw) > limit:
+        raise SpecError(shown, 0, f"too large for a {what} (more than {limit:,} bytes)")
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise SpecError(shown, 1, "the file is UTF-32; save it as UTF-8")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:2].count(0) == 1:
+        raise SpecError(shown, 1, "the file is UTF-16; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise SpecError(shown, line, f"not UTF-8 (byte 0x{raw[err.start]:02x}); save the {what} as UTF-8") from err
+    if "\x00" in text:
+        raise SpecError(shown, text[:text.index("\x00")].count("\n") + 1, "a NUL byte: this is not a text file")
+    return text
+
+
 def load_spec(path: str | Path) -> Spec:
     path = Path(path)
     shown = str(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise SpecError(shown, 0, f"cannot read the spec: {err.strerror}") from err
+    text = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         m = re.search(r"line (\d+)", str(err))
         raise SpecError(shown, int(m.group(1)) if m else 1, f"not valid TOML: {err}") from err
+    except RecursionError as err:
+        raise SpecError(shown, 1, "not valid TOML: arrays or tables nested too deep") from err
     lines = _Lines(text)
 
     def fail(key: str, message: str, nth: int = 0) -> SpecError:
         return SpecError(shown, lines.of(key, nth), message)
 
-    for key in data:
-        if key not in TOP_KEYS:
-            raise fail(key, f"unknown key `{key}`; known keys: {', '.join(sorted(TOP_KEYS))}")
-    designs = data.get("designs", data.get("design"))
-    if designs is None:
-        raise SpecError(shown, 1, "no `design`: name one of " + ", ".join(DESIGNS))
-    designs = (designs,) if isinstance(designs, str) else tuple(designs)
-    for d in designs:
-        if resolve(d) not in DESIGNS:
-            key = "designs" if "designs" in data else "design"
-            raise fail(key, f"unknown design `{d}`; known designs: {', '.join(DESIGNS)}")
+    try:
+        spec_schema.check(data)
+    except spec_schema.Problem as err:
+        raise SpecError(shown, lines.at(err.path), err.message) from err
+    spec_name = data.get("name", path.stem)
+    if not spec_schema.FILE_NAME.fullmatch(spec_name):
+        raise SpecError(shown, 1, f"the file name gives the spec no safe name (\"{spec_name}\": it names output "
+                                  "files); add a `name` of letters, digits, _ . -")
+    designs = (data["design"],) if "design" in data else tuple(data["designs"])
     designs = tuple(dict.fromkeys(resolve(d) for d in designs))   # an old name checks the design it is an alias of
-
     interps = tuple(data.get("interpreters", ["main"]))
-    if not interps or interps[0] != "main":
-        raise fail("interpreters", "`interpreters` must start with \"main\"")
     bounds = data.get("bounds", {})
-    for key, value in bounds.items():
-        if key not in BOUNDS:
-            raise fail(key, f"unknown bound `{key}`; known bounds: {', '.join(BOUNDS)}")
-        lo, hi = BOUNDS[key]
-        if not isinstance(value, int) or not lo <= value <= hi:
-            raise fail(key, f"bound `{key}` = {value!r} is impossible: use an integer from {lo} to {hi}")
 
-    threads = []
-    c_needs = {"locks": [], "warnings": []}    # what threads taken from C functions add to the spec
-    raw_threads = data.get("thread", [])
-    if not isinstance(raw_threads, list) or not raw_threads:
-        raise SpecError(shown, 1, "no threads: add at least one [[thread]] table with a `program`")
-    for k, th in enumerate(raw_threads):
-        at = lines.of("thread", k)
-        for key in th:
-            if key not in THREAD_KEYS:
-                raise SpecError(shown, lines.of(key, 0, at), f"unknown thread key `{key}`; known: "
-                                + ", ".join(sorted(THREAD_KEYS)))
-        name = th.get("name")
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
-            raise SpecError(shown, at, "each [[thread]] needs a `name` (letters, digits, _)")
-        if ("program" in th) == ("c" in th):
-            raise SpecError(shown, at, f"thread {name} needs either a `program` or `c = \"FILE.c:FUNCTION\"`")
-        count = th.get("count", 1)
-        if not isinstance(count, int) or not 1 <= count <= 12:
-            raise SpecError(shown, lines.of("count", 0, at), f"thread {name}: `count` = {count!r} is impossible: "
-                            "use an integer from 1 to 12")
-        if "c" in th:
-            program = _c_thread(th["c"], path, shown, lines.of("c", 0, at), designs[0], data, c_needs)
-        else:
-            try:
-                program = parse_program(th["program"], lines.program_start("program", k))
-            except ProgramError as err:
-                raise SpecError(shown, err.line, err.message) from err
-        if "after" in th:   # the thread starts once another sets this event (a C function cannot wait(E) itself)
-            program = (Call(None, "wait", (Arg(str(th["after"]), lines.of("after", 0, at)),),
-                            lines.of("after", 0, at)),) + tuple(program)
-        for i in range(count):
-            inst = name if count == 1 else f"{name}{i + 1}"
-            threads.append(ThreadSpec(inst, program, th.get("tstate"), th.get("attached", True), at, name))
-    names = [t.name for t in threads]
-    if len(set(names)) != len(names):
-        raise SpecError(shown, 1, "two threads have the same name: " + ", ".join(sorted({n for n in names if names.count(n) > 1})))
-
-    def prog(key: str) -> tuple:
-        if key not in data:
-            return ()
+    def program(key: str, text: str, nth: int) -> tuple:
         try:
-            return parse_program(data[key], lines.program_start(key, 0))
+            return parse_program(text, lines.program_start(key, nth))
         except ProgramError as err:
             raise SpecError(shown, err.line, err.message) from err
 
-    queries = _predicates(data, "queries", "finalizing(main)", lines, shown)
-    invariants = _predicates(data, "invariants", "not deleted(main) or finished(T1)", lines, shown)
+    threads = []
+    c_needs = {"locks": [], "warnings": []}    # what threads taken from C functions add to the spec
+    for k, th in enumerate(data["thread"]):
+        at = lines.of("thread", k)
+        name, count = th["name"], th.get("count", 1)
+        if "c" in th:
+            body = _c_thread(th["c"], path, shown, lines.of("c", 0, at), designs[0], data, c_needs)
+        else:
+            body = program("program", th["program"], k)
+        if "after" in th:   # the thread starts once another sets this event (a C function cannot wait(E) itself)
+            body = (Call(None, "wait", (Arg(th["after"], lines.of("after", 0, at)),),
+                         lines.of("after", 0, at)),) + tuple(body)
+        for i in range(count):
+            inst = name if count == 1 else f"{name}{i + 1}"
+            threads.append(ThreadSpec(inst, body, th.get("tstate"), th.get("attached", True), at, name))
+    if len(threads) > MAX_THREADS:
+        raise SpecError(shown, lines.of("count"), f"{len(threads)} threads in all (with `count`); at most {MAX_THREADS}")
+    total = sum(size(t.program) for t in threads)
+    if total > MAX_TOTAL:
+        raise SpecError(shown, lines.of("thread"), f"{total:,} statements over all threads (with `count` and "
+                                                   f"`repeat`); at most {MAX_TOTAL:,}: split the scenario")
+    names = [t.name for t in threads]
+    twice = next((t for k, t in enumerate(threads) if t.name in names[:k]), None)
+    if twice is not None:
+        raise SpecError(shown, twice.line, f"two threads are named {twice.name}; give each its own name")
+    finishing = {key: program(key, data[key], 0) for key in ("atexit", "finalizers") if key in data}
+    _check_registers(shown, data, [t.program for t in threads] + list(finishing.values()))
+
+    queries, invariants = _predicates(data, "queries"), _predicates(data, "invariants")
     where = {"shared": lines.of("shared"),
              **{f"query:{q}": lines.of(q, 0, lines.of("queries") - 1) for q in queries},
              **{f"invariant:{n}": lines.of(n, 0, lines.of("invariants") - 1) for n in invariants}}
-    scenario = Scenario(data.get("name", path.stem), interps, tuple(threads), prog("atexit"), prog("finalizers"),
+    scenario = Scenario(spec_name, interps, tuple(threads), finishing.get("atexit", ()), finishing.get("finalizers", ()),
                         tuple(dict.fromkeys(data.get("locks", []) + c_needs["locks"])), tuple(data.get("events", [])),
                         tuple(data.get("shared", [])),
                         bounds.get("tstates_per_thread", 2), bounds.get("nesting", 3), bounds.get("max_counter", 4),
@@ -201,8 +230,26 @@ def load_spec(path: str | Path) -> Spec:
         known = {p.name for p in system.properties}
         for prop in expect.get(d, {}):
             if prop not in known:
-                raise fail(prop, f"unknown property `{prop}`; known: {', '.join(sorted(known))}")
+                raise fail(prop, f"unknown property `{prop}`; {did_you_mean(prop, known)}known: {', '.join(sorted(known))}")
     return spec
+
+
+def _check_registers(shown: str, data: dict, programs: list[tuple]) -> None:
+    """A register may not share a name with an interpreter, lock or event: an argument `L`
+    would mean two things."""
+    names = {n: key for key in ("interpreters", "locks", "events")
+             for n in data.get(key, ["main"] if key == "interpreters" else [])}
+    what = {"interpreters": "an interpreter", "locks": "a lock", "events": "an event"}
+    for body in programs:
+        for register, line in assigned(body):
+            if register in names:
+                raise SpecError(shown, line, f"register `{register}` has the name of {what[names[register]]}; "
+                                             "choose another register name")
+
+
+def _predicates(data: dict, table: str) -> dict[str, str]:
+    """[queries] and [invariants] (their shape checked by the schema), each predicate on one line."""
+    return {name: " ".join(text.split()) for name, text in data.get(table, {}).items()}
 
 
 def _c_thread(ref, path: Path, shown: str, line: int, design: str, data: dict, needs: dict) -> tuple:
@@ -211,6 +258,10 @@ def _c_thread(ref, path: Path, shown: str, line: int, design: str, data: dict, n
     if not isinstance(ref, str) or ":" not in ref:
         raise SpecError(shown, line, "`c` must be \"FILE.c:FUNCTION\", the file relative to this spec")
     file, func = ref.rsplit(":", 1)
+    try:   # refuse a FIFO, a device or a huge file before the C front end reads it
+        read_text(path.parent / file, "C source")
+    except SpecError as err:
+        raise SpecError(shown, line, f"`c`: {err.path}: {err.message}") from err
     try:
         program = translate(CSources([path.parent / file], [str(path.parent / file)]), func, DESIGNS[design].api)
     except CFrontError as err:
@@ -226,36 +277,16 @@ def _c_thread(ref, path: Path, shown: str, line: int, design: str, data: dict, n
     return program.statements()
 
 
-def _predicates(data: dict, table: str, example: str, lines: _Lines, shown: str) -> dict[str, str]:
-    """[queries] and [invariants]: a name (letters, digits, _) to a predicate string."""
-    raw = data.get(table, {})
-    at = lines.of(table)
-    if not isinstance(raw, dict):
-        raise SpecError(shown, at, f"[{table}] is a table mapping a name to a predicate string, "
-                                   f"e.g. x = \"{example}\"")
-    for name, text in raw.items():
-        line = lines.of(name, 0, at - 1)
-        if not isinstance(text, str) or not text.strip():
-            raise SpecError(shown, line, f"[{table}] `{name}` must be a predicate string, "
-                                         f"e.g. {name} = \"{example}\"")
-        if table == "invariants" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise SpecError(shown, line, f"invariant name `{name}` must be letters, digits and _ "
-                                         "(it names a property)")
-    return {name: " ".join(text.split()) for name, text in raw.items()}   # a predicate may span lines
-
-
 def _expectations(raw: dict, designs: tuple[str, ...], fail) -> dict[str, dict[str, str]]:
     """`prop = verdict` applies to every design; an [expect.DESIGN] table overrides it."""
     out: dict[str, dict[str, str]] = {d: {} for d in designs}
     general = [(k, v) for k, v in raw.items() if not isinstance(v, dict)]
-    specific = [(resolve(k), v) for k, v in raw.items() if isinstance(v, dict)]
-    for key, table in specific:
-        if key not in designs:
+    for key, table in raw.items():
+        if isinstance(table, dict) and resolve(key) not in designs:
             raise fail(key, f"[expect.{key}] names a design this spec does not list in `designs`")
+    specific = [(resolve(k), v) for k, v in raw.items() if isinstance(v, dict)]
     for targets, items in [(list(designs), general)] + [([k], list(t.items())) for k, t in specific]:
         for prop, verdict in items:
-            if verdict not in VERDICTS:
-                raise fail(prop, f"expected verdict of `{prop}` must be \"holds\" or \"violated\", not {verdict!r}")
             for d in targets:
                 out[d][prop] = verdict
     return out

@@ -94,7 +94,9 @@ def test_bmc_leaves_hang_and_liveness_to_the_explicit_engine():
     results = by_name(check_bmc(spinner()))
     for name in ("eventually_done", "toggles_back", "no_thread_hung"):
         assert results[name].verdict == Verdict.UNKNOWN
-        assert results[name].reason == "bmc does not decide hang/liveness; use the explicit engine"
+        assert results[name].undecided
+        assert results[name].reason == ("not decided by this engine: bmc decides safety properties; use --engine "
+                                        "explicit for hangs and liveness")
 
 
 def test_bmc_proves_by_recurrence_diameter():

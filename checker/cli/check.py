@@ -17,6 +17,7 @@ from ..render.text import cti_changes, cti_state, render_cti, render_trace, summ
 from ..result import Trace, Verdict, status
 from . import main
 from .runner import Checked, bundled_specs, load_all, overall_exit, run_spec
+from .usage import FiniteFloat, known_design, output_folder
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value) -> None:
@@ -35,7 +36,7 @@ def engine_options(f):
                      help="explicit engine: bfs gives shortest traces; simulate runs seeded random walks"),
         click.option("--max-states", type=click.IntRange(1), default=None, help="stop after this many states"),
         click.option("--max-depth", type=click.IntRange(0), default=None, help="do not expand states this deep"),
-        click.option("--time-limit", type=click.FloatRange(0.0, min_open=True), default=None,
+        click.option("--time-limit", type=FiniteFloat(), default=None,
                      help="seconds per design before giving up"),
         click.option("--max-memory", type=click.IntRange(1), default=None, expose_value=False, callback=_remember,
                      metavar="MIB", help="stop when this process uses more than this many MiB (resident, "
@@ -53,7 +54,7 @@ def engine_options(f):
                           "sound, traces from an unreduced rerun so they stay shortest); --por keeps its traces"),
         click.option("--fingerprint", is_flag=True, default=False, expose_value=False, callback=_remember,
                      help="explicit engine: store 64-bit fingerprints, not states (collision chance in stats)"),
-        click.option("--workers", type=click.IntRange(1), default=1, show_default=True, expose_value=False,
+        click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, expose_value=False,
                      callback=_remember, help="explicit engine: worker processes for breadth-first search"),
         click.option("--backend", type=click.Choice(["auto", "c", "python"]), default="auto", show_default=True,
                      expose_value=False, callback=_remember,
@@ -135,7 +136,8 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
         rows = []
         for c in items:
             r = c.result
-            note = f"{r.trace.length} steps" if r.trace is not None and r.verdict is Verdict.VIOLATED else ""
+            steps = f"{r.trace.length} step{'s' if r.trace.length != 1 else ''}" if r.trace is not None else ""
+            note = steps if r.trace is not None and r.verdict is Verdict.VIOLATED else ""
             if r.verdict is Verdict.UNKNOWN or (r.reason and r.verdict is Verdict.VIOLATED and not r.trace):
                 note = r.reason
             elif r.engine == "parametric":
@@ -209,6 +211,10 @@ def check(paths, designs, versions, props, engine, order, max_states, max_depth,
     violation, or an expected violation not found; 13 unexpected liveness violation or hang;
     150 bad input; 152 a limit was reached before a verdict; 255 internal error.
     """
+    for d in designs:
+        known_design("--design", d)
+    for option, folder in (("--itf", itf_dir), ("--mermaid", mermaid_dir), ("--write-counterexamples", baseline_dir)):
+        output_folder(option, folder)
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
     if examples:

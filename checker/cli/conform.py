@@ -22,6 +22,7 @@ from ..cpython.replay import SETTLE, TIME_LIMIT, replay_trace, trace_of
 from ..explicit.native.build import BuildError
 from . import main
 from .runner import EXIT_LIMIT, EXIT_OK, EXIT_SAFETY, load_all
+from .usage import FiniteFloat
 
 
 def interpreter(python: str, where: str) -> Interpreter:
@@ -78,17 +79,20 @@ def replay_on_cpython(trace_file: str, doc: dict, spec: Spec, design: str, pytho
 @click.option("--baseline", default="counterexamples", show_default=True, type=click.Path(file_okay=False),
               help="where the saved counterexamples are")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
-@click.option("--settle", type=click.FloatRange(0.01), default=SETTLE, show_default=True,
+@click.option("--settle", type=FiniteFloat(0.01, inclusive=True), default=SETTLE, show_default=True,
               help="seconds a step may take before its thread counts as not moving")
-@click.option("--time-limit", type=click.FloatRange(1), default=TIME_LIMIT, show_default=True,
+@click.option("--time-limit", type=FiniteFloat(1, inclusive=True), default=TIME_LIMIT, show_default=True,
               help="seconds for one replay program")
-@click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="replays run at a time")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="replays run at a time")
 def conform(paths, pythons, baseline, fmt, settle, time_limit, workers):
     """Replay every counterexample and every spec's witness run (default specs/) on real
     CPythons and say, per spec, design and version, whether the runtime agrees with the model.
 
     A version is held to one design (see docs/conformance.md). Exit 0: no divergence; 12:
     some trace diverges; 152: a replay hit the time limit."""
+    if not Path(baseline).is_dir():   # not an empty baseline: the counterexamples would go unchecked
+        raise SpecError(baseline, 0, "no such folder: pass --baseline with the saved counterexamples "
+                                     "(`interpcheck check --write-counterexamples DIR` writes them)")
     interps = [interpreter(p, p) for p in pythons] if pythons else found()
     if not interps:
         raise SpecError("--cpython", 0, "no CPython with a shared libpython found (pyenv builds under "

@@ -33,7 +33,7 @@ from .runner import EXIT_LIMIT, EXIT_OK, EXIT_SAFETY, Checked, load_all
 @dataclass
 class Finding:
     checked: Checked
-    kind: str           # "regression" | "changed" | "no verdict" | "new"
+    kind: str           # "regression" | "changed" | "no verdict" | "new" | "not decided" (by this engine)
     message: str
 
 
@@ -67,7 +67,7 @@ def _trace_change(c: Checked, root: Path, name: str, old: dict, now: dict) -> Fi
     txt, js = baseline.trace_files(root, c)
     if not js.exists():
         return None
-    saved = json.loads(js.read_text())
+    saved = baseline.read_trace(js)
     before = baseline_labels(saved)
     labels = [step_label(s) for s in steps_of(c.system, r.trace)]
     old_calls, new_calls = calls_per_thread(before), calls_per_thread(labels)
@@ -77,7 +77,7 @@ def _trace_change(c: Checked, root: Path, name: str, old: dict, now: dict) -> Fi
                        f"{', '.join(threads)} differ (baseline {txt})")
     if before != labels:
         what = "same calls per thread, another interleaving"
-    elif txt.exists() and txt.read_text() != render_trace(c.system, r) + "\n":
+    elif txt.exists() and txt.read_text(errors="replace") != render_trace(c.system, r) + "\n":
         what = "same calls, the trace reads differently (notes or state shown)"
     elif saved.get("states") != json.loads(dumps(to_itf(c.system, r, c.spec.path)))["states"]:
         what = "same calls, the saved states differ (e.g. shifted program lines)"
@@ -87,13 +87,16 @@ def _trace_change(c: Checked, root: Path, name: str, old: dict, now: dict) -> Fi
 
 
 def compare(checked: list[Checked], root: Path) -> list[Finding]:
-    table = baseline.read_table(root)
+    table = baseline.read_table(root, required=True)
     out = []
     for c in checked:
         r = c.result
         name = f"{c.spec.name} [{c.design}] {r.prop}"
         old = table.get(c.spec.name, {}).get(c.design, {}).get(r.prop)
         now = baseline.cell(c)
+        if r.verdict is Verdict.UNKNOWN and r.undecided:
+            out.append(Finding(c, "not decided", f"{name}: {r.reason}"))
+            continue
         if r.verdict is Verdict.UNKNOWN:
             out.append(Finding(c, "no verdict", f"{name}: no verdict ({r.reason})"))
             continue
@@ -164,6 +167,7 @@ def gate(root, spec_dir, junit_file, sarif_file, engine, order, max_states, max_
          walks):
     """Fail (exit 12) when a design change makes any spec's verdicts or traces worse."""
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
+    baseline.read_table(Path(root), required=True)   # a damaged or missing baseline: say so before the work
     checked = run_matrix(load_all((spec_dir,)), opts)
     findings = compare(checked, Path(root))
     for f in findings:

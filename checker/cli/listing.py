@@ -7,6 +7,7 @@ from interpcheck.model.designs import ALIASES, DESIGNS, resolve
 
 from . import main
 from .runner import load_all
+from .usage import known_design
 
 
 @main.command("list")
@@ -15,9 +16,7 @@ from .runner import load_all
 def list_(paths, design):
     """List designs, properties and the specs under PATHS (default specs/)."""
     if design is not None:
-        design = resolve(design)
-        if design not in DESIGNS:
-            raise click.BadParameter(f"unknown design {design}; known: {', '.join(DESIGNS)}")
+        design = resolve(known_design("--functions", design))
         for api in sorted(DESIGNS[design].api.values(), key=lambda a: a.name):
             sig = f"{api.name}({', '.join(api.args)})" + (f" -> {api.result}" if api.result else "")
             click.echo(f"  {sig:58} {api.cite}")

@@ -12,6 +12,7 @@ import interpcheck.checker
 
 from interpcheck.model.ir import LeadsTo, NoDeadlock, NoHang, System
 from interpcheck.model.spec import Spec, SpecError, load_spec
+from interpcheck.model.spec_schema import did_you_mean
 
 from ..engines import EngineOptions, run
 from ..explicit import StderrReporter
@@ -19,6 +20,7 @@ from ..result import Result, Verdict
 
 EXIT_OK, EXIT_DEADLOCK, EXIT_SAFETY, EXIT_LIVENESS = 0, 11, 12, 13
 EXIT_BAD_INPUT, EXIT_LIMIT, EXIT_INTERNAL = 150, 152, 255
+EXIT_PIPE = 141   # the reader of stdout went away (`| head`): 128 + SIGPIPE, as the shell reports for cat
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Checked:
     def exit_code(self) -> int:
         """TLC's codes: 11 deadlock, 12 safety, 13 liveness; 152 no verdict; 0 as expected."""
         if self.result.verdict is Verdict.UNKNOWN:
+            if self.result.undecided:
+                return EXIT_OK   # another engine's job, said in the reason: no limit was reached
             return EXIT_LIMIT if self.expected is not None or "limit" in self.result.reason else EXIT_OK
         if self.as_expected:
             return EXIT_OK
@@ -89,7 +93,7 @@ def run_spec(spec: Spec, opts: EngineOptions, designs: tuple[str, ...] = (), pro
             known = {p.name for p in system.properties}
             for name in props:
                 if name not in known:
-                    raise SpecError(spec.path, 0, f"unknown property `{name}`; known: {', '.join(sorted(known))}")
+                    raise SpecError(spec.path, 0, f"unknown property `{name}`; {did_you_mean(name, known)}known: {', '.join(sorted(known))}")
         reporter = StderrReporter(f"{spec.name} [{design}]: ") if progress else StderrReporter(after=1e18)
         family = spec.family(design) if opts.engine == "parametric" else None
         for result in run(system, names, opts, reporter, family):

@@ -12,12 +12,13 @@ import click
 
 from interpcheck.model.designs import resolve
 from interpcheck.model.ir import compile_system
-from interpcheck.model.spec import SpecError, load_spec
+from interpcheck.model.spec import SpecError, load_spec, read_text
+from interpcheck.model.spec_schema import did_you_mean
 
 from ..explicit import Limits, Options, check as explicit_check, explore
 from ..render import dot
 from ..render.html import ReportItem, to_html
-from ..render.itf import ITFError, dumps, to_itf
+from ..render.itf import ITFError, check_shape, dumps, to_itf
 from ..render.mermaid import to_mermaid
 from ..replay import replay as replay_trace
 from ..result import Verdict
@@ -25,6 +26,10 @@ from . import main
 from .check import engine_options, make_options
 from .conform import replay_on_cpython
 from .runner import EXIT_BAD_INPUT, EXIT_OK, EXIT_SAFETY, Checked, bundled_specs, load_all, overall_exit, run_spec
+from .usage import BadUsage, FiniteFloat, inside, known_design
+
+
+MAX_TRACE_BYTES = 64 << 20   # the largest committed trace is under 100 kB
 
 
 def write_traces(checked: list[Checked], itf_dir: str | None, mermaid_dir: str | None) -> list[Path]:
@@ -35,16 +40,19 @@ def write_traces(checked: list[Checked], itf_dir: str | None, mermaid_dir: str |
             continue
         stem = f"{c.design}.{c.result.prop}"
         if itf_dir is not None:
-            written.append(_write(Path(itf_dir) / c.spec.name / f"{stem}.itf.json",
+            written.append(_write(inside(itf_dir, c.spec.name, f"{stem}.itf.json"),
                                   dumps(to_itf(c.system, c.result, c.spec.path))))
         if mermaid_dir is not None:
-            written.append(_write(Path(mermaid_dir) / c.spec.name / f"{stem}.mmd", to_mermaid(c.system, c.result)))
+            written.append(_write(inside(mermaid_dir, c.spec.name, f"{stem}.mmd"), to_mermaid(c.system, c.result)))
     return written
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as err:
+        raise BadUsage(f"{path}: cannot write: {err.strerror}") from err
     return path
 
 
@@ -78,7 +86,7 @@ def graph(spec_path, design, prop, dot_file, svg_file, around_trace, max_states)
     system = spec.system(design)
     known = [p.name for p in system.properties]
     if prop is not None and prop not in known:
-        raise SpecError(spec.path, 0, f"unknown property `{prop}`; known: {', '.join(sorted(known))}")
+        raise SpecError(spec.path, 0, f"unknown property `{prop}`; {did_you_mean(prop, known)}known: {', '.join(sorted(known))}")
     ex, marks, result = _explored(system, prop, spec.properties(design), Limits(max_states=max_states))
     keep = None
     if around_trace is not None or len(ex.states) > dot.BIG:
@@ -139,6 +147,7 @@ def report(paths, out, designs, props, engine, order, max_states, max_depth, tim
     table and every counterexample as a stepper with its sequence diagram and state.
 
     Exit codes as for `check`."""
+    designs = tuple(resolve(known_design("--design", d)) for d in designs)
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
     for spec in load_all(paths):
@@ -183,9 +192,9 @@ def _spec_of_trace(trace_file: str, source: str | None) -> Path:
               help="replay on this real CPython instead (a python executable with a shared libpython)")
 @click.option("--keep", default=None, type=click.Path(file_okay=False),
               help="with --cpython: write the C program and its build command here")
-@click.option("--settle", type=click.FloatRange(0.01), default=0.3, show_default=True,
+@click.option("--settle", type=FiniteFloat(0.01, inclusive=True), default=0.3, show_default=True,
               help="with --cpython: seconds a step may take before its thread counts as not moving")
-@click.option("--time-limit", type=click.FloatRange(1), default=60.0, show_default=True,
+@click.option("--time-limit", type=FiniteFloat(1, inclusive=True), default=60.0, show_default=True,
               help="with --cpython: seconds for the replay program")
 def replay(trace_file, spec_path, design, python, keep, settle, time_limit):
     """Re-check a saved ITF trace against the current model and say where it diverges; with
@@ -195,10 +204,14 @@ def replay(trace_file, spec_path, design, python, keep, settle, time_limit):
     12 it diverges, or no longer violates the property; 150 unreadable trace or spec (or not
     replayable on that CPython); 152 the time limit (--cpython)."""
     try:
-        doc = json.loads(Path(trace_file).read_text())
-    except (OSError, ValueError) as err:
+        doc = json.loads(read_text(Path(trace_file), "trace", MAX_TRACE_BYTES))
+        check_shape(doc)
+    except (OSError, ValueError, RecursionError) as err:
         raise SpecError(trace_file, 0, f"cannot read the trace: {err}") from err
-    meta = doc.get("#meta", {}) if isinstance(doc, dict) else {}
+    except ITFError as err:
+        raise SpecError(trace_file, 0, f"cannot read the trace: {err}; give a .itf.json file `check --itf` "
+                                       "wrote") from err
+    meta = doc.get("#meta", {})
     spec = load_spec(spec_path or _spec_of_trace(trace_file, meta.get("source")))
     design = resolve(design or meta.get("design") or spec.designs[0])   # traces may name an old alias
     if python is not None:   # any design that can express the spec (as `matrix` checks them all)

@@ -23,7 +23,7 @@ from typing import Iterator, Sequence
 
 from interpcheck.model.ir import Property, Sometimes, System, compile_system
 
-from ..result import Result, Stats, Trace, Verdict
+from ..result import Result, Stats, Trace, Verdict, not_decided
 from .promela import INIT_MARK, STEP_MARK, PromelaModel, translate
 
 ENGINE = "spin"
@@ -141,8 +141,7 @@ def _workdir(path: str | Path | None) -> Iterator[Path]:
 def _unsupported(prop: Property, model: PromelaModel) -> Result | None:
     if prop.name not in model.unsupported:
         return None
-    return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, SpinStats(),
-                  f"not checked by SPIN: {model.unsupported[prop.name]}; use the explicit engine")
+    return not_decided(prop.name, ENGINE, SpinStats(), f"{model.unsupported[prop.name]}; use the explicit engine")
 
 
 def _verdict(system: System, model: PromelaModel, prop: Property, search: _Search, root: Path,

@@ -145,6 +145,8 @@ def state_from_itf(system: System, values: dict[str, Any]) -> tuple[int, ...]:
         if var.scalar:
             cells = [raw]
         elif isinstance(raw, dict) and "#map" in raw:
+            if any(not isinstance(_plain(k), (str, int)) for k, _ in raw["#map"]):
+                raise ITFError(f"`{var.name}` has a key that is not a label")
             found = {_plain(k): v for k, v in raw["#map"]}
             keys = list(var.labels or [])
             if sorted(map(str, found)) != sorted(keys):
@@ -175,6 +177,50 @@ def _decode(var: Var, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not dom.lo <= value <= dom.hi:
         raise ITFError(f"`{var.name}` = {value!r}: not in {dom.lo}..{dom.hi}")
     return value
+
+
+def check_shape(doc: Any) -> None:
+    """ITFError unless `doc` has the shape of an ITF trace: a table with a non-empty list of
+    states, each a table of ITF values; the metadata replay reads of the right types. What a
+    value means is the model's business (state_from_itf); this rules out a damaged file."""
+    if not isinstance(doc, dict):
+        raise ITFError(f"not an ITF trace: the document is {type(doc).__name__}, not an object")
+    meta = doc.get("#meta", {})
+    if not isinstance(meta, dict):
+        raise ITFError("`#meta` is not an object")
+    for key in ("source", "design", "property", "loop_action", "hung_thread"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise ITFError(f"`#meta.{key}` is not a string")
+    states = doc.get("states")
+    if not isinstance(states, list) or not states:
+        raise ITFError("no `states` in the trace (a non-empty list)")
+    for i, state in enumerate(states):
+        if not isinstance(state, dict) or not isinstance(state.get("#meta", {}), dict):
+            raise ITFError(f"state {i} is not an object with an object `#meta`")
+        if not isinstance(state.get("#meta", {}).get("action", INIT), str):
+            raise ITFError(f"state {i}: `#meta.action` is not a string")
+        for name, value in state.items():
+            if name != "#meta" and not _is_value(value):
+                raise ITFError(f"state {i}: `{name}` is not an ITF value")
+    loop = doc.get("loop", meta.get("loop"))
+    if loop is not None and (isinstance(loop, bool) or not isinstance(loop, int) or not 0 <= loop < len(states)):
+        raise ITFError(f"`loop` = {loop!r} is not the index of a state")
+
+
+def _is_value(value: Any, depth: int = 0) -> bool:
+    """An ITF value as this tool writes them: a scalar, a list of scalars, a #bigint or a #map."""
+    if isinstance(value, (bool, int, str)):
+        return True
+    if depth > 1:
+        return False
+    if isinstance(value, list):
+        return all(_is_value(v, depth + 1) for v in value)
+    if isinstance(value, dict) and set(value) == {"#bigint"}:
+        return isinstance(value["#bigint"], str) and value["#bigint"].lstrip("-").isdigit()
+    if isinstance(value, dict) and set(value) == {"#map"} and isinstance(value["#map"], list):
+        return all(isinstance(kv, list) and len(kv) == 2 and _is_value(kv[0], depth + 1) and _is_value(kv[1], depth + 1)
+                   for kv in value["#map"])
+    return False
 
 
 def trace_states(system: System, doc: dict) -> list[tuple[int, ...]]:

@@ -14,7 +14,7 @@ import z3
 from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Invariant, LeadsTo, NoDeadlock,
                                   NoHang, Sometimes, System, compile_system)
 
-from ..result import Result, Stats, Trace, Verdict
+from ..result import Result, Stats, Trace, Verdict, not_decided
 from .solver import Solver, SolverUnknown, values
 from .translate import State, Translator
 
@@ -223,8 +223,8 @@ def _search(base: BaseCase, open_: list[int], found: dict[int, Trace], kinds) ->
 def _result(prop, trace: Trace | None, complete_at: int | None, limit: str | None, depth: int,
             stats: Stats) -> Result:
     if isinstance(prop, LIVENESS):
-        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats,
-                      "bmc does not decide hang/liveness; use the explicit engine")
+        return not_decided(prop.name, ENGINE, stats, "bmc decides safety properties; use --engine explicit for "
+                                                     "hangs and liveness")
     witness = isinstance(prop, Sometimes)
     if trace is not None:
         if witness:

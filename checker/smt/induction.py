@@ -20,7 +20,7 @@ import z3
 from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Const, Invariant, NoDeadlock, Read,
                                   Sometimes, System, evaluate, walk)
 
-from ..result import Result, Stats, Trace, Verdict
+from ..result import Result, Stats, Trace, Verdict, not_decided
 from .bmc import LIVENESS, complete_result, STATE_GOALS, BaseCase, Unrolling, searched_up_to, solver_for
 from .solver import Solver, SolverUnknown
 from .translate import State, Translator
@@ -199,8 +199,8 @@ def _result(run: _Run, i: int, complete_at: int | None, limit: str | None, max_k
             stats: Stats) -> Result:
     prop = run.system.properties[i]
     if isinstance(prop, LIVENESS):
-        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats,
-                      "k-induction does not decide hang/liveness; use the explicit engine")
+        return not_decided(prop.name, ENGINE, stats, "k-induction decides safety properties; use --engine "
+                                                     "explicit for hangs and liveness")
     witness = isinstance(prop, Sometimes)
     if i in run.found:
         if witness:

@@ -95,6 +95,12 @@ class Goto:
 
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+# Words of the language: a register with one of these names could not be told from a statement.
+KEYWORDS = frozenset({"NULL", "if", "else", "not", "and", "or", "repeat", "return", "pass"})
+# A program larger or deeper than this is a mistake or an attack, and would only exhaust the
+# search (or Python's stack) later: refuse it at load time with its line.
+MAX_STATEMENTS = 10_000     # after unrolling `repeat`
+MAX_DEPTH = 32              # blocks open at once
 _CALL = re.compile(rf"^(?:(?P<target>{NAME})\s*=\s*)?(?P<name>{NAME})\s*(?:\((?P<args>[^()]*)\))?$")
 _COND = re.compile(rf"^(?P<neg>not\s+)?(?P<subject>{NAME}\s*(?:\([^()]*\))?)\s*(?:(?P<op>==|!=)\s*(?P<value>NULL|-?\d+|{NAME}))?$")
 
@@ -115,7 +121,10 @@ def _call(text: str, line: int) -> Call:
     for a in args:
         if not re.fullmatch(rf"{NAME}|-?\d+", a.text):
             raise ProgramError(f"argument `{a.text}` must be a name, NULL or an integer", line)
-    return Call(m.group("target"), m.group("name"), args, line, m.group("args") is None)
+    target = m.group("target")
+    if target in KEYWORDS:
+        raise ProgramError(f"`{target}` is a word of the language, not a register name: choose another", line)
+    return Call(target, m.group("name"), args, line, m.group("args") is None)
 
 
 def _cond(text: str, line: int) -> Cond:
@@ -135,18 +144,52 @@ def parse_program(text: str, first_line: int = 1) -> tuple:
     """Statements of `text`; line numbers count from `first_line` (its line in the spec file)."""
     lines = []
     for k, raw in enumerate(text.splitlines()):
+        if len(lines) >= MAX_STATEMENTS:
+            raise ProgramError(f"the program has more than {MAX_STATEMENTS:,} statements; split the scenario",
+                               first_line + k)
         body = _strip(raw)
         if body.strip():
             if "\t" in raw[:len(raw) - len(raw.lstrip())]:
                 raise ProgramError("indent with spaces, not tabs", first_line + k)
             lines.append((len(body) - len(body.lstrip()), body.strip(), first_line + k))
-    block, rest = _block(lines, 0, lines[0][0] if lines else 0)
+    block, rest = _block(lines, 0, lines[0][0] if lines else 0, 0)
     if rest < len(lines):
         raise ProgramError("unexpected indentation", lines[rest][2])
+    if size(block) > MAX_STATEMENTS:
+        raise ProgramError(f"the program unrolls to more than {MAX_STATEMENTS:,} statements (`repeat` multiplies "
+                           "its body); lower the counts", lines[0][2])
     return block
 
 
-def _block(lines: list, i: int, indent: int) -> tuple[tuple, int]:
+def size(stmts: tuple) -> int:
+    """Statements once every `repeat` is unrolled (depth is bounded by MAX_DEPTH); counting
+    stops a little past MAX_STATEMENTS."""
+    total = 0
+    for s in stmts:
+        if isinstance(s, Repeat):
+            total += s.count * size(s.body)
+        elif isinstance(s, If):
+            total += 1 + size(s.body) + size(s.orelse)
+        else:
+            total += 1
+        if total > MAX_STATEMENTS:
+            return total
+    return total
+
+
+def assigned(stmts: tuple):
+    """(register, line) for every call result a program assigns."""
+    for s in stmts:
+        if isinstance(s, Call) and s.target is not None:
+            yield s.target, s.line
+        elif isinstance(s, Repeat):
+            yield from assigned(s.body)
+        elif isinstance(s, If):
+            yield from assigned(s.body)
+            yield from assigned(s.orelse)
+
+
+def _block(lines: list, i: int, indent: int, depth: int) -> tuple[tuple, int]:
     out: list = []
     while i < len(lines):
         ind, text, line = lines[i]
@@ -155,10 +198,10 @@ def _block(lines: list, i: int, indent: int) -> tuple[tuple, int]:
         if ind > indent:
             raise ProgramError("unexpected indentation", line)
         if text.startswith("if ") and text.endswith(":"):
-            body, i = _child(lines, i, indent)
+            body, i = _child(lines, i, indent, depth)
             orelse: tuple = ()
             if i < len(lines) and lines[i][0] == indent and lines[i][1] == "else:":
-                orelse, i = _child(lines, i, indent)
+                orelse, i = _child(lines, i, indent, depth)
             out.append(If(_cond(text[3:-1], line), body, orelse, line))
             continue
         if text == "else:":
@@ -167,7 +210,7 @@ def _block(lines: list, i: int, indent: int) -> tuple[tuple, int]:
             count = text[7:-1].strip()
             if not count.isdigit() or not 1 <= int(count) <= 16:
                 raise ProgramError(f"`repeat {count}:` needs a literal count from 1 to 16", line)
-            body, i = _child(lines, i, indent)
+            body, i = _child(lines, i, indent, depth)
             out.append(Repeat(int(count), body, line))
             continue
         if text.endswith(":"):
@@ -183,8 +226,10 @@ def _block(lines: list, i: int, indent: int) -> tuple[tuple, int]:
     return tuple(out), i
 
 
-def _child(lines: list, i: int, indent: int) -> tuple[tuple, int]:
+def _child(lines: list, i: int, indent: int, depth: int) -> tuple[tuple, int]:
     line = lines[i][2]
     if i + 1 >= len(lines) or lines[i + 1][0] <= indent:
         raise ProgramError("a block needs an indented body (use `pass` for none)", line)
-    return _block(lines, i + 1, lines[i + 1][0])
+    if depth + 1 > MAX_DEPTH:
+        raise ProgramError(f"blocks nested more than {MAX_DEPTH} deep; flatten the program", line)
+    return _block(lines, i + 1, lines[i + 1][0], depth + 1)

@@ -114,3 +114,24 @@ def test_a_crash_on_one_thread_does_not_hide_what_another_did_first(tmp_path, po
                                     "-p", "t2_finishes"], catch_exceptions=False).output
     got = {r["property"]: r["verdict"] for r in json.loads(out)["results"]}
     assert got == {"t2_never_finishes": "violated", "t2_finishes": "holds"}
+
+
+def test_future_footprints_are_the_union_over_every_reachable_location():
+    """The linear-time future footprint (SCCs) equals the plain search from each location."""
+    from interpcheck.checker.explicit.por import _reachable_union
+    for seed in range(200):
+        rng = random.Random(seed)
+        nodes = list(range(rng.randint(1, 12)))
+        edges = {v: {rng.choice(nodes) for _ in range(rng.randint(0, 2))} for v in nodes}
+        own = {v: (rng.getrandbits(8), rng.getrandbits(8)) for v in nodes}
+        got = _reachable_union(nodes, edges, own)
+        for v in nodes:
+            reach, todo = {v}, [v]
+            while todo:
+                for x in edges[todo.pop()] - reach:
+                    reach.add(x)
+                    todo.append(x)
+            want = (0, 0)
+            for x in reach:
+                want = (want[0] | own[x][0], want[1] | own[x][1])
+            assert got[v] == want, (seed, v)

@@ -3,6 +3,7 @@
 tests/golden/scenarios.txt pins (spec, design, property, verdict, trace length); run with
 INTERPCHECK_UPDATE_GOLDEN=1 to rewrite it after a deliberate model change.
 """
+import fcntl
 import os
 from pathlib import Path
 
@@ -39,9 +40,11 @@ def golden() -> set[str]:
 def test_spec_verdicts_and_trace_lengths(path, golden):
     rows = _rows(path)
     if os.environ.get("INTERPCHECK_UPDATE_GOLDEN"):
-        current = set(GOLDEN.read_text().split("\n")) if GOLDEN.exists() else set()
-        keep = {r for r in current if r and not r.startswith(path.stem + " ")}
-        GOLDEN.write_text("\n".join(sorted(keep | set(rows))) + "\n")
+        with open(GOLDEN.with_suffix(".lock"), "w") as lock:   # xdist workers update the one file in turn
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = set(GOLDEN.read_text().split("\n")) if GOLDEN.exists() else set()
+            keep = {r for r in current if r and not r.startswith(path.stem + " ")}
+            GOLDEN.write_text("\n".join(sorted(keep | set(rows))) + "\n")
         return
     pinned = sorted(r for r in golden if r.startswith(path.stem + " "))
     assert sorted(rows) == pinned

@@ -71,7 +71,14 @@ def _pc_slot(system: System, actions: list[int]) -> int | None:
             if isinstance(c, Op) and c.name == "==" and isinstance(c.args[0], Read) \
                     and isinstance(c.args[0].index, Const) and isinstance(c.args[1], Const):
                 here.setdefault(c.args[0].var.base + c.args[0].index.value, set()).add(c.args[1].value)
-        seen = here if seen is None else {s: seen[s] | here[s] for s in seen.keys() & here.keys()}
+        if seen is None:
+            seen = here
+        else:   # in place: a fresh union per action made this quadratic in the program's length
+            for slot in list(seen):
+                if slot in here:
+                    seen[slot] |= here[slot]
+                else:
+                    del seen[slot]
     if not seen:
         return None
     mine = set(actions)
@@ -228,22 +235,15 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
                 targets = None if got is None or targets is None else targets | got
             nxt[value] = targets
         dom = _domain_values(system, pc)
-        future = {}
+        own = {}
         for value in dom:
-            reach, todo = {value}, [value]
-            while todo:
-                v = todo.pop()
-                step = nxt.get(v, set())
-                step = set(dom) if step is None else step
-                for x in step - reach:
-                    reach.add(x)
-                    todo.append(x)
             rw = w = 0
-            for v in reach:
-                for k in at.get(v, []):
-                    rw |= reads[k] | writes[k] | halt_reads
-                    w |= writes[k]
-            future[value + offset(pc)] = (rw, w)
+            for k in at.get(value, []):
+                rw |= reads[k] | writes[k] | halt_reads
+                w |= writes[k]
+            own[value] = (rw, w)
+        edges = {v: (set(dom) if nxt.get(v, set()) is None else nxt.get(v, set())) for v in dom}
+        future = {value + offset(pc): fp for value, fp in _reachable_union(dom, edges, own).items()}
         local = {}
         for value, acts in at.items():
             r = w = 0
@@ -256,6 +256,63 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
     if not any(local for _, _, local, _ in threads):
         return None
     return Ample(threads, (others_rw, others_w), [a.thread for a in system.actions])
+
+
+def _reachable_union(nodes: list[int], edges: dict[int, set[int]], own: dict[int, tuple[int, int]]) \
+        -> dict[int, tuple[int, int]]:
+    """For each node, the union of `own` over the nodes it reaches (itself included): strongly
+    connected components (Tarjan, iterative) in reverse topological order, so a straight-line
+    program of n locations costs O(n), not O(n^2)."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    comp_of: dict[int, int] = {}
+    comps: list[list[int]] = []          # in reverse topological order (sinks first)
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges.get(root, ()))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, it = work[-1]
+            for x in it:
+                if x not in index:
+                    index[x] = low[x] = len(index)
+                    stack.append(x)
+                    on_stack.add(x)
+                    work.append((x, iter(sorted(edges.get(x, ())))))
+                    break
+                if x in on_stack:
+                    low[v] = min(low[v], index[x])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        x = stack.pop()
+                        on_stack.discard(x)
+                        comp_of[x] = len(comps)
+                        comp.append(x)
+                        if x == v:
+                            break
+                    comps.append(comp)
+    total: list[tuple[int, int]] = []
+    for c, comp in enumerate(comps):      # successors' components come earlier
+        rw = w = 0
+        for v in comp:
+            rw |= own.get(v, (0, 0))[0]
+            w |= own.get(v, (0, 0))[1]
+            for x in edges.get(v, ()):
+                if comp_of[x] != c:
+                    rw |= total[comp_of[x]][0]
+                    w |= total[comp_of[x]][1]
+        total.append((rw, w))
+    return {v: total[comp_of[v]] for v in nodes}
 
 
 def _domain_values(system: System, slot: int) -> list[int]:

@@ -53,7 +53,7 @@ def _trace(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path / "proj")
     cli("check", "-q", "--design", "legacy", "-p", "no_stale_check", "--itf", "traces",
         "specs/s1_isfinalizing_toctou.toml")
-    return tmp_path / "proj" / "traces" / "s1_isfinalizing_toctou" / "legacy.no_stale_check.itf.json"
+    return tmp_path / "proj" / "traces" / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json"
 
 
 def test_replay_finds_the_spec_relative_to_the_trace(tmp_path, monkeypatch):
@@ -113,5 +113,5 @@ def test_wheel_installed_in_a_fresh_venv_works_outside_the_repository(tmp_path):
     assert run(exe, "init", "proj").returncode == 0
     r = run(exe, "check", "-q", "--itf", "traces", cwd=work / "proj")
     assert r.returncode == 0, r.stdout + r.stderr
-    r = run(exe, "replay", "proj/traces/s1_isfinalizing_toctou/legacy.no_stale_check.itf.json")
+    r = run(exe, "replay", "proj/traces/s1_isfinalizing_toctou/cpython_3_14.no_stale_check.itf.json")
     assert r.returncode == 0, r.stdout + r.stderr

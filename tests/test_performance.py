@@ -150,7 +150,7 @@ def test_representatives_are_one_per_orbit_on_the_guard_model(tmp_path):
 
 def test_symmetric_counterexamples_are_concrete_shortest_traces(tmp_path):
     system = load_spec(with_count("legacy_threads", 3, tmp_path)).system("legacy")
-    props = ["no_use_after_free", "no_attach_after_finalize", "no_deadlock"]
+    props = ["no_use_after_free", "no_attach_after_finalize"]   # (a hung thread after main returned is no deadlock)
     plain = {r.prop: r for r in check(system, props, OFF)}
     reduced = check(system, props, Options(symmetry="on", por="off"))
     assert reduced[0].stats.states < plain[props[0]].stats.states

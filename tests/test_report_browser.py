@@ -14,8 +14,8 @@ from interpcheck.checker.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (apt-get install chromium) for browser tests")
-FIRST = "s1_isfinalizing_toctou-legacy-no_use_after_free"
-STALE = "s1_isfinalizing_toctou-legacy-no_stale_check"
+FIRST = "s1_isfinalizing_toctou-cpython_3_11-no_attach_after_finalize"
+STALE = "s1_isfinalizing_toctou-cpython_3_14-no_stale_check"
 
 
 @pytest.fixture(scope="module")
@@ -122,18 +122,18 @@ def test_matrix_per_spec_links_counterexamples_and_witnesses(queries_report):
     matrices = re.findall(r'<div class="spec-matrix">.*?</table></div>', html, re.S)
     assert len(matrices) == 2
     s1 = next(m for m in matrices if "s1_isfinalizing_toctou" in m)
-    assert '<th data-design="legacy">legacy</th><th data-design="legacy_313">legacy_313</th>' in s1
+    assert '<th data-design="cpython_3_13">cpython_3_13</th><th data-design="cpython_3_13_8">cpython_3_13_8</th>' in s1
     assert f'href="#trace={STALE}&amp;step=0"' in s1
     witness = "query_guard_after_isfinalizing-final-refused_before_finalizing"
     assert f'href="#trace={witness}&amp;step=0"' in html and f'<section class="trace" id="{witness}"' in html
 
 
 def test_filter_by_design_from_the_url(queries_report, tmp_path):
-    dom = chromium(tmp_path, queries_report.as_uri() + "#design=legacy_313", "--dump-dom")
+    dom = chromium(tmp_path, queries_report.as_uri() + "#design=cpython_3_13", "--dump-dom")
     rows = visible(dom, r'<tr data-design="[^"]*"[^>]*>')
-    assert rows and all('data-design="legacy_313"' in r for r in rows)
-    assert not visible(dom, r'<section class="trace" id="s1_isfinalizing_toctou-legacy-[^"]*"[^>]*>')
-    assert visible(dom, r'<section class="trace" id="s1_isfinalizing_toctou-legacy_313-[^"]*"[^>]*>')
+    assert rows and all('data-design="cpython_3_13"' in r for r in rows)
+    assert not visible(dom, r'<section class="trace" id="s1_isfinalizing_toctou-cpython_3_14-[^"]*"[^>]*>')
+    assert visible(dom, r'<section class="trace" id="s1_isfinalizing_toctou-cpython_3_13-[^"]*"[^>]*>')
     assert re.search(rf"{len(rows)} of \d+ verdicts shown", dom)
     # the spec without that design has no matrix left to show
     assert re.search(r'<div class="spec-matrix" hidden="">\s*<h3[^>]*>query_guard_after_isfinalizing', dom)
@@ -142,7 +142,7 @@ def test_filter_by_design_from_the_url(queries_report, tmp_path):
 def test_filter_by_property_and_unexpected_only(queries_report, tmp_path):
     dom = chromium(tmp_path, queries_report.as_uri() + "#property=no_stale_check", "--dump-dom")
     rows = visible(dom, r'<tr data-design="[^"]*"[^>]*>')
-    assert len(rows) == 2 and all('data-property="no_stale_check"' in r for r in rows)
+    assert len(rows) == 5 and all('data-property="no_stale_check"' in r for r in rows)   # one per release design
     dom = chromium(tmp_path, queries_report.as_uri() + "#only=unexpected", "--dump-dom")
     assert not visible(dom, r'<tr data-design="[^"]*"[^>]*>')   # every verdict here is as expected
     assert "0 of" in dom
@@ -158,5 +158,5 @@ document.body.dataset.matrices = String(shown.length);
 </script></body>""")
     driven = tmp_path / "driven.html"
     driven.write_text(page)
-    dom = chromium(tmp_path, driven.as_uri() + "#design=legacy_313", "--dump-dom")
+    dom = chromium(tmp_path, driven.as_uri() + "#design=cpython_3_13", "--dump-dom")
     assert re.search(r'<body[^>]*data-matrices="1"', dom)

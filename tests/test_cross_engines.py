@@ -187,7 +187,7 @@ def by_name(results):
 
 
 def bound_depth(reason: str) -> int | None:
-    m = re.search(r"bound: .* at depth (\d+);", reason)
+    m = re.search(r"bound: .* \(at depth (\d+)\)", reason)
     return int(m.group(1)) if m else None
 
 

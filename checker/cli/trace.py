@@ -151,7 +151,7 @@ def report(paths, out, designs, props, engine, order, max_states, max_depth, tim
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)
     checked: list[Checked] = []
     for spec in load_all(paths):
-        checked += run_spec(spec, opts, designs, props, progress=not quiet)
+        checked += run_spec(spec, opts, designs, props, progress=not quiet, unpinned_must_hold=True)
     items = [ReportItem(c.spec.name, c.spec.path, c.spec.summary, c.design, c.system, c.result, c.expected)
              for c in checked]
     Path(out).write_text(to_html(items))

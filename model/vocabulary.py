@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from .ir import (BOOL, FALSE, ActionProperty, Assign, Builder, Domain, Expr, ExprLike, Invariant, LeadsTo,
                  NoDeadlock, NoHang, Read, all_of, any_of, assign, enum, ite, lift)
 
-# Interpreter lifecycle (a modelling choice, docs/modeling.md "Finalization"): PREFINAL = thread join / atexit / pending calls;
+# Interpreter lifecycle (a modelling choice, docs/modeling.md "Finalization"):
+# PREFINAL = thread join / atexit / pending calls;
 # GUARDS_CLOSED = the finalizer's CAS to NOT_ALLOWED succeeded; FINALIZING = `_finalizing`
 # set (Py_IsFinalizing() for main; attach by anyone else hangs); DELETED = freed.
 PHASE = enum("unborn", "running", "prefinal", "guards_closed", "finalizing", "deleted")

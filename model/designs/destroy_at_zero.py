@@ -1,4 +1,5 @@
-"""The alternative raised in review (PEP 788 Final, "Rejected Ideas", interpreter reference counting): "true" reference counting,
+"""The alternative raised in review (PEP 788 Final, "Rejected Ideas", interpreter reference
+counting): "true" reference counting,
 where the interpreter is finalized and freed by whichever `PyInterpreterRef_Close` drops the
 last strong reference. No PEP revision adopted it; the Final PEP's rejected ideas give the
 reason ("an interpreter would not be deallocated immediately when its reference count

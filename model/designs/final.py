@@ -1,4 +1,4 @@
-"""PEP 788 as accepted and implemented in CPython 3.15 (PEP 788 Final text, gh-149101 / PR #149116):
+"""PEP 788 as accepted and implemented in CPython 3.15 (PEP 788 Final text; gh-149101, PR #149116):
 interpreter guards and views, PyThreadState_Ensure/EnsureFromView/Release with a token.
 
 The legacy API stays available (soft deprecation), so this design is legacy + PEP 788, and
@@ -48,7 +48,8 @@ def _view_dead(v: Vocabulary, view: Expr) -> Expr:
 
 def guard_from_view(s: Site) -> Steps:
     # PEP 788 "PyInterpreterGuard_FromView": lookup by ID and try-acquire under the runtime
-    # lock, one atomic step (views hold an interpreter ID: PR #149116, PR #156409); NULL without an exception if gone or finalizing.
+    # lock, one atomic step (views hold an interpreter ID: PR #149116, PR #156409); NULL without
+    # an exception if gone or finalizing.
     v = s.v
     view = s.args[0]
     interp = v.v_interp[view - 1]
@@ -90,8 +91,9 @@ def view_from_main(s: Site) -> Steps:
 
 def view_from_main_pep_text(s: Site) -> Steps:
     # PEP 788 "PyInterpreterView_FromMain" as written: fails only on OOM (not modelled), so it
-    # returns a view even of a freed main; the guard taken from it then fails (the merged Doc/c-api/interp-lifecycle.rst
-    # also lets it fail once main has finalized: design `final`; see docs/modeling.md).
+    # returns a view even of a freed main; the guard taken from it then fails (the merged
+    # Doc/c-api/interp-lifecycle.rst also lets it fail once main has finalized: design `final`;
+    # see docs/modeling.md).
     return [[Outcome(TRUE, _view_of_main(s), "view of main")]]
 
 
@@ -221,7 +223,8 @@ def pep788_api(draft: bool, view_main_can_fail: bool = True, restore_above_zero:
         Api("PyInterpreterGuard_FromCurrent", (), "guard", guard_from_current,
             "PEP 788 PyInterpreterGuard_FromCurrent", creates="guard"),
         Api("PyInterpreterGuard_FromView", ("view",), "guard", guard_from_view,
-            "PEP 788 PyInterpreterGuard_FromView; ID lookup under the runtime lock (PR #149116, PR #156409)", creates="guard"),
+            "PEP 788 PyInterpreterGuard_FromView; ID lookup under the runtime lock (PR #149116, PR #156409)",
+            creates="guard"),
         Api("PyInterpreterGuard_Close", ("guard",), None, guard_close, "PEP 788 PyInterpreterGuard_Close"),
         Api("PyInterpreterView_FromCurrent", (), "view", view_from_current,
             "PEP 788 PyInterpreterView_FromCurrent", creates="view"),
@@ -251,7 +254,7 @@ FINAL_DRAFT = Design(
 FINAL_PEP_TEXT = Design(
     "final_pep_text", "As final, but PyInterpreterView_FromMain as the PEP text has it: it never fails "
     "(OOM aside), where the merged docs make it NULL once main has finalized.",
-    {**CPYTHON_3_14.api, **pep788_api(draft=False, view_main_can_fail=False)}, "PEP 788 (Final) \"PyInterpreterView_FromMain\" (fails only on OOM)",
+    {**CPYTHON_3_14.api, **pep788_api(draft=False, view_main_can_fail=False)}, "PEP 788 (Final) 'PyInterpreterView_FromMain' (fails only on OOM)",
     waits_for_guards=True)
 
 FINAL_DOCS_RELEASE = Design(

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from .ir import (BOOL, FALSE, ActionProperty, Assign, Builder, Domain, Expr, ExprLike, Invariant, LeadsTo,
                  NoDeadlock, NoHang, Read, all_of, any_of, assign, enum, ite, lift)
 
-# Interpreter lifecycle (SEMANTICS.md §6): PREFINAL = thread join / atexit / pending calls;
+# Interpreter lifecycle (a modelling choice, docs/modeling.md "Finalization"):
+# PREFINAL = thread join / atexit / pending calls;
 # GUARDS_CLOSED = the finalizer's CAS to NOT_ALLOWED succeeded; FINALIZING = `_finalizing`
 # set (Py_IsFinalizing() for main; attach by anyone else hangs); DELETED = freed.
 PHASE = enum("unborn", "running", "prefinal", "guards_closed", "finalizing", "deleted")
@@ -197,7 +198,7 @@ class Vocabulary:
         return self.finalizer[lift(interp) - 1].eq(t + 1)
 
     def runtime_finalizing(self) -> Expr:
-        """Py_IsFinalizing(): the main interpreter (runtime) is finalizing (SEMANTICS §2.7)."""
+        """Py_IsFinalizing(): the main interpreter (runtime) is finalizing (Doc/c-api/interp-lifecycle.rst)."""
         return self.phase[0] >= FINALIZING
 
     # ----- building outcomes ---------------------------------------------------------------
@@ -366,7 +367,8 @@ class Outcome:
 
 
 def standard_properties(v: Vocabulary, b: Builder, finalize_started: Expr, finalize_done: Expr) -> None:
-    """The bug classes of SEMANTICS.md §5, named once for every design."""
+    """The bug classes (use after free, hang, deadlock, wrong interpreter, fatal error, ...),
+    named once for every design."""
     n = len(v.layout.threads)
     b.prop(Invariant("no_use_after_free", v.crash.ne(C_UAF),
                      "No access to a freed interpreter, thread state, guard or view.",

@@ -1,4 +1,5 @@
-"""The alternative raised in review (SEMANTICS.md §4, first row): "true" reference counting,
+"""The alternative raised in review (PEP 788 Final, "Rejected Ideas", interpreter reference
+counting): "true" reference counting,
 where the interpreter is finalized and freed by whichever `PyInterpreterRef_Close` drops the
 last strong reference. No PEP revision adopted it; the Final PEP's rejected ideas give the
 reason ("an interpreter would not be deallocated immediately when its reference count
@@ -24,12 +25,12 @@ from .legacy import LEGACY
 from .lifecycle import teardown
 from .r1 import R1_THREADS, ref_dead, refs_api
 
-DAZ = "SEMANTICS §4 (destroy on refcount zero, not adopted)"
+DAZ = "PEP 788 rejected ideas: true refcounting, destroy at zero (not adopted)"
 
 
 def close_phase(v: Vocabulary, t: int, interp: Expr, s: Site) -> Steps:
     """In place of the guard wait: with references left, hand finalization to the last Close."""
-    # SEMANTICS §4 "Destroy-on-refcount-zero vs blocking Close": the finalizer never blocks.
+    # Destroy on refcount zero (rejected in PEP 788) instead of a waiting finalizer: it never blocks.
     count = v.guards[interp - 1]
     return [[Outcome(count.eq(0), [assign(v.phase_of(interp), GUARDS_CLOSED)],
                      "no references left: finalized here, no new reference can be taken"),
@@ -39,7 +40,7 @@ def close_phase(v: Vocabulary, t: int, interp: Expr, s: Site) -> Steps:
 
 
 def ref_close(s: Site) -> Steps:
-    # SEMANTICS §4 destroy-on-last-reference: -1; the Close that reaches 0 after the runtime
+    # Destroy on the last reference: -1; the Close that reaches 0 after the runtime
     # dropped its own reference finalizes and frees the interpreter on the calling thread.
     v, t = s.v, s.t
     r = s.args[0]
@@ -70,5 +71,5 @@ DESTROY_AT_ZERO = Design(
     "strong reference finalizes and frees the interpreter on its own thread; Py_FinalizeEx does not wait.",
     {**LEGACY.api, **refs_api(), **R1_THREADS, **table(
         Api("PyInterpreterRef_Close", ("ref",), None, ref_close, f"PyInterpreterRef_Close, destroying at 0 ({DAZ})"),
-    )}, "SEMANTICS.md §4 (destroy-on-refcount-zero, raised in review)", waits_for_guards=True,
+    )}, "PEP 788 Final, Rejected Ideas (interpreter reference counting; not adopted)", waits_for_guards=True,
     options={"close_phase": close_phase})

@@ -1,10 +1,10 @@
-"""PEP 788 as accepted and implemented in CPython 3.15 (SEMANTICS.md §1.7, §2.1–2.5):
+"""PEP 788 as accepted and implemented in CPython 3.15 (PEP 788 Final text; gh-149101, PR #149116):
 interpreter guards and views, PyThreadState_Ensure/EnsureFromView/Release with a token.
 
 The legacy API stays available (soft deprecation), so this design is legacy + PEP 788, and
 finalization parks until the interpreter's guard count is zero before refusing new guards.
 `final_draft` is the 2026-05-05 draft of PR #149116, whose Ensure returned the sentinel
-when a thread state of the guard's interpreter was already attached (SEMANTICS §2.4).
+when a thread state of the guard's interpreter was already attached (colesbury's review of PR #149116).
 """
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def _view_dead(v: Vocabulary, view: Expr) -> Expr:
 
 def guard_from_view(s: Site) -> Steps:
     # PEP 788 "PyInterpreterGuard_FromView": lookup by ID and try-acquire under the runtime
-    # lock, one atomic step (SEMANTICS §2.3); NULL without an exception if gone or finalizing.
+    # lock, one atomic step (views hold an interpreter ID: PR #149116, PR #156409); NULL without
+    # an exception if gone or finalizing.
     v = s.v
     view = s.args[0]
     interp = v.v_interp[view - 1]
@@ -90,7 +91,9 @@ def view_from_main(s: Site) -> Steps:
 
 def view_from_main_pep_text(s: Site) -> Steps:
     # PEP 788 "PyInterpreterView_FromMain" as written: fails only on OOM (not modelled), so it
-    # returns a view even of a freed main; the guard taken from it then fails (SEMANTICS §7 Q10).
+    # returns a view even of a freed main; the guard taken from it then fails (the merged
+    # Doc/c-api/interp-lifecycle.rst also lets it fail once main has finalized: design `final`;
+    # see docs/modeling.md).
     return [[Outcome(TRUE, _view_of_main(s), "view of main")]]
 
 
@@ -109,11 +112,11 @@ def view_close(s: Site) -> Steps:
 
 def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: Expr | int,
                  draft: bool = False, gilstate_any_interp: bool = False) -> list[list[Outcome]]:
-    """PEP 788 "PyThreadState_Ensure" reuse rules (SEMANTICS §1.7, §2.4): the attached tstate
+    """PEP 788 "PyThreadState_Ensure" reuse rules (PEP 788 Final text; PR #149116): the attached tstate
     if it is the guard's interpreter; else, with nothing attached, the gilstate tstate if it
     matches; else a new tstate owned by Ensure. The token is the previous tstate or SENTINEL.
     `gilstate_any_interp`: R3b's pseudo-code, which re-attaches the gilstate tstate without
-    checking its interpreter (SEMANTICS §1.6)."""
+    checking its interpreter (R3b, PEP@03944adf1)."""
     v, t = s.v, s.t
     cur, gs = v.attached[t], v.gilstate[t]
     same = cur.ne(0) & v.interp_of(cur).eq(interp)
@@ -220,7 +223,8 @@ def pep788_api(draft: bool, view_main_can_fail: bool = True, restore_above_zero:
         Api("PyInterpreterGuard_FromCurrent", (), "guard", guard_from_current,
             "PEP 788 PyInterpreterGuard_FromCurrent", creates="guard"),
         Api("PyInterpreterGuard_FromView", ("view",), "guard", guard_from_view,
-            "PEP 788 PyInterpreterGuard_FromView; SEMANTICS §2.3", creates="guard"),
+            "PEP 788 PyInterpreterGuard_FromView; ID lookup under the runtime lock (PR #149116, PR #156409)",
+            creates="guard"),
         Api("PyInterpreterGuard_Close", ("guard",), None, guard_close, "PEP 788 PyInterpreterGuard_Close"),
         Api("PyInterpreterView_FromCurrent", (), "view", view_from_current,
             "PEP 788 PyInterpreterView_FromCurrent", creates="view"),
@@ -228,7 +232,7 @@ def pep788_api(draft: bool, view_main_can_fail: bool = True, restore_above_zero:
             "PEP 788 PyInterpreterView_FromMain; Doc/c-api/interp-lifecycle.rst", creates="view"),
         Api("PyInterpreterView_Close", ("view",), None, view_close, "PEP 788 PyInterpreterView_Close"),
         Api("PyThreadState_Ensure", ("guard",), "token", ensure_with_guard(partial(ensure_steps, draft=draft)),
-            "PEP 788 PyThreadState_Ensure; SEMANTICS §2.4"),
+            "PEP 788 PyThreadState_Ensure; PR #149116 (same-interpreter reuse)"),
         Api("PyThreadState_EnsureFromView", ("view",), "token", ensure_from_view(partial(ensure_steps, draft=draft)),
             "PEP 788 PyThreadState_EnsureFromView"),
         Api("PyThreadState_Release", ("token",), None, partial(release, restore_above_zero=restore_above_zero),
@@ -245,12 +249,12 @@ FINAL = Design(
 FINAL_DRAFT = Design(
     "final_draft", "PR #149116 draft of 2026-05-05: Ensure with a same-interpreter tstate attached "
     "returned SENTINEL, so Release detached it (found in review).",
-    {**CPYTHON_3_14.api, **pep788_api(draft=True)}, "SEMANTICS.md §2.4 (colesbury's review)", waits_for_guards=True)
+    {**CPYTHON_3_14.api, **pep788_api(draft=True)}, "PR #149116 draft of 2026-05-05 (colesbury's review)", waits_for_guards=True)
 
 FINAL_PEP_TEXT = Design(
     "final_pep_text", "As final, but PyInterpreterView_FromMain as the PEP text has it: it never fails "
     "(OOM aside), where the merged docs make it NULL once main has finalized.",
-    {**CPYTHON_3_14.api, **pep788_api(draft=False, view_main_can_fail=False)}, "SEMANTICS.md §1.7, §7 Q10",
+    {**CPYTHON_3_14.api, **pep788_api(draft=False, view_main_can_fail=False)}, "PEP 788 (Final) 'PyInterpreterView_FromMain' (fails only on OOM)",
     waits_for_guards=True)
 
 FINAL_DOCS_RELEASE = Design(

@@ -1,4 +1,4 @@
-"""PEP 788 revision R0, "Reimagining native threads" (SEMANTICS.md §1.1, PEP@764aba9f1 /
+"""PEP 788 revision R0, "Reimagining native threads" (PEP@764aba9f1 /
 b0cc506ff): interpreter reference counts and non-daemon thread states.
 
 The interpreter's count (references from Hold/Lookup plus non-daemon thread states) is the
@@ -18,7 +18,7 @@ from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_UAF, DELETED, GUARDS_CLOSED, U
 from .api import Api, Design, Site, Steps, table
 from .legacy import LEGACY
 
-R0 = "SEMANTICS §1.1, PEP@764aba9f1"
+R0 = "PEP@764aba9f1"
 
 
 def _done_waiting(v: Vocabulary, interp: Expr) -> Expr:
@@ -30,8 +30,9 @@ def _count(v: Vocabulary, interp: Expr):
 
 
 def hold(s: Site) -> Steps:
-    # R0 PyInterpreterState_Hold (SEMANTICS §1.1, PEP@764aba9f1): needs a thread state; +1, never
-    # NULL, "Failures are always a fatal error" (here: after the interpreter finished waiting, §7 Q12).
+    # R0 PyInterpreterState_Hold (PEP@764aba9f1): needs a thread state; +1, never
+    # NULL, "Failures are always a fatal error" (here: after the interpreter finished waiting,
+    # a modelling choice, see docs/modeling.md).
     v, t = s.v, s.t
     cur = v.attached[t]
     interp = v.interp_of(cur)
@@ -43,7 +44,7 @@ def hold(s: Site) -> Steps:
 
 
 def lookup(s: Site) -> Steps:
-    # R0 PyInterpreterState_Lookup(id) (SEMANTICS §1.1, PEP@764aba9f1): no thread state; NULL
+    # R0 PyInterpreterState_Lookup(id) (PEP@764aba9f1): no thread state; NULL
     # without an exception once threads cannot start or the interpreter no longer exists. The
     # model never reuses an interpreter's number, so it serves as the ID.
     v = s.v
@@ -64,7 +65,7 @@ def get_id(s: Site) -> Steps:
 
 
 def interp_release(s: Site) -> Steps:
-    # R0 PyInterpreterState_Release (SEMANTICS §1.1, PEP@764aba9f1): -1; "cannot fail, other than
+    # R0 PyInterpreterState_Release (PEP@764aba9f1): -1; "cannot fail, other than
     # with a fatal error" (a count below zero).
     v = s.v
     interp = s.args[0]
@@ -77,10 +78,11 @@ def interp_release(s: Site) -> Steps:
 
 
 def ensure(s: Site) -> Steps:
-    # R0 PyThreadState_Ensure(interp) (SEMANTICS §1.1, PEP@764aba9f1): steals the reference; an
+    # R0 PyThreadState_Ensure(interp) (PEP@764aba9f1): steals the reference; an
     # attached tstate of `interp` is reused (non-daemon until Release), else a new non-daemon one
     # is made. Fails (non-zero, nothing stolen) only if the interpreter finished waiting, which
-    # needs a caller holding no reference (§7 Q12); on a freed interpreter it is a use after free.
+    # needs a caller holding no reference (a modelling choice, docs/modeling.md); on a freed
+    # interpreter it is a use after free.
     v, t = s.v, s.t
     interp = s.args[0]
     cur = v.attached[t]
@@ -101,7 +103,7 @@ def ensure(s: Site) -> Steps:
 
 
 def release(s: Site) -> Steps:
-    # R0 PyThreadState_Release(void) (SEMANTICS §1.1, PEP@764aba9f1): pops the implicit stack; a
+    # R0 PyThreadState_Release(void) (PEP@764aba9f1): pops the implicit stack; a
     # reused tstate gets its daemon status back, one made by Ensure is deleted; either way the
     # frame's reference is dropped; then the tstate attached before Ensure is restored ("may
     # hang the thread if [it] was daemon and the interpreter was finalized"). Empty stack: fatal.
@@ -131,7 +133,7 @@ def release(s: Site) -> Steps:
 
 
 def set_daemon(s: Site) -> Steps:
-    # R0 PyThreadState_SetDaemon(is_daemon) (SEMANTICS §1.1, PEP@764aba9f1): acts on the attached
+    # R0 PyThreadState_SetDaemon(is_daemon) (PEP@764aba9f1): acts on the attached
     # tstate, i.e. the top Ensure frame: daemon drops the frame's reference (finalization stops
     # waiting for it), non-daemon takes one back. Outside any Ensure the model only knows daemon
     # tstates: SetDaemon(0) there returns failure (docs/modeling.md).
@@ -160,7 +162,8 @@ def set_daemon(s: Site) -> Steps:
 
 
 R0_API = table(
-    Api("PyInterpreterState_Hold", (), "interp", hold, f"PEP 788 R0 PyInterpreterState_Hold ({R0}; §7 Q12)"),
+    Api("PyInterpreterState_Hold", (), "interp", hold, f"PEP 788 R0 PyInterpreterState_Hold ({R0}; "
+        "fatal after the interpreter finished waiting, docs/modeling.md)"),
     Api("PyInterpreterState_Lookup", ("interp",), "interp", lookup,
         f"PEP 788 R0 PyInterpreterState_Lookup(id) ({R0}); the interpreter's number is its ID"),
     Api("PyInterpreterState_GetID", ("interp",), "interp", get_id, "Python/pystate.c PyInterpreterState_GetID"),
@@ -174,4 +177,4 @@ R0_API = table(
 R0_DESIGN = Design(
     "r0", "PEP 788 R0: Hold/Lookup interpreter references; Ensure(interp) steals one into a non-daemon "
     "thread state; finalization waits for the count to reach 0.",
-    {**LEGACY.api, **R0_API}, "SEMANTICS.md §1.1 (PEP@764aba9f1)", waits_for_guards=True)
+    {**LEGACY.api, **R0_API}, "PEP 788 R0 (PEP@764aba9f1)", waits_for_guards=True)

@@ -1,4 +1,4 @@
-"""PEP 788 revision R1 (SEMANTICS.md §1.2, PEP@81424fc9f … c5fc5a4f9): strong and weak
+"""PEP 788 revision R1 (PEP@81424fc9f … c5fc5a4f9): strong and weak
 interpreter references, `PyThreadState_Ensure(ref)` that does not steal the reference, and
 `PyThreadState_Release(void)` with an implicit per-thread stack.
 
@@ -19,7 +19,7 @@ from .final import ensure_steps, release as token_release
 from .legacy import LEGACY
 from .lifecycle import MAIN
 
-R1 = "SEMANTICS §1.2, PEP@81424fc9f"
+R1 = "PEP@81424fc9f"
 
 
 def ref_dead(v: Vocabulary, r: Expr) -> Expr:
@@ -45,7 +45,7 @@ def returning(steps: Steps, updates: list) -> Steps:
 
 
 def ref_get(s: Site) -> Steps:
-    # R1 PyInterpreterRef_Get (SEMANTICS §1.2, PEP@81424fc9f): needs a thread state; -1 with an
+    # R1 PyInterpreterRef_Get (PEP@81424fc9f): needs a thread state; -1 with an
     # exception once the interpreter "already finished waiting on strong references".
     v, t = s.v, s.t
     cur = v.attached[t]
@@ -58,7 +58,7 @@ def ref_get(s: Site) -> Steps:
 
 
 def ref_main(s: Site) -> Steps:
-    # R1 PyInterpreterRef_Main (SEMANTICS §1.2, PEP@81424fc9f): no thread state; -1 once main
+    # R1 PyInterpreterRef_Main (PEP@81424fc9f): no thread state; -1 once main
     # finished waiting on its reference count.
     v, main = s.v, MAIN
     return [[Outcome(done_waiting(v, main), s.ret(0), "main finished waiting on strong references: -1"),
@@ -67,8 +67,8 @@ def ref_main(s: Site) -> Steps:
 
 
 def ref_dup(s: Site) -> Steps:
-    # R1 PyInterpreterRef_Dup (SEMANTICS §1.2, §4 "Is Dup an incref?"): +1, cannot fail, because
-    # the reference it copies pins the interpreter.
+    # R1 PyInterpreterRef_Dup (PEP@81424fc9f: "Duplicate a strong reference", "cannot fail"):
+    # +1, because the reference it copies pins the interpreter.
     v = s.v
     r = s.args[0]
     dead = ref_dead(v, r)
@@ -77,7 +77,7 @@ def ref_dup(s: Site) -> Steps:
 
 
 def ref_close(s: Site) -> Steps:
-    # R1 PyInterpreterRef_Close (SEMANTICS §1.2, PEP@81424fc9f): -1, never blocks, "allowing it to
+    # R1 PyInterpreterRef_Close (PEP@81424fc9f): -1, never blocks, "allowing it to
     # shut down if there are no references left" (wakes a waiting finalizer).
     v = s.v
     r = s.args[0]
@@ -89,7 +89,7 @@ def ref_close(s: Site) -> Steps:
 
 
 def ref_as_interpreter(s: Site) -> Steps:
-    # R1 PyInterpreterRef_AsInterpreter (SEMANTICS §1.2, PEP@81424fc9f): cannot fail.
+    # R1 PyInterpreterRef_AsInterpreter (PEP@81424fc9f): cannot fail.
     v = s.v
     r = s.args[0]
     dead = ref_dead(v, r)
@@ -98,7 +98,7 @@ def ref_as_interpreter(s: Site) -> Steps:
 
 
 def wref_get(s: Site) -> Steps:
-    # R1 PyInterpreterWeakRef_Get (SEMANTICS §1.2, PEP@81424fc9f): needs a thread state; the
+    # R1 PyInterpreterWeakRef_Get (PEP@81424fc9f): needs a thread state; the
     # interpreter does not wait for weak references.
     v, t = s.v, s.t
     cur = v.attached[t]
@@ -107,7 +107,7 @@ def wref_get(s: Site) -> Steps:
 
 
 def wref_dup(s: Site) -> Steps:
-    # R1 PyInterpreterWeakRef_Dup (SEMANTICS §1.2, PEP@81424fc9f): cannot fail.
+    # R1 PyInterpreterWeakRef_Dup (PEP@81424fc9f): cannot fail.
     v = s.v
     w = s.args[0]
     dead = ref_dead(v, w)
@@ -116,7 +116,7 @@ def wref_dup(s: Site) -> Steps:
 
 
 def wref_close(s: Site) -> Steps:
-    # R1 PyInterpreterWeakRef_Close (SEMANTICS §1.2, PEP@81424fc9f): always allowed, even after
+    # R1 PyInterpreterWeakRef_Close (PEP@81424fc9f): always allowed, even after
     # the interpreter was deleted (weak references are looked up by ID).
     v = s.v
     w = s.args[0]
@@ -126,9 +126,9 @@ def wref_close(s: Site) -> Steps:
 
 
 def wref_as_strong(s: Site) -> Steps:
-    # R1 PyInterpreterWeakRef_AsStrong (SEMANTICS §1.2, PEP@81424fc9f): -1 without an exception
+    # R1 PyInterpreterWeakRef_AsStrong (PEP@81424fc9f): -1 without an exception
     # if the interpreter is gone or finished waiting; lookup and increment are one atomic step
-    # (as §2.3's FromView: under the runtime lock).
+    # (as Final's FromView, an ID lookup under the runtime lock: PR #149116).
     v = s.v
     w = s.args[0]
     dead = ref_dead(v, w)
@@ -140,8 +140,8 @@ def wref_as_strong(s: Site) -> Steps:
 
 
 def wref_as_strong_racy(s: Site) -> Steps:
-    # Design option (SEMANTICS §4 "weak-ref promotion"): AsStrong as check-then-increment, two
-    # steps; the finalizer can finish waiting, or free the interpreter, in between.
+    # Design option (a modelling choice, docs/modeling.md "r1_racy_promote"): AsStrong as
+    # check-then-increment, two steps; the finalizer can finish waiting, or free the interpreter, in between.
     v = s.v
     w = s.args[0]
     dead = ref_dead(v, w)
@@ -159,7 +159,7 @@ def wref_as_strong_racy(s: Site) -> Steps:
 
 
 def ensure(s: Site) -> Steps:
-    # R1 PyThreadState_Ensure(ref) (SEMANTICS §1.2, PEP@81424fc9f): the reuse rules the Final
+    # R1 PyThreadState_Ensure(ref) (PEP@81424fc9f): the reuse rules the Final
     # text kept (attached tstate, else gilstate tstate, if its interpreter matches; else a new
     # one); does not steal `ref`; 0 on success (failure is out-of-memory only, not modelled).
     v = s.v
@@ -171,9 +171,10 @@ def ensure(s: Site) -> Steps:
 
 
 def release(s: Site) -> Steps:
-    # R1 PyThreadState_Release(void) (SEMANTICS §1.2, PEP@81424fc9f): pops the implicit stack and
-    # restores the tstate saved there; the Final counter/ownership reading (§1.7) decides
-    # whether the tstate is deleted; an empty stack is Py_FatalError (§7 Q13, docs/modeling.md).
+    # R1 PyThreadState_Release(void) (PEP@81424fc9f): pops the implicit stack and
+    # restores the tstate saved there; the Final counter/ownership reading (PEP 788
+    # "PyThreadState_Release") decides whether the tstate is deleted; an empty stack is
+    # Py_FatalError (R1 says only "cannot fail"; a modelling choice, docs/modeling.md).
     v, t = s.v, s.t
     prev = v.top(t)
     steps = token_release(replace(s, args=(ite(prev.eq(0), v.SENTINEL, prev),)))
@@ -188,7 +189,7 @@ def refs_api(as_strong=wref_as_strong) -> dict[str, Api]:
     return table(
         Api("PyInterpreterRef_Get", (), "ref", ref_get, f"PEP 788 R1 PyInterpreterRef_Get ({R1})", creates="ref"),
         Api("PyInterpreterRef_Main", (), "ref", ref_main, f"PEP 788 R1 PyInterpreterRef_Main ({R1})", creates="ref"),
-        Api("PyInterpreterRef_Dup", ("ref",), "ref", ref_dup, f"PEP 788 R1 PyInterpreterRef_Dup ({R1}; §4)",
+        Api("PyInterpreterRef_Dup", ("ref",), "ref", ref_dup, f"PEP 788 R1 PyInterpreterRef_Dup ({R1}: +1, 'cannot fail')",
             creates="ref"),
         Api("PyInterpreterRef_Close", ("ref",), None, ref_close, f"PEP 788 R1 PyInterpreterRef_Close ({R1})"),
         Api("PyInterpreterRef_AsInterpreter", ("ref",), "interp", ref_as_interpreter,
@@ -199,23 +200,23 @@ def refs_api(as_strong=wref_as_strong) -> dict[str, Api]:
             creates="wref"),
         Api("PyInterpreterWeakRef_AsStrong", ("wref",), "ref", as_strong,
             f"PEP 788 R1 PyInterpreterWeakRef_AsStrong ({R1})"
-            + ("" if as_strong is wref_as_strong else "; racy check-then-increment option (§4)"), creates="ref"),
+            + ("" if as_strong is wref_as_strong else "; racy check-then-increment option (a modelling choice)"), creates="ref"),
         Api("PyInterpreterWeakRef_Close", ("wref",), None, wref_close, f"PEP 788 R1 PyInterpreterWeakRef_Close ({R1})"),
     )
 
 
 R1_THREADS = table(
     Api("PyThreadState_Ensure", ("ref",), "int", ensure, f"PEP 788 R1 PyThreadState_Ensure ({R1})"),
-    Api("PyThreadState_Release", (), None, release, f"PEP 788 R1 PyThreadState_Release(void) ({R1}; §7 Q13)"),
+    Api("PyThreadState_Release", (), None, release, f"PEP 788 R1 PyThreadState_Release(void) ({R1}; empty stack: Py_FatalError, a modelling choice)"),
 )
 
 R1_DESIGN = Design(
     "r1", "PEP 788 R1: strong/weak interpreter references; Ensure(ref) does not steal it; Release(void) "
     "pops an implicit per-thread stack.",
-    {**LEGACY.api, **refs_api(), **R1_THREADS}, "SEMANTICS.md §1.2 (PEP@81424fc9f)", waits_for_guards=True)
+    {**LEGACY.api, **refs_api(), **R1_THREADS}, "PEP 788 R1 (PEP@81424fc9f)", waits_for_guards=True)
 
 R1_RACY_PROMOTE = Design(
     "r1_racy_promote", "R1 with PyInterpreterWeakRef_AsStrong as check-then-increment in two steps "
     "(not atomic): the finalizer can finish waiting, or free the interpreter, in between.",
-    {**LEGACY.api, **refs_api(wref_as_strong_racy), **R1_THREADS}, "SEMANTICS.md §1.2, §4 (promotion atomicity)",
+    {**LEGACY.api, **refs_api(wref_as_strong_racy), **R1_THREADS}, "PEP 788 R1 (PEP@81424fc9f); promotion atomicity as a design option",
     waits_for_guards=True)

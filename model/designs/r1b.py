@@ -1,4 +1,4 @@
-"""PEP 788 revision R1b (SEMANTICS.md §1.3, PEP@17c42997b / 89e3a44ec): R1's references, with an
+"""PEP 788 revision R1b (PEP@17c42997b / 89e3a44ec): R1's references, with an
 explicit `PyThreadRef` token instead of the implicit stack.
 
 C: `int PyThreadState_Ensure(PyInterpreterRef ref, PyThreadRef *thread)` stores the old thread
@@ -6,7 +6,7 @@ state in `*thread`; `void PyThreadState_Release(PyThreadRef thread)` restores it
 cannot take addresses, so the model writes `t = PyThreadState_Ensure(ref)`: the result is the
 PyThreadRef (the previous thread state, or SENTINEL when there was none; failure is
 out-of-memory only and not modelled). Release follows the Final counter/ownership reading
-(§1.7), which R1b leaves unspecified: nothing checks that the token is the latest one.
+(PEP 788 "PyThreadState_Release"), which R1b leaves unspecified: nothing checks that the token is the latest one.
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from .final import ensure_steps, release
 from .legacy import LEGACY
 from .r1 import ref_dead, refs_api
 
-R1B = "SEMANTICS §1.3, PEP@17c42997b"
+R1B = "PEP@17c42997b"
 
 
 def ensure(s: Site) -> Steps:
-    # R1b PyThreadState_Ensure(ref, &thread) (SEMANTICS §1.3, PEP@17c42997b): R1's reuse rules;
+    # R1b PyThreadState_Ensure(ref, &thread) (PEP@17c42997b): R1's reuse rules;
     # the old thread state is the returned PyThreadRef; `ref` is not stolen.
     v = s.v
     r = s.args[0]
@@ -36,7 +36,7 @@ R1B_DESIGN = Design(
     {**LEGACY.api, **refs_api(), **table(
         Api("PyThreadState_Ensure", ("ref",), "threadref", ensure,
             f"PEP 788 R1b PyThreadState_Ensure(ref, &thread) as `thread = Ensure(ref)` ({R1B})"),
-        # R1b PyThreadState_Release(PyThreadRef) (SEMANTICS §1.3, PEP@17c42997b) = final.release.
+        # R1b PyThreadState_Release(PyThreadRef) (PEP@17c42997b) = final.release.
         Api("PyThreadState_Release", ("threadref",), None, release,
-            f"PEP 788 R1b PyThreadState_Release(PyThreadRef) ({R1B}); counter reading of §1.7"),
-    )}, "SEMANTICS.md §1.3 (PEP@17c42997b)", waits_for_guards=True)
+            f"PEP 788 R1b PyThreadState_Release(PyThreadRef) ({R1B}); counter reading of the Final PEP"),
+    )}, "PEP 788 R1b (PEP@17c42997b)", waits_for_guards=True)

@@ -1,4 +1,4 @@
-"""PEP 788 revision R3b, the SC revision that was accepted (SEMANTICS.md §1.6, PEP@03944adf1):
+"""PEP 788 revision R3b, the SC revision that was accepted (PEP@03944adf1):
 guards and views as in Final, with Ensure / EnsureFromView / Release following the reference
 pseudo-code that R3b printed (and the Final revision removed).
 
@@ -22,14 +22,14 @@ from .api import Api, Design, Site, Steps, table
 from .final import FINAL, ensure_from_view, ensure_with_guard
 from .final import ensure_steps as final_ensure_steps
 
-R3B = "SEMANTICS §1.6, PEP@03944adf1"
+R3B = "PEP@03944adf1"
 
 
 ensure_steps = partial(final_ensure_steps, gilstate_any_interp=True)
 
 
 def release(s: Site) -> Steps:
-    # R3b PyThreadState_Release(old) (SEMANTICS §1.6, PEP@03944adf1 pseudo-code): PyThreadState_Get
+    # R3b PyThreadState_Release(old) (PEP@03944adf1 pseudo-code): PyThreadState_Get
     # (fatal if NULL); --counter, return if still > 0; SENTINEL → Clear + DeleteCurrent (owned or
     # not); else delete if owned, then PyThreadState_Swap(old), which detaches and re-attaches.
     v, t = s.v, s.t
@@ -75,4 +75,4 @@ R3B_DESIGN = Design(
             f"PEP 788 R3b PyThreadState_EnsureFromView pseudo-code ({R3B})"),
         Api("PyThreadState_Release", ("token",), None, release,
             f"PEP 788 R3b PyThreadState_Release pseudo-code ({R3B})"),
-    )}, "SEMANTICS.md §1.6 (PEP@03944adf1)", waits_for_guards=True)
+    )}, "PEP 788 R3b (PEP@03944adf1)", waits_for_guards=True)

@@ -2,6 +2,7 @@
 closed pipes, special files — each one line and exit 150 (or a quiet 141 for a closed pipe),
 never a traceback. A handful run the real `interpcheck` in a subprocess, end to end."""
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -246,3 +247,16 @@ def test_a_damaged_trace_in_the_gate_baseline_is_150_naming_it(tmp_path, damage)
     trace.write_text(damage)
     r = run("gate", "--baseline", str(base), "--specs", S1)
     one_line_150(r, f"error: {trace}: cannot read the baseline trace")
+
+
+def test_a_spec_without_expectations_fails_on_a_violation(tmp_path):
+    """TLC's rule: a property the run checks and finds violated fails it, pinned or not."""
+    spec = tmp_path / "first.toml"
+    spec.write_text('design = "cpython_3_13"\n[[thread]]\nname = "T1"\nprogram = """\nrun_python()\n"""\n')
+    r = CliRunner().invoke(main, ["check", "-q", str(spec)])
+    assert r.exit_code == 12, r.output
+    assert re.search(r"no_call_without_thread_state\s+violated\s+holds\s+UNEXPECTED", r.output)
+    assert re.search(r"completes\s+violated\s+-\s+ok", r.output)   # a reachability question only informs
+    clean = tmp_path / "clean.toml"
+    clean.write_text('design = "cpython_3_13"\n[[thread]]\nname = "T1"\nprogram = """\nwork()\n"""\n')
+    assert CliRunner().invoke(main, ["check", "-q", str(clean)]).exit_code == 0

@@ -80,7 +80,7 @@ def _copy_source(dest: Path) -> Path:
     dest.mkdir()
     for name in ("setup.py", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, dest / name)
-    for folder in ("interpcheck", "model", "checker", "specs"):
+    for folder in ("interpcheck", "model", "checker", "specs", "examples"):
         shutil.copytree(ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return dest
 

@@ -30,6 +30,7 @@ class Checked:
     system: System
     result: Result
     expected: str | None
+    pinned: bool = True     # False: `expected` is the default "holds" of a spec with no [expect]
 
     @property
     def as_expected(self) -> bool:
@@ -40,7 +41,8 @@ class Checked:
         if self.result.verdict is Verdict.UNKNOWN:
             if self.result.undecided:
                 return EXIT_OK   # another engine's job, said in the reason: no limit was reached
-            return EXIT_LIMIT if self.expected is not None or "limit" in self.result.reason else EXIT_OK
+            return EXIT_LIMIT if (self.expected is not None and self.pinned) or "limit" in self.result.reason \
+                else EXIT_OK
         if self.as_expected:
             return EXIT_OK
         if self.result.verdict is Verdict.HOLDS:
@@ -104,8 +106,9 @@ def run_spec(spec: Spec, opts: EngineOptions, designs: tuple[str, ...] = (), pro
             pinned = expect.get(result.prop)
             if pinned is None and unpinned_must_hold and not expect \
                     and not isinstance(checked.prop(result.prop), Sometimes):
-                pinned = "holds"
-            out.append(Checked(spec, design, checked, result, pinned))
+                out.append(Checked(spec, design, checked, result, "holds", pinned=False))
+            else:
+                out.append(Checked(spec, design, checked, result, pinned))
     return out
 
 

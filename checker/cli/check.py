@@ -13,7 +13,8 @@ from interpcheck.model.spec import Spec
 from ..engines import ENGINES, EngineOptions
 from ..explicit import Limits
 from ..render.steps import steps_of
-from ..render.text import cti_changes, cti_state, render_cti, render_trace, summary_line, verdict_table
+from ..render.text import (cti_changes, cti_state, early_stop_ending, render_cti, render_early_stop, render_trace,
+                           summary_line, verdict_table)
 from ..result import Trace, Verdict, status
 from . import main
 from .runner import Checked, bundled_specs, load_all, overall_exit, run_spec
@@ -77,17 +78,23 @@ def make_options(engine, order, max_states, max_depth, time_limit, depth, seed, 
                          backend=meta.get("interpcheck.backend") or "auto")
 
 
+def trace_json(system, trace: Trace) -> list[dict]:
+    return [{"thread": s.thread, "call": s.call, "result": s.result, **({"at": s.where} if s.where else {})}
+            for s in steps_of(system, trace)]
+
+
 def result_json(c: Checked) -> dict:
     r = c.result
-    trace = None
-    if r.trace is not None:
-        trace = [{"thread": s.thread, "call": s.call, "result": s.result, **({"at": s.where} if s.where else {})}
-                 for s in steps_of(c.system, r.trace)]
+    trace = trace_json(c.system, r.trace) if r.trace is not None else None
+    early = None
+    if r.early_stop is not None:   # a witness never reached: the shortest run that ends before it can be
+        early = {"length": r.early_stop.length, "trace": trace_json(c.system, r.early_stop),
+                 "ends": early_stop_ending(c.system, r.early_stop)}
     return {"spec": c.spec.name, "design": c.design, "property": r.prop, "verdict": r.verdict.value,
             "expected": c.expected, "engine": r.engine, "trace_length": r.trace.length if r.trace else None,
             "status": status(r.verdict, c.expected),
             "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None,
-            "counterexample_to_induction": cti_json(c)}
+            "counterexample_to_induction": cti_json(c), "early_stop": early}
 
 
 def cti_json(c: Checked) -> dict | None:
@@ -154,6 +161,10 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
             if c.result.trace is not None and (c.result.verdict is Verdict.VIOLATED or getattr(prop, "query", False)):
                 click.echo("")
                 click.echo(render_trace(c.system, c.result, full_state))
+            if c.result.early_stop is not None and (not getattr(prop, "query", False) or not c.as_expected):
+                # A witness never reached (a query only when that was not expected): the run that stops early.
+                click.echo("")
+                click.echo(render_early_stop(c.system, c.result, full_state))
             if c.result.cti is not None:   # k-induction could not prove it: show why
                 click.echo("")
                 click.echo(render_cti(c.system, c.result, full_state))

@@ -1,0 +1,53 @@
+"""A witness never reached says why: the shortest run that stops before every thread finished."""
+import json
+
+from click.testing import CliRunner
+
+from interpcheck.checker.cli import main
+
+CRASH = '''summary = "the only thread runs Python with no thread state: the process crashes at once"
+design = "cpython_3_14"
+[[thread]]
+name = "T1"
+program = """
+run_python()
+"""
+[expect]
+no_call_without_thread_state = "violated"
+completes = "violated"
+'''
+
+
+def _check(tmp_path, *args):
+    spec = tmp_path / "crash.toml"
+    spec.write_text(CRASH)
+    return CliRunner().invoke(main, ["check", "-q", str(spec), "-p", "completes", *args], catch_exceptions=False)
+
+
+def test_never_reached_completes_shows_the_run_that_stops_early(tmp_path):
+    r = _check(tmp_path)
+    assert r.exit_code == 0, r.output
+    out = r.output
+    assert "why completes is never reached (shortest run that stops early, 1 step):" in out
+    after = out.split("why completes is never reached", 1)[1]
+    assert "1. T1  run_python() (1/2)   [no thread state attached]" in after
+    assert "crash = no_thread_state" in after
+
+
+def test_never_reached_completes_has_its_early_stop_in_json(tmp_path):
+    r = _check(tmp_path, "--format", "json")
+    (item,) = json.loads(r.output)["results"]
+    assert item["verdict"] == "violated" and item["trace"] is None and item["trace_length"] is None
+    stop = item["early_stop"]
+    assert stop["length"] == 1
+    assert stop["trace"] == [{"thread": "T1", "call": "run_python()", "result": None}]
+    assert "halted" in stop["ends"] or "crash" in stop["ends"]
+
+
+def test_a_reached_witness_has_no_early_stop(tmp_path):
+    spec = tmp_path / "fine.toml"
+    spec.write_text(CRASH.replace("run_python()", "st = PyGILState_Ensure()\nrun_python()\nPyGILState_Release(st)")
+                    .replace('no_call_without_thread_state = "violated"\ncompletes = "violated"\n', ""))
+    r = CliRunner().invoke(main, ["check", "-q", str(spec), "-p", "completes", "--format", "json"])
+    (item,) = json.loads(r.output)["results"]
+    assert item["verdict"] == "holds" and item["early_stop"] is None

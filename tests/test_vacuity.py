@@ -51,3 +51,13 @@ def test_a_reached_witness_has_no_early_stop(tmp_path):
     r = CliRunner().invoke(main, ["check", "-q", str(spec), "-p", "completes", "--format", "json"])
     (item,) = json.loads(r.output)["results"]
     assert item["verdict"] == "holds" and item["early_stop"] is None
+
+
+def test_never_reached_completes_shows_where_nothing_can_move(tmp_path):
+    spec = tmp_path / "stuck.toml"
+    spec.write_text('design = "cpython_3_14"\nlocks = ["L"]\n[[thread]]\nname = "T1"\n'
+                    'program = """\nlock(L)\nlock(L)\n"""\n')
+    r = CliRunner().invoke(main, ["check", "-q", str(spec), "-p", "completes"], catch_exceptions=False)
+    after = r.output.split("why completes is never reached (shortest run that stops early, 1 step):", 1)[1]
+    assert "1. T1  lock(L)" in after
+    assert "no thread can take a step, yet not every thread has finished (T1 stuck at lock(L)" in after

@@ -47,7 +47,8 @@ def render_trace(system: System, result: Result, full_state: bool = False) -> st
 def render_early_stop(system: System, result: Result, full_state: bool = False) -> str:
     """A witness never reached, explained: the shortest run that ends before every thread finished."""
     trace = result.early_stop
-    out = [f"why {result.prop} is never reached (shortest run that stops early, {_steps(trace.length)}):"]
+    which = "shortest run" if result.engine == "explicit-bfs" else "a run"   # depth-first: not the shortest
+    out = [f"why {result.prop} is never reached ({which} that stops early, {_steps(trace.length)}):"]
     out += _numbered_steps(system, trace, full_state)
     out.append(f"  => {early_stop_ending(system, trace)}")
     return "\n".join(out)

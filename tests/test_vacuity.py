@@ -61,3 +61,15 @@ def test_never_reached_completes_shows_where_nothing_can_move(tmp_path):
     after = r.output.split("why completes is never reached (shortest run that stops early, 1 step):", 1)[1]
     assert "1. T1  lock(L)" in after
     assert "no thread can take a step, yet not every thread has finished (T1 stuck at lock(L)" in after
+
+
+def test_an_unreachable_query_is_explained_only_when_it_was_expected_reachable(tmp_path):
+    spec = tmp_path / "q.toml"
+    text = CRASH.replace("[expect]\n", '[queries]\nt1_returns = "finished(T1)"\n\n[expect]\nt1_returns = "holds"\n')
+    spec.write_text(text)
+    run = CliRunner().invoke(main, ["check", "-q", str(spec), "-p", "t1_returns"], catch_exceptions=False)
+    assert run.exit_code == 12
+    assert "why t1_returns is never reached (shortest run that stops early, 1 step):" in run.output
+    spec.write_text(text.replace('t1_returns = "holds"', 't1_returns = "violated"'))
+    run = CliRunner().invoke(main, ["check", "-q", str(spec), "-p", "t1_returns"], catch_exceptions=False)
+    assert run.exit_code == 0 and "why t1_returns" not in run.output

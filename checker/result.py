@@ -68,6 +68,7 @@ class Result:
     system: object = None  # the System the trace belongs to, when not the one checked (parametric)
     cti: object = None     # k-induction's counterexample to induction (smt.induction.Cti), when unproven
     undecided: bool = False  # UNKNOWN because this engine does not decide this kind of property: no limit
+    early_stop: Trace | None = None  # a witness never reached: the shortest run that ends before every thread finished
 
 
 def not_decided(prop: str, engine: str, stats: Stats, why: str) -> Result:

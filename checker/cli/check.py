@@ -13,8 +13,9 @@ from interpcheck.model.spec import Spec
 from ..engines import ENGINES, EngineOptions
 from ..explicit import Limits
 from ..render.steps import steps_of
-from ..render.text import cti_changes, cti_state, render_cti, render_trace, summary_line, verdict_table
-from ..result import Trace, Verdict, status
+from ..render.text import (cti_changes, cti_state, early_stop_ending, render_cti, render_early_stop, render_trace,
+                           summary_line, verdict_table)
+from ..result import UNEXPECTED, Trace, Verdict, status
 from . import main
 from .runner import Checked, bundled_specs, load_all, overall_exit, run_spec
 from .usage import FiniteFloat, known_design, output_folder
@@ -77,17 +78,23 @@ def make_options(engine, order, max_states, max_depth, time_limit, depth, seed, 
                          backend=meta.get("interpcheck.backend") or "auto")
 
 
+def trace_json(system, trace: Trace) -> list[dict]:
+    return [{"thread": s.thread, "call": s.call, "result": s.result, **({"at": s.where} if s.where else {})}
+            for s in steps_of(system, trace)]
+
+
 def result_json(c: Checked) -> dict:
     r = c.result
-    trace = None
-    if r.trace is not None:
-        trace = [{"thread": s.thread, "call": s.call, "result": s.result, **({"at": s.where} if s.where else {})}
-                 for s in steps_of(c.system, r.trace)]
+    trace = trace_json(c.system, r.trace) if r.trace is not None else None
+    early = None
+    if r.early_stop is not None:   # a witness never reached: the shortest run that ends before it can be
+        early = {"length": r.early_stop.length, "trace": trace_json(c.system, r.early_stop),
+                 "ends": early_stop_ending(c.system, r.early_stop)}
     return {"spec": c.spec.name, "design": c.design, "property": r.prop, "verdict": r.verdict.value,
             "expected": c.expected, "engine": r.engine, "trace_length": r.trace.length if r.trace else None,
             "status": status(r.verdict, c.expected),
             "trace": trace, "stats": r.stats.as_dict(), "reason": r.reason or None,
-            "counterexample_to_induction": cti_json(c)}
+            "counterexample_to_induction": cti_json(c), "early_stop": early}
 
 
 def cti_json(c: Checked) -> dict | None:
@@ -104,21 +111,38 @@ def cti_json(c: Checked) -> dict | None:
 
 
 def sarif_report(checked: list[Checked]) -> dict:
-    """Every violation (the vacuity witness aside) as a SARIF result: at its C line when the
-    trace comes from C, else at the spec file; the same rule at the same place once."""
+    """Every violation (the vacuity witness aside) as a SARIF result: at the failing call's C
+    line or spec program line, else at the property's `[expect]` line; the same rule at the
+    same place once."""
     from ..render.sarif import sarif_log, violation
+    from .reports import expect_line, spec_file
     results, rules, seen = [], {}, set()
     for c in checked:
         if c.result.verdict is not Verdict.VIOLATED or c.result.prop == "completes":
             continue
-        found = violation(c.system, c.result, f"{c.spec.path}:1")
+        fallback = f"{c.spec.path}:{expect_line(str(c.spec.path), c.design, c.result.prop)}"
+        found = violation(c.system, c.result, fallback, spec_file(c))
         key = (found["ruleId"], json.dumps(found["locations"]))
         if key in seen:   # the same violation at the same line with more threads: report it once
             continue
         seen.add(key)
         results.append(found)
-        rules[c.result.prop] = getattr(c.system.prop(c.result.prop), "doc", "")
+        rules[c.result.prop] = c.system.prop(c.result.prop)
     return sarif_log(results, rules)
+
+
+def junit_of_check(checked: list[Checked]) -> str:
+    """JUnit for `check`: an unexpected verdict fails its testcase, a limit makes it an error."""
+    from .reports import junit_report
+    failed = {}
+    for c in checked:
+        r = c.result
+        if status(r.verdict, c.expected) == UNEXPECTED:
+            failed[id(c)] = ("failure", f"{c.spec.name} [{c.design}] {r.prop}: expected {c.expected}, "
+                                        f"now {r.verdict.value}")
+        elif r.verdict is Verdict.UNKNOWN and not r.undecided:
+            failed[id(c)] = ("error", f"{c.spec.name} [{c.design}] {r.prop}: no verdict ({r.reason})")
+    return junit_report("interpcheck check", checked, failed)
 
 
 def print_text(checked: list[Checked], full_state: bool) -> None:
@@ -154,6 +178,10 @@ def print_text(checked: list[Checked], full_state: bool) -> None:
             if c.result.trace is not None and (c.result.verdict is Verdict.VIOLATED or getattr(prop, "query", False)):
                 click.echo("")
                 click.echo(render_trace(c.system, c.result, full_state))
+            if c.result.early_stop is not None and (not getattr(prop, "query", False) or not c.as_expected):
+                # A witness never reached (a query only when that was not expected): the run that stops early.
+                click.echo("")
+                click.echo(render_early_stop(c.system, c.result, full_state))
             if c.result.cti is not None:   # k-induction could not prove it: show why
                 click.echo("")
                 click.echo(render_cti(c.system, c.result, full_state))
@@ -197,14 +225,16 @@ def _with_releases(spec: Spec, releases: tuple[str, ...]) -> Spec:
 @click.option("--mermaid", "mermaid_dir", type=click.Path(file_okay=False), default=None,
               help="write each counterexample as a Mermaid sequence diagram: DIR/<spec>/<design>.<property>.mmd")
 @click.option("--sarif", "sarif_file", type=click.Path(dir_okay=False), default=None,
-              help="also write the violations as SARIF 2.1.0 (at their C lines for threads from C)")
+              help="also write the violations as SARIF 2.1.0 (at the failing call's spec or C line)")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False), default=None,
+              help="also write a JUnit XML report: a testcase per spec, design and property, failed when unexpected")
 @click.option("--examples", is_flag=True,
               help="check the bundled example specs (wherever interpcheck is installed), with any PATHS given")
 @click.option("--write-counterexamples", "baseline_dir", type=click.Path(file_okay=False), default=None,
               help="rewrite the gate's baseline (e.g. counterexamples/) for these specs, under every design "
                    "that can express them")
 def check(paths, designs, versions, props, engine, order, max_states, max_depth, time_limit, depth, seed, walks, fmt,
-          full_state, quiet, itf_dir, mermaid_dir, sarif_file, examples, baseline_dir):
+          full_state, quiet, itf_dir, mermaid_dir, sarif_file, junit_file, examples, baseline_dir):
     """Check each spec's properties (default: every spec under specs/).
 
     Exit codes: 0 every verdict as expected; 11 unexpected deadlock; 12 unexpected safety
@@ -234,6 +264,8 @@ def check(paths, designs, versions, props, engine, order, max_states, max_depth,
         write_traces(checked, itf_dir, mermaid_dir)
     if sarif_file:
         Path(sarif_file).write_text(json.dumps(sarif_report(checked), indent=2) + "\n")
+    if junit_file:
+        Path(junit_file).write_text(junit_of_check(checked))
     if fmt == "json":
         json.dump({"results": [result_json(c) for c in checked]}, sys.stdout, indent=2)
         sys.stdout.write("\n")

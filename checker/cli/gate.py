@@ -15,11 +15,10 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
 import click
 
-from ..render.sarif import violation
+from ..render.sarif import sarif_log, violation
 from ..render.itf import dumps, step_label, to_itf
 from ..render.steps import steps_of
 from ..render.text import render_trace
@@ -27,6 +26,7 @@ from ..result import Verdict
 from . import baseline, main
 from .check import engine_options, make_options
 from .matrix import run_matrix
+from .reports import expect_line, junit_report, spec_file
 from .runner import EXIT_LIMIT, EXIT_OK, EXIT_SAFETY, Checked, load_all
 
 
@@ -120,41 +120,29 @@ def compare(checked: list[Checked], root: Path) -> list[Finding]:
 
 
 def junit(checked: list[Checked], findings: list[Finding]) -> str:
-    bad = {id(f.checked): f for f in findings if f.kind in FAILS or f.kind == "no verdict"}
-    suite = ET.Element("testsuite", name="interpcheck gate", tests=str(len(checked)),
-                       failures=str(sum(f.kind == "regression" for f in bad.values())),
-                       errors=str(sum(f.kind == "no verdict" for f in bad.values())))
-    for c in checked:
-        case = ET.SubElement(suite, "testcase", classname=f"{c.spec.name}.{c.design}", name=c.result.prop)
-        f = bad.get(id(c))
-        if f is not None:
-            tag = "failure" if f.kind == "regression" else "error"
-            node = ET.SubElement(case, tag, message=f.message)
-            if c.result.trace is not None:
-                node.text = render_trace(c.system, c.result)
-    ET.indent(suite)
-    return ET.tostring(suite, encoding="unicode") + "\n"
+    """A testcase per cell; a regression fails it, a limit makes it an error (reports.py: where each points)."""
+    failed = {id(f.checked): ("failure" if f.kind == "regression" else "error", f.message)
+              for f in findings if f.kind in FAILS or f.kind == "no verdict"}
+    return junit_report("interpcheck gate", checked, failed)
 
 
 def sarif(findings: list[Finding]) -> dict:
+    """Each regression (error) and cell without a verdict (warning) at the failing call's C or
+    spec program line, else at the property's `[expect]` line, with the interleaving."""
     shown = [f for f in findings if f.kind in FAILS or f.kind == "no verdict"]
-    rules = sorted({f.checked.result.prop for f in shown})
+    rules = {f.checked.result.prop: f.checked.system.prop(f.checked.result.prop) for f in shown}
     results = []
     for f in shown:
         c = f.checked
         text = f.message + ("\n" + render_trace(c.system, c.result) if c.result.trace is not None else "")
+        fallback = f"{c.spec.path}:{expect_line(str(c.spec.path), c.design, c.result.prop)}"
+        located = violation(c.system, c.result, fallback, spec_file(c))
         found = {"ruleId": c.result.prop, "level": "error" if f.kind == "regression" else "warning",
-                 "message": {"text": text},
-                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": c.spec.path},
-                                                     "region": {"startLine": 1}}}]}
-        if c.result.trace is not None:   # at the C call that fails when the trace comes from C; the interleaving
-            located = violation(c.system, c.result, f"{c.spec.path}:1")
-            found["locations"], found["codeFlows"] = located["locations"], located["codeFlows"]
+                 "message": {"text": text}, "locations": located["locations"]}
+        if "codeFlows" in located:
+            found["codeFlows"] = located["codeFlows"]
         results.append(found)
-    return {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "runs": [{"tool": {"driver": {"name": "interpcheck", "informationUri": "https://peps.python.org/pep-0788/",
-                                          "rules": [{"id": r} for r in rules]}},
-                      "results": results}]}
+    return sarif_log(results, rules)
 
 
 @main.command()

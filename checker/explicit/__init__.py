@@ -20,6 +20,7 @@ from .explore import Exploration, Limits, Reporter, SilentReporter, StderrReport
 from .graph import find_hang, find_leads_to_violation
 from .simulate import simulate
 from .store import exact_store, fingerprint_store
+from .vacuity import early_stop
 
 SAFETY = (Invariant, ActionProperty, NoDeadlock)
 REDUCIBLE = (Invariant, ActionProperty, NoDeadlock, Sometimes)   # decided without the whole graph
@@ -78,6 +79,7 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
     results = [_verdict(system, plan.compiled, ex, i, engine) for i in wanted]
     if plan.ample is not None and plan.ample.reduced and options.por == "auto":
         results = _shortest_traces(system, wanted, results, options, plan, reporter)
+        results = _shortest_early_stops(system, wanted, results, options, plan, reporter)
     elif plan.ample is not None:
         for r in results:
             if r.trace is not None and plan.ample.reduced:
@@ -163,6 +165,22 @@ def _shortest_traces(system: System, wanted: list[int], results: list[Result], o
     return out
 
 
+def _shortest_early_stops(system: System, wanted: list[int], results: list[Result], options: Options,
+                          reduced: _Plan, reporter: Reporter) -> list[Result]:
+    """A reduced search keeps every run's end but not every shortest path to it: a witness
+    never reached takes its early stop from the unreduced search, explored once."""
+    never = [r for r in results if r.early_stop is not None]
+    if not never:
+        return results
+    plan = _Plan(reduced.compiled, reduced.canon)
+    ex = _explore(system, plan, wanted, replace(options, por="off"), exact_store(), keep_edges=False,
+                  stop_early=False, reporter=reporter, ample=False)
+    shortest = early_stop(plan.compiled, ex)
+    for r in never:
+        r.early_stop = shortest or r.early_stop
+    return results
+
+
 def _noted(r: Result, note: str | None, store) -> Result:
     if store is not None and not store.exact:
         chance = getattr(r.stats, "fingerprint_collision", None)
@@ -191,7 +209,8 @@ def _verdict(system, compiled, ex: Exploration, i: int, engine: str) -> Result:
         if ex.complete:
             return Result(prop.name, Verdict.VIOLATED, engine, None, stats,
                           "unreachable: no schedule gets there" if prop.query else
-                          "never reached: the scenario never gets there (vacuous)")
+                          "never reached: the scenario never gets there (vacuous)",
+                          early_stop=early_stop(compiled, ex))
         return Result(prop.name, Verdict.UNKNOWN, engine, None, stats, f"limit reached: {ex.limit}")
     if not ex.complete:
         # A hang or a lasso on a partial graph may vanish once the rest is explored.

@@ -27,6 +27,7 @@ class Step:
     action: int
     where: str = ""                 # the C source file:line of the call (programs translated from C)
     part: str = ""                  # "1/2", "2/2" (or "part 2" if unfinished) when one C call takes several steps
+    line: int = 0                   # the program's line of the call ("line N" of the thread's program counter)
 
     @property
     def shown_call(self) -> str:
@@ -69,8 +70,18 @@ def _number_parts(system: System, trace: Trace, rows: list[Step]) -> list[Step]:
         if pc in names and pc not in parts:
             parts[pc] = call_parts(system, pc)
         part = parts[pc].get(trace.states[i][names[pc]], "") if pc in names else ""
-        out.append(replace(row, part=part) if part else row)
+        line = _line_of(system, pc, trace.states[i][names[pc]]) if pc in names else 0
+        out.append(replace(row, part=part, line=line) if part or line else row)
     return out
+
+
+def _line_of(system: System, pc: str, value: int) -> int:
+    """The program line a program counter's label names ("line 16 step 2" -> 16), else 0."""
+    domain = system.var(pc).domain
+    labels = domain.labels or ()
+    k = value - domain.lo
+    words = labels[k].split() if 0 <= k < len(labels) else []
+    return int(words[1]) if len(words) >= 2 and words[0] == "line" and words[1].isdigit() else 0
 
 
 def call_parts(system: System, pc: str) -> dict[int, str]:

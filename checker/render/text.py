@@ -1,7 +1,7 @@
 """Readable text: the verdict table and each counterexample as numbered C calls."""
 from __future__ import annotations
 
-from interpcheck.model.ir import NoDeadlock, System
+from interpcheck.model.ir import NoDeadlock, System, evaluate
 
 from ..result import AS_EXPECTED, NO_VERDICT, UNEXPECTED, Result, Trace, Verdict, status
 from .blocking import blocked_by, stuck_threads
@@ -30,11 +30,43 @@ def summary_line(statuses: list[str]) -> str:
             f"{count[NO_VERDICT]} without a verdict")
 
 
+def _steps(n: int) -> str:
+    return f"{n} step{'s' if n != 1 else ''}"
+
+
 def render_trace(system: System, result: Result, full_state: bool = False) -> str:
     trace = result.trace
     assert trace is not None
     kind = "witness" if result.verdict is Verdict.HOLDS else "counterexample"
-    out = [f"{kind} for {result.prop} ({trace.length} step{'s' if trace.length != 1 else ''}, {result.engine}):"]
+    out = [f"{kind} for {result.prop} ({_steps(trace.length)}, {result.engine}):"]
+    out += _numbered_steps(system, trace, full_state)
+    out.append(f"  => {ending(system, result)}")
+    return "\n".join(out)
+
+
+def render_early_stop(system: System, result: Result, full_state: bool = False) -> str:
+    """A witness never reached, explained: the shortest run that ends before every thread finished."""
+    trace = result.early_stop
+    which = "shortest run" if result.engine == "explicit-bfs" else "a run"   # depth-first: not the shortest
+    out = [f"why {result.prop} is never reached ({which} that stops early, {_steps(trace.length)}):"]
+    out += _numbered_steps(system, trace, full_state)
+    out.append(f"  => {early_stop_ending(system, trace)}")
+    return "\n".join(out)
+
+
+def early_stop_ending(system: System, trace: Trace) -> str:
+    """Why the run ends there: the system halted (a crash, the process exiting) or nothing can move."""
+    last = trace.states[-1]
+    if evaluate(system.halted, last):
+        return "the process halted (it crashed or exited) before every thread finished"
+    reasons = stuck_threads(system, last)
+    return "no thread can take a step, yet not every thread has finished" + \
+        (f" ({'; '.join(reasons)})" if reasons else "")
+
+
+def _numbered_steps(system: System, trace: Trace, full_state: bool) -> list[str]:
+    """The trace's rows: one per atomic step, with what changed (or the whole state)."""
+    out = []
     if full_state:
         out.append("   0. initial state")
         out += [f"        {name} = {value}" for name, value in describe_state(system, trace.states[0], hide_pc=False)]
@@ -52,8 +84,7 @@ def render_trace(system: System, result: Result, full_state: bool = False) -> st
             out += [f"        {n} = {v}" for n, v in describe_state(system, post, hide_pc=False)]
         elif step.changes:
             out.append("        " + ", ".join(f"{n} = {v}" for n, v in step.changes))
-    out.append(f"  => {ending(system, result)}")
-    return "\n".join(out)
+    return out
 
 
 def render_cti(system: System, result: Result, full_state: bool = False) -> str:

@@ -109,7 +109,8 @@ def violation(system: System, result: Result, fallback: str, spec_file: str | No
 
 def help_uri() -> str:
     """Where a property is documented: the project's documentation URL when the installed
-    metadata declares one, else docs/specs.md's "Properties" in this checkout, else PEP 788."""
+    metadata declares one, else PEP 788 (never a local path: reports must not depend on where
+    the checkout lies, and CI uploads them)."""
     try:
         from importlib.metadata import metadata
         for entry in metadata("interpcheck").get_all("Project-URL") or []:
@@ -118,8 +119,7 @@ def help_uri() -> str:
                 return url
     except Exception:   # metadata missing (run from a bare checkout): fall through
         pass
-    docs = Path(__file__).resolve().parents[2] / "docs" / "specs.md"
-    return f"{docs.as_uri()}#properties" if docs.exists() else PEP_788
+    return PEP_788
 
 
 def rule(name: str, prop) -> dict:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from interpcheck.model.designs import for_cpython
 from interpcheck.model.spec import Spec, SpecError
 
 from ..explicit import check as explicit_check
@@ -22,17 +23,15 @@ from .observe import TimeLimit
 from .plan import NotReplayable
 from .replay import SETTLE, TIME_LIMIT, CPythonReplay, replay_trace, trace_of
 
-# (major, minor[, micro from]) -> design; the most specific entry that matches wins.
-HELD_TO: dict[tuple[int, ...], str] = {
-    (3, 10): "cpython_3_11", (3, 11): "cpython_3_11", (3, 12): "cpython_3_12",
-    (3, 13): "cpython_3_13", (3, 13, 8): "cpython_3_13_8", (3, 14): "cpython_3_14", (3, 15): "final",
-}
+# 3.10 is a release no design claims; conformance holds it to 3.11's (docs/conformance.md).
+NEAREST: dict[tuple[int, int], tuple[int, int, int]] = {(3, 10): (3, 11, 0)}
 
 
 def design_for(version: tuple[int, int, int]) -> str | None:
-    """The design whose verdicts a CPython version is held to; None for a version no design models."""
-    keys = [k for k in HELD_TO if k[:2] == version[:2] and (len(k) == 2 or version >= k)]
-    return HELD_TO[max(keys, key=len)] if keys else None
+    """The design whose verdicts a CPython version is held to (the models' own release table,
+    Design.covers); None for a version no design models."""
+    version = NEAREST.get(tuple(version[:2]), tuple(version))
+    return for_cpython(".".join(map(str, version)))
 
 
 @dataclass
@@ -166,4 +165,4 @@ def as_json(rows: list[Row]) -> list[dict]:
              "cpython": r.interp.short, "verdict": r.verdict, "detail": r.detail} for r in rows]
 
 
-__all__ = ["HELD_TO", "design_for", "Case", "Row", "cases", "run_suite", "markdown", "as_json"]
+__all__ = ["design_for", "Case", "Row", "cases", "run_suite", "markdown", "as_json"]

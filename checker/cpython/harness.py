@@ -65,7 +65,11 @@ def _call(op: CCall, thread: str) -> list[str]:
     if f == "PyThreadState_Swap":
         return [f"PyThreadState *p = PyThreadState_Swap((PyThreadState *){_one(a, op)});", f"{store}p;",
                 "returned(t, pointer(p));"]
-    if f in ("PyEval_RestoreThread", "PyThreadState_Delete"):
+    if f == "PyInterpreterState_GetID":
+        return [f"int64_t id = PyInterpreterState_GetID((PyInterpreterState *){_one(a, op)});",
+                *([f"{r} = (intptr_t)id;"] if r else []), "if (id < 0) PyErr_Clear();",
+                "char r[24];", "snprintf(r, sizeof r, \"%lld\", (long long)id);", "returned(t, r);"]
+    if f in ("PyEval_RestoreThread", "PyThreadState_Delete", "PyThreadState_Clear"):
         return [f"{f}((PyThreadState *){_one(a, op)});", "returned(t, NULL);"]
     if f == "PyThreadState_New":
         return [f"PyThreadState *ts = PyThreadState_New((PyInterpreterState *){_one(a, op)});", f"{store}ts;",

@@ -125,13 +125,39 @@ def tstate_swap(s: Site) -> Steps:
 
 
 def tstate_delete(s: Site) -> Steps:
-    # Python/pystate.c PyThreadState_Clear + PyThreadState_Delete: a tstate must not be current.
+    # PyThreadState_Delete (Python/pystate.c:1113 (v3.11.2), :1847 (v3.13.5)): fatal "still current",
+    # unlink, free. It does not clear: an uncleared thread state's objects leak, no crash in a
+    # release build (only a debug assert, Python/pystate.c:1769 (v3.13.5)).
     v, t = s.v, s.t
     ts = s.args[0]
     live = ts.ne(0) & v.ts_status[ts - 1].eq(O_LIVE)
     return [[Outcome(~live, v.crash_with(C_UAF), "thread state already freed", stop=True),
              Outcome(live & v.attached[t].eq(ts), v.crash_with(C_FATAL), "tstate is still current", stop=True),
              Outcome(live & v.attached[t].ne(ts), v.delete_tstate(t, ts), "deleted")]]
+
+
+def tstate_clear(s: Site) -> Steps:
+    # PyThreadState_Clear (Python/pystate.c:1011-1013 (v3.11.2), :1664-1669 (v3.13.5)): first
+    # touches tstate (NULL: SIGSEGV), then drops its objects; it neither unlinks nor frees it.
+    v, t = s.v, s.t
+    ts = s.args[0]
+    bad = ~v.ts_alive(ts) & v.ts_state(ts).ne(O_SHUTDOWN)
+    return [[Outcome(ts.eq(0), v.crash_with(C_NULL), "NULL thread state: SIGSEGV", stop=True),
+             Outcome(ts.ne(0) & bad, v.crash_with(C_UAF), "thread state already freed", stop=True),
+             Outcome(ts.ne(0) & ~bad, [], "thread state cleared (still linked, not freed)")]]
+
+
+def interp_get_id(s: Site) -> Steps:
+    # PyInterpreterState_GetID (Python/pystate.c:583 (v3.11.2), :1234 (v3.13.5)): NULL gives -1
+    # (RuntimeError set); else reads interp->id: a freed interpreter is a use after free. Main's
+    # ID is 0; the model's int domain (-1..1) gives every subinterpreter 1, as the first made has.
+    v = s.v
+    interp = s.args[0]
+    freed = interp.ne(0) & v.phase_of(interp).eq(DELETED)
+    return [[Outcome(interp.eq(0), s.ret(-1), "no interpreter provided: -1, RuntimeError set"),
+             Outcome(freed, v.crash_with(C_UAF), "interpreter already freed (dangling PyInterpreterState*)",
+                     stop=True),
+             Outcome(interp.ne(0) & ~freed, s.ret(ite(interp.eq(1), 0, 1)), "")]]
 
 
 def save_thread(s: Site) -> Steps:
@@ -260,6 +286,9 @@ LEGACY_API = table(
     Api("PyThreadState_Swap", ("tstate",), "tstate", tstate_swap, "Python/pystate.c PyThreadState_Swap"),
     Api("PyThreadState_Delete", ("tstate",), None, tstate_delete, "Python/pystate.c PyThreadState_Delete"),
     Api("PyThreadState_Get", (), "tstate", tstate_get, "Python/pystate.c PyThreadState_Get"),
+    Api("PyThreadState_Clear", ("tstate",), None, tstate_clear, "Python/pystate.c:1011 (v3.11.2), :1664 (v3.13.5)"),
+    Api("PyInterpreterState_GetID", ("interp",), "int", interp_get_id,
+        "Python/pystate.c:583 (v3.11.2), :1234 (v3.13.5)"),
     Api("PyEval_SaveThread", (), "tstate", save_thread, "Python/ceval_gil.c PyEval_SaveThread"),
     Api("PyEval_RestoreThread", ("tstate",), None, restore_thread, "Python/ceval_gil.c PyEval_RestoreThread; gh-87135"),
     Api("PyInterpreterState_Get", (), "interp", interp_get, "Python/pystate.c PyInterpreterState_Get"),

@@ -35,6 +35,12 @@ def _call(op: CCall, thread: str) -> list[str]:
         return ["PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
     if f == "run_python:yield":    # the eval breaker hands the GIL over: as a detach, then a re-attach
         return ["t->saved = PyEval_SaveThread();", "event(t, \"yielded\");"]
+    if f == "run_python:pending":  # the eval breaker runs the queued pending call (pending_hook) first
+        return ["PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
+    if f in ("Py_AddPendingCall", "Py_AtExit"):
+        hook = "pending_hook, NULL" if f == "Py_AddPendingCall" else "exit_hook"
+        return [f"int rc = {f}({hook});", *([f"{r} = rc;"] if r else []), "char r[16];",
+                "snprintf(r, sizeof r, \"%d\", rc);", "returned(t, r);"]
     if f == "run_python:resume":
         return ["PyEval_RestoreThread(t->saved);", "PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
     if f == "Py_BEGIN_ALLOW_THREADS":

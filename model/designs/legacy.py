@@ -160,6 +160,28 @@ def interp_get_id(s: Site) -> Steps:
              Outcome(interp.ne(0) & ~freed, s.ret(ite(interp.eq(1), 0, 1)), "")]]
 
 
+def add_pending_call(s: Site) -> Steps:
+    # Py_AddPendingCall (Python/ceval.c:641 (v3.11.2), Python/ceval_gil.c:804 (v3.13.5)): needs no
+    # thread state; queues the spec's `pending_calls` function for the main thread, which runs it
+    # at its next eval-breaker check or in _Py_FinishPendingCalls before atexit. Returns 0.
+    # Up to 3.12 only a call from the main thread itself sets its eval breaker (Python/ceval.c:247
+    # (v3.11.2)); 3.13 sets the main thread's bit from any thread (Python/ceval_gil.c:791 (v3.13.5)).
+    v = s.v
+    queued = [] if v.pending_calls is None else [assign(v.pending_calls, v.pending_calls + 1)]
+    if v.pending_seen is not None and s.t == v.main_thread:
+        queued.append(assign(v.pending_seen, 1))
+    return [[Outcome(TRUE, queued + s.ret(0), "queued for the main thread")]]
+
+
+def at_exit(s: Site) -> Steps:
+    # Py_AtExit (Python/pylifecycle.c:2913 (v3.11.2), :3477 (v3.13.5)): stores the spec's `c_atexit` function;
+    # call_ll_exitfuncs runs it at the very end of Py_FinalizeEx, with no thread state
+    # (Python/pylifecycle.c:1929 (v3.11.2), :2250 (v3.13.5)). Returns 0.
+    v = s.v
+    queued = [] if v.exitfuncs is None else [assign(v.exitfuncs, v.exitfuncs + 1)]
+    return [[Outcome(TRUE, queued + s.ret(0), "registered for after finalization")]]
+
+
 def save_thread(s: Site) -> Steps:
     # Python/ceval_gil.c PyEval_SaveThread: detach and return the tstate.
     v, t = s.v, s.t
@@ -286,6 +308,9 @@ LEGACY_API = table(
     Api("PyThreadState_Swap", ("tstate",), "tstate", tstate_swap, "Python/pystate.c PyThreadState_Swap"),
     Api("PyThreadState_Delete", ("tstate",), None, tstate_delete, "Python/pystate.c PyThreadState_Delete"),
     Api("PyThreadState_Get", (), "tstate", tstate_get, "Python/pystate.c PyThreadState_Get"),
+    Api("Py_AddPendingCall", (), "int", add_pending_call,
+        "Python/ceval.c:641 (v3.11.2), Python/ceval_gil.c:804 (v3.13.5); the function: spec `pending_calls`"),
+    Api("Py_AtExit", (), "int", at_exit, "Python/pylifecycle.c:2913 (v3.11.2), :3477 (v3.13.5); the function: spec `c_atexit`"),
     Api("PyThreadState_Clear", ("tstate",), None, tstate_clear, "Python/pystate.c:1011 (v3.11.2), :1664 (v3.13.5)"),
     Api("PyInterpreterState_GetID", ("interp",), "int", interp_get_id,
         "Python/pystate.c:583 (v3.11.2), :1234 (v3.13.5)"),

@@ -62,6 +62,13 @@ def _call(op: CCall, thread: str) -> list[str]:
     if f == "Py_NewInterpreter":
         return [f"PyThreadState *ts = Py_NewInterpreter();", *( [f"{r} = (intptr_t)ts;"] if r else []),
                 "if (ts) install_hooks(0);", "returned(t, pointer(ts));"]
+    if f == "Py_NewInterpreterFromConfig":  # 3.12+: the config's gil is the spec's argument
+        return ["PyThreadState *ts = NULL;", "#if PY_VERSION_HEX >= 0x030C0000",
+                f"PyInterpreterConfig cfg = {_one(a, op)} == 2 ? (PyInterpreterConfig)_PyInterpreterConfig_INIT",
+                "                                : (PyInterpreterConfig)_PyInterpreterConfig_LEGACY_INIT;",
+                f"cfg.gil = {_one(a, op)};",
+                "if (PyStatus_Exception(Py_NewInterpreterFromConfig(&ts, &cfg))) ts = NULL;", "#endif",
+                *([f"{r} = (intptr_t)ts;"] if r else []), "if (ts) install_hooks(0);", "returned(t, pointer(ts));"]
     if f == "PyInterpreterState_Get":
         return ["PyInterpreterState *interp = PyInterpreterState_Get();", f"{store}interp;",
                 "returned(t, pointer(interp));"]

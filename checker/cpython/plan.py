@@ -25,7 +25,7 @@ CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadSta
          "PyEval_RestoreThread", "lock", "unlock", "work", "set", "wait", "Py_NewInterpreter",
          "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",
          "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get", "PyMutex_Lock", "PyMutex_Unlock",
-         "PyThreadState_Clear", "PyInterpreterState_GetID", "Py_AddPendingCall", "Py_AtExit"}
+         "PyThreadState_Clear", "PyInterpreterState_GetID", "Py_AddPendingCall", "Py_AtExit", "Py_NewInterpreterFromConfig"}
 # The runtime's own steps that call a function a spec gave (compile.py `_hook`): the event the
 # harness's callback reports when it runs one (runtime.c pending_hook, exit_hook).
 HOOKS = {"_Py_FinishPendingCalls": "hook pending",

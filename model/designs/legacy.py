@@ -15,7 +15,7 @@ from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED,
                           RUNTIME_3_12, RUNTIME_3_13, RUNTIME_3_13_8, RUNTIME_3_14, T_HUNG, Outcome)
 from .api import Api, Design, Site, Steps, table
 from .client import CLIENT
-from .lifecycle import lifecycle_apis
+from .lifecycle import lifecycle_apis, new_interpreter_from_config
 
 LOCKED, UNLOCKED = 0, 1
 
@@ -328,8 +328,13 @@ LEGACY_API = table(
 )
 
 LEGACY_APIS = {**CLIENT, **LEGACY_API, **lifecycle_apis()}
-# Added in 3.13 (PyMutex, PyThreadState_GetUnchecked) and 3.14 (PyThread_hang_thread, gh-87135).
-API_3_13 = {**LEGACY_APIS, **table(
+# Added in 3.12 (Py_NewInterpreterFromConfig, PEP 684), 3.13 (PyMutex, PyThreadState_GetUnchecked)
+# and 3.14 (PyThread_hang_thread, gh-87135).
+API_3_12 = {**LEGACY_APIS, **table(
+    Api("Py_NewInterpreterFromConfig", ("int",), "tstate", new_interpreter_from_config,
+        "Python/pylifecycle.c:2401 (v3.13.5); the argument is the config's gil: 1 shared, 2 own (PEP 684)",
+        creates="interp"))}
+API_3_13 = {**API_3_12, **table(
     Api("PyThreadState_GetUnchecked", (), "tstate", tstate_get_unchecked, "Python/pystate.c:2417 (v3.13.5)"),
     Api("PyMutex_Lock", ("lock",), None, mutex_lock, "Python/lock.c:582 (v3.13.5); Python/parking_lot.c:206"),
     Api("PyMutex_Unlock", ("lock",), None, mutex_unlock, "Python/lock.c (v3.13.5)"))}
@@ -345,7 +350,7 @@ CPYTHON_3_11 = Design(
 
 CPYTHON_3_12 = Design(
     "cpython_3_12", "As cpython_3_11, but every attach rebinds the thread's gilstate thread state "
-    "(bind_gilstate_tstate).", LEGACY_APIS, "CPython 3.12 Python/pystate.c tstate_activate", RUNTIME_3_12,
+    "(bind_gilstate_tstate).", API_3_12, "CPython 3.12 Python/pystate.c tstate_activate", RUNTIME_3_12,
     covers=((3, 12, 0), (3, 12, X)))
 
 CPYTHON_3_13 = Design(

@@ -169,6 +169,7 @@ class ProgramCompiler:
         ref_slots: list[str] = []     # strong and weak interpreter references share one slot space
         interps = list(self.sc.interps)
         consumed: set[str] = set()    # handle kinds some call takes as an argument
+        own_gil: set[int] = set()     # interpreters made with PyInterpreterConfig_OWN_GIL
         for t, prog in enumerate(self.programs):
             bound: set[str] = set()
             ahead = {c.target for c in _calls(prog) if c.target and c.where}   # assigned somewhere, from C
@@ -211,6 +212,13 @@ class ProgramCompiler:
                 elif api.creates == "interp":
                     interps.append(_unique(f"{self.names[t]}.interp", interps))
                     self.made_interps[id(call)] = len(interps)
+                    if call.name == "Py_NewInterpreterFromConfig":
+                        if len(call.args) != 1 or call.args[0].text not in ("0", "1", "2"):
+                            raise ProgramError("Py_NewInterpreterFromConfig takes the config's `gil`: 0 (default: "
+                                               "shared), 1 (PyInterpreterConfig_SHARED_GIL) or 2 "
+                                               "(PyInterpreterConfig_OWN_GIL)", call.line)
+                        if call.args[0].text == "2":
+                            own_gil.add(len(interps) - 1)
         # A handle no call creates can only be NULL, but the functions that take one still
         # read its (never used) object: give each such kind one slot.
         for kind, slots in (("guard", guard_slots), ("view", view_slots), ("ref", ref_slots)):
@@ -222,7 +230,7 @@ class ProgramCompiler:
         own = self.design.runtime.per_interpreter_gil   # 3.11: one GIL for every interpreter
         return Layout(tuple(self.names), tuple(interps), tuple(i < born for i in range(len(interps))),
                       sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
-                      sc.events, sc.nesting, sc.max_counter, tuple(i if i < born and own else 0 for i in range(len(interps))),
+                      sc.events, sc.nesting, sc.max_counter, tuple(i if (i < born or i in own_gil) and own else 0 for i in range(len(interps))),
                       tuple(k for k in ("pending_calls", "c_atexit") if getattr(sc, k)))
 
     # ----- pass 2: actions -----------------------------------------------------------------------

@@ -49,7 +49,7 @@ class Runtime:
     restore_attached_fatal: bool   # attach with a thread state attached: fatal (3.13+), else self-deadlock
     rebind_gilstate: bool        # every attach binds the gilstate thread state (3.12+ tstate_activate)
     per_interpreter_gil: bool = True  # 3.12+ (PEP 684); 3.11 has one GIL and PyThreadState_Swap leaves it alone
-    pending_signals_main: bool = True  # Py_AddPendingCall from another thread sets the main thread's eval breaker (3.13+)
+    pending_signals_main: bool = True  # 3.13+: Py_AddPendingCall from any thread sets the main thread's eval breaker
 
 
 RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,

@@ -155,7 +155,7 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
                 raise NotReplayable(f"step {row.index} ({label}): no hook in the runtime marks `{row.note}`")
         elif action.name == "run_python" and row.note.startswith("eval breaker"):
             outcome = "yielded"
-        if action.name == "run_python" and in_hook.get(t) == cell(pre, f"pc.{t}"):
+        if action.name == "run_python" and t in in_hook and in_hook[t] == cell(pre, f"pc.{t}"):
             # the queue is empty: leave the pending call's callback; this run_python's PyRun goes on
             in_hook.pop(t)
             if outcome != "returned":

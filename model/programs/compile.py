@@ -227,10 +227,12 @@ class ProgramCompiler:
         self.interp_names = tuple(interps)
         sc = self.sc
         born = len(sc.interps)   # declared interpreters have their own GIL; Py_NewInterpreter's share main's
+        # (Py_NewInterpreterFromConfig's with PyInterpreterConfig_OWN_GIL have their own)
         own = self.design.runtime.per_interpreter_gil   # 3.11: one GIL for every interpreter
         return Layout(tuple(self.names), tuple(interps), tuple(i < born for i in range(len(interps))),
                       sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
-                      sc.events, sc.nesting, sc.max_counter, tuple(i if (i < born or i in own_gil) and own else 0 for i in range(len(interps))),
+                      sc.events, sc.nesting, sc.max_counter,
+                      tuple(i if (i < born or i in own_gil) and own else 0 for i in range(len(interps))),
                       tuple(k for k in ("pending_calls", "c_atexit") if getattr(sc, k)))
 
     # ----- pass 2: actions -----------------------------------------------------------------------

@@ -273,6 +273,8 @@ SPEC = Table({
     "thread": Tables(THREAD),
     "atexit": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
     "finalizers": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
+    "pending_calls": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
+    "c_atexit": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
     "expect": Expectations(),
     "queries": Predicates(),
     "invariants": Predicates(example='"not deleted(main)"'),

@@ -49,12 +49,14 @@ class Runtime:
     restore_attached_fatal: bool   # attach with a thread state attached: fatal (3.13+), else self-deadlock
     rebind_gilstate: bool        # every attach binds the gilstate thread state (3.12+ tstate_activate)
     per_interpreter_gil: bool = True  # 3.12+ (PEP 684); 3.11 has one GIL and PyThreadState_Swap leaves it alone
+    pending_signals_main: bool = True  # 3.13+: Py_AddPendingCall from any thread sets the main thread's eval breaker
 
 
 RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
-                       restore_attached_fatal=False, rebind_gilstate=False, per_interpreter_gil=False)
+                       restore_attached_fatal=False, rebind_gilstate=False, per_interpreter_gil=False,
+                       pending_signals_main=False)
 RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True, per_interpreter_gil=True)
-RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True)
+RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signals_main=True)
 RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)   # gh-87135 backported
 RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, ensure_after_fini_hangs=True)
 
@@ -76,6 +78,7 @@ class Layout:
     nesting: int = 3                    # Ensure calls a thread may have open at once
     max_counter: int = 4                # per-tstate Ensure counter bound
     gil_of: tuple[int, ...] = ()        # per interpreter, the interpreter whose GIL it uses (empty: its own)
+    hooks: tuple[str, ...] = ()         # spliced programs the spec gives: "pending_calls", "c_atexit"
 
     @property
     def n_tstates(self) -> int:
@@ -155,6 +158,12 @@ class Vocabulary:
         if lay.ref_slots:  # strong and weak interpreter references share one slot space (r1 family)
             self.r_status = b.array("ref_status", len(lay.ref_slots), OBJECT, labels=lay.ref_slots)
             self.r_interp = b.array("ref_interp", len(lay.ref_slots), self.interp, labels=lay.ref_slots)
+        # Functions queued by Py_AddPendingCall / registered by Py_AtExit and not run yet.
+        queue = Domain(0, lay.max_counter)
+        self.pending_calls = b.scalar("pending_calls", queue) if "pending_calls" in lay.hooks else None
+        self.exitfuncs = b.scalar("exitfuncs", queue) if "c_atexit" in lay.hooks else None
+        b.bounds.update({n: "max_counter" for n, x in (("pending_calls", self.pending_calls),
+                                                       ("exitfuncs", self.exitfuncs)) if x is not None})
         self.lock = b.array("lock", len(lay.locks), holder, labels=lay.locks) if lay.locks else None
         self.event = b.array("event", len(lay.events), BOOL, labels=lay.events) if lay.events else None
 
@@ -210,6 +219,10 @@ class Vocabulary:
         return [assign(self.status[t], T_EXITED if self.runtime.exit_on_finalize else T_HUNG)]
 
     runtime: Runtime = RUNTIME_3_14
+    # Set by the program compiler: the process's main thread (pending calls run there), and up
+    # to 3.12 whether its eval breaker has seen the queued pending calls.
+    main_thread = None
+    pending_seen = None
 
     def hang_note(self) -> str:
         return "exits (PyThread_exit_thread)" if self.runtime.exit_on_finalize \
@@ -238,6 +251,10 @@ class Vocabulary:
             later = ~null & self.finalizing(interp) & ~self.is_finalizer(t, interp)
         ok = ~null & ~first & ~freed & ~later & self.gil_of(interp).eq(0)
         bind = [assign(self.gilstate[t], ts)] if self.runtime.rebind_gilstate else []
+        if self.pending_seen is not None and t == self.main_thread:
+            # <= 3.12: take_gil recomputes the eval breaker, which then sees the queued calls
+            # (Python/ceval_gil.h:321, Python/ceval.c:247 (v3.11.2))
+            bind.append(assign(self.pending_seen, ite(self.pending_calls > 0, 1, 0)))
         stop = "attach: interpreter is finalizing, thread " + self.hang_note()
         return [
             Outcome(null, self.crash_with(C_FATAL), "attach: NULL thread state: Py_FatalError", stop=True),

@@ -104,7 +104,8 @@ WRONG = {   # TOML values of each type
 TOP_TYPES = {   # key → the types it accepts
     "name": {"string"}, "summary": {"string"}, "design": {"string"}, "designs": {"mixed list"},
     "interpreters": set(), "locks": {"empty list"}, "events": {"empty list"}, "shared": {"empty list"},
-    "bounds": set(), "atexit": {"string"}, "finalizers": {"string"}, "expect": set(), "queries": set(),
+    "bounds": set(), "atexit": {"string"}, "finalizers": {"string"}, "pending_calls": {"string"},
+    "c_atexit": {"string"}, "expect": set(), "queries": set(),
     "invariants": set(), "thread": set(),
 }
 THREAD_TYPES = {"name": set(), "count": {"integer"}, "program": {"string"}, "tstate": set(), "attached": {"boolean"}}

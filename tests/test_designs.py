@@ -157,3 +157,32 @@ def test_attach_during_finalization_exits_up_to_3_13_7_and_hangs_from_3_13_8():
 def test_r3b_ensure_keeps_the_stale_check_on_its_gilstate_reuse():
     assert verdict("r3b_isfinalizing_toctou", "r3b", "no_stale_check")[0] == "violated"
     assert verdict("r3b_isfinalizing_toctou", "final", "no_stale_check") == ("holds", None)
+
+
+def test_clearing_another_threads_state_at_finalization_is_a_use_after_free_up_to_3_13_only():
+    assert verdict("tstate_clear_at_finalization", "cpython_3_13_8", "no_use_after_free")[0] == "violated"
+    assert verdict("tstate_clear_at_finalization", "cpython_3_14", "no_use_after_free") == ("holds", None)
+
+
+def test_clear_then_delete_holds_and_clear_after_delete_is_a_use_after_free():
+    assert verdict("tstate_clear_then_delete", "cpython_3_11", "no_use_after_free") == ("holds", None)
+    assert verdict("tstate_clear_after_delete", "cpython_3_11", "no_use_after_free")[0] == "violated"
+
+
+def test_a_pending_call_from_another_thread_waits_for_a_gil_switch_up_to_3_12():
+    # 3.13 runs it at main's first run_python (6 steps); 3.12 only after main took the GIL again
+    assert verdict("pending_call_lock_deadlock", "cpython_3_13", "no_deadlock") == ("violated", 6)
+    assert verdict("pending_call_lock_deadlock", "cpython_3_12", "no_deadlock") == ("violated", 9)
+    assert verdict("pending_call_lock_deadlock", "cpython_3_12", "completes")[0] == "holds"
+
+
+def test_a_c_atexit_function_runs_without_a_thread_state():
+    assert verdict("c_atexit_calls_python", "final", "no_call_without_thread_state")[0] == "violated"
+    assert verdict("c_atexit_plain_c", "final", "completes")[0] == "holds"
+
+
+def test_new_interpreter_from_config_own_gil_does_not_block_main_and_shared_gil_does():
+    assert verdict("new_interpreter_from_config_own_gil", "cpython_3_12", "no_deadlock") == ("holds", None)
+    assert verdict("new_interpreter_from_config_shared_gil", "cpython_3_12", "no_deadlock")[0] == "violated"
+    assert "Py_NewInterpreterFromConfig" not in DESIGNS["cpython_3_11"].api
+    assert "Py_NewInterpreterFromConfig" in DESIGNS["cpython_3_12"].api

@@ -35,6 +35,12 @@ def _call(op: CCall, thread: str) -> list[str]:
         return ["PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
     if f == "run_python:yield":    # the eval breaker hands the GIL over: as a detach, then a re-attach
         return ["t->saved = PyEval_SaveThread();", "event(t, \"yielded\");"]
+    if f == "run_python:pending":  # the eval breaker runs the queued pending call (pending_hook) first
+        return ["PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
+    if f in ("Py_AddPendingCall", "Py_AtExit"):
+        hook = "pending_hook, NULL" if f == "Py_AddPendingCall" else "exit_hook"
+        return [f"int rc = {f}({hook});", *([f"{r} = rc;"] if r else []), "char r[16];",
+                "snprintf(r, sizeof r, \"%d\", rc);", "returned(t, r);"]
     if f == "run_python:resume":
         return ["PyEval_RestoreThread(t->saved);", "PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
     if f == "Py_BEGIN_ALLOW_THREADS":
@@ -56,6 +62,13 @@ def _call(op: CCall, thread: str) -> list[str]:
     if f == "Py_NewInterpreter":
         return [f"PyThreadState *ts = Py_NewInterpreter();", *( [f"{r} = (intptr_t)ts;"] if r else []),
                 "if (ts) install_hooks(0);", "returned(t, pointer(ts));"]
+    if f == "Py_NewInterpreterFromConfig":  # 3.12+: the config's gil is the spec's argument
+        return ["PyThreadState *ts = NULL;", "#if PY_VERSION_HEX >= 0x030C0000",
+                f"PyInterpreterConfig cfg = {_one(a, op)} == 2 ? (PyInterpreterConfig)_PyInterpreterConfig_INIT",
+                "                                : (PyInterpreterConfig)_PyInterpreterConfig_LEGACY_INIT;",
+                f"cfg.gil = {_one(a, op)};",
+                "if (PyStatus_Exception(Py_NewInterpreterFromConfig(&ts, &cfg))) ts = NULL;", "#endif",
+                *([f"{r} = (intptr_t)ts;"] if r else []), "if (ts) install_hooks(0);", "returned(t, pointer(ts));"]
     if f == "PyInterpreterState_Get":
         return ["PyInterpreterState *interp = PyInterpreterState_Get();", f"{store}interp;",
                 "returned(t, pointer(interp));"]
@@ -65,7 +78,11 @@ def _call(op: CCall, thread: str) -> list[str]:
     if f == "PyThreadState_Swap":
         return [f"PyThreadState *p = PyThreadState_Swap((PyThreadState *){_one(a, op)});", f"{store}p;",
                 "returned(t, pointer(p));"]
-    if f in ("PyEval_RestoreThread", "PyThreadState_Delete"):
+    if f == "PyInterpreterState_GetID":
+        return [f"int64_t id = PyInterpreterState_GetID((PyInterpreterState *){_one(a, op)});",
+                *([f"{r} = (intptr_t)id;"] if r else []), "if (id < 0) PyErr_Clear();",
+                "char r[24];", "snprintf(r, sizeof r, \"%lld\", (long long)id);", "returned(t, r);"]
+    if f in ("PyEval_RestoreThread", "PyThreadState_Delete", "PyThreadState_Clear"):
         return [f"{f}((PyThreadState *){_one(a, op)});", "returned(t, NULL);"]
     if f == "PyThreadState_New":
         return [f"PyThreadState *ts = PyThreadState_New((PyInterpreterState *){_one(a, op)});", f"{store}ts;",

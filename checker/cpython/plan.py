@@ -24,7 +24,12 @@ CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadSta
          "Py_FinalizeEx", "run_python", "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS", "PyEval_SaveThread",
          "PyEval_RestoreThread", "lock", "unlock", "work", "set", "wait", "Py_NewInterpreter",
          "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",
-         "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get", "PyMutex_Lock", "PyMutex_Unlock"}
+         "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get", "PyMutex_Lock", "PyMutex_Unlock",
+         "PyThreadState_Clear", "PyInterpreterState_GetID", "Py_AddPendingCall", "Py_AtExit", "Py_NewInterpreterFromConfig"}
+# The runtime's own steps that call a function a spec gave (compile.py `_hook`): the event the
+# harness's callback reports when it runs one (runtime.c pending_hook, exit_hook).
+HOOKS = {"_Py_FinishPendingCalls": "hook pending",
+         "call_ll_exitfuncs": "hook exitfunc"}
 PHASED = {"Py_FinalizeEx", "Py_EndInterpreter"}
 # A phased call's steps, by the start of the model's note: what the harness stops at.
 PHASES = (("pre-finalization", "hook atexit"), ("finalizing flag set", "hook flag"),
@@ -120,6 +125,7 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
         return system.show_slot(slot[name], state[slot[name]]) if name in slot else None
 
     steps: list[Expect] = []
+    in_hook: dict[str, object] = {}   # the thread is inside a hook's callback (its `resume` leaves it)
     for row in steps_of(system, trace):
         action = system.actions[row.action]
         pre, post = trace.states[row.index - 1], trace.states[row.index] if row.index < len(trace.states) \
@@ -128,6 +134,17 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
         label = f"{t}: {row.call}" + (f" -> {row.result}" if row.result is not None else "")
         if action.name in NOT_FORCEABLE:
             raise NotReplayable(f"step {row.index} ({label}): {NOT_FORCEABLE[action.name]}")
+        if action.name in HOOKS:
+            steps.append(_hook_step(row, action, t, by_name[t], in_hook, steps))
+            continue
+        if action.name == "run_python" and row.note == "pending call runs":   # make_pending_calls
+            if t not in in_hook:
+                by_name[t].ops.append(CCall(row.index, "run_python:pending", label=label))
+            else:
+                by_name[t].ops.append(CCall(row.index, "resume", label=label))   # leave the previous call
+            in_hook[t] = cell(pre, f"pc.{t}")     # where this run_python goes on once the queue is empty
+            steps.append(Expect(row.index, t, label, row.note, "hook pending"))
+            continue
         if action.name not in CALLS:
             raise NotReplayable(f"step {row.index} ({label}): no C translation of `{action.name}` yet")
         starts = bool(_START.fullmatch(cell(pre, f"pc.{t}") or ""))
@@ -138,6 +155,15 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
                 raise NotReplayable(f"step {row.index} ({label}): no hook in the runtime marks `{row.note}`")
         elif action.name == "run_python" and row.note.startswith("eval breaker"):
             outcome = "yielded"
+        if action.name == "run_python" and t in in_hook and in_hook[t] == cell(pre, f"pc.{t}"):
+            # the queue is empty: leave the pending call's callback; this run_python's PyRun goes on
+            in_hook.pop(t)
+            if outcome != "returned":
+                raise NotReplayable(f"step {row.index} ({label}): an eval-breaker hand-over after pending calls")
+            by_name[t].ops.append(CCall(row.index, "resume", label=label))
+            steps.append(Expect(row.index, t, label, row.note, outcome, None, cell(post, f"attached[{t}]") != "NULL",
+                                cell(post, f"gilstate[{t}]") != "NULL"))
+            continue
         if starts:
             op = _op(row.index, action, row.call, t, system)
             by_name[t].ops.append(CCall(op.step, "run_python:yield", label=op.label) if outcome == "yielded" else op)
@@ -154,6 +180,29 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
     steps += _stuck(system, trace, by_name, cell, len(steps))
     variables = [v.name for v in system.variables if _program_variable(v.name, threads)]
     return Plan(spec_name, design, prop, threads, steps, variables, scenario.locks, scenario.events)
+
+
+def _hook_step(row, action, t: str, plan: ThreadPlan, in_hook: dict[str, bool], steps: list[Expect]) -> Expect:
+    """A step of _Py_FinishPendingCalls / call_ll_exitfuncs: one that runs the spec's function
+    is the harness callback's event (the call made earlier, by Py_FinalizeEx or the `resume`
+    that left the previous callback); one that finds nothing left leaves the callback
+    (`resume`), and Py_FinalizeEx goes on to its atexit hook or returns."""
+    label = f"{t}: {row.call}"
+    event = HOOKS[action.name]
+    if row.note.endswith("runs"):
+        if t in in_hook:
+            plan.ops.append(CCall(row.index, "resume", label=label))
+        elif steps and steps[-1].thread == t and steps[-1].outcome in ("hook atexit", "returned"):
+            steps[-1] = replace(steps[-1], outcome="inside", result=None, attached=None, gilstate=None)
+        in_hook[t] = True
+        return Expect(row.index, t, label, row.note, event)
+    if not in_hook.get(t):
+        return Expect(row.index, t, label, row.note, "inside")
+    plan.ops.append(CCall(row.index, "resume", label=label))
+    del in_hook[t]
+    if action.name == "_Py_FinishPendingCalls":
+        return Expect(row.index, t, label, row.note, "hook atexit")
+    return Expect(row.index, t, label, row.note, "returned", None, False, False)
 
 
 def _outcome(cell, post: tuple, t: str) -> str:

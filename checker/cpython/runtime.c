@@ -159,6 +159,29 @@ static PyObject *hook(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* The function Py_AddPendingCall queues: the main thread runs it at an eval-breaker check or
+   in _Py_FinishPendingCalls; it runs the spec's pending_calls ops until a `resume`. */
+static int pending_hook(void *arg)
+{
+    struct thread *t = self;
+    (void)arg;
+    if (t == NULL)
+        return 0;
+    event(t, "hook pending");
+    run_ops(t);
+    return 0;
+}
+
+/* The function Py_AtExit registers: call_ll_exitfuncs runs it after finalization, no thread state. */
+static void exit_hook(void)
+{
+    struct thread *t = self;
+    if (t == NULL)
+        return;
+    event(t, "hook exitfunc");
+    run_ops(t);
+}
+
 static PyMethodDef hook_def = {"interpcheck_hook", hook, METH_O, NULL};
 
 /* The switch interval is made long: a thread waiting for the GIL would otherwise make the

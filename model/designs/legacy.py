@@ -15,7 +15,7 @@ from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED,
                           RUNTIME_3_12, RUNTIME_3_13, RUNTIME_3_13_8, RUNTIME_3_14, T_HUNG, Outcome)
 from .api import Api, Design, Site, Steps, table
 from .client import CLIENT
-from .lifecycle import lifecycle_apis
+from .lifecycle import lifecycle_apis, new_interpreter_from_config
 
 LOCKED, UNLOCKED = 0, 1
 
@@ -125,13 +125,61 @@ def tstate_swap(s: Site) -> Steps:
 
 
 def tstate_delete(s: Site) -> Steps:
-    # Python/pystate.c PyThreadState_Clear + PyThreadState_Delete: a tstate must not be current.
+    # PyThreadState_Delete (Python/pystate.c:1113 (v3.11.2), :1847 (v3.13.5)): fatal "still current",
+    # unlink, free. It does not clear: an uncleared thread state's objects leak, no crash in a
+    # release build (only a debug assert, Python/pystate.c:1769 (v3.13.5)).
     v, t = s.v, s.t
     ts = s.args[0]
     live = ts.ne(0) & v.ts_status[ts - 1].eq(O_LIVE)
     return [[Outcome(~live, v.crash_with(C_UAF), "thread state already freed", stop=True),
              Outcome(live & v.attached[t].eq(ts), v.crash_with(C_FATAL), "tstate is still current", stop=True),
              Outcome(live & v.attached[t].ne(ts), v.delete_tstate(t, ts), "deleted")]]
+
+
+def tstate_clear(s: Site) -> Steps:
+    # PyThreadState_Clear (Python/pystate.c:1011-1013 (v3.11.2), :1664-1669 (v3.13.5)): first
+    # touches tstate (NULL: SIGSEGV), then drops its objects; it neither unlinks nor frees it.
+    v, t = s.v, s.t
+    ts = s.args[0]
+    bad = ~v.ts_alive(ts) & v.ts_state(ts).ne(O_SHUTDOWN)
+    return [[Outcome(ts.eq(0), v.crash_with(C_NULL), "NULL thread state: SIGSEGV", stop=True),
+             Outcome(ts.ne(0) & bad, v.crash_with(C_UAF), "thread state already freed", stop=True),
+             Outcome(ts.ne(0) & ~bad, [], "thread state cleared (still linked, not freed)")]]
+
+
+def interp_get_id(s: Site) -> Steps:
+    # PyInterpreterState_GetID (Python/pystate.c:583 (v3.11.2), :1234 (v3.13.5)): NULL gives -1
+    # (RuntimeError set); else reads interp->id: a freed interpreter is a use after free. Main's
+    # ID is 0; the model's int domain (-1..1) gives every subinterpreter 1, as the first made has.
+    v = s.v
+    interp = s.args[0]
+    freed = interp.ne(0) & v.phase_of(interp).eq(DELETED)
+    return [[Outcome(interp.eq(0), s.ret(-1), "no interpreter provided: -1, RuntimeError set"),
+             Outcome(freed, v.crash_with(C_UAF), "interpreter already freed (dangling PyInterpreterState*)",
+                     stop=True),
+             Outcome(interp.ne(0) & ~freed, s.ret(ite(interp.eq(1), 0, 1)), "")]]
+
+
+def add_pending_call(s: Site) -> Steps:
+    # Py_AddPendingCall (Python/ceval.c:641 (v3.11.2), Python/ceval_gil.c:804 (v3.13.5)): needs no
+    # thread state; queues the spec's `pending_calls` function for the main thread, which runs it
+    # at its next eval-breaker check or in _Py_FinishPendingCalls before atexit. Returns 0.
+    # Up to 3.12 only a call from the main thread itself sets its eval breaker (Python/ceval.c:247
+    # (v3.11.2)); 3.13 sets the main thread's bit from any thread (Python/ceval_gil.c:791 (v3.13.5)).
+    v = s.v
+    queued = [] if v.pending_calls is None else [assign(v.pending_calls, v.pending_calls + 1)]
+    if v.pending_seen is not None and s.t == v.main_thread:
+        queued.append(assign(v.pending_seen, 1))
+    return [[Outcome(TRUE, queued + s.ret(0), "queued for the main thread")]]
+
+
+def at_exit(s: Site) -> Steps:
+    # Py_AtExit (Python/pylifecycle.c:2913 (v3.11.2), :3477 (v3.13.5)): stores the spec's `c_atexit` function;
+    # call_ll_exitfuncs runs it at the very end of Py_FinalizeEx, with no thread state
+    # (Python/pylifecycle.c:1929 (v3.11.2), :2250 (v3.13.5)). Returns 0.
+    v = s.v
+    queued = [] if v.exitfuncs is None else [assign(v.exitfuncs, v.exitfuncs + 1)]
+    return [[Outcome(TRUE, queued + s.ret(0), "registered for after finalization")]]
 
 
 def save_thread(s: Site) -> Steps:
@@ -260,6 +308,13 @@ LEGACY_API = table(
     Api("PyThreadState_Swap", ("tstate",), "tstate", tstate_swap, "Python/pystate.c PyThreadState_Swap"),
     Api("PyThreadState_Delete", ("tstate",), None, tstate_delete, "Python/pystate.c PyThreadState_Delete"),
     Api("PyThreadState_Get", (), "tstate", tstate_get, "Python/pystate.c PyThreadState_Get"),
+    Api("Py_AddPendingCall", (), "int", add_pending_call,
+        "Python/ceval.c:641 (v3.11.2), Python/ceval_gil.c:804 (v3.13.5); the function: spec `pending_calls`"),
+    Api("Py_AtExit", (), "int", at_exit,
+        "Python/pylifecycle.c:2913 (v3.11.2), :3477 (v3.13.5); the function: spec `c_atexit`"),
+    Api("PyThreadState_Clear", ("tstate",), None, tstate_clear, "Python/pystate.c:1011 (v3.11.2), :1664 (v3.13.5)"),
+    Api("PyInterpreterState_GetID", ("interp",), "int", interp_get_id,
+        "Python/pystate.c:583 (v3.11.2), :1234 (v3.13.5)"),
     Api("PyEval_SaveThread", (), "tstate", save_thread, "Python/ceval_gil.c PyEval_SaveThread"),
     Api("PyEval_RestoreThread", ("tstate",), None, restore_thread, "Python/ceval_gil.c PyEval_RestoreThread; gh-87135"),
     Api("PyInterpreterState_Get", (), "interp", interp_get, "Python/pystate.c PyInterpreterState_Get"),
@@ -274,8 +329,13 @@ LEGACY_API = table(
 )
 
 LEGACY_APIS = {**CLIENT, **LEGACY_API, **lifecycle_apis()}
-# Added in 3.13 (PyMutex, PyThreadState_GetUnchecked) and 3.14 (PyThread_hang_thread, gh-87135).
-API_3_13 = {**LEGACY_APIS, **table(
+# Added in 3.12 (Py_NewInterpreterFromConfig, PEP 684), 3.13 (PyMutex, PyThreadState_GetUnchecked)
+# and 3.14 (PyThread_hang_thread, gh-87135).
+API_3_12 = {**LEGACY_APIS, **table(
+    Api("Py_NewInterpreterFromConfig", ("int",), "tstate", new_interpreter_from_config,
+        "Python/pylifecycle.c:2401 (v3.13.5); the argument is the config's gil: 1 shared, 2 own (PEP 684)",
+        creates="interp"))}
+API_3_13 = {**API_3_12, **table(
     Api("PyThreadState_GetUnchecked", (), "tstate", tstate_get_unchecked, "Python/pystate.c:2417 (v3.13.5)"),
     Api("PyMutex_Lock", ("lock",), None, mutex_lock, "Python/lock.c:582 (v3.13.5); Python/parking_lot.c:206"),
     Api("PyMutex_Unlock", ("lock",), None, mutex_unlock, "Python/lock.c (v3.13.5)"))}
@@ -291,7 +351,7 @@ CPYTHON_3_11 = Design(
 
 CPYTHON_3_12 = Design(
     "cpython_3_12", "As cpython_3_11, but every attach rebinds the thread's gilstate thread state "
-    "(bind_gilstate_tstate).", LEGACY_APIS, "CPython 3.12 Python/pystate.c tstate_activate", RUNTIME_3_12,
+    "(bind_gilstate_tstate).", API_3_12, "CPython 3.12 Python/pystate.c tstate_activate", RUNTIME_3_12,
     covers=((3, 12, 0), (3, 12, X)))
 
 CPYTHON_3_13 = Design(

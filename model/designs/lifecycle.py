@@ -141,6 +141,24 @@ def new_interpreter(s: Site) -> Steps:
     ]]
 
 
+def new_interpreter_from_config(s: Site) -> Steps:
+    """Py_NewInterpreterFromConfig (3.12+; Python/pylifecycle.c:2401 (v3.13.5)): the config's
+    `gil` decides. SHARED (or DEFAULT) is Py_NewInterpreter; OWN_GIL detaches the caller's
+    thread state, releasing its GIL, and attaches the new thread state with the new
+    interpreter's own GIL (new_interpreter, init_interp_create_gil)."""
+    v, t = s.v, s.t
+    interp = lift(s.interp_slot)
+    if v.layout.gil_of and v.layout.gil_of[s.interp_slot - 1] == 0:
+        return new_interpreter(s)
+    ts = v.new_tstate(t)
+    release = [u for u in v.detach(t) if u.target.var is not v.attached]
+    made = [assign(v.phase_of(interp), RUNNING)] + v.create_tstate(t, ts, interp) + release
+    made += [assign(v.attached[t], ts), assign(v.gil_of(interp), t + 1)] + s.ret(ts)
+    if v.runtime.rebind_gilstate:
+        made.append(assign(v.gilstate[t], ts))
+    return [[Outcome(TRUE, made, "new interpreter with its own GIL: caller detached, its thread state attached")]]
+
+
 LIFECYCLE_CITES = {
     "Py_FinalizeEx": "Python/pylifecycle.c _Py_Finalize; Doc/c-api/interp-lifecycle.rst 'Cautions'",
     "Py_EndInterpreter": "Python/pylifecycle.c Py_EndInterpreter",

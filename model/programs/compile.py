@@ -28,6 +28,15 @@ class Finalize:
     call: Call
     atexit: tuple
     finalizers: tuple
+    pending: tuple | None = None     # pending calls the main thread runs in pre-finalization (None: not main)
+    exitfuncs: tuple | None = None   # Py_AtExit functions, run after teardown (None: Py_EndInterpreter)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A call on the main thread at which the eval breaker runs pending calls first (run_python)."""
+    call: Call
+    program: tuple
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ class Scenario:
     lines: dict = field(default_factory=dict, compare=False)  # spec key → line, for errors
     queries: tuple[tuple[str, str], ...] = ()                 # (name, predicate): reachability questions
     invariants: tuple[tuple[str, str], ...] = ()              # (name, predicate): user invariants, also lemmas
+    pending_calls: tuple = ()     # the function Py_AddPendingCall queues, run by the main thread
+    c_atexit: tuple = ()          # the function Py_AtExit registers, run after finalization
 
 
 @dataclass(frozen=True)
@@ -65,19 +76,24 @@ class Branch:
     other: object
 
 
-def _expand(stmts: tuple, sc: Scenario) -> tuple:
-    """Unroll `repeat`, copy nodes so each call site is its own object, splice finalization."""
+def _expand(stmts: tuple, sc: Scenario, main: bool = False) -> tuple:
+    """Unroll `repeat`, copy nodes so each call site is its own object, splice finalization
+    and (on the main thread) pending calls."""
     out = []
     for st in stmts:
         if isinstance(st, Repeat):
             for _ in range(st.count):
-                out.extend(_expand(st.body, sc))
+                out.extend(_expand(st.body, sc, main))
         elif isinstance(st, If):
             subj = st.cond.subject
             cond = replace(st.cond, subject=replace(subj)) if isinstance(subj, Call) else st.cond
-            out.append(If(cond, _expand(st.body, sc), _expand(st.orelse, sc), st.line))
+            out.append(If(cond, _expand(st.body, sc, main), _expand(st.orelse, sc, main), st.line))
         elif isinstance(st, Call) and st.name == "Py_FinalizeEx":
-            out.append(Finalize(replace(st), _expand(sc.atexit, sc), _expand(sc.finalizers, sc)))
+            pending = _expand(sc.pending_calls, sc) if main and sc.pending_calls else None
+            out.append(Finalize(replace(st), _expand(sc.atexit, sc), _expand(sc.finalizers, sc), pending,
+                                _expand(sc.c_atexit, sc) if sc.c_atexit else None))
+        elif isinstance(st, Call) and st.name == "run_python" and main and sc.pending_calls:
+            out.append(Pending(replace(st), _expand(sc.pending_calls, sc)))
         elif isinstance(st, Call) and st.name == "Py_EndInterpreter":
             out.append(Finalize(replace(st), (), ()))
         else:
@@ -104,8 +120,13 @@ def _calls(stmts: tuple):
             yield from _calls(st.orelse)
         elif isinstance(st, Finalize):
             yield st.call
+            yield from _calls(st.pending or ())
             yield from _calls(st.atexit)
             yield from _calls(st.finalizers)
+            yield from _calls(st.exitfuncs or ())
+        elif isinstance(st, Pending):
+            yield from _calls(st.program)
+            yield st.call
         elif isinstance(st, Call):
             yield st
 
@@ -114,7 +135,8 @@ class ProgramCompiler:
     def __init__(self, sc: Scenario, design: Design, group: str | None = None):
         self.group = group   # a thread table described as interchangeable threads even when it has one
         self.sc, self.design = sc, design
-        self.programs = [_expand(th.program, sc) for th in sc.threads]
+        self.main_thread = _main_thread(sc)
+        self.programs = [_expand(th.program, sc, t == self.main_thread) for t, th in enumerate(sc.threads)]
         self.names = [th.name for th in sc.threads]
         self.kinds: list[dict[str, str]] = [{} for _ in sc.threads]
         self.shared_kinds: dict[str, str] = {}
@@ -147,6 +169,7 @@ class ProgramCompiler:
         ref_slots: list[str] = []     # strong and weak interpreter references share one slot space
         interps = list(self.sc.interps)
         consumed: set[str] = set()    # handle kinds some call takes as an argument
+        own_gil: set[int] = set()     # interpreters made with PyInterpreterConfig_OWN_GIL
         for t, prog in enumerate(self.programs):
             bound: set[str] = set()
             ahead = {c.target for c in _calls(prog) if c.target and c.where}   # assigned somewhere, from C
@@ -189,6 +212,13 @@ class ProgramCompiler:
                 elif api.creates == "interp":
                     interps.append(_unique(f"{self.names[t]}.interp", interps))
                     self.made_interps[id(call)] = len(interps)
+                    if call.name == "Py_NewInterpreterFromConfig":
+                        if len(call.args) != 1 or call.args[0].text not in ("0", "1", "2"):
+                            raise ProgramError("Py_NewInterpreterFromConfig takes the config's `gil`: 0 (default: "
+                                               "shared), 1 (PyInterpreterConfig_SHARED_GIL) or 2 "
+                                               "(PyInterpreterConfig_OWN_GIL)", call.line)
+                        if call.args[0].text == "2":
+                            own_gil.add(len(interps) - 1)
         # A handle no call creates can only be NULL, but the functions that take one still
         # read its (never used) object: give each such kind one slot.
         for kind, slots in (("guard", guard_slots), ("view", view_slots), ("ref", ref_slots)):
@@ -197,10 +227,13 @@ class ProgramCompiler:
         self.interp_names = tuple(interps)
         sc = self.sc
         born = len(sc.interps)   # declared interpreters have their own GIL; Py_NewInterpreter's share main's
+        # (Py_NewInterpreterFromConfig's with PyInterpreterConfig_OWN_GIL have their own)
         own = self.design.runtime.per_interpreter_gil   # 3.11: one GIL for every interpreter
         return Layout(tuple(self.names), tuple(interps), tuple(i < born for i in range(len(interps))),
                       sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
-                      sc.events, sc.nesting, sc.max_counter, tuple(i if i < born and own else 0 for i in range(len(interps))))
+                      sc.events, sc.nesting, sc.max_counter,
+                      tuple(i if (i < born or i in own_gil) and own else 0 for i in range(len(interps))),
+                      tuple(k for k in ("pending_calls", "c_atexit") if getattr(sc, k)))
 
     # ----- pass 2: actions -----------------------------------------------------------------------
     def build(self) -> System:
@@ -208,6 +241,9 @@ class ProgramCompiler:
         b = Builder(self.sc.name, layout.threads)
         v = Vocabulary(b, layout)
         v.runtime = self.design.runtime
+        v.main_thread = self.main_thread
+        if v.pending_calls is not None and not v.runtime.pending_signals_main:
+            v.pending_seen = b.scalar("pending_signalled", Domain(0, 1))
         self.b, self.v = b, v
         self.regs: list[dict[str, Read]] = []
         domains = {"guard": v.guard, "view": v.view, "token": v.token, "tstate": v.tstate,
@@ -321,7 +357,39 @@ class ProgramCompiler:
             return Branch(st.cond, then, other)
         if isinstance(st, Finalize):
             return self._finalize(t, st, after)
+        if isinstance(st, Pending):
+            return self._eval_breaker(t, st, after)
         return self._call(t, st, after)
+
+    def _eval_breaker(self, t: int, st: Pending, after):
+        """run_python on the main thread: its first step may instead run a queued pending call
+        (make_pending_calls at the eval-breaker check, Python/ceval.c:692 (v3.11.2)), then try
+        again; only under the main interpreter, and up to 3.12 only once the eval breaker saw it."""
+        v = self.v
+        queued, seen = v.pending_calls, v.pending_seen
+        ok = all_of(queued > 0, v.interp_of(v.attached[t]).eq(1), *([seen.eq(1)] if seen is not None else []))
+        steps = self.apis[id(st.call)].build(self._site(t, st.call, None))
+        clear = [assign(seen, ite(queued.eq(0), 0, seen))] if seen is not None else []
+        steps[0] = [Outcome(ok, [assign(queued, queued - 1)], "pending call runs", goto=LEAVE)] + [
+            replace(o, guard=all_of(~ok, o.guard), updates=list(o.updates) + clear) for o in steps[0]]
+        label = f"__pending{len(self.pcs[t])}"
+        body = self._block(t, st.program, Goto(label, st.call.line))
+        pc = self._steps(t, st.call, steps, after, None, st.call.text, leave=body)
+        self.labels.setdefault(t, {})[label] = pc
+        return pc
+
+    def _hook(self, t: int, call: Call, queued: Read, program: tuple, after, name: str, what: str):
+        """A step of the runtime inside `call` that runs a spliced program once per queued
+        function, then looks again (_Py_FinishPendingCalls, call_ll_exitfuncs)."""
+        label = f"__{name}{len(self.pcs[t])}"
+        body = self._block(t, program, Goto(label, call.line))
+        steps = [[Outcome(queued > 0, [assign(queued, queued - 1)], f"{what} runs", goto=LEAVE),
+                  Outcome(queued.eq(0), [], f"no {what} to run")]]
+        step = replace(call, name=name, target=None, args=(), bare=False)
+        phase = "exitfuncs" if name == "call_ll_exitfuncs" else "pending"
+        pc = self._steps(t, step, steps, after, None, f"{name}()", phase, leave=body)
+        self.labels.setdefault(t, {})[label] = pc
+        return pc
 
     def _domain_of(self, call: Call) -> Domain:
         api = self.apis[id(call)]
@@ -392,12 +460,17 @@ class ProgramCompiler:
         close = self.design.options.get("close_phase")   # a design's own step in place of the guard wait
         if close is not None:
             phases["close"] = close(v, t, interp, site)
-        cur = self._steps(t, call, phases["teardown"], after, result, call.text, "teardown")
+        end = after
+        if st.exitfuncs is not None and v.exitfuncs is not None:   # call_ll_exitfuncs: no thread state
+            end = self._hook(t, call, v.exitfuncs, st.exitfuncs, after, "call_ll_exitfuncs", "C atexit function")
+        cur = self._steps(t, call, phases["teardown"], end, result, call.text, "teardown")
         cur = self._block(t, st.finalizers, cur)
         cur = self._steps(t, call, phases["flag"], cur, None, call.text, "finalizing")
         if "close" in phases:
             cur = self._steps(t, call, phases["close"], cur, None, call.text, "guards", leave=after)
         cur = self._block(t, st.atexit, cur)
+        if st.pending is not None and v.pending_calls is not None:   # before atexit (pylifecycle.c:1767 (v3.11.2))
+            cur = self._hook(t, call, v.pending_calls, st.pending, cur, "_Py_FinishPendingCalls", "pending call")
         return self._steps(t, call, phases["begin"], cur, None, call.text, "begin")
 
     # ----- emitting actions ---------------------------------------------------------------------
@@ -526,7 +599,8 @@ class ProgramCompiler:
         blocks += [(v.stack_prev, lay.nesting), (v.stack_guard, lay.nesting)]
         handles = {kind: [getattr(v, f"{p}_{f}") for f in ("status", "interp")] if getattr(lay, f"{kind}_slots") else []
                    for kind, p in (("guard", "g"), ("view", "v"), ("ref", "r"))}
-        known = {id(x.var) for x in [v.crash, v.process, *self.pc_vars, *self.shared_regs.values()]}
+        queues = [x for x in (v.pending_calls, v.exitfuncs, v.pending_seen) if x is not None]
+        known = {id(x.var) for x in [v.crash, v.process, *queues, *self.pc_vars, *self.shared_regs.values()]}
         known |= {id(x) for x in [v.phase, v.gil, v.guards, v.finalizer, v.lock, v.event, *per_thread]
                   + [x for x, _ in blocks] + [x for xs in handles.values() for x in xs] if x is not None}
         known |= {id(r.var) for regs in self.regs for r in regs.values()}
@@ -562,6 +636,13 @@ class ProgramCompiler:
             for k in range(x.length):
                 slot_class[x.base + k] = classes.get(id(x.domain))
         return Symmetry(tuple(groups), tuple(slot_class))
+
+
+def _main_thread(sc: Scenario) -> int | None:
+    """The process's main thread: the thread starting attached to main's thread state, else the
+    first with one (as the conformance harness runs it); pending calls run only there."""
+    holders = [t for t, th in enumerate(sc.threads) if th.tstate == "main"]
+    return next((t for t in holders if sc.threads[t].attached), holders[0] if holders else None)
 
 
 def _unique(label: str, taken: list[str]) -> str:

@@ -139,7 +139,10 @@ class Vocabulary:
         self.attached = b.array("attached", nth, self.tstate, labels=lay.threads)
         self.gilstate = b.array("gilstate", nth, self.tstate, labels=lay.threads)
         self.saved = b.array("saved", nth, self.tstate, labels=lay.threads)
-        self.scratch = b.array("scratch", nth, self.token, labels=lay.threads)
+        # What a call split in steps attaches in its next step: the thread state Ensure made or
+        # found, the one Release gives back, the one Swap switches to, the one PyMutex_Lock
+        # re-attaches after parking.
+        self.to_attach = b.array("to_attach", nth, self.token, labels=lay.threads)
         self.depth = b.array("depth", nth, Domain(0, lay.nesting), labels=lay.threads)
         # Ghost: the tstate attached before each open Ensure, to check that Release restores it.
         stack_labels = [f"{t}.{d}" for t in lay.threads for d in range(lay.nesting)]

@@ -137,10 +137,10 @@ def ensure_steps(s: Site, interp: Expr, pre: Expr, pre_updates: list, implicit: 
                   t, gs, [assign(v.ts_counter[gs - 1], v.ts_counter[gs - 1] + 1)] + v.push(t, 0, implicit)
                   + s.ret(v.SENTINEL), reused)]
     step0.append(Outcome(pre & create, pre_updates + v.create_tstate(t, new, interp, owned=1, counter=1)
-                         + [assign(v.scratch[t], new)] + v.push(t, cur, implicit)
+                         + [assign(v.to_attach[t], new)] + v.push(t, cur, implicit)
                          + s.ret(ite(cur.eq(0), v.SENTINEL, cur)) + v.detach(t),
                          "new thread state owned by Ensure", goto=1))
-    step1 = v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)], "attached")
+    step1 = v.attach_outcomes(t, v.to_attach[t], [assign(v.to_attach[t], 0)], "attached")
     return [step0, step1]
 
 
@@ -201,19 +201,19 @@ def release(s: Site, restore_above_zero: bool = False) -> Steps:
             Outcome(cur.ne(0) & (count > 1) & restore.eq(cur), [assign(count, count - 1)] + close + v.pop(t),
                     "counter still above 0: the token's thread state is attached already", checks=checks),
             Outcome(cur.ne(0) & (count > 1) & restore.ne(cur), [assign(count, count - 1)] + close + v.detach(t)
-                    + [assign(v.scratch[t], restore)], "counter still above 0: detached, the token's thread state "
+                    + [assign(v.to_attach[t], restore)], "counter still above 0: detached, the token's thread state "
                     "is attached upon returning", goto=1)]),
         Outcome(last & restore.eq(cur), drop + close + v.pop(t), "counter 0: previous thread state stays attached",
                 checks=checks),
         Outcome(last & restore.ne(cur) & owned, drop + close + v.delete_tstate(t, cur) + v.detach(t)
-                + [assign(v.scratch[t], restore)], "counter 0: owned thread state deleted", goto=1),
-        Outcome(last & restore.ne(cur) & ~owned, drop + close + v.detach(t) + [assign(v.scratch[t], restore)],
+                + [assign(v.to_attach[t], restore)], "counter 0: owned thread state deleted", goto=1),
+        Outcome(last & restore.ne(cur) & ~owned, drop + close + v.detach(t) + [assign(v.to_attach[t], restore)],
                 "counter 0: thread state detached", goto=1),
     ]
-    nothing = v.scratch[t].eq(0)
+    nothing = v.to_attach[t].eq(0)
     step1 = [Outcome(nothing, v.pop(t), "nothing to restore", checks=checks)]
     step1 += [replace(o, guard=~nothing & o.guard, updates=o.updates + (v.pop(t) if not o.stop else []))
-              for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)],
+              for o in v.attach_outcomes(t, v.to_attach[t], [assign(v.to_attach[t], 0)],
                                          "previous thread state re-attached", checks)]
     return [step0, step1]
 

@@ -50,18 +50,18 @@ def gilstate_ensure(s: Site) -> Steps:
         tcur_ok = tcur.ne(0) | ~main_gone
     freed = v.ts_state(tcur).eq(O_FREED)
     step0 = after_fini + [
-        Outcome(tcur_ok & tcur.eq(0), v.create_tstate(t, new, 1, gil_counter=0) + [assign(v.scratch[t], new)],
+        Outcome(tcur_ok & tcur.eq(0), v.create_tstate(t, new, 1, gil_counter=0) + [assign(v.to_attach[t], new)],
                 "new thread state in main interpreter", goto=1),
         Outcome(tcur_ok & freed, v.crash_with(C_UAF), "gilstate thread state was freed by finalization", stop=True),
         Outcome(tcur_ok & tcur.ne(0) & ~freed & cur.eq(tcur),
                 [assign(v.gil_counter[tcur - 1], v.gil_counter[tcur - 1] + 1)] + v.push(t, cur) + s.ret(LOCKED),
                 "already holds the GIL"),
-        Outcome(tcur_ok & tcur.ne(0) & ~freed & cur.ne(tcur), [assign(v.scratch[t], tcur)],
+        Outcome(tcur_ok & tcur.ne(0) & ~freed & cur.ne(tcur), [assign(v.to_attach[t], tcur)],
                 "reuses the thread's gilstate thread state", goto=1),
     ]
-    ts = v.scratch[t]
+    ts = v.to_attach[t]
     attach = v.restore_outcomes(t, ts, [assign(v.gil_counter[ts - 1], v.gil_counter[ts - 1] + 1),
-                                        assign(v.scratch[t], 0)] + v.push(t, 0) + s.ret(UNLOCKED),
+                                        assign(v.to_attach[t], 0)] + v.push(t, 0) + s.ret(UNLOCKED),
                                 "attached")
     return [step0, attach]
 
@@ -119,9 +119,9 @@ def tstate_swap(s: Site) -> Steps:
         return [[Outcome(TRUE, s.ret(v.attached[t]) + [assign(v.attached[t], new)],
                          "current thread state switched, the GIL left as it is")]]
     step0 = [Outcome(new.eq(0), s.ret(v.attached[t]) + v.detach(t), "detached"),
-             Outcome(new.ne(0), s.ret(v.attached[t]) + v.detach(t) + [assign(v.scratch[t], new)],
+             Outcome(new.ne(0), s.ret(v.attached[t]) + v.detach(t) + [assign(v.to_attach[t], new)],
                      "detached old thread state", goto=1)]
-    return [step0, v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)], "attached")]
+    return [step0, v.attach_outcomes(t, v.to_attach[t], [assign(v.to_attach[t], 0)], "attached")]
 
 
 def tstate_delete(s: Site) -> Steps:
@@ -285,13 +285,13 @@ def mutex_lock(s: Site) -> Steps:
     v, t = s.v, s.t
     held, cur = v.lock[s.args[0]], v.attached[t]
     park = [Outcome(held.eq(0), [assign(held, t + 1)], "acquired"),
-            Outcome(held.ne(0) & cur.ne(0), [assign(v.scratch[t], cur)] + v.detach(t),
+            Outcome(held.ne(0) & cur.ne(0), [assign(v.to_attach[t], cur)] + v.detach(t),
                     "contended: detached, parked", goto=1),
             Outcome(held.ne(0) & cur.eq(0), [], "contended: parked", goto=2)]
     woken = [Outcome(held.eq(0), [], "woken", goto=3)]
     plain = [Outcome(held.eq(0), [assign(held, t + 1)], "acquired")]
     reattach = [o if o.stop else replace(o, goto=0)
-                for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)], "re-attached")]
+                for o in v.attach_outcomes(t, v.to_attach[t], [assign(v.to_attach[t], 0)], "re-attached")]
     return [park, woken, plain, reattach]
 
 

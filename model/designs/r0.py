@@ -95,10 +95,10 @@ def ensure(s: Site) -> Steps:
         Outcome(~bad & _done_waiting(v, interp), s.ret(-1), "interpreter finished waiting: fails, old state kept"),
         Outcome(ok & same, v.push(t, cur, interp) + s.ret(0),
                 "attached thread state belongs to this interpreter: non-daemon until Release"),
-        Outcome(ok & ~same, v.create_tstate(t, new, interp, owned=1, counter=1) + [assign(v.scratch[t], new)]
+        Outcome(ok & ~same, v.create_tstate(t, new, interp, owned=1, counter=1) + [assign(v.to_attach[t], new)]
                 + v.push(t, cur, interp) + v.detach(t), "new non-daemon thread state holds the reference", goto=1),
     ]
-    step1 = v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)] + s.ret(0), "attached")
+    step1 = v.attach_outcomes(t, v.to_attach[t], [assign(v.to_attach[t], 0)] + s.ret(0), "attached")
     return [step0, step1]
 
 
@@ -121,13 +121,13 @@ def release(s: Site) -> Steps:
         Outcome(go & under, v.crash_with(C_FATAL), "reference count below zero: Py_FatalError", stop=True),
         Outcome(go & ~under & prev.eq(cur), drop + v.pop(t), "reused thread state is daemon again; reference dropped",
                 checks=checks),
-        Outcome(go & ~under & prev.ne(cur), drop + v.delete_tstate(t, cur) + v.detach(t) + [assign(v.scratch[t], prev)],
+        Outcome(go & ~under & prev.ne(cur), drop + v.delete_tstate(t, cur) + v.detach(t) + [assign(v.to_attach[t], prev)],
                 "non-daemon thread state deleted; reference dropped", goto=1),
     ]
-    nothing = v.scratch[t].eq(0)
+    nothing = v.to_attach[t].eq(0)
     step1 = [Outcome(nothing, v.pop(t), "nothing to restore", checks=checks)]
     step1 += [replace(o, guard=~nothing & o.guard, updates=o.updates + ([] if o.stop else v.pop(t)))
-              for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)],
+              for o in v.attach_outcomes(t, v.to_attach[t], [assign(v.to_attach[t], 0)],
                                          "previous thread state re-attached", checks)]
     return [step0, step1]
 

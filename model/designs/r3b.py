@@ -53,14 +53,14 @@ def release(s: Site) -> Steps:
                 "counter 0, SENTINEL: clears and deletes a thread state Ensure did not create "
                 "(assert(should_dealloc_tstate) is debug-only)", checks=checks),
         Outcome(last & ~sentinel & owned, drop + v.delete_tstate(t, cur) + v.detach(t)
-                + [assign(v.scratch[t], old)], "counter 0: owned thread state deleted", goto=1),
-        Outcome(last & ~sentinel & ~owned, drop + v.detach(t) + [assign(v.scratch[t], old)],
+                + [assign(v.to_attach[t], old)], "counter 0: owned thread state deleted", goto=1),
+        Outcome(last & ~sentinel & ~owned, drop + v.detach(t) + [assign(v.to_attach[t], old)],
                 "counter 0: PyThreadState_Swap(old) detaches the current thread state", goto=1),
     ]
-    nothing = v.scratch[t].eq(0)
+    nothing = v.to_attach[t].eq(0)
     step1 = [Outcome(nothing, v.pop(t), "PyThreadState_Swap(NULL)", checks=checks)]
     step1 += [replace(o, guard=~nothing & o.guard, updates=o.updates + ([] if o.stop else v.pop(t)))
-              for o in v.attach_outcomes(t, v.scratch[t], [assign(v.scratch[t], 0)],
+              for o in v.attach_outcomes(t, v.to_attach[t], [assign(v.to_attach[t], 0)],
                                          "PyThreadState_Swap(old) attaches the previous thread state", checks)]
     return [step0, step1]
 

@@ -593,7 +593,7 @@ class ProgramCompiler:
             return None
         classes = {id(v.holder): "thread", id(v.tstate): "tstate", id(v.token): "tstate", id(v.guard): "guard",
                    id(v.view): "view", id(v.ref): "ref"}
-        per_thread = [v.status, v.attached, v.gilstate, v.saved, v.scratch, v.depth, v.checked]
+        per_thread = [v.status, v.attached, v.gilstate, v.saved, v.to_attach, v.depth, v.checked]
         blocks = [(x, lay.tstates_per_thread) for x in (v.ts_status, v.ts_interp, v.ts_counter, v.ts_owned,
                                                                      v.gil_counter)]
         blocks += [(v.stack_prev, lay.nesting), (v.stack_guard, lay.nesting)]

@@ -175,12 +175,17 @@ def test_shifted_program_lines_are_a_change_of_a_lesser_kind(in_root, tmp_path):
     assert "changed s1_isfinalizing_toctou [cpython_3_14] no_stale_check: same calls, the saved states differ" in r.output
 
 
-def test_the_same_calls_in_another_interleaving_do_not_fail(in_root, tmp_path):
+def _saved_no_stale_check(tmp_path):
+    """A one-spec baseline and its saved s1 no_stale_check trace, to edit."""
     specs = _one_spec(tmp_path)
     base = tmp_path / "base"
     CliRunner().invoke(main, ["check", "-q", str(specs), "--write-counterexamples", str(base)])
     saved = base / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json"
-    doc = json.loads(saved.read_text())
+    return specs, base, saved, json.loads(saved.read_text())
+
+
+def test_the_same_calls_in_another_interleaving_do_not_fail(in_root, tmp_path):
+    specs, base, saved, doc = _saved_no_stale_check(tmp_path)
     states = doc["states"]
     states[1]["#meta"]["action"], states[2]["#meta"]["action"] = states[2]["#meta"]["action"], states[1]["#meta"]["action"]
     saved.write_text(json.dumps(doc))
@@ -190,11 +195,7 @@ def test_the_same_calls_in_another_interleaving_do_not_fail(in_root, tmp_path):
 
 
 def test_other_calls_in_a_thread_are_a_regression(in_root, tmp_path):
-    specs = _one_spec(tmp_path)
-    base = tmp_path / "base"
-    CliRunner().invoke(main, ["check", "-q", str(specs), "--write-counterexamples", str(base)])
-    saved = base / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json"
-    doc = json.loads(saved.read_text())
+    specs, base, saved, doc = _saved_no_stale_check(tmp_path)
     doc["states"][2]["#meta"]["action"] = "T1: Py_IsFinalizing() -> 1"
     saved.write_text(json.dumps(doc))
     r = gate("--specs", str(specs), "--baseline", str(base))

@@ -1,15 +1,14 @@
-"""One entry point per engine, all reading the same IR and answering with Results."""
+"""The engine registry: one entry per engine, each reading the same IR and Options and
+answering with Results. A new engine is one function here and one line in ENGINES."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from interpcheck.model.ir import System
 
-from .explicit import Limits, Options, Reporter, SilentReporter, check
+from .explicit import Reporter, SilentReporter, check
+from .options import Options
 from .result import Result
-
-ENGINES = ("explicit", "bmc", "induction", "spin", "parametric")
 
 
 class Family(Protocol):
@@ -18,43 +17,51 @@ class Family(Protocol):
     build: Callable[[int], System]
 
 
-@dataclass(frozen=True)
-class EngineOptions:
-    engine: str = "explicit"
-    order: str = "bfs"
-    limits: Limits = Limits()
-    seed: int = 0
-    walks: int = 1000
-    depth: int = 30            # BMC unrolling depth, k-induction's max k, or a random walk's length
-    symmetry: str = "auto"     # explicit engine reductions (checker/explicit/__init__.py Options)
-    por: str = "auto"
-    fingerprint: bool = False
-    workers: int = 1
-    backend: str = "auto"      # the plain explicit search in C (checker/explicit/native)
+def _explicit(system: System, names: list[str] | None, opts: Options, reporter: Reporter,
+              family: Family | None) -> list[Result]:
+    return check(system, names, opts, reporter)
 
 
-def run(system: System, names: list[str] | None, opts: EngineOptions,
+def _bmc(system: System, names: list[str] | None, opts: Options, reporter: Reporter,
+         family: Family | None) -> list[Result]:
+    from .smt import check_bmc
+    return check_bmc(system, names, depth=opts.depth, time_limit=opts.limits.time_limit,
+                     max_memory=opts.limits.max_memory)
+
+
+def _induction(system: System, names: list[str] | None, opts: Options, reporter: Reporter,
+               family: Family | None) -> list[Result]:
+    from .smt import check_induction
+    return check_induction(system, names, max_k=opts.depth, assume=list(system.kinds.get("lemmas", ())),
+                           time_limit=opts.limits.time_limit, max_memory=opts.limits.max_memory)
+
+
+def _spin(system: System, names: list[str] | None, opts: Options, reporter: Reporter,
+          family: Family | None) -> list[Result]:
+    from .export.spin import check_spin
+    limits = opts.limits
+    memory = (f"-DMEMLIM={limits.max_memory}",) if limits.max_memory is not None else ()
+    return check_spin(system, names, timeout=limits.time_limit or 600, cflags=("-O2",) + memory)
+
+
+def _parametric(system: System, names: list[str] | None, opts: Options, reporter: Reporter,
+                family: Family | None) -> list[Result]:
+    from .parametric import check_parametric, no_family
+    if family is None:
+        return no_family(system, names)
+    return check_parametric(family.build, family.table, names, opts.limits, reporter)
+
+
+Engine = Callable[[System, "list[str] | None", Options, Reporter, "Family | None"], "list[Result]"]
+
+# Name → engine, in the order `--engine` lists them; the Z3, SPIN and parametric engines are
+# imported when used, so a run that does not use them does not pay for loading them.
+ENGINES: dict[str, Engine] = {"explicit": _explicit, "bmc": _bmc, "induction": _induction, "spin": _spin,
+                              "parametric": _parametric}
+
+
+def run(system: System, names: list[str] | None, opts: Options,
         reporter: Reporter = SilentReporter(), family: Family | None = None) -> list[Result]:
-    if opts.engine == "explicit":
-        return check(system, names, Options(opts.order, opts.limits, opts.seed, opts.walks, opts.depth,
-                                            opts.symmetry, opts.por, opts.fingerprint, opts.workers,
-                                            opts.backend), reporter)
-    if opts.engine == "bmc":
-        from .smt import check_bmc
-        return check_bmc(system, names, depth=opts.depth, time_limit=opts.limits.time_limit,
-                         max_memory=opts.limits.max_memory)
-    if opts.engine == "induction":
-        from .smt import check_induction
-        return check_induction(system, names, max_k=opts.depth, assume=list(system.kinds.get("lemmas", ())),
-                               time_limit=opts.limits.time_limit, max_memory=opts.limits.max_memory)
-    if opts.engine == "spin":
-        from .export.spin import check_spin
-        limits = opts.limits
-        memory = (f"-DMEMLIM={limits.max_memory}",) if limits.max_memory is not None else ()
-        return check_spin(system, names, timeout=limits.time_limit or 600, cflags=("-O2",) + memory)
-    if opts.engine == "parametric":
-        from .parametric import check_parametric, no_family
-        if family is None:
-            return no_family(system, names)
-        return check_parametric(family.build, family.table, names, opts.limits, reporter)
-    raise ValueError(f"unknown engine {opts.engine}")
+    if opts.engine not in ENGINES:
+        raise ValueError(f"unknown engine {opts.engine}")
+    return ENGINES[opts.engine](system, names, opts, reporter, family)

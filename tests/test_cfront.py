@@ -659,13 +659,13 @@ def test_show_program_prints_the_line_mapped_program():
 def test_itf_meta_names_the_c_line(tmp_path):
     from interpcheck.checker.render.itf import to_itf
     from interpcheck.checker.cli.runner import run_spec
-    from interpcheck.checker.engines import EngineOptions
+    from interpcheck.checker.options import Options
     from interpcheck.checker.explicit import Limits
     from interpcheck.model.spec import Spec
     h = build_harness(CSources([EXAMPLES / "legacy_callback.c"]), "legacy", "test")
     sc = h.scenario(h.entries[0], 1)
     spec = Spec("legacy_callback.c", sc.name, "", sc, ("legacy",), {"legacy": {"no_stale_check": "holds"}})
-    [c] = run_spec(spec, EngineOptions("explicit", "bfs", Limits()), progress=False)
+    [c] = run_spec(spec, Options("explicit", "bfs", Limits()), progress=False)
     doc = to_itf(c.system, c.result)
     sources = [s["#meta"].get("source") for s in doc["states"]]
     assert f"{EXAMPLES / 'legacy_callback.c'}:52" in sources
@@ -793,14 +793,14 @@ def test_gate_sarif_puts_a_c_violation_at_its_line():
     jsonschema = pytest.importorskip("jsonschema")
     from interpcheck.checker.cli.gate import Finding, sarif
     from interpcheck.checker.cli.runner import run_spec
-    from interpcheck.checker.engines import EngineOptions
+    from interpcheck.checker.options import Options
     from interpcheck.checker.explicit import Limits
     from interpcheck.model.spec import Spec
     h = build_harness(CSources([EXAMPLES / "legacy_callback.c"]), "legacy", "test")
     sc = h.scenario(h.entries[0], 1)
     spec = Spec(str(EXAMPLES / "legacy_callback.c"), sc.name, "", sc, ("legacy",),
                 {"legacy": {"no_use_after_free": "holds"}})
-    [c] = run_spec(spec, EngineOptions("explicit", "bfs", Limits()), progress=False)
+    [c] = run_spec(spec, Options("explicit", "bfs", Limits()), progress=False)
     doc = sarif([Finding(c, "regression", "no_use_after_free: new violation")])
     jsonschema.validate(doc, oasis_sarif_schema())
     result = doc["runs"][0]["results"][0]

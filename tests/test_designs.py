@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from interpcheck.checker.engines import EngineOptions, run
+from interpcheck.checker.engines import run
+from interpcheck.checker.options import Options
 from interpcheck.model.designs import DESIGNS, for_cpython, resolve
 from interpcheck.model.spec import load_spec
 
@@ -13,7 +14,7 @@ SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 def verdict(spec: str, design: str, prop: str) -> tuple[str, int | None]:
     system = load_spec(SPECS / f"{spec}.toml").system(design)
-    [r] = run(system, [prop], EngineOptions())
+    [r] = run(system, [prop], Options())
     return r.verdict.value, (r.trace.length if r.trace is not None and r.verdict.value == "violated" else None)
 
 

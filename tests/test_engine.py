@@ -110,10 +110,9 @@ def test_compiled_successors_equal_the_reference_semantics(model):
 
 
 def test_memory_limit_gives_unknown_and_keeps_what_was_found(monkeypatch):
-    import sys
-    explore = sys.modules["interpcheck.checker.explicit.explore"]   # the package re-exports a function by that name
+    from interpcheck.checker import options   # where Limits reads the process's memory
     calls = []
-    monkeypatch.setattr(explore, "resident_mib", lambda: calls.append(1) or 10 ** 6)
+    monkeypatch.setattr(options, "resident_mib", lambda: calls.append(1) or 10 ** 6)
     r = verdicts(mutex(6, broken=True), limits=Limits(max_memory=100))
     assert calls, "the limit was never looked at"
     assert r["mutual_exclusion"].verdict is Verdict.VIOLATED      # met before the limit: kept

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from interpcheck.checker.cli import main
-from interpcheck.checker.engines import EngineOptions, run
+from interpcheck.checker.engines import run
+from interpcheck.checker.options import Options
 from interpcheck.checker.export import spin_available
 from interpcheck.checker.result import Verdict
 from interpcheck.checker.smt import solver as smt_solver
@@ -31,7 +32,7 @@ def spec_with(tmp_path, extra: str = "", name: str = "critical_section.toml"):
 def results(path, engine: str, depth: int = 30, props=None) -> dict:
     spec = load_spec(path)
     system = spec.system(spec.designs[0])
-    return {r.prop: r for r in run(system, props, EngineOptions(engine=engine, depth=depth))}
+    return {r.prop: r for r in run(system, props, Options(engine=engine, depth=depth))}
 
 
 def cli(*args):

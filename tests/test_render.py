@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from tiny_models import mutex, philosophers, spinner
 
 from interpcheck.checker.cli import main
-from interpcheck.checker.engines import EngineOptions, run
+from interpcheck.checker.engines import run
+from interpcheck.checker.options import Options
 from interpcheck.checker.explicit import check, explore
 from interpcheck.checker.render import dot
 from interpcheck.checker.render.html import ReportItem, to_html
@@ -52,7 +53,7 @@ def golden(name: str, text: str) -> None:
 
 def spec_result(path: str, design: str, prop: str):
     system = load_spec(path).system(design)
-    (result,) = run(system, [prop], EngineOptions())
+    (result,) = run(system, [prop], Options())
     return system, result
 
 
@@ -155,7 +156,7 @@ def test_itf_numbers_repeated_program_counter_labels():
     assert len(set(pc.labels)) < len(pc.labels)        # `repeat` unrolls one line into several pcs
     labels = unique_labels(pc)
     assert len(set(labels)) == len(labels) and any(label.endswith(" #2") for label in labels)
-    (result,) = run(system, ["no_use_after_free"], EngineOptions())
+    (result,) = run(system, ["no_use_after_free"], Options())
     doc = json.loads(dumps(to_itf(system, result)))
     assert trace_states(system, doc) == list(result.trace.states)
 

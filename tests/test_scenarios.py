@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from interpcheck.checker.engines import EngineOptions, run
+from interpcheck.checker.engines import run
+from interpcheck.checker.options import Options
 from interpcheck.model.ir import compile_system, interpret_successors
 from interpcheck.model.spec import load_spec
 
@@ -23,7 +24,7 @@ def _rows(path: Path) -> list[str]:
     rows = []
     for design in spec.designs:
         system = spec.system(design)
-        for r in run(system, spec.properties(design), EngineOptions()):
+        for r in run(system, spec.properties(design), Options()):
             expected = spec.expect[design][r.prop]
             assert r.verdict.value == expected, f"{path.name} [{design}] {r.prop}: {r.verdict.value}"
             length = r.trace.length if r.trace is not None and r.verdict.value == "violated" else "-"
@@ -59,8 +60,8 @@ def test_every_spec_is_pinned(golden):
 
 def test_known_bugs_found_on_the_design_that_has_them_and_absent_on_the_fix():
     s14 = load_spec(ROOT / "specs" / "s14_same_interpreter_ensure.toml")
-    draft = {r.prop: r.verdict.value for r in run(s14.system("final_draft"), ["release_restores"], EngineOptions())}
-    final = {r.prop: r.verdict.value for r in run(s14.system("final"), ["release_restores"], EngineOptions())}
+    draft = {r.prop: r.verdict.value for r in run(s14.system("final_draft"), ["release_restores"], Options())}
+    final = {r.prop: r.verdict.value for r in run(s14.system("final"), ["release_restores"], Options())}
     assert draft["release_restores"] == "violated" and final["release_restores"] == "holds"
 
 

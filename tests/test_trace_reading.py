@@ -3,7 +3,8 @@
 from click.testing import CliRunner
 
 from interpcheck.checker.cli import main
-from interpcheck.checker.engines import EngineOptions, run
+from interpcheck.checker.engines import run
+from interpcheck.checker.options import Options
 from interpcheck.checker.render.html import ReportItem, to_html
 from interpcheck.checker.render.mermaid import to_mermaid
 from interpcheck.checker.render.steps import steps_of
@@ -35,7 +36,7 @@ def _spec(tmp_path):
 def _violation(tmp_path):
     spec = load_spec(_spec(tmp_path))
     system = spec.system("cpython_3_13_8")   # attach during finalization hangs; Ensure takes two steps
-    result = next(iter(run(system, ["no_thread_hung"], EngineOptions())))
+    result = next(iter(run(system, ["no_thread_hung"], Options())))
     return spec, system, result
 
 

@@ -10,8 +10,9 @@ from interpcheck.model.cfront import CFrontError, CSources, build_harness, choos
 from interpcheck.model.spec import Spec, SpecError
 
 from ..result import Verdict
-from . import main
-from .check import engine_options, make_options, print_text, result_json, sarif_report
+from .app import main
+from .check import print_text, result_json, sarif_report
+from .options import engine_options, make_options
 from .runner import EXIT_INTERNAL, Checked, overall_exit, run_spec
 
 

@@ -20,7 +20,7 @@ from ..cpython.observe import TimeLimit
 from ..cpython.plan import NotReplayable
 from ..cpython.replay import SETTLE, TIME_LIMIT, replay_trace, trace_of
 from ..explicit.native.build import BuildError
-from . import main
+from .app import main
 from .runner import EXIT_LIMIT, EXIT_OK, EXIT_SAFETY, load_all
 from .usage import FiniteFloat
 

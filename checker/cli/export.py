@@ -11,7 +11,7 @@ from interpcheck.model.spec import load_spec
 
 from ..export.promela import translate
 from ..export.tla import module_name, tla_config, to_tla
-from . import main
+from .app import main
 
 
 @main.command()

@@ -23,8 +23,9 @@ from ..render.itf import dumps, step_label, to_itf
 from ..render.steps import steps_of
 from ..render.text import render_trace
 from ..result import Verdict
-from . import baseline, main
-from .check import engine_options, make_options
+from . import baseline
+from .app import main
+from .options import engine_options, make_options
 from .matrix import run_matrix
 from .reports import expect_line, junit_report, spec_file
 from .runner import EXIT_LIMIT, EXIT_OK, EXIT_SAFETY, Checked, load_all

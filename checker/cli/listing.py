@@ -5,7 +5,7 @@ import click
 
 from interpcheck.model.designs import ALIASES, DESIGNS, resolve
 
-from . import main
+from .app import main
 from .runner import load_all
 from .usage import known_design
 

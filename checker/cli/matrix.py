@@ -18,8 +18,9 @@ from interpcheck.model.designs import DESIGNS
 from interpcheck.model.spec import Spec, SpecError
 
 from ..result import UNEXPECTED, Verdict, status
-from . import baseline, main
-from .check import engine_options, make_options
+from . import baseline
+from .app import main
+from .options import engine_options, make_options
 from .runner import Checked, load_all, run_spec
 
 

@@ -14,7 +14,8 @@ from interpcheck.model.ir import LeadsTo, NoDeadlock, NoHang, Sometimes, System
 from interpcheck.model.spec import Spec, SpecError, load_spec
 from interpcheck.model.spec_schema import did_you_mean
 
-from ..engines import EngineOptions, run
+from ..engines import run
+from ..options import Options
 from ..explicit import StderrReporter
 from ..result import Result, Verdict
 
@@ -82,7 +83,7 @@ def spec_paths(paths: tuple[str, ...]) -> list[Path]:
     return out
 
 
-def run_spec(spec: Spec, opts: EngineOptions, designs: tuple[str, ...] = (), props: tuple[str, ...] = (),
+def run_spec(spec: Spec, opts: Options, designs: tuple[str, ...] = (), props: tuple[str, ...] = (),
              progress: bool = True, unpinned_must_hold: bool = False) -> list[Checked]:
     """`unpinned_must_hold`: a design the spec pins no verdict for is held to every bug-class
     property holding, as TLC holds a spec to every property it names (`check`, `report`);

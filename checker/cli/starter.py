@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import main
+from .app import main
 from .runner import EXIT_BAD_INPUT, bundled_specs
 
 # The README's pair: the legacy race, and the same scenario written with PEP 788.

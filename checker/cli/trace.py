@@ -22,8 +22,8 @@ from ..render.itf import ITFError, check_shape, dumps, to_itf
 from ..render.mermaid import to_mermaid
 from ..replay import replay as replay_trace
 from ..result import Verdict
-from . import main
-from .check import engine_options, make_options
+from .app import main
+from .options import engine_options, make_options
 from .conform import replay_on_cpython
 from .runner import EXIT_BAD_INPUT, EXIT_OK, EXIT_SAFETY, Checked, bundled_specs, load_all, overall_exit, run_spec
 from .usage import BadUsage, FiniteFloat, inside, known_design

@@ -13,10 +13,13 @@ from dataclasses import dataclass, replace
 from interpcheck.model.ir import (ActionProperty, Compiled, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes,
                                   System, compile_system)
 
+from ..options import Limits, Options
 from ..result import Result, Trace, Verdict
 from . import por as por_module
 from . import symmetry as symmetry_module
-from .explore import Exploration, Limits, Reporter, SilentReporter, StderrReporter, explore
+from .exploration import Exploration
+from .explore import explore
+from .progress import Reporter, SilentReporter, StderrReporter
 from .graph import find_hang, find_leads_to_violation
 from .simulate import simulate
 from .store import exact_store, fingerprint_store
@@ -24,20 +27,6 @@ from .vacuity import early_stop
 
 SAFETY = (Invariant, ActionProperty, NoDeadlock)
 REDUCIBLE = (Invariant, ActionProperty, NoDeadlock, Sometimes)   # decided without the whole graph
-
-
-@dataclass(frozen=True)
-class Options:
-    order: str = "bfs"          # bfs | dfs | simulate
-    limits: Limits = Limits()
-    seed: int = 0               # simulate only
-    walks: int = 1000
-    walk_depth: int = 100
-    symmetry: str = "auto"      # auto: where sound | on: also note where not | off
-    por: str = "auto"           # auto: where sound, traces from an unreduced rerun | on: traces as found | off
-    fingerprint: bool = False   # 64-bit fingerprints instead of whole states
-    workers: int = 1            # processes for breadth-first search
-    backend: str = "auto"       # the plain search in C: auto (once it grows) | c | python (native/)
 
 
 @dataclass
@@ -226,7 +215,7 @@ def _verdict(system, compiled, ex: Exploration, i: int, engine: str) -> Result:
 
 def _simulated(system, compiled, wanted: list[int], options: Options) -> list[Result]:
     found, stats, limit = simulate(system, compiled, set(wanted), seed=options.seed,
-                                   walks=options.walks, depth=options.walk_depth, limits=options.limits)
+                                   walks=options.walks, depth=options.depth, limits=options.limits)
     engine = f"simulate(seed={options.seed})"
     out = []
     for i in wanted:

@@ -13,40 +13,20 @@ partial-order-reduced subset of the successors (see symmetry.py, por.py).
 """
 from __future__ import annotations
 
-import sys
 import time
 from array import array
 from collections import deque
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from dataclasses import dataclass
+from typing import Callable
 
-from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Invariant, NoDeadlock, Sometimes,
+from interpcheck.model.ir import (ActionProperty, Compiled, Invariant, NoDeadlock, Sometimes,
                                   System, all_of, any_of, slots_read)
 
-from ..memory import resident_mib
-from ..result import Limit, Stats, Trace
+from ..options import Limits
+from ..result import Limit
+from .exploration import Exploration, ExplorationStats, finish
+from .progress import Reporter, SilentReporter, checkpoint, stopping
 from .store import Store, exact_store
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_states: int | None = None
-    max_depth: int | None = None
-    time_limit: float | None = None
-    max_memory: int | None = None      # MiB of this process (resident), like SPIN's -DMEMLIM
-
-    def overrun(self, seconds: float) -> str | None:
-        """Which of the time and memory limits the run is past, `seconds` after its start."""
-        if self.time_limit is not None and seconds > self.time_limit:
-            return f"time-limit {self.time_limit:g}s"
-        if self.max_memory is not None and (used := resident_mib()) > self.max_memory:
-            return f"max-memory {self.max_memory} MiB ({used:,} MiB in use)"
-        return None
-
-
-def bound_message(system: System, err: BoundExceeded) -> str:
-    return err.message(system)
 
 
 def stuck_test(compiled: Compiled) -> Callable:
@@ -89,116 +69,6 @@ class Goals:
                     self.ex.witness[i] = sid
                     self.some_left.discard(i)
             self.some_hit = self._predicate(self.some_left, "expr", any_of)
-
-
-class Reporter(Protocol):
-    def progress(self, stats: Stats, queue: int) -> None: ...
-
-    def note(self, text: str, stats: Stats) -> None: ...
-
-
-class SilentReporter:
-    def progress(self, stats: Stats, queue: int) -> None:
-        pass
-
-    def note(self, text: str, stats: Stats) -> None:
-        pass
-
-
-class StderrReporter:
-    """Prints a progress line every `every` seconds, after the first `after` seconds. Counts
-    never go backwards: a search that starts over (in C after Python, or a second pass) is
-    announced by a note, and its lines resume once it passes what was already printed."""
-
-    def __init__(self, label: str = "", after: float = 2.0, every: float = 2.0):
-        self.label, self.after, self.every = label, after, every
-        self.next_at = after
-        self.shown = (0, 0)   # the highest (states, transitions) printed
-
-    def progress(self, stats: Stats, queue: int) -> None:
-        if stats.seconds < self.next_at or stats.states < self.shown[0] or stats.transitions < self.shown[1]:
-            return
-        self.next_at = stats.seconds + self.every
-        self.shown = (stats.states, stats.transitions)
-        rate = stats.transitions / stats.seconds if stats.seconds else 0.0
-        print(f"{self.label}{stats.states:,} distinct states, {stats.transitions:,} transitions "
-              f"({rate:,.0f}/s), depth {stats.depth}, queue {queue:,}, {stats.seconds:.1f}s",
-              file=sys.stderr, flush=True)
-
-    def note(self, text: str, stats: Stats) -> None:
-        """A change of course worth a line, said only to someone already seeing progress."""
-        if self.shown != (0, 0):
-            print(f"{self.label}{text}", file=sys.stderr, flush=True)
-
-
-@dataclass
-class ExplorationStats(Stats):
-    """Stats plus, with the fingerprint store, TLC's estimate of the chance that a collision
-    made the search miss a state (n^2 / 2^65 for n states)."""
-    fingerprint_collision: float | None = None
-
-    def as_dict(self) -> dict:
-        d = super().as_dict()
-        if self.fingerprint_collision is not None:
-            d["fingerprint_collision"] = float(f"{self.fingerprint_collision:.3g}")
-        return d
-
-
-@dataclass
-class Exploration:
-    """The part of the reachable graph that was explored, and the safety violations met.
-
-    `states` holds states in the compiled representation (empty when the store keeps only
-    fingerprints); `path_to` and `trace_to` give the IR's tuples."""
-    states: list
-    parent: array
-    via: array
-    depth: array
-    edges: list[list[tuple[int, int]]] | None
-    found: dict[int, Trace]                   # property index → shortest (BFS) trace
-    stats: Stats
-    limit: str | None = None                  # which limit stopped it, None when complete
-    order: str = "bfs"
-    index: dict = field(default_factory=dict)
-    early: bool = False                       # stopped once every wanted property was decided
-    decode: Callable = tuple
-    replay: Callable | None = None            # (first state, actions) -> states, when states are not kept
-    witness: dict[int, int] = field(default_factory=dict)   # Sometimes property → first state id
-    unfold: Callable | None = None            # representative path -> concrete path (symmetry)
-    initial: list = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return self.limit is None
-
-    def raw_path(self, sid: int) -> tuple[list, list[int]]:
-        """States (compiled representation) and actions from an initial state to `sid`."""
-        ids = []
-        while sid != -1:
-            ids.append(sid)
-            sid = self.parent[sid]
-        ids.reverse()
-        actions = [self.via[i] for i in ids[1:]]
-        if self.states:
-            return [self.states[i] for i in ids], actions
-        return self.replay(self.initial[ids[0]], actions), actions
-
-    def path_to(self, sid: int) -> tuple[list[tuple], list[int]]:
-        states, actions = self.raw_path(sid)
-        if self.unfold is not None:
-            states, actions = self.unfold(states, actions)
-        return [self.decode(s) for s in states], actions
-
-    def trace_to(self, sid: int, extra: tuple[int, object] | None = None, prop: int | None = None) -> Trace:
-        """The trace to `sid`; `extra` (action, successor) appends the transition that broke
-        action property `prop`."""
-        states, actions = self.raw_path(sid)
-        if extra is not None:
-            actions.append(extra[0])
-            states.append(extra[1])
-        if self.unfold is not None:
-            states, actions = self.unfold(states, actions, prop if extra is not None else None)
-        return Trace(tuple(self.decode(s) for s in states), tuple(actions))
 
 
 def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str = "bfs",
@@ -266,27 +136,9 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     n = len(parent)
     done = decided()
     if plain and keep_states and ample is None and order == "bfs":
-        from . import native
-        c_search = native.Choice(system, compiled, backend)
-        lib = c_search.load() if c_search.now else None
-        if lib is None:
-            try:
-                return _breadth_first(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
-                                      (inv_left, some_left), met, decided, limits, reporter, start, store,
-                                      c_search.handover if c_search.later else None)
-            except native.HandOver as ready:
-                lib = ready.lib
-                reporter.note(f"continuing in C: the same search starts over there, faster; progress resumes "
-                              f"past {ex.stats.states:,} states", ex.stats)
-            finally:
-                c_search.cancel()
-            # The same search from its start, in C: the same states, verdicts and traces. The
-            # Python search's states go first, so they do not count against --max-memory.
-            for stored in (seen, frontier, states):
-                stored.clear()
-            for arr in (parent, via, depth):
-                del arr[:]
-        return native.breadth_first(system, compiled, lib, wanted, goal, stop_early, limits, reporter, start)
+        search = _PlainSearch(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
+                              (inv_left, some_left), met, decided, limits, reporter, start, store)
+        return search.run(backend, wanted, goal, stop_early)
     with stopping(ex, system):
         while frontier and not done:
             sid, state = pop()
@@ -341,99 +193,150 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
             if tick == 4096 and ample is not None and not ample.reduced:
                 ample = None   # no step was independent so far: stop paying for the search (always sound)
             if tick & 1023 == 0:
-                _checkpoint(ex, n, transitions, d1, len(frontier), start, reporter, limits)
+                checkpoint(ex, n, transitions, d1, len(frontier), start, reporter, limits)
             if max_states is not None and n >= max_states and frontier:
                 raise Limit(f"max-states {max_states}")
-    return _finish(ex, store, bool(frontier), n, transitions, start)
+    return finish(ex, store, bool(frontier), n, transitions, start)
 
 
-def _breadth_first(ex: Exploration, system: System, compiled: Compiled, frontier: deque, seen: set,
-                   check_of: tuple, act_wanted: set[int], deadlock: int | None, left: tuple[set, set],
-                   met: Callable, decided: Callable, limits: Limits, reporter: Reporter, start: float,
-                   store: Store, handover: Callable | None = None) -> Exploration:
-    """The plain search (exact store, no reduction, no graph): the same states in the same
-    order as the general loop, with less work per transition. The queue is the discovery
-    order itself (BFS expands states in the order it finds them). A transition is looked at
-    closely only when its action carries a wanted check or writes a slot that a property
-    still undecided reads: every stored state satisfies the invariants still undecided and
-    misses the witnesses still unfound, so only such a write can change that. `handover`,
-    called at each checkpoint with the states stored, may stop it for the C search."""
-    states, parent, via, depth, found = ex.states, ex.parent, ex.via, ex.depth, ex.found
-    successors, stuck = compiled.successors, stuck_test(compiled)
-    props = system.properties
-    writes = [a.slots_written() for a in system.actions]
-    watch = [False] * len(system.actions)
+@dataclass
+class _PlainSearch:
+    """The plain breadth-first search (no reduction, exact store, no graph) and where it runs,
+    chosen before it starts: in C from the start (backend "c"), in Python ("python"), or
+    tiered ("auto"): Python, handing over to C at a checkpoint once the library (compiled
+    meanwhile on the other core, or cached) is ready, so small searches never wait for a
+    compiler. C starts over from the initial states: the same states, verdicts and traces."""
+    ex: Exploration
+    system: System
+    compiled: Compiled
+    frontier: deque
+    seen: set
+    check_of: tuple
+    act_wanted: set
+    deadlock: int | None
+    left: tuple
+    met: Callable
+    decided: Callable
+    limits: Limits
+    reporter: Reporter
+    start: float
+    store: Store
 
-    def rewatch() -> None:
-        reads: set[int] = set()
-        for i in left[0] | left[1]:
-            reads |= slots_read(props[i].holds if isinstance(props[i], Invariant) else props[i].expr)
-        for k, w in enumerate(writes):
-            watch[k] = check_of[k] is not None or not w.isdisjoint(reads)
+    def run(self, backend: str, wanted: set[int], goal: set[int], stop_early: bool) -> Exploration:
+        from . import native
+        c_search = native.Choice(self.system, self.compiled, backend)
+        lib = c_search.load() if c_search.now else None
+        if lib is None:
+            try:
+                lib = self.python(c_search.handover if c_search.later else None)
+            finally:
+                c_search.cancel()
+            if lib is None:
+                return self.ex
+            self.reporter.note(f"continuing in C: the same search starts over there, faster; progress resumes "
+                               f"past {self.ex.stats.states:,} states", self.ex.stats)
+            self._forget()
+        return native.breadth_first(self.system, self.compiled, lib, wanted, goal, stop_early, self.limits,
+                                    self.reporter, self.start)
 
-    def look(sid: int, state, k: int, nxt) -> bool:
-        """The general loop's work for one transition; whether it stored a new state."""
-        check = check_of[k]
-        if check is not None:
-            for i in check(state, nxt):
-                if i in act_wanted and i not in found:
-                    found[i] = ex.trace_to(sid, (k, nxt), i)
-        if nxt in seen:
-            return False
-        seen.add(nxt)
-        states.append(nxt)
-        parent.append(sid)
-        via.append(k)
-        depth.append(depth[sid] + 1)
-        before = len(left[0]) + len(left[1])
-        met(len(states) - 1, nxt)
-        if len(left[0]) + len(left[1]) != before:
-            rewatch()
-        return True
+    def python(self, handover: Callable | None) -> object:
+        """The plain search in Python: the same states in the same
+        order as the general loop, with less work per transition. The queue is the discovery
+        order itself (BFS expands states in the order it finds them). A transition is looked at
+        closely only when its action carries a wanted check or writes a slot that a property
+        still undecided reads: every stored state satisfies the invariants still undecided and
+        misses the witnesses still unfound, so only such a write can change that. `handover`,
+        called at each checkpoint with the states stored, may answer with the C library: the
+        search then stops and returns it, for the C search to start over; otherwise it fills
+        `ex` and returns None."""
+        ex, system, compiled, frontier, seen = self.ex, self.system, self.compiled, self.frontier, self.seen
+        check_of, act_wanted, deadlock, left, met = self.check_of, self.act_wanted, self.deadlock, self.left, self.met
+        decided, limits, reporter, start, store = self.decided, self.limits, self.reporter, self.start, self.store
+        states, parent, via, depth, found = ex.states, ex.parent, ex.via, ex.depth, ex.found
+        successors, stuck = compiled.successors, stuck_test(compiled)
+        props = system.properties
+        writes = [a.slots_written() for a in system.actions]
+        watch = [False] * len(system.actions)
 
-    rewatch()
-    add, store_state, to_parent, to_via, to_depth = seen.add, states.append, parent.append, via.append, depth.append
-    max_depth, max_states = limits.max_depth, limits.max_states
-    head = frontier[0][0] if frontier else len(states)    # the initial states were queued in id order
-    transitions = 0
-    done = decided()
-    with stopping(ex, system):
-        while head < len(states) and not done:
-            sid, state = head, states[head]
-            d = depth[sid]
-            if max_depth is not None and d >= max_depth:
-                ex.limit = f"max-depth {max_depth}"
+        def rewatch() -> None:
+            reads: set[int] = set()
+            for i in left[0] | left[1]:
+                reads |= slots_read(props[i].holds if isinstance(props[i], Invariant) else props[i].expr)
+            for k, w in enumerate(writes):
+                watch[k] = check_of[k] is not None or not w.isdisjoint(reads)
+
+        def look(sid: int, state, k: int, nxt) -> bool:
+            """The general loop's work for one transition; whether it stored a new state."""
+            check = check_of[k]
+            if check is not None:
+                for i in check(state, nxt):
+                    if i in act_wanted and i not in found:
+                        found[i] = ex.trace_to(sid, (k, nxt), i)
+            if nxt in seen:
+                return False
+            seen.add(nxt)
+            states.append(nxt)
+            parent.append(sid)
+            via.append(k)
+            depth.append(depth[sid] + 1)
+            before = len(left[0]) + len(left[1])
+            met(len(states) - 1, nxt)
+            if len(left[0]) + len(left[1]) != before:
+                rewatch()
+            return True
+
+        rewatch()
+        add, store_state, to_parent, to_via, to_depth = seen.add, states.append, parent.append, via.append, depth.append
+        max_depth, max_states = limits.max_depth, limits.max_states
+        head = frontier[0][0] if frontier else len(states)    # the initial states were queued in id order
+        transitions = 0
+        done = decided()
+        with stopping(ex, system):
+            while head < len(states) and not done:
+                sid, state = head, states[head]
+                d = depth[sid]
+                if max_depth is not None and d >= max_depth:
+                    ex.limit = f"max-depth {max_depth}"
+                    head += 1
+                    continue
                 head += 1
-                continue
-            head += 1
-            succ = successors(state)
-            if not succ:
-                if deadlock is not None and deadlock not in found and stuck(state):
-                    found[deadlock] = ex.trace_to(sid)
-                    done = decided()
-            transitions += len(succ)
-            d1 = d + 1
-            for k, nxt in succ:
-                if watch[k]:
-                    if look(sid, state, k, nxt):
+                succ = successors(state)
+                if not succ:
+                    if deadlock is not None and deadlock not in found and stuck(state):
+                        found[deadlock] = ex.trace_to(sid)
                         done = decided()
-                    elif check_of[k] is not None:
-                        done = decided()
-                    continue
-                if nxt in seen:
-                    continue
-                add(nxt)
-                store_state(nxt)
-                to_parent(sid)
-                to_via(k)
-                to_depth(d1)
-            if head & 1023 == 0:
-                _checkpoint(ex, len(states), transitions, d1, len(states) - head, start, reporter, limits)
-                if handover is not None:
-                    handover(len(states))
-            if max_states is not None and len(states) >= max_states and head < len(states):
-                raise Limit(f"max-states {max_states}")
-    return _finish(ex, store, head < len(states), len(states), transitions, start)
+                transitions += len(succ)
+                d1 = d + 1
+                for k, nxt in succ:
+                    if watch[k]:
+                        if look(sid, state, k, nxt):
+                            done = decided()
+                        elif check_of[k] is not None:
+                            done = decided()
+                        continue
+                    if nxt in seen:
+                        continue
+                    add(nxt)
+                    store_state(nxt)
+                    to_parent(sid)
+                    to_via(k)
+                    to_depth(d1)
+                if head & 1023 == 0:
+                    checkpoint(ex, len(states), transitions, d1, len(states) - head, start, reporter, limits)
+                    if handover is not None and (lib := handover(len(states))) is not None:
+                        return lib
+                if max_states is not None and len(states) >= max_states and head < len(states):
+                    raise Limit(f"max-states {max_states}")
+        finish(ex, store, head < len(states), len(states), transitions, start)
+        return None
+
+    def _forget(self) -> None:
+        """The Python search's states go before the C search starts, so they do not count
+        against --max-memory."""
+        for stored in (self.seen, self.frontier, self.ex.states):
+            stored.clear()
+        for arr in (self.ex.parent, self.ex.via, self.ex.depth):
+            del arr[:]
 
 
 def roots(ex: Exploration, system: System, compiled: Compiled, store: Store, canon: Callable | None,
@@ -461,43 +364,6 @@ def roots(ex: Exploration, system: System, compiled: Compiled, store: Store, can
         met(sid, state)
         queue.append((sid, state))
     return queue
-
-
-@contextmanager
-def stopping(ex: Exploration, system: System) -> Iterator[None]:
-    """Where a search stops short: a limit, a value leaving its domain, Ctrl-C. Caught around
-    the whole loop, so the loop pays nothing per state."""
-    try:
-        yield
-    except Limit as hit:
-        ex.limit = hit.what
-    except BoundExceeded as err:
-        ex.limit = bound_message(system, err)
-    except KeyboardInterrupt:
-        ex.limit = "interrupted"
-
-
-def _checkpoint(ex: Exploration, n: int, transitions: int, depth: int, queued: int, start: float,
-                reporter: Reporter, limits: Limits) -> None:
-    """Every 1024 states: the stats so far, progress, and the time and memory limits."""
-    ex.stats.states, ex.stats.transitions = n, transitions
-    ex.stats.depth = max(ex.stats.depth, depth)
-    ex.stats.seconds = time.perf_counter() - start
-    reporter.progress(ex.stats, queued)
-    if over := limits.overrun(ex.stats.seconds):
-        raise Limit(over)
-
-
-def _finish(ex: Exploration, store: Store, queued: bool, n: int, transitions: int, start: float) -> Exploration:
-    """The final stats; a search that stopped with states still queued and no limit hit stopped
-    early, every wanted property decided."""
-    ex.early = queued and ex.limit is None
-    ex.stats.states, ex.stats.transitions = n, transitions
-    ex.stats.depth = max(ex.depth) if len(ex.depth) else 0
-    ex.stats.seconds = time.perf_counter() - start
-    ex.stats.bytes_per_state = store.bytes_per_state(ex)
-    ex.stats.fingerprint_collision = store.collision_probability(n)
-    return ex
 
 
 def _replayer(compiled: Compiled, canon: Callable | None) -> Callable:

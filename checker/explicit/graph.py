@@ -12,7 +12,7 @@ import networkx as nx
 from interpcheck.model.ir import Compiled, LeadsTo, System
 
 from ..result import Trace
-from .explore import Exploration
+from .exploration import Exploration
 
 
 def _thread_of(system: System, action: int) -> int | None:

@@ -23,9 +23,11 @@ from collections import deque
 
 from interpcheck.model.ir import ActionProperty, BoundExceeded, Invariant, NoDeadlock, Sometimes, System
 
+from ..options import Limits
 from ..result import Limit
-from .explore import (Exploration, ExplorationStats, Goals, Limits, Reporter, SilentReporter, _replayer,
-                      bound_message, roots, stuck_test)
+from .exploration import Exploration, ExplorationStats
+from .explore import Goals, _replayer, roots, stuck_test
+from .progress import Reporter, SilentReporter
 from .store import Store, exact_store
 
 BATCH = 2000
@@ -131,7 +133,7 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
                     if decided:
                         raise _Done
                     if 4 * j >= len(info):   # the batch stopped at a bound error
-                        raise Limit(bound_message(system, BoundExceeded(*bound)))
+                        raise Limit(BoundExceeded(*bound).message(system))
                     count, dead, nfresh, nbroke = info[4 * j:4 * j + 4]
                     ex.stats.transitions += count
                     left -= 1

@@ -170,41 +170,15 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
     props = system.properties
     if any(not isinstance(props[i], (Invariant, ActionProperty, NoDeadlock, Sometimes)) for i in wanted):
         return None
-    visible: set[int] = set()
     checked_props = {props[i].name for i in wanted if isinstance(props[i], ActionProperty)}
-    for i in wanted:
-        p = props[i]
-        if isinstance(p, Invariant):
-            _reads(p.holds, visible)
-        elif isinstance(p, Sometimes):
-            _reads(p.expr, visible)
-    for a in system.actions:
-        for c in a.checks:
-            if c.prop in checked_props:
-                _reads(c.holds, visible)
+    vis = _mask(_visible(system, wanted, checked_props))
     halt = _halt_conjuncts(system)
     # Every action reads the halt slots in its guard; kept out of `reads` (being stopped by
     # another thread's halt is harmless) but in every future footprint, so that a step that
     # writes them (halts the system) is dependent on every thread that can still move.
     halt_reads = _mask(slots_read(system.halted)) if halt else 0
-    reads, writes, checked = [], [], []
-    for a in system.actions:
-        r: set[int] = set()
-        for c in _conjuncts(a.guard):
-            if skey(c) not in halt:
-                _reads(c, r)
-        w: set[int] = set()
-        for u in a.updates:
-            _reads(u.value, r)
-            if isinstance(u.target.index, Const):
-                w.add(u.target.var.base + u.target.index.value)
-            else:
-                _reads(u.target.index, r)
-                w.update(range(u.target.var.base, u.target.var.base + u.target.var.length))
-        reads.append(_mask(r))
-        writes.append(_mask(w))
-        checked.append(any(c.prop in checked_props for c in a.checks))
-    vis = _mask(visible)
+    reads, writes = _footprints(system, halt)
+    checked = [any(c.prop in checked_props for c in a.checks) for a in system.actions]
     by_thread: dict[int | None, list[int]] = {}
     for k, a in enumerate(system.actions):
         by_thread.setdefault(a.thread, []).append(k)
@@ -220,42 +194,94 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
                 others_rw |= reads[k] | writes[k] | halt_reads
                 others_w |= writes[k]
             continue
-        at: dict[int, list[int]] = {}
-        for k in ks:
-            value = next(c.args[1].value for c in _conjuncts(system.actions[k].guard)
-                         if isinstance(c, Op) and c.name == "==" and isinstance(c.args[0], Read)
-                         and isinstance(c.args[0].index, Const) and c.args[0].var.base + c.args[0].index.value == pc
-                         and isinstance(c.args[1], Const))
-            at.setdefault(value, []).append(k)
-        nxt: dict[int, set[int] | None] = {}
-        for value, acts in at.items():
-            targets: set[int] | None = set()
-            for k in acts:
-                got = _value_of(system, pc, system.actions[k], value)
-                targets = None if got is None or targets is None else targets | got
-            nxt[value] = targets
+        at = _actions_at(system, ks, pc)
         dom = _domain_values(system, pc)
         own = {}
         for value in dom:
-            rw = w = 0
-            for k in at.get(value, []):
-                rw |= reads[k] | writes[k] | halt_reads
-                w |= writes[k]
-            own[value] = (rw, w)
-        edges = {v: (set(dom) if nxt.get(v, set()) is None else nxt.get(v, set())) for v in dom}
-        future = {value + offset(pc): fp for value, fp in _reachable_union(dom, edges, own).items()}
+            r, w = _access(at.get(value, []), reads, writes)
+            own[value] = (r | w | (halt_reads if at.get(value) else 0), w)
+        future = {value + offset(pc): fp for value, fp in _reachable_union(dom, _pc_edges(system, pc, at, dom),
+                                                                           own).items()}
         local = {}
         for value, acts in at.items():
-            r = w = 0
-            for k in acts:
-                r |= reads[k]
-                w |= writes[k]
+            r, w = _access(acts, reads, writes)
             if not (w & vis) and not any(checked[k] for k in acts):
                 local[value + offset(pc)] = (r, w)
         threads.append((t, position(pc), local, future))
     if not any(local for _, _, local, _ in threads):
         return None
     return Ample(threads, (others_rw, others_w), [a.thread for a in system.actions])
+
+
+def _visible(system: System, wanted: list[int], checked_props: set[str]) -> set[int]:
+    """The slots a wanted property reads: a step writing one is never taken alone."""
+    visible: set[int] = set()
+    for i in wanted:
+        p = system.properties[i]
+        if isinstance(p, Invariant):
+            _reads(p.holds, visible)
+        elif isinstance(p, Sometimes):
+            _reads(p.expr, visible)
+    for a in system.actions:
+        for c in a.checks:
+            if c.prop in checked_props:
+                _reads(c.holds, visible)
+    return visible
+
+
+def _footprints(system: System, halt: set) -> tuple[list[int], list[int]]:
+    """Per action, the slots it reads (guard conjuncts but the halt test, update values and
+    indices) and may write (a whole array for a computed index), as bit masks."""
+    reads, writes = [], []
+    for a in system.actions:
+        r: set[int] = set()
+        for c in _conjuncts(a.guard):
+            if skey(c) not in halt:
+                _reads(c, r)
+        w: set[int] = set()
+        for u in a.updates:
+            _reads(u.value, r)
+            if isinstance(u.target.index, Const):
+                w.add(u.target.var.base + u.target.index.value)
+            else:
+                _reads(u.target.index, r)
+                w.update(range(u.target.var.base, u.target.var.base + u.target.var.length))
+        reads.append(_mask(r))
+        writes.append(_mask(w))
+    return reads, writes
+
+
+def _access(acts: list[int], reads: list[int], writes: list[int]) -> tuple[int, int]:
+    r = w = 0
+    for k in acts:
+        r |= reads[k]
+        w |= writes[k]
+    return r, w
+
+
+def _actions_at(system: System, ks: list[int], pc: int) -> dict[int, list[int]]:
+    """A thread's actions by the program location their guard requires (`pc == value`)."""
+    at: dict[int, list[int]] = {}
+    for k in ks:
+        value = next(c.args[1].value for c in _conjuncts(system.actions[k].guard)
+                     if isinstance(c, Op) and c.name == "==" and isinstance(c.args[0], Read)
+                     and isinstance(c.args[0].index, Const) and c.args[0].var.base + c.args[0].index.value == pc
+                     and isinstance(c.args[1], Const))
+        at.setdefault(value, []).append(k)
+    return at
+
+
+def _pc_edges(system: System, pc: int, at: dict[int, list[int]], dom: list[int]) -> dict[int, set[int]]:
+    """Location → the locations its actions may move to (every location when an action's
+    target is not a constant)."""
+    nxt: dict[int, set[int] | None] = {}
+    for value, acts in at.items():
+        targets: set[int] | None = set()
+        for k in acts:
+            got = _value_of(system, pc, system.actions[k], value)
+            targets = None if got is None or targets is None else targets | got
+        nxt[value] = targets
+    return {v: (set(dom) if nxt.get(v, set()) is None else nxt.get(v, set())) for v in dom}
 
 
 def _reachable_union(nodes: list[int], edges: dict[int, set[int]], own: dict[int, tuple[int, int]]) \

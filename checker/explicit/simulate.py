@@ -8,7 +8,7 @@ import time
 from interpcheck.model.ir import ActionProperty, BoundExceeded, Compiled, Invariant, NoDeadlock, System
 
 from ..result import Limit, Stats, Trace
-from .explore import Limits
+from ..options import Limits
 
 
 def simulate(system: System, compiled: Compiled, wanted: set[int], *, seed: int, walks: int,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from interpcheck.model.ir import Compiled
 
 from ..result import Trace
-from .explore import Exploration
+from .exploration import Exploration
 
 
 def early_stop(compiled: Compiled, ex: Exploration) -> Trace | None:

@@ -17,7 +17,9 @@ from array import array
 from interpcheck.model.ir import BoundExceeded, Compiled, System
 
 from ...result import Limit
-from ..explore import Exploration, ExplorationStats, Limits, Reporter, stopping, _checkpoint, _finish
+from ...options import Limits
+from ..exploration import Exploration, ExplorationStats, finish
+from ..progress import Reporter, checkpoint, stopping
 from .build import Build, BuildError, compiler
 from .cgen import KIND_ACTION, c_model, property_kind, too_wide
 
@@ -51,14 +53,6 @@ def build_for(system: System, compiled: Compiled) -> Build:
 HANDOVER_STATES = 20_000   # "auto": start compiling once a plain search has stored this many states
 
 
-class HandOver(Exception):
-    """The C library is ready: the Python search stops, and the C search starts over."""
-
-    def __init__(self, lib: ctypes.CDLL):
-        super().__init__("the C search takes over")
-        self.lib = lib
-
-
 class Choice:
     """Whether a plain search runs in C: with backend "c", from the start (`now`); with
     "auto", once it outgrows HANDOVER_STATES and the library (compiled meanwhile, on the
@@ -72,20 +66,20 @@ class Choice:
         self.build: Build | None = None
         self.failed = False
 
-    def handover(self, states: int) -> None:
-        """At a checkpoint of the Python search: raises HandOver once the library is loaded."""
+    def handover(self, states: int) -> ctypes.CDLL | None:
+        """At a checkpoint of the Python search: the library once it is loaded, for the C
+        search to start over; None while the Python search goes on."""
         if self.failed or states < HANDOVER_STATES:
-            return
+            return None
         if self.build is None:
             if unavailable_for(self.system, self.compiled) is not None:
                 self.failed = True   # not a failure: this model is not for the C search
-                return
+                return None
             try:
                 self.build = build_for(self.system, self.compiled).start()
             except Exception as err:   # noqa: BLE001 - the user did not ask for C: never stop their search
                 return self._give_up(err)
-        if self.build.ready() and (lib := self.load()) is not None:
-            raise HandOver(lib)
+        return self.load() if self.build.ready() else None
 
     def load(self) -> ctypes.CDLL | None:
         """The library (waiting for the compiler), or None when it failed: that is a bug of
@@ -156,7 +150,7 @@ class StateArray:
 
 
 class _Store:
-    """What _finish asks of a store, for the C search's own."""
+    """What finish asks of a store, for the C search's own."""
     exact = True
 
     def __init__(self, bytes_total: int):
@@ -198,7 +192,7 @@ def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: 
             status = lib.ic_run(ptr, EVERY)
             if status == _CHECKPOINT:
                 count = lib.ic_count(ptr)
-                _checkpoint(ex, count, lib.ic_transitions(ptr), lib.ic_last_depth(ptr),
+                checkpoint(ex, count, lib.ic_transitions(ptr), lib.ic_last_depth(ptr),
                             count - lib.ic_head(ptr), start, reporter, limits)
                 continue
             if status == _MAX_STATES:
@@ -232,7 +226,7 @@ def _collect(ex: Exploration, system: System, lib: ctypes.CDLL, handle: _Handle,
         hit = lib.ic_witness(ptr, i)
         if hit >= 0:
             ex.witness[i] = hit
-    return _finish(ex, _Store(lib.ic_bytes(ptr)), lib.ic_head(ptr) < n, n, lib.ic_transitions(ptr), start)
+    return finish(ex, _Store(lib.ic_bytes(ptr)), lib.ic_head(ptr) < n, n, lib.ic_transitions(ptr), start)
 
 
 def _raise_error(system: System, lib: ctypes.CDLL, ptr: int):
@@ -246,4 +240,4 @@ def _raise_error(system: System, lib: ctypes.CDLL, ptr: int):
     raise IndexError(f"{variable.name}[{value.value}] out of range")
 
 
-__all__ = ["unavailable", "unavailable_for", "build_for", "breadth_first", "BuildError", "StateArray", "Choice", "HandOver"]
+__all__ = ["unavailable", "unavailable_for", "build_for", "breadth_first", "BuildError", "StateArray", "Choice"]

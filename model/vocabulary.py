@@ -42,10 +42,11 @@ PROCESS = enum("running", "exited")
 @dataclass(frozen=True)
 class Runtime:
     """What differs between CPython releases in attach and finalization (docs/modeling.md,
-    "Per CPython release"). Each design runs on one; the PEP 788 designs on 3.14's."""
+    "Per CPython release"). Each design runs on one; the PEP 788 designs on 3.15's (3.14's
+    lifecycle with main's PyGILState_Ensure)."""
     exit_on_finalize: bool       # attach during finalization: PyThread_exit_thread (<= 3.13.7), else hang (gh-87135)
     refcounted_tstates: bool     # 3.14+: others' thread states marked shutting down, not freed (gh-124878)
-    ensure_after_fini_hangs: bool  # PyGILState_Ensure once main is gone: hang (3.14+, gh-131185), else NULL deref
+    ensure_after_fini_hangs: bool  # PyGILState_Ensure once main is gone: hang (main/3.15, PR #132510), else NULL deref
     restore_attached_fatal: bool   # attach with a thread state attached: fatal (3.13+), else self-deadlock
     rebind_gilstate: bool        # every attach binds the gilstate thread state (3.12+ tstate_activate)
     per_interpreter_gil: bool = True  # 3.12+ (PEP 684); 3.11 has one GIL and PyThreadState_Swap leaves it alone
@@ -58,7 +59,10 @@ RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_a
 RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True, per_interpreter_gil=True)
 RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signals_main=True)
 RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)   # gh-87135 backported
-RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, ensure_after_fini_hangs=True)
+# 3.14: thread states refcounted and marked shutting down (Python/pystate.c:3141-3144, :2040-2043
+# (v3.14.7); gh-124878); PyGILState_Ensure still has no hang check (Python/pystate.c:2897 (v3.14.7))
+RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True)
+RUNTIME_3_15 = replace(RUNTIME_3_14, ensure_after_fini_hangs=True)   # main: gh-131185, PR #132510
 
 GILSTATE = enum("PyGILState_LOCKED", "PyGILState_UNLOCKED")
 
@@ -221,7 +225,7 @@ class Vocabulary:
         """The thread attaches to a finalizing interpreter: exits (<= 3.13.7) or hangs (3.13.8+)."""
         return [assign(self.status[t], T_EXITED if self.runtime.exit_on_finalize else T_HUNG)]
 
-    runtime: Runtime = RUNTIME_3_14
+    runtime: Runtime = RUNTIME_3_15
     # Set by the program compiler: the process's main thread (pending calls run there), and up
     # to 3.12 whether its eval breaker has seen the queued pending calls.
     main_thread = None
@@ -429,4 +433,4 @@ __all__ = ["Layout", "Vocabulary", "Outcome", "LEAVE", "standard_properties", "P
            "OBJECT", "GILSTATE", "UNBORN", "RUNNING", "PREFINAL", "GUARDS_CLOSED", "FINALIZING",
            "DELETED", "T_RUNNING", "T_HUNG", "T_EXITED", "C_NONE", "C_UAF", "C_FATAL",
            "C_NO_TSTATE", "C_WRONG", "C_NULL", "O_SHUTDOWN", "TSTATE", "PROCESS", "Runtime", "RUNTIME_3_11",
-           "RUNTIME_3_12", "RUNTIME_3_13", "RUNTIME_3_13_8", "RUNTIME_3_14", "O_UNUSED", "O_LIVE", "O_FREED", "any_of"]
+           "RUNTIME_3_12", "RUNTIME_3_13", "RUNTIME_3_13_8", "RUNTIME_3_14", "RUNTIME_3_15", "O_UNUSED", "O_LIVE", "O_FREED", "any_of"]

@@ -38,13 +38,15 @@ def gilstate_ensure(s: Site) -> Steps:
     new = v.new_tstate(t)
     after_fini: list[Outcome]
     if v.runtime.ensure_after_fini_hangs:
-        # 3.14+: autoInterpreterState == NULL → PyThread_hang_thread() (gh-131185, PR #132510)
+        # main (3.15; the PEP 788 designs): autoInterpreterState == NULL → PyThread_hang_thread()
+        # (gh-131185, PR #132510; not in 3.14)
         after_fini = [Outcome(main_gone, v.hang(t), "main interpreter finalized: PyThread_hang_thread()",
                               stop=True, stale_use=True)]
         tcur_ok = ~main_gone
     else:
-        # <= 3.13: _PyGILState_Fini set autoInterpreterState = NULL (Python/pystate.c:1563 (v3.11.2),
-        # :2679 (v3.13.5)); new_threadstate(NULL) dereferences it (Python/pystate.c:801 (v3.11.2))
+        # <= 3.14: _PyGILState_Fini set autoInterpreterState = NULL (Python/pystate.c:1563 (v3.11.2),
+        # :2073 (v3.12.0), :2679 (v3.13.5), :2810 (v3.14.7)); new_threadstate(NULL) dereferences it
+        # (Python/pystate.c:801 (v3.11.2), :2160 → :1334 (v3.12.0), :2897 → :1630 → :1499 (v3.14.7))
         after_fini = [Outcome(tcur.eq(0) & main_gone, v.crash_with(C_NULL),
                               "new thread state in the NULL autoInterpreterState: SIGSEGV", stop=True)]
         tcur_ok = tcur.ne(0) | ~main_gone
@@ -369,8 +371,8 @@ CPYTHON_3_13_8 = Design(
 CPYTHON_3_14 = Design(
     "cpython_3_14", "PyGILState and raw thread states as in CPython 3.14: attach during finalization hangs; "
     "finalization marks other thread states shutting down instead of freeing them (gh-124878); "
-    "PyGILState_Ensure after finalization hangs (gh-131185).",
-    API_3_14, "CPython 3.14 Python/pystate.c, Python/pylifecycle.c (gh-124878, gh-131185)", RUNTIME_3_14,
+    "PyGILState_Ensure after finalization still dereferences the NULL autoInterpreterState.",
+    API_3_14, "CPython v3.14.7 Python/pystate.c:3141, :2897, Python/pylifecycle.c:2092 (gh-124878)", RUNTIME_3_14,
     covers=((3, 14, 0), (3, 14, X)), aliases=("legacy",))
 
 VERSION_DESIGNS = (CPYTHON_3_11, CPYTHON_3_12, CPYTHON_3_13, CPYTHON_3_13_8, CPYTHON_3_14)

@@ -42,14 +42,26 @@ PROCESS = enum("running", "exited")
 @dataclass(frozen=True)
 class Runtime:
     """What differs between CPython releases in attach and finalization (docs/modeling.md,
-    "Per CPython release"). Each design runs on one; the PEP 788 designs on 3.14's."""
-    exit_on_finalize: bool       # attach during finalization: PyThread_exit_thread (<= 3.13.7), else hang (gh-87135)
-    refcounted_tstates: bool     # 3.14+: others' thread states marked shutting down, not freed (gh-124878)
-    ensure_after_fini_hangs: bool  # PyGILState_Ensure once main is gone: hang (3.14+, gh-131185), else NULL deref
-    restore_attached_fatal: bool   # attach with a thread state attached: fatal (3.13+), else self-deadlock
-    rebind_gilstate: bool        # every attach binds the gilstate thread state (3.12+ tstate_activate)
-    per_interpreter_gil: bool = True  # 3.12+ (PEP 684); 3.11 has one GIL and PyThreadState_Swap leaves it alone
-    pending_signals_main: bool = True  # 3.13+: Py_AddPendingCall from any thread sets the main thread's eval breaker
+    "Per CPython release"). Each design runs on one; the PEP 788 designs on 3.15's (3.14's
+    lifecycle with main's PyGILState_Ensure)."""
+    # attach during finalization: PyThread_exit_thread (<= 3.13.7: Python/ceval_gil.c:385 (v3.12.0)), else
+    # hang (gh-87135: Python/ceval_gil.c:314 (v3.13.15), :306 (v3.14.7))
+    exit_on_finalize: bool
+    # 3.14+: others' thread states marked shutting down, not freed (gh-124878: Python/pylifecycle.c:2092-2103,
+    # Python/pystate.c:2040-2043 (v3.14.7)); up to 3.13 freed (Python/pylifecycle.c:1821 (v3.12.0))
+    refcounted_tstates: bool
+    ensure_after_fini_hangs: bool  # PyGILState_Ensure once main is gone: hang (main/3.15, PR #132510), else NULL deref
+    # attach with a thread state attached: fatal (3.13+: Python/pystate.c:2204 (v3.14.7)), else a self-deadlock
+    # (Python/ceval_gil.c:740, :403-408 (v3.12.0))
+    restore_attached_fatal: bool
+    rebind_gilstate: bool        # every attach binds the gilstate thread state (3.12+ tstate_activate,
+                                 # Python/pystate.c:1713-1714 (v3.12.0), :2126 (v3.14.7))
+    # 3.12+ (PEP 684: Python/pylifecycle.c:2071, Swap releases and takes GILs: Python/pystate.c:1847-1856
+    # (v3.12.0)); 3.11 has one GIL and PyThreadState_Swap leaves it alone
+    per_interpreter_gil: bool = True
+    # 3.13+: Py_AddPendingCall from any thread sets the main thread's eval breaker (Python/ceval_gil.c:790
+    # (v3.13.5), :793 (v3.14.7)); 3.12 asks _Py_IsMainThread() on the caller (Python/ceval_gil.c:72-73 (v3.12.0))
+    pending_signals_main: bool = True
 
 
 RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
@@ -57,8 +69,11 @@ RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_a
                        pending_signals_main=False)
 RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True, per_interpreter_gil=True)
 RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signals_main=True)
-RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)   # gh-87135 backported
-RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, ensure_after_fini_hangs=True)
+RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)  # gh-87135: Python/ceval_gil.c:314 (v3.13.15)
+# 3.14: thread states refcounted and marked shutting down (Python/pystate.c:3141-3144, :2040-2043
+# (v3.14.7); gh-124878); PyGILState_Ensure still has no hang check (Python/pystate.c:2897 (v3.14.7))
+RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True)
+RUNTIME_3_15 = replace(RUNTIME_3_14, ensure_after_fini_hangs=True)   # main: gh-131185, PR #132510
 
 GILSTATE = enum("PyGILState_LOCKED", "PyGILState_UNLOCKED")
 
@@ -221,7 +236,7 @@ class Vocabulary:
         """The thread attaches to a finalizing interpreter: exits (<= 3.13.7) or hangs (3.13.8+)."""
         return [assign(self.status[t], T_EXITED if self.runtime.exit_on_finalize else T_HUNG)]
 
-    runtime: Runtime = RUNTIME_3_14
+    runtime: Runtime = RUNTIME_3_15
     # Set by the program compiler: the process's main thread (pending calls run there), and up
     # to 3.12 whether its eval breaker has seen the queued pending calls.
     main_thread = None
@@ -237,9 +252,11 @@ class Vocabulary:
         first depends on the release (docs/modeling.md, "Per CPython release"):
         <= 3.13: take_gil asks _PyRuntime's finalizing before touching the thread state, so a
           non-finalizer exits (hangs from 3.13.8) even when its thread state was freed
-          (Python/ceval_gil.h:196 tstate_must_exit (v3.11.2), Python/pystate.c:3014 (v3.13.5));
+          (Python/ceval_gil.h:196 tstate_must_exit (v3.11.2), Python/ceval_gil.c:349-359 (v3.12.0),
+          Python/pystate.c:3014 (v3.13.5));
         3.14+: _PyThreadState_MustExit reads the thread state's own SHUTTING_DOWN mark
-          (gh-124878), so a thread state created during finalization is not stopped (gh-132948).
+          (gh-124878, Python/pystate.c:3141-3144 (v3.14.7)), so a thread state created during
+          finalization is not stopped (gh-132948).
         Then: a freed thread state or interpreter is a use after free; up to 3.13 a finalizing
         subinterpreter stops every thread but its finalizer too; else wait for the GIL."""
         ts = lift(ts)
@@ -256,7 +273,7 @@ class Vocabulary:
         bind = [assign(self.gilstate[t], ts)] if self.runtime.rebind_gilstate else []
         if self.pending_seen is not None and t == self.main_thread:
             # <= 3.12: take_gil recomputes the eval breaker, which then sees the queued calls
-            # (Python/ceval_gil.h:321, Python/ceval.c:247 (v3.11.2))
+            # (Python/ceval_gil.h:321, Python/ceval.c:247 (v3.11.2); Python/ceval_gil.c:63-75 (v3.12.0))
             bind.append(assign(self.pending_seen, ite(self.pending_calls > 0, 1, 0)))
         stop = "attach: interpreter is finalizing, thread " + self.hang_note()
         return [
@@ -273,8 +290,9 @@ class Vocabulary:
                          checks: tuple = ()) -> list["Outcome"]:
         """PyEval_RestoreThread / Py_END_ALLOW_THREADS: attach, with another thread state
         possibly attached. 3.13+: Py_FatalError("non-NULL old thread state")
-        (Python/pystate.c:2084 (v3.13.5)); 3.11/3.12: take_gil waits for the GIL this
-        thread already holds, a self-deadlock (Python/ceval_gil.h:213 take_gil (v3.11.2))."""
+        (Python/pystate.c:2084 (v3.13.5), :2204 (v3.14.7)); 3.11/3.12: take_gil waits for the GIL
+        this thread already holds, a self-deadlock (Python/ceval_gil.h:213 take_gil (v3.11.2);
+        Python/ceval_gil.c:740, :403-408 (v3.12.0))."""
         cur = self.attached[t]
         outs = [replace(o, guard=cur.eq(0) & o.guard) for o in self.attach_outcomes(t, ts, then, what, checks)]
         if self.runtime.restore_attached_fatal:
@@ -323,7 +341,8 @@ class Vocabulary:
                       gil_counter: int = 1) -> list[Assign]:
         """PyThreadState_New (Python/pystate.c): link into the interpreter, bind gilstate if
         unset. gilstate_counter starts at 1 so that PyGILState_Release never deletes a thread
-        state it did not create (Python/pystate.c:1627 (v3.11.2), :1521 (v3.13.5));
+        state it did not create (Python/pystate.c:1627 (v3.11.2), :1303 (v3.12.0), :1521 (v3.13.5),
+        :1579 (v3.14.7));
         PyGILState_Ensure passes 0. A thread with no unused slot left writes a value outside
         ts_status's domain: every engine stops there with the bound message (System.bounds)."""
         live = ite(self.pool_full(t), len(TSTATE.labels), O_LIVE)
@@ -429,4 +448,4 @@ __all__ = ["Layout", "Vocabulary", "Outcome", "LEAVE", "standard_properties", "P
            "OBJECT", "GILSTATE", "UNBORN", "RUNNING", "PREFINAL", "GUARDS_CLOSED", "FINALIZING",
            "DELETED", "T_RUNNING", "T_HUNG", "T_EXITED", "C_NONE", "C_UAF", "C_FATAL",
            "C_NO_TSTATE", "C_WRONG", "C_NULL", "O_SHUTDOWN", "TSTATE", "PROCESS", "Runtime", "RUNTIME_3_11",
-           "RUNTIME_3_12", "RUNTIME_3_13", "RUNTIME_3_13_8", "RUNTIME_3_14", "O_UNUSED", "O_LIVE", "O_FREED", "any_of"]
+           "RUNTIME_3_12", "RUNTIME_3_13", "RUNTIME_3_13_8", "RUNTIME_3_14", "RUNTIME_3_15", "O_UNUSED", "O_LIVE", "O_FREED", "any_of"]

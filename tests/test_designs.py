@@ -138,11 +138,12 @@ def test_gilstate_inside_allow_threads_is_no_use_after_free_on_any_release():
         assert verdict("gilstate_inside_allow_threads", design, "no_use_after_free") == ("holds", None)
 
 
-def test_ensure_after_finalization_is_a_null_deref_up_to_3_13_and_a_hang_from_3_14():
+def test_ensure_after_finalization_is_a_null_deref_up_to_3_14():
+    # the hang (gh-131185, PR #132510) is main's: v3.14.7 Python/pystate.c:2897 has no check
     assert verdict("gilstate_ensure_after_finalize", "cpython_3_13", "no_null_deref")[0] == "violated"
     assert verdict("gilstate_ensure_after_finalize", "cpython_3_13", "no_use_after_free") == ("holds", None)
-    assert verdict("gilstate_ensure_after_finalize", "cpython_3_14", "no_null_deref") == ("holds", None)
-    assert verdict("gilstate_ensure_after_finalize", "cpython_3_14", "no_thread_hung")[0] == "violated"
+    assert verdict("gilstate_ensure_after_finalize", "cpython_3_14", "no_null_deref")[0] == "violated"
+    assert verdict("gilstate_ensure_after_finalize", "cpython_3_14", "no_thread_hung") == ("holds", None)
 
 
 def test_a_hung_thread_after_main_returned_is_no_deadlock():

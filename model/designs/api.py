@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..ir import Expr, Read
-from ..vocabulary import RUNTIME_3_14, Outcome, Runtime, Vocabulary
+from ..vocabulary import RUNTIME_3_15, Outcome, Runtime, Vocabulary
 
 Steps = list[list[Outcome]]
 
@@ -48,7 +48,7 @@ class Design:
     summary: str
     api: dict[str, Api]
     source: str                  # the revision or release it follows
-    runtime: Runtime = RUNTIME_3_14  # attach and finalization as in this CPython release
+    runtime: Runtime = RUNTIME_3_15  # attach and finalization as in this CPython release
     waits_for_guards: bool = False   # finalization parks until the interpreter's guard count is 0
     options: dict = field(default_factory=dict)
     covers: tuple[tuple[int, int, int], tuple[int, int, int]] | None = None  # CPython releases, first and last

@@ -38,13 +38,15 @@ def gilstate_ensure(s: Site) -> Steps:
     new = v.new_tstate(t)
     after_fini: list[Outcome]
     if v.runtime.ensure_after_fini_hangs:
-        # 3.14+: autoInterpreterState == NULL → PyThread_hang_thread() (gh-131185, PR #132510)
+        # main (3.15; the PEP 788 designs): autoInterpreterState == NULL → PyThread_hang_thread()
+        # (gh-131185, PR #132510; not in 3.14)
         after_fini = [Outcome(main_gone, v.hang(t), "main interpreter finalized: PyThread_hang_thread()",
                               stop=True, stale_use=True)]
         tcur_ok = ~main_gone
     else:
-        # <= 3.13: _PyGILState_Fini set autoInterpreterState = NULL (Python/pystate.c:1563 (v3.11.2),
-        # :2679 (v3.13.5)); new_threadstate(NULL) dereferences it (Python/pystate.c:801 (v3.11.2))
+        # <= 3.14: _PyGILState_Fini set autoInterpreterState = NULL (Python/pystate.c:1563 (v3.11.2),
+        # :2073 (v3.12.0), :2679 (v3.13.5), :2810 (v3.14.7)); new_threadstate(NULL) dereferences it
+        # (Python/pystate.c:801 (v3.11.2), :2160 → :1334 (v3.12.0), :2897 → :1630 → :1499 (v3.14.7))
         after_fini = [Outcome(tcur.eq(0) & main_gone, v.crash_with(C_NULL),
                               "new thread state in the NULL autoInterpreterState: SIGSEGV", stop=True)]
         tcur_ok = tcur.ne(0) | ~main_gone
@@ -113,7 +115,8 @@ def tstate_new(s: Site) -> Steps:
 
 def tstate_swap(s: Site) -> Steps:
     # PyThreadState_Swap: 3.12+ detach the current tstate, attach the new one (which exits or
-    # hangs during finalization like any attach; Python/pystate.c:2432 (v3.13.5)); 3.11 only
+    # hangs during finalization like any attach; Python/pystate.c:1847-1856 (v3.12.0), :2432 (v3.13.5),
+    # :2565 (v3.14.7)); 3.11 only
     # switches the current pointer and leaves the GIL as it is (Python/pystate.c:1198 (v3.11.2)).
     v, t = s.v, s.t
     new = s.args[0]
@@ -167,7 +170,8 @@ def add_pending_call(s: Site) -> Steps:
     # thread state; queues the spec's `pending_calls` function for the main thread, which runs it
     # at its next eval-breaker check or in _Py_FinishPendingCalls before atexit. Returns 0.
     # Up to 3.12 only a call from the main thread itself sets its eval breaker (Python/ceval.c:247
-    # (v3.11.2)); 3.13 sets the main thread's bit from any thread (Python/ceval_gil.c:791 (v3.13.5)).
+    # (v3.11.2); Python/ceval_gil.c:858, :72-73 (v3.12.0)); 3.13 sets the main thread's bit from any
+    # thread (Python/ceval_gil.c:790 (v3.13.5), :793 (v3.14.7)).
     v = s.v
     queued = [] if v.pending_calls is None else [assign(v.pending_calls, v.pending_calls + 1)]
     if v.pending_seen is not None and s.t == v.main_thread:
@@ -193,7 +197,8 @@ def save_thread(s: Site) -> Steps:
 
 
 def restore_thread(s: Site) -> Steps:
-    # Python/ceval_gil.c PyEval_RestoreThread: attach; exits or hangs during finalization (gh-87135).
+    # PyEval_RestoreThread (Python/ceval_gil.c:736 (v3.12.0), :647 (v3.14.7)): attach; exits or hangs
+    # during finalization (gh-87135).
     return [s.v.restore_outcomes(s.t, s.args[0], [], "attached")]
 
 
@@ -276,14 +281,17 @@ def tstate_interpreter(s: Site) -> Steps:
 
 
 def hang_thread(s: Site) -> Steps:
-    # PyThread_hang_thread (3.14, gh-87135): blocks the calling thread forever.
+    # PyThread_hang_thread (gh-87135): blocks the calling thread forever. In v3.14.7 it is exported but
+    # declared only in Include/internal/pycore_pythread.h:167, as in v3.13.15.
     return [[Outcome(TRUE, [assign(s.v.status[s.t], T_HUNG)], "the thread hangs forever", stop=True)]]
 
 
 def mutex_lock(s: Site) -> Steps:
     # PyMutex_Lock (Python/lock.c:53, :582 (v3.13.5)): one CAS; when contended the thread parks
     # detached (Python/parking_lot.c:206 _PySemaphore_Wait) and re-attaches with
-    # PyEval_AcquireThread before retrying, a re-attach that exits or hangs during finalization.
+    # PyEval_AcquireThread before retrying, a re-attach that exits or hangs during finalization
+    # (hangs: Python/lock.c:591, Python/parking_lot.c:224 (v3.13.15); Python/lock.c:618,
+    # Python/parking_lot.c:386, the detach moved into _PyParkingLot_Park (v3.14.7)).
     v, t = s.v, s.t
     held, cur = v.lock[s.args[0]], v.attached[t]
     park = [Outcome(held.eq(0), [assign(held, t + 1)], "acquired"),
@@ -311,14 +319,16 @@ LEGACY_API = table(
     Api("PyThreadState_Delete", ("tstate",), None, tstate_delete, "Python/pystate.c PyThreadState_Delete"),
     Api("PyThreadState_Get", (), "tstate", tstate_get, "Python/pystate.c PyThreadState_Get"),
     Api("Py_AddPendingCall", (), "int", add_pending_call,
-        "Python/ceval.c:641 (v3.11.2), Python/ceval_gil.c:804 (v3.13.5); the function: spec `pending_calls`"),
+        "Python/ceval.c:641 (v3.11.2), Python/ceval_gil.c:863 (v3.12.0), :804 (v3.13.5); "
+        "the function: spec `pending_calls`"),
     Api("Py_AtExit", (), "int", at_exit,
         "Python/pylifecycle.c:2913 (v3.11.2), :3477 (v3.13.5); the function: spec `c_atexit`"),
     Api("PyThreadState_Clear", ("tstate",), None, tstate_clear, "Python/pystate.c:1011 (v3.11.2), :1664 (v3.13.5)"),
     Api("PyInterpreterState_GetID", ("interp",), "int", interp_get_id,
         "Python/pystate.c:583 (v3.11.2), :1234 (v3.13.5)"),
     Api("PyEval_SaveThread", (), "tstate", save_thread, "Python/ceval_gil.c PyEval_SaveThread"),
-    Api("PyEval_RestoreThread", ("tstate",), None, restore_thread, "Python/ceval_gil.c PyEval_RestoreThread; gh-87135"),
+    Api("PyEval_RestoreThread", ("tstate",), None, restore_thread,
+        "Python/ceval_gil.c:736 (v3.12.0), :647 (v3.14.7); gh-87135"),
     Api("PyInterpreterState_Get", (), "interp", interp_get, "Python/pystate.c PyInterpreterState_Get"),
     Api("PyInterpreterState_Main", (), "interp", interp_main, "Python/pystate.c PyInterpreterState_Main"),
     Api("Py_IsInitialized", (), "int", is_initialized, "Python/pylifecycle.c Py_IsInitialized"),
@@ -335,14 +345,16 @@ LEGACY_APIS = {**CLIENT, **LEGACY_API, **lifecycle_apis()}
 # and 3.14 (PyThread_hang_thread, gh-87135).
 API_3_12 = {**LEGACY_APIS, **table(
     Api("Py_NewInterpreterFromConfig", ("int",), "tstate", new_interpreter_from_config,
-        "Python/pylifecycle.c:2401 (v3.13.5); the argument is the config's gil: 1 shared, 2 own (PEP 684)",
+        "Python/pylifecycle.c:2111 (v3.12.0), :2401 (v3.13.5), :2407 (v3.14.7); the argument is the config's "
+        "gil: 1 shared, 2 own (PEP 684)",
         creates="interp"))}
 API_3_13 = {**API_3_12, **table(
     Api("PyThreadState_GetUnchecked", (), "tstate", tstate_get_unchecked, "Python/pystate.c:2417 (v3.13.5)"),
     Api("PyMutex_Lock", ("lock",), None, mutex_lock, "Python/lock.c:582 (v3.13.5); Python/parking_lot.c:206"),
     Api("PyMutex_Unlock", ("lock",), None, mutex_unlock, "Python/lock.c (v3.13.5)"))}
 API_3_14 = {**API_3_13, **table(
-    Api("PyThread_hang_thread", (), None, hang_thread, "Doc/c-api/init.rst PyThread_hang_thread (3.14, gh-87135)"))}
+    Api("PyThread_hang_thread", (), None, hang_thread,
+        "Python/thread_pthread.h:434, Include/internal/pycore_pythread.h:167 (v3.14.7); gh-87135"))}
 X = 99   # any patch release
 
 CPYTHON_3_11 = Design(
@@ -353,7 +365,7 @@ CPYTHON_3_11 = Design(
 
 CPYTHON_3_12 = Design(
     "cpython_3_12", "As cpython_3_11, but every attach rebinds the thread's gilstate thread state "
-    "(bind_gilstate_tstate).", API_3_12, "CPython 3.12 Python/pystate.c tstate_activate", RUNTIME_3_12,
+    "(bind_gilstate_tstate).", API_3_12, "CPython v3.12.0 Python/pystate.c:1713 tstate_activate", RUNTIME_3_12,
     covers=((3, 12, 0), (3, 12, X)))
 
 CPYTHON_3_13 = Design(
@@ -363,14 +375,14 @@ CPYTHON_3_13 = Design(
 
 CPYTHON_3_13_8 = Design(
     "cpython_3_13_8", "As cpython_3_13, but attach during finalization hangs (gh-87135 backported in 3.13.8).",
-    API_3_13, "CPython 3.13.8 Misc/NEWS gh-87135; Doc/c-api/init.rst versionchanged 3.13.8", RUNTIME_3_13_8,
+    API_3_13, "CPython v3.13.15 Python/ceval_gil.c:314; Misc/NEWS gh-87135 under 3.13.8", RUNTIME_3_13_8,
     covers=((3, 13, 8), (3, 13, X)))
 
 CPYTHON_3_14 = Design(
     "cpython_3_14", "PyGILState and raw thread states as in CPython 3.14: attach during finalization hangs; "
     "finalization marks other thread states shutting down instead of freeing them (gh-124878); "
-    "PyGILState_Ensure after finalization hangs (gh-131185).",
-    API_3_14, "CPython 3.14 Python/pystate.c, Python/pylifecycle.c (gh-124878, gh-131185)", RUNTIME_3_14,
+    "PyGILState_Ensure after finalization still dereferences the NULL autoInterpreterState.",
+    API_3_14, "CPython v3.14.7 Python/pystate.c:3141, :2897, Python/pylifecycle.c:2092 (gh-124878)", RUNTIME_3_14,
     covers=((3, 14, 0), (3, 14, X)), aliases=("legacy",))
 
 VERSION_DESIGNS = (CPYTHON_3_11, CPYTHON_3_12, CPYTHON_3_13, CPYTHON_3_13_8, CPYTHON_3_14)

@@ -50,8 +50,9 @@ def close_guards(v: Vocabulary, t: int, interp: Expr) -> Steps:
 def flag(v: Vocabulary, t: int, interp: Expr, what: str) -> Steps:
     """_PyInterpreterState_SetFinalizing (and _PyRuntimeState_SetFinalizing for main), then the
     other thread states: <= 3.13 frees them (_PyThreadState_DeleteExcept,
-    Python/pylifecycle.c:1808 (v3.11.2); _PyThreadState_DeleteList, :2090 (v3.13.5)); 3.14+
-    marks them shutting down and only drops its reference (gh-124878)."""
+    Python/pylifecycle.c:1808 (v3.11.2), :1821 (v3.12.0); _PyThreadState_DeleteList, :2090
+    (v3.13.5)); 3.14+ marks them shutting down and only drops its reference (gh-124878;
+    Python/pylifecycle.c:2092-2103, Python/pystate.c:2040-2043 (v3.14.7))."""
     me = v.attached[t]
     others = []
     for k in range(v.layout.n_tstates):
@@ -77,7 +78,9 @@ def _others_alive(v: Vocabulary, t: int, interp: Expr) -> Expr:
 def last_thread_check(v: Vocabulary, t: int, interp: Expr) -> Outcome:
     """Py_EndInterpreter after atexit, before the flag: Py_FatalError("not the last thread")
     when the interpreter has another thread state (Python/pylifecycle.c:2088 (v3.11.2),
-    :2455 (v3.13.5))."""
+    :2163 (v3.12.0), :2455 (v3.13.5)). Not so from 3.14.1 and on main (gh-128639): v3.14.7 marks
+    the others shutting down as Py_FinalizeEx does (Python/pylifecycle.c:2464-2470); the model
+    keeps the check for cpython_3_14 and final (docs/modeling.md)."""
     return Outcome(_others_alive(v, t, interp), v.crash_with(C_FATAL),
                    "another thread state of the interpreter exists: Py_FatalError(\"not the last thread\")", stop=True)
 
@@ -96,7 +99,9 @@ def teardown(v: Vocabulary, t: int, interp: Expr, s: Site, what: str) -> Steps:
         # The runtime's PyGILState TSS key is deleted: every thread's binding is gone, and
         # PyGILState_GetThisThreadState() answers NULL everywhere (_PyGILState_Fini,
         # Python/pystate.c:1559-1563 (v3.11.2); gilstate_tss_fini in _PyRuntimeState_Fini,
-        # Python/pystate.c:487, from _Py_Finalize's _PyRuntime_Finalize (v3.13.5)); run on 3.11-3.13.
+        # Python/pystate.c:505 (v3.12.0), :487, from _Py_Finalize's _PyRuntime_Finalize (v3.13.5),
+        # :491 (v3.14.7)); run on 3.11-3.13. On main the binding is a C thread-local (PR #132510)
+        # and only the finalizer's is cleared: final keeps 3.14's behaviour here.
         updates += [assign(v.gilstate[k], 0) for k in range(len(v.layout.threads))]
     else:
         updates += [assign(v.gilstate[t], ite(v.gilstate[t].eq(me), 0, v.gilstate[t]))]
@@ -117,10 +122,10 @@ MAIN = lift(1)
 
 
 def new_interpreter(s: Site) -> Steps:
-    """Py_NewInterpreter (Python/pylifecycle.c): a new interpreter and a thread state in it,
-    swapped in for the caller's (not freed). Its legacy config shares the main GIL
-    (PyInterpreterConfig_SHARED_GIL; one runtime GIL on 3.11): a caller holding it keeps it,
-    any other takes it."""
+    """Py_NewInterpreter (Python/pylifecycle.c:2121 (v3.12.0), :2419 (v3.14.7)): a new interpreter
+    and a thread state in it, swapped in for the caller's (not freed). Its legacy config shares
+    the main GIL (PyInterpreterConfig_SHARED_GIL, Include/cpython/pylifecycle.h:102 (v3.12.0);
+    one runtime GIL on 3.11): a caller holding it keeps it, any other takes it."""
     v, t = s.v, s.t
     interp = lift(s.interp_slot)
     ts = v.new_tstate(t)
@@ -128,7 +133,7 @@ def new_interpreter(s: Site) -> Steps:
     main_gil = v.gil_of(interp)
     made = [assign(v.phase_of(interp), RUNNING)] + v.create_tstate(t, ts, interp) + [assign(v.attached[t], ts)]
     made += s.ret(ts)
-    if v.runtime.rebind_gilstate:   # 3.12+: attaching binds it (tstate_activate, Python/pystate.c:2013 (v3.13.5))
+    if v.runtime.rebind_gilstate:   # 3.12+: attaching binds it (tstate_activate, Python/pystate.c:1714 (v3.12.0))
         made.append(assign(v.gilstate[t], ts))
     mine = v.gil_index(v.interp_of(cur)).eq(v.gil_index(interp))
     return [[
@@ -142,7 +147,8 @@ def new_interpreter(s: Site) -> Steps:
 
 
 def new_interpreter_from_config(s: Site) -> Steps:
-    """Py_NewInterpreterFromConfig (3.12+; Python/pylifecycle.c:2401 (v3.13.5)): the config's
+    """Py_NewInterpreterFromConfig (3.12+; Python/pylifecycle.c:2049, :2071 (v3.12.0), :2401
+    (v3.13.5)): the config's
     `gil` decides. SHARED (or DEFAULT) is Py_NewInterpreter; OWN_GIL detaches the caller's
     thread state, releasing its GIL, and attaches the new thread state with the new
     interpreter's own GIL (new_interpreter, init_interp_create_gil)."""

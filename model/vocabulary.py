@@ -62,6 +62,10 @@ class Runtime:
     # 3.13+: Py_AddPendingCall from any thread sets the main thread's eval breaker (Python/ceval_gil.c:790
     # (v3.13.5), :793 (v3.14.7)); 3.12 asks _Py_IsMainThread() on the caller (Python/ceval_gil.c:72-73 (v3.12.0))
     pending_signals_main: bool = True
+    # Py_EndInterpreter with another thread state of the interpreter: Py_FatalError("not the last thread")
+    # up to 3.14.0 (Python/pylifecycle.c:2163 (v3.12.0)); from 3.14.1 (gh-128639 backport) the others are
+    # removed and marked shutting down like Py_FinalizeEx's (Python/pylifecycle.c:2464-2467 (v3.14.7))
+    end_interpreter_last_thread_fatal: bool = True
 
 
 RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
@@ -72,7 +76,7 @@ RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signal
 RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)  # gh-87135: Python/ceval_gil.c:314 (v3.13.15)
 # 3.14: thread states refcounted and marked shutting down (Python/pystate.c:3141-3144, :2040-2043
 # (v3.14.7); gh-124878); PyGILState_Ensure still has no hang check (Python/pystate.c:2897 (v3.14.7))
-RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True)
+RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, end_interpreter_last_thread_fatal=False)
 RUNTIME_3_15 = replace(RUNTIME_3_14, ensure_after_fini_hangs=True)   # main: gh-131185, PR #132510
 
 GILSTATE = enum("PyGILState_LOCKED", "PyGILState_UNLOCKED")

@@ -64,7 +64,7 @@ def flag(v: Vocabulary, t: int, interp: Expr, what: str) -> Steps:
         else "other thread states freed"
     steps = [[Outcome(TRUE, [assign(v.phase_of(interp), FINALIZING)] + others,
                       f"finalizing flag set: any other thread now {stop} on attach; {done}")]]
-    if what == "Py_EndInterpreter":
+    if what == "Py_EndInterpreter" and v.runtime.end_interpreter_last_thread_fatal:
         steps[0] = [last_thread_check(v, t, interp)] + [replace(o, guard=~_others_alive(v, t, interp)) for o in steps[0]]
     return steps
 
@@ -79,8 +79,8 @@ def last_thread_check(v: Vocabulary, t: int, interp: Expr) -> Outcome:
     """Py_EndInterpreter after atexit, before the flag: Py_FatalError("not the last thread")
     when the interpreter has another thread state (Python/pylifecycle.c:2088 (v3.11.2),
     :2163 (v3.12.0), :2455 (v3.13.5)). Not so from 3.14.1 and on main (gh-128639): v3.14.7 marks
-    the others shutting down as Py_FinalizeEx does (Python/pylifecycle.c:2464-2470); the model
-    keeps the check for cpython_3_14 and final (docs/modeling.md)."""
+    the others shutting down as Py_FinalizeEx does (Python/pylifecycle.c:2464-2470), which the
+    flag step does when the runtime has no such check (cpython_3_14 models 3.14.1+)."""
     return Outcome(_others_alive(v, t, interp), v.crash_with(C_FATAL),
                    "another thread state of the interpreter exists: Py_FatalError(\"not the last thread\")", stop=True)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from interpcheck.checker.explicit import Limits, Options, check, explore, native
 from interpcheck.checker.export.spin import check_spin, spin_available
-from interpcheck.model.ir import compile_system
+from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
 
 HERE = Path(__file__).resolve().parent

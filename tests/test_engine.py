@@ -4,7 +4,8 @@ from tiny_models import counter, mutex, philosophers, spinner
 
 from interpcheck.checker.explicit import Limits, Options, check
 from interpcheck.checker.result import Verdict
-from interpcheck.model.ir import compile_system, interpret_successors
+from interpcheck.model.ir import interpret_successors
+from interpcheck.checker.explicit.semantics import compile_system
 
 
 def verdicts(system, **kw):

@@ -21,7 +21,8 @@ from interpcheck.checker.explicit.native import build as build_module
 from interpcheck.checker.explicit.native.build import compiler
 from interpcheck.checker.result import Verdict
 from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Domain, Invariant, NoDeadlock, Sometimes,
-                                  assign, compile_system)
+                                  assign)
+from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,8 @@ from tiny_models import mutex
 from interpcheck.checker.explicit import Options, check
 from interpcheck.checker.explicit.symmetry import Transposition, canonicalizer, unsupported
 from interpcheck.checker.result import Verdict
-from interpcheck.model.ir import Symmetry, ThreadGroup, compile_system, interpret_successors
+from interpcheck.model.ir import Symmetry, ThreadGroup, interpret_successors
+from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,8 @@ from interpcheck.checker.export import (check_spin, module_name, spin_available,
                                         to_tla, translate)
 from interpcheck.checker.result import Verdict
 from interpcheck.model.ir import (FALSE, Action, ActionProperty, Builder, Check, Domain, Invariant, NoDeadlock,
-                                  Op, Sometimes, System, assign, compile_system, ite)
+                                  Op, Sometimes, System, assign, ite)
+from interpcheck.checker.explicit.semantics import compile_system
 
 needs_spin = pytest.mark.skipif(not spin_available(), reason="SPIN is not installed (CI: apt-get install -y spin)")
 

@@ -28,7 +28,8 @@ from interpcheck.checker.render.mermaid import mermaid_of, sequence_of, to_merma
 from interpcheck.checker.render.svg import standalone_svg
 from interpcheck.checker.replay import replay
 from interpcheck.checker.result import Verdict
-from interpcheck.model.ir import BOOL, Action, Builder, Invariant, NoHang, assign, compile_system, enum
+from interpcheck.model.ir import BOOL, Action, Builder, Invariant, NoHang, assign, enum
+from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent

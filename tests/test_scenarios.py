@@ -11,7 +11,8 @@ import pytest
 
 from interpcheck.checker.engines import run
 from interpcheck.checker.options import Options
-from interpcheck.model.ir import compile_system, interpret_successors
+from interpcheck.model.ir import interpret_successors
+from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent

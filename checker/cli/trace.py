@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from interpcheck.model.designs import resolve
-from interpcheck.model.ir import compile_system
+from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import SpecError, load_spec, read_text
 from interpcheck.model.spec_schema import did_you_mean
 

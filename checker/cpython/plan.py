@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from interpcheck.model.ir import Op, Read, System, compile_system, walk
+from interpcheck.model.ir import Op, Read, System, walk
+from interpcheck.checker.explicit.semantics import compile_system
 
 from ..render.steps import steps_of
 from ..result import Trace

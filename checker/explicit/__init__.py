@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from interpcheck.model.ir import (ActionProperty, Compiled, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes,
-                                  System, compile_system)
+from interpcheck.model.ir import ActionProperty, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes, System
+from interpcheck.checker.explicit.semantics import compile_system, Compiled
 
 from ..options import Limits, Options
 from ..result import Result, Trace, Verdict

@@ -24,9 +24,10 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Callable
 
-from interpcheck.model.ir import (ActionProperty, Compiled, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read,
-                                  Sometimes, System, slots_read)
-from interpcheck.model.ir.compile import skey
+from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read, Sometimes,
+                                  System, slots_read)
+from interpcheck.checker.explicit.semantics import Compiled
+from interpcheck.model.ir.facts import skey
 
 
 def _reads(e: Expr, out: set[int]) -> None:

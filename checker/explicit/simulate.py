@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import time
 
-from interpcheck.model.ir import ActionProperty, BoundExceeded, Compiled, Invariant, NoDeadlock, System
+from interpcheck.model.ir import ActionProperty, BoundExceeded, Invariant, NoDeadlock, System
+from interpcheck.checker.explicit.semantics import Compiled
 
 from ..result import Limit, Stats, Trace
 from ..options import Limits

@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable
 
-from interpcheck.model.ir import (ActionProperty, Compiled, Const, Expr, Invariant, Ite, LeadsTo, NoDeadlock,
-                                  NoHang, Op, Read, Sometimes, Symmetry, System, value_range)
+from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, LeadsTo, NoDeadlock, NoHang, Op, Read,
+                                  Sometimes, Symmetry, System, value_range)
+from interpcheck.checker.explicit.semantics import Compiled
 
 
 

@@ -5,7 +5,7 @@ equation per variable, EXCEPT for array elements, so writes stay simultaneous); 
 their disjunction plus stuttering where stopping is allowed, so TLC's own deadlock check is
 the IR's NoDeadlock. Fairness is weak per thread, as in the explicit engine. IR values are
 integers (booleans 0/1), so every expression is written either as an integer or as a
-formula, converting where the IR mixes them, as ir/compile.py does for Python.
+formula, converting where the IR mixes them, as checker/explicit/semantics does for Python.
 """
 from __future__ import annotations
 

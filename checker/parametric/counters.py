@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from interpcheck.model.ir import (Action, ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op,
                                   Read, Sometimes, System, walk)
-from interpcheck.model.ir.compile import skey
+from interpcheck.model.ir.facts import skey
 
 from .views import MANY, Abstract, NotAbstractable
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable
 
-from interpcheck.model.ir import Compiled, System, ThreadGroup, compile_system
+from interpcheck.model.ir import System, ThreadGroup
+from interpcheck.checker.explicit.semantics import compile_system, Compiled
 
 MANY = 2          # "two or more threads are in this view"
 SELF, GROUP, NAMED = "self", "group", "="

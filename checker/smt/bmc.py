@@ -11,8 +11,9 @@ import time
 
 import z3
 
-from interpcheck.model.ir import (ActionProperty, BoundExceeded, Compiled, Invariant, LeadsTo, NoDeadlock,
-                                  NoHang, Sometimes, System, compile_system)
+from interpcheck.model.ir import (ActionProperty, BoundExceeded, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes,
+                                  System)
+from interpcheck.checker.explicit.semantics import compile_system, Compiled
 
 from ..result import Result, Stats, Trace, Verdict, not_decided
 from .solver import Solver, SolverUnknown, values

@@ -15,7 +15,7 @@ import z3
 
 from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read,
                                   Sometimes, System)
-from interpcheck.model.ir.compile import value_range
+from interpcheck.model.ir.facts import value_range
 
 State = tuple[z3.ArithRef, ...]
 

@@ -1,8 +1,9 @@
 """The IR: the one description of a model that every engine and exporter reads."""
-from .compile import BoundExceeded, Compiled, Packing, compile_system, interpret_successors, value_range
 from .expr import (FALSE, TRUE, Const, Expr, ExprLike, Ite, Op, Read, all_of, any_of, evaluate, implies, ite, lift,
                    slots_read, walk)
-from .system import (BOOL, Action, ActionProperty, Assign, Builder, Check, Domain, Invariant, LeadsTo,
+from .facts import value_range
+from .reference import interpret_successors
+from .system import (BOOL, BoundExceeded, Action, ActionProperty, Assign, Builder, Check, Domain, Invariant, LeadsTo,
                      NoDeadlock, NoHang, Property, Sometimes, Symmetry, System, ThreadGroup, Var, assign, enum)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

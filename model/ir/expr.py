@@ -1,6 +1,6 @@
 """Expressions over a finite state: one small AST that every engine reads.
 
-The explicit engine compiles an expression to Python source (ir/compile.py); the Z3 engine
+The explicit engine compiles an expression to Python source (checker/explicit/semantics); the Z3 engine
 and the exporters walk the same nodes. Values are integers everywhere (booleans are 0/1,
 enums are indices), so one evaluator serves all domains.
 """

@@ -279,3 +279,17 @@ def assign(target: Read, value: ExprLike) -> Assign:
 __all__ = ["Domain", "BOOL", "enum", "Var", "Assign", "Check", "Action", "Invariant",
            "ActionProperty", "NoDeadlock", "NoHang", "LeadsTo", "Sometimes", "Property",
            "System", "Builder", "assign", "TRUE", "FALSE", "Const", "ThreadGroup", "Symmetry"]
+
+
+class BoundExceeded(Exception):
+    """A step wrote a value outside its variable's domain: the model's bound is too small."""
+
+    def __init__(self, action: int, variable: str, value: int):
+        super().__init__(f"{variable} = {value}")
+        self.action, self.variable, self.value = action, variable, value
+
+    def message(self, system) -> str:
+        """What every engine tells the user: the call that overflows and which bound to raise."""
+        bound = system.bounds.get(self.variable)
+        advice = f"raise `{bound}` under [bounds] in the spec" if bound else "raise the bound in the spec"
+        return f"bound: {self.variable} would become {self.value} in {system.actions[self.action].call}; {advice}"

@@ -14,7 +14,8 @@ import sys
 import time
 from array import array
 
-from interpcheck.model.ir import BoundExceeded, Compiled, System
+from interpcheck.model.ir import BoundExceeded, System
+from interpcheck.checker.explicit.semantics import Compiled
 
 from ...result import Limit
 from ...options import Limits

@@ -8,13 +8,14 @@ packed=True)`: one byte per slot, in slot order, each value stored plus its doma
 Errors the Python code raises (a value leaving its domain, an index out of range) set the
 runtime's `ERR` and make the function return -1; the runtime stops the search there and
 Python raises the same exception. Actions are dispatched on program counters as
-ir/compile.py does, so a state runs only the guards of the actions its threads are at.
+semantics/codegen.py does, so a state runs only the guards of the actions its threads are at.
 """
 from __future__ import annotations
 
-from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op, Packing, Read,
-                                  Sometimes, System, value_range, walk)
-from interpcheck.model.ir.compile import _dispatch, _in_order
+from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read, Sometimes,
+                                  System, value_range, walk)
+from interpcheck.checker.explicit.semantics import Packing
+from ..semantics.codegen import _dispatch, _in_order
 
 _C_OPS = {"+": "+", "-": "-", "*": "*", "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
@@ -159,7 +160,7 @@ def _successors(system: System, ex: _Expressions) -> list[str]:
 
 
 def _action(system: System, ex: _Expressions, k: int, indent: str) -> list[str]:
-    """One guarded command, with ir/compile.py's order of errors: computed indices and values
+    """One guarded command, with semantics/codegen.py's order of errors: computed indices and values
     that may leave their domain are computed first (from `s`, in update order), then checked
     against their domains, then every update is written into a copy of `s`."""
     action = system.actions[k]

@@ -1,175 +1,21 @@
-"""Compiles a System into Python functions once, as SPIN generates C: the explicit engine's
-hot loop then runs plain indexing. `expr.evaluate` stays the reference semantics and the
-tests compare the two on whole state graphs.
-
-Two state representations share one code generator: tuples of ints (the IR's own, used by
-replay, rendering and the SMT engine) and packed states, one byte per slot in a `bytes`
-object (the explicit engine's: hashing is cheap and cached, a state is ~200 bytes). The
-generated code avoids repeated work: conjuncts shared by a group of actions (the process
-is alive, the thread runs, its program counter) are tested once, actions are dispatched on
-program counters, and index checks are dropped where the guard already proves the index in
-range (`ts != 0` before `ts_status[ts - 1]`).
-"""
+"""Python source for a system's successor function and property checks (compile_system
+runs it). Conjuncts shared by a group of actions are tested once, actions are dispatched on
+program counters, index checks are dropped where the guard proves the index in range, and
+conditions the path already decides are not tested again."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from operator import itemgetter
-from typing import Callable, Sequence
+from typing import Sequence
 
-from .expr import Const, Expr, Ite, Op, Read
-from .system import Action, Invariant, System
+from interpcheck.model.ir import Action, Const, Expr, Invariant, Ite, Op, Read, System
+from interpcheck.model.ir.facts import CMP, Facts, assume, decide, in_range, skey, total, value_range
 
-_CSE = True
-_CMP = ("==", "!=", "<", "<=", ">", ">=")
-_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+from .packing import Packing
 
 
-class BoundExceeded(Exception):
-    """A step wrote a value outside its variable's domain: the model's bound is too small."""
-
-    def __init__(self, action: int, variable: str, value: int):
-        super().__init__(f"{variable} = {value}")
-        self.action, self.variable, self.value = action, variable, value
-
-    def message(self, system) -> str:
-        """What every engine tells the user: the call that overflows and which bound to raise."""
-        bound = system.bounds.get(self.variable)
-        advice = f"raise `{bound}` under [bounds] in the spec" if bound else "raise the bound in the spec"
-        return f"bound: {self.variable} would become {self.value} in {system.actions[self.action].call}; {advice}"
-
-
-_SKEYS: dict[int, tuple] = {}   # id -> (node, key) while one compilation runs; cleared after it
-
-
-def skey(e: Expr) -> tuple:
-    """A structural key: equal for expressions that read the same thing the same way."""
-    hit = _SKEYS.get(id(e))
-    if hit is None:
-        hit = _SKEYS[id(e)] = (e, _skey(e))   # keeps e alive, so its id is not reused meanwhile
-    return hit[1]
-
-
-def _skey(e: Expr) -> tuple:
-    if isinstance(e, Const):
-        return ("c", e.value)
-    if isinstance(e, Read):
-        return ("r", e.var.base, skey(e.index), e.primed)
-    if isinstance(e, Ite):
-        return ("?", skey(e.cond), skey(e.then), skey(e.other))
-    return (e.name,) + tuple(skey(a) for a in e.args)
-
-
-Facts = dict  # skey(read) -> (lo, hi): what the surrounding conditions prove about a read
-
-
-def value_range(expr: Expr, facts: Facts | None = None) -> tuple[int, int] | None:
-    """A conservative range of `expr` (narrowed by `facts`, when given), or None when unknown."""
-    if isinstance(expr, Const):
-        return expr.value, expr.value
-    if facts:
-        known = facts.get(skey(expr))
-        if known is not None:
-            return known
-    if isinstance(expr, Read):
-        return expr.var.domain.lo, expr.var.domain.hi
-    if isinstance(expr, Ite):
-        a = value_range(expr.then, assume(expr.cond, True, facts) if facts is not None else None)
-        b = value_range(expr.other, assume(expr.cond, False, facts) if facts is not None else None)
-        return (min(a[0], b[0]), max(a[1], b[1])) if a and b else None
-    if isinstance(expr, Op):
-        if expr.name in _CMP or expr.name in ("and", "or", "not"):
-            return 0, 1
-        rs = [value_range(a, facts) for a in expr.args]
-        if any(r is None for r in rs):
-            return None
-        if expr.name == "+":
-            return rs[0][0] + rs[1][0], rs[0][1] + rs[1][1]
-        if expr.name == "-":
-            return rs[0][0] - rs[1][1], rs[0][1] - rs[1][0]
-        if expr.name == "neg":
-            return -rs[0][1], -rs[0][0]
-    return None
-
-
-def assume(cond: Expr, truth: bool, facts: Facts | None) -> Facts:
-    """`facts` plus what `cond` being `truth` proves about reads compared with constants."""
-    out = dict(facts or {})
-    _learn(cond, truth, out)
-    return out
-
-
-def _learn(cond: Expr, truth: bool, facts: Facts) -> None:
-    if not isinstance(cond, Const):
-        facts[("cond", skey(cond))] = truth
-    if not isinstance(cond, Op):
-        if isinstance(cond, Read):   # a read used as a truth value: nonzero when true
-            _narrow(facts, cond, "!=" if truth else "==", 0)
-        return
-    if cond.name == "not":
-        _learn(cond.args[0], not truth, facts)
-    elif (cond.name == "and" and truth) or (cond.name == "or" and not truth):
-        for a in cond.args:
-            _learn(a, truth, facts)
-    elif cond.name in _CMP:
-        a, b = cond.args
-        op = cond.name
-        if isinstance(a, Const) and isinstance(b, Read):
-            a, b, op = b, a, _FLIP[op]
-        if isinstance(a, Read) and isinstance(b, Const):
-            if not truth:
-                op = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}[op]
-            _narrow(facts, a, op, b.value)
-
-
-def _narrow(facts: Facts, read: Read, op: str, k: int) -> None:
-    key = skey(read)
-    lo, hi = facts.get(key, (read.var.domain.lo, read.var.domain.hi))
-    if op == "==":
-        lo, hi = max(lo, k), min(hi, k)
-    elif op == "!=":
-        if k == lo:
-            lo += 1
-        elif k == hi:
-            hi -= 1
-    elif op == "<":
-        hi = min(hi, k - 1)
-    elif op == "<=":
-        hi = min(hi, k)
-    elif op == ">":
-        lo = max(lo, k + 1)
-    elif op == ">=":
-        lo = max(lo, k)
-    facts[key] = (lo, hi)
-
-
-@dataclass(frozen=True)
-class Packing:
-    """How IR slots sit in a packed state: slot i at byte `position[i]`, stored as value + offset[i]."""
-    position: tuple[int, ...]
-    offset: tuple[int, ...]
-
-    @staticmethod
-    def of(system: System, order: Sequence[int] | None = None,
-           shift: Sequence[int] | None = None) -> "Packing | None":
-        """One byte per slot, in `order` (IR slot order by default), each value stored plus
-        `shift[slot]` (0 by default; negative domains are lifted to start at 0 first).
-        None when some slot's values do not fit in a byte."""
-        width = system.width
-        order = list(range(width)) if order is None else list(order)
-        if sorted(order) != list(range(width)):
-            raise ValueError("a packing order must list every slot once")
-        position = [0] * width
-        for p, slot in enumerate(order):
-            position[slot] = p
-        offset = [0] * width
-        for v in system.variables:
-            lo, hi = v.domain.lo, v.domain.hi
-            for k in range(v.length):
-                off = (-lo if lo < 0 else 0) + (shift[v.base + k] if shift is not None else 0)
-                if lo + off < 0 or hi + off > 255:
-                    return None
-                offset[v.base + k] = off
-        return Packing(tuple(position), tuple(offset))
+def _ix(value: int, length: int, name: str) -> int:
+    if not 0 <= value < length:
+        raise IndexError(f"{name}[{value}] out of range")
+    return value
 
 
 class _Codegen:
@@ -194,7 +40,7 @@ class _Codegen:
             slot = var.base + index.value
             return str(self.packing.position[slot] if self.packing else slot)
         shift = 0
-        if _in_range(index, var.length, facts):
+        if in_range(index, var.length, facts):
             # `x - 1` as an index: fold the constant into the base (s[16+x], not s[17+(x - 1)]).
             shift, index = _linear(index, facts)
             inner = self.val(index, facts)
@@ -239,7 +85,7 @@ class _Codegen:
             return (f"({self.val(e.then, assume(e.cond, True, facts))} if {self.cond(e.cond, facts)} "
                     f"else {self.val(e.other, assume(e.cond, False, facts))})")
         if isinstance(e, Op):
-            if e.name in _CMP or e.name in ("and", "or", "not"):
+            if e.name in CMP or e.name in ("and", "or", "not"):
                 return f"(1 if {self.cond(e, facts)} else 0)"
             if e.name == "neg":
                 return f"(-{self.val(e.args[0], facts)})"
@@ -263,7 +109,7 @@ class _Codegen:
                 self.lazy = lazy
                 return f"({local} if {local} is not None else ({local} := {src}))"
         if isinstance(e, Op):
-            if e.name in _CMP:
+            if e.name in CMP:
                 return f"{self.val(e.args[0], facts)} {e.name} {self.val(e.args[1], facts)}"
             if e.name in ("and", "or"):
                 parts, known_facts = [], facts
@@ -316,119 +162,11 @@ def _linear(e: Expr, facts: Facts) -> tuple[int, Expr]:
 def _checked_index(index: Expr, length: int, facts: Facts) -> Facts:
     """`facts` plus: `index` is in range (the code after a passed index check may rely on it)."""
     r = value_range(index, facts)
-    if r is None or not _total(index, facts):
+    if r is None or not total(index, facts):
         return facts
     out = dict(facts)
     out[skey(index)] = (max(r[0], 0), min(r[1], length - 1))
     return out
-
-
-def _in_range(index: Expr, length: int, facts: Facts) -> bool:
-    r = value_range(index, facts)
-    return r is not None and 0 <= r[0] and r[1] < length
-
-
-def _total(e: Expr, facts: Facts) -> bool:
-    """Evaluating `e` cannot raise under `facts`: every index is constant or provably in range."""
-    if isinstance(e, Const):
-        return True
-    if isinstance(e, Read):
-        if isinstance(e.index, Const):
-            return 0 <= e.index.value < e.var.length
-        return _total(e.index, facts) and _in_range(e.index, e.var.length, facts)
-    if isinstance(e, Ite):
-        return _total(e.cond, facts) and _total(e.then, assume(e.cond, True, facts)) \
-            and _total(e.other, assume(e.cond, False, facts))
-    return all(_total(a, facts) for a in e.args)
-
-
-def decide(cond: Expr, facts: Facts) -> bool | None:
-    """The truth of `cond` when `facts` alone settle it (and evaluating it could not raise)."""
-    if isinstance(cond, Const):
-        return bool(cond.value)
-    if not facts:
-        return None
-    known = _known(cond, facts)   # evaluated before on this path
-    if known is not None:
-        return known
-    if not _total(cond, facts):
-        return None
-    return _decide(cond, facts)
-
-
-def _known(cond: Expr, facts: Facts) -> bool | None:
-    if isinstance(cond, Op) and cond.name == "not":
-        inner = _known(cond.args[0], facts)
-        return None if inner is None else not inner
-    return facts.get(("cond", skey(cond)))
-
-
-def _decide(cond: Expr, facts: Facts) -> bool | None:
-    known = facts.get(("cond", skey(cond)))
-    if known is not None:
-        return known
-    if isinstance(cond, Op):
-        if cond.name == "not":
-            d = _decide(cond.args[0], facts)
-            return None if d is None else not d
-        if cond.name in ("and", "or"):
-            ds = [_decide(a, facts) for a in cond.args]
-            stop = cond.name == "or"
-            if any(d is stop for d in ds):
-                return stop
-            return (not stop) if all(d is (not stop) for d in ds) else None
-        if cond.name in _CMP:
-            a, b = (value_range(x, facts) for x in cond.args)
-            if a is None or b is None:
-                return None
-            return _compare(cond.name, a, b)
-        return None
-    r = value_range(cond, facts)
-    if r is None:
-        return None
-    if r == (0, 0):
-        return False
-    return True if r[0] > 0 or r[1] < 0 else None
-
-
-def _compare(op: str, a: tuple[int, int], b: tuple[int, int]) -> bool | None:
-    if op in ("==", "!="):
-        if a[0] == a[1] == b[0] == b[1]:
-            return op == "=="
-        if a[1] < b[0] or b[1] < a[0]:
-            return op == "!="
-        return None
-    if op in (">", ">="):
-        a, b, op = b, a, "<" if op == ">" else "<="
-    if op == "<":
-        return True if a[1] < b[0] else False if a[0] >= b[1] else None
-    return True if a[1] <= b[0] else False if a[0] > b[1] else None
-
-
-def _ix(value: int, length: int, name: str) -> int:
-    if not 0 <= value < length:
-        raise IndexError(f"{name}[{value}] out of range")
-    return value
-
-
-@dataclass
-class Compiled:
-    """The system's hot functions over one state representation (tuples, or packed bytes).
-
-    `successors(s)` lists (action index, next state) in action order. `encode`/`decode`
-    convert from/to the IR's tuples; both are `tuple` for the tuple representation."""
-    successors: Callable[[tuple], list]
-    invariants: Callable[[tuple], list]          # indices (into System.properties) violated in s
-    action_checks: Callable[[int, tuple, tuple], list]  # property indices a transition violates
-    finished: list[Callable[[tuple], bool]]
-    halted: Callable[[tuple], bool]
-    predicate: Callable[[Expr], Callable[[tuple], bool]]
-    source: str
-    encode: Callable = tuple
-    decode: Callable = tuple
-    packing: Packing | None = None
-    checks: dict = field(default_factory=dict)   # action index -> check(s, n) -> violated property indices
-    holds: dict = field(default_factory=dict)    # invariant property index -> predicate(s)
 
 
 def _conjuncts(expr: Expr) -> list[Expr]:
@@ -600,8 +338,8 @@ class _SystemCodegen:
             var = upd.target.var
             dom = var.domain
             target = gen.position(var, upd.target.index, facts)
-            if not (isinstance(upd.target.index, Const) or _total(upd.target.index, facts)
-                    and _in_range(upd.target.index, var.length, facts)):
+            if not (isinstance(upd.target.index, Const) or total(upd.target.index, facts)
+                    and in_range(upd.target.index, var.length, facts)):
                 lines.append(f"{indent}_i{j} = {target}")
                 target = f"_i{j}"
                 facts = _checked_index(upd.target.index, var.length, facts)
@@ -609,7 +347,7 @@ class _SystemCodegen:
             checked = r is None or r[0] < dom.lo or r[1] > dom.hi
             off = self.packing.offset[var.base] if packed else 0
             value = gen.val(upd.value, facts)
-            if checked or not _total(upd.value, facts):
+            if checked or not total(upd.value, facts):
                 lines.append(f"{indent}_v{j} = {value}")
                 value = f"_v{j}"
             if checked:
@@ -699,7 +437,7 @@ def _repeated(exprs: list[Expr], facts: Facts) -> list[tuple[tuple, Expr]]:
         if isinstance(e, Const) or (isinstance(e, Read) and isinstance(e.index, Const)):
             return
         k = skey(e)
-        if counts.get(k, 0) >= 2 and _total(e, facts) and not _primed(e) and not _is_bool(e):
+        if counts.get(k, 0) >= 2 and total(e, facts) and not _primed(e) and not _is_bool(e):
             chosen[k] = e
             return
         for c in _children(e):
@@ -765,7 +503,7 @@ def _repeated_conditions(guards: list[list[Expr]]) -> list[tuple]:
 def _cheap(e: Expr) -> bool:
     if isinstance(e, Const) or (isinstance(e, Read) and isinstance(e.index, Const)):
         return True
-    return isinstance(e, Op) and e.name in _CMP and all(
+    return isinstance(e, Op) and e.name in CMP and all(
         isinstance(a, Const) or (isinstance(a, Read) and isinstance(a.index, Const)) for a in e.args)
 
 
@@ -784,7 +522,7 @@ def _primed(e: Expr) -> bool:
 
 
 def _is_bool(e: Expr) -> bool:
-    return isinstance(e, Op) and (e.name in _CMP or e.name in ("and", "or", "not"))
+    return isinstance(e, Op) and (e.name in CMP or e.name in ("and", "or", "not"))
 
 
 def _eq_key(system: System, slot: int, value: int) -> tuple:
@@ -800,85 +538,3 @@ def _in_order(groups: list[list[int]]) -> bool:
             return False
         prev = max(ks)
     return True
-
-
-def compile_system(system: System, packed: bool = False, order: Sequence[int] | None = None,
-                   shift: Sequence[int] | None = None) -> Compiled:
-    """The system's functions over tuples, or (`packed`) over bytes with slots laid out in
-    `order` and values shifted by `shift` (see Packing.of); `packed` falls back to tuples
-    when some domain does not fit in a byte."""
-    packing = Packing.of(system, order, shift) if packed else None
-    cg = _SystemCodegen(system, packing)
-    try:
-        cg.successors()
-        cg.properties()
-    finally:
-        _SKEYS.clear()
-    source = "\n".join(cg.lines) + "\n"
-    env: dict = {"BoundExceeded": BoundExceeded, "_ix": _ix, "_first": itemgetter(0)}
-    for base, positions in cg.gen.tables.items():
-        env[f"_pos{base}"] = positions
-    exec(compile(source, f"<compiled {system.name}>", "exec"), env)
-    checks = {k: env[f"check_{k}"] for k in cg.checked}
-    env["_checks"] = checks
-    holds = {i: env[f"holds_{i}"] for i, p in enumerate(system.properties) if isinstance(p, Invariant)}
-
-    def predicate(expr: Expr) -> Callable[[tuple], bool]:
-        g = _Codegen(packing)
-        try:
-            src = f"def p(s): return bool({g.cond(expr, {})})"
-        finally:
-            _SKEYS.clear()
-        fenv: dict = {"_ix": _ix, **{f"_pos{b}": t for b, t in g.tables.items()}}
-        exec(src, fenv)
-        return fenv["p"]
-
-    encode, decode = _codecs(packing)
-    return Compiled(env["successors"], env["invariants"], env["action_checks"],
-                    [env[f"finished_{t}"] for t in range(len(system.finished))],
-                    env["halted"], predicate, source, encode, decode, packing, checks, holds)
-
-
-def _codecs(packing: Packing | None) -> tuple[Callable, Callable]:
-    if packing is None:
-        return tuple, tuple
-    position, offset = packing.position, packing.offset
-    width = len(position)
-    gather = itemgetter(*position) if width > 1 else (lambda b: (b[position[0]],))
-    if any(offset):
-        def encode(state: tuple) -> bytes:
-            out = bytearray(width)
-            for slot, value in enumerate(state):
-                out[position[slot]] = value + offset[slot]
-            return bytes(out)
-
-        def decode(packed: bytes) -> tuple:
-            return tuple(v - o for v, o in zip(gather(packed), offset))
-        return encode, decode
-    if list(position) == list(range(width)):
-        return bytes, tuple
-
-    def encode_moved(state: tuple) -> bytes:
-        out = bytearray(width)
-        for slot, value in enumerate(state):
-            out[position[slot]] = value
-        return bytes(out)
-
-    def decode_moved(packed: bytes) -> tuple:
-        return gather(packed) if width > 1 else (packed[position[0]],)
-    return encode_moved, decode_moved
-
-
-def interpret_successors(system: System, state: tuple) -> list:
-    """The same relation as `successors`, by the reference evaluator (for tests)."""
-    from .expr import evaluate
-    out = []
-    for k, action in enumerate(system.actions):
-        if evaluate(action.guard, state):
-            n = list(state)
-            writes = [(u.target.var.base + evaluate(u.target.index, state), evaluate(u.value, state))
-                      for u in action.updates]
-            for slot, value in writes:
-                n[slot] = value
-            out.append((k, tuple(n)))
-    return out

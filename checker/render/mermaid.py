@@ -9,6 +9,7 @@ test model) has thread lifelines only.
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from interpcheck.model.ir import System
@@ -135,12 +136,52 @@ def _esc(text: str) -> str:
     return text.translate(_ENTITIES)
 
 
+# Mermaid sizes a note over one lifeline to its text as measured in the configured note font,
+# which by default it leaves unset and so measures in Arial, while it draws the note in the
+# diagram's font ("trebuchet ms", verdana, …). Where that falls to a wider font (DejaVu Sans on
+# Linux), long notes spilled out of their box. Naming the font makes both the same.
+FONT = '"trebuchet ms", verdana, arial, sans-serif'
+INIT = '%%{init: {"fontFamily": "' + FONT.replace('"', '\\"') + '"}}%%'
+
+# A note's lines are wrapped at word boundaries: one line of a hundred characters makes the
+# whole diagram that wide, and a note over several lifelines does not grow to its text at all.
+NOTE_CHARS = 40
+# Mermaid makes a note over several lifelines exactly as wide as the lifelines it spans: at
+# least 200 px from one lifeline to the next (a 150 px actor and a 50 px margin) plus 50 px,
+# less 10 px of padding each side. 10 px a character bounds our text in a 16 px sans-serif font
+# (identifiers in capitals are the widest).
+LIFELINE_STEP_PX, SPAN_EXTRA_PX, NOTE_PADDING_PX, CHAR_PX = 200, 50, 10, 10
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """Word-wrapped; a word longer than `width` stays whole (C names must read as written)."""
+    return textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [line]
+
+
+def _note_text(lines: tuple[str, ...] | list[str], width: int = NOTE_CHARS) -> str:
+    return "<br/>".join(_esc(part) for line in lines for part in _wrap(line, width))
+
+
+def _span_chars(seq: Sequence, over: tuple[str, ...]) -> int:
+    """How many characters fit on a line of a note over `over` (its first and last lifeline)."""
+    if len(over) < 2:
+        return NOTE_CHARS   # over one lifeline: the box grows to the text
+    ids = [p.id for p in seq.participants]
+    steps = abs(ids.index(over[-1]) - ids.index(over[0]))
+    width_px = steps * LIFELINE_STEP_PX + SPAN_EXTRA_PX - 2 * NOTE_PADDING_PX
+    return min(NOTE_CHARS, width_px // CHAR_PX)
+
+
+def _ending_note(seq: Sequence, indent: str) -> str:
+    return f"{indent}Note over {','.join(seq.ending_over)}: {_note_text([seq.ending], _span_chars(seq, seq.ending_over))}"
+
+
 def to_mermaid(system: System, result: Result) -> str:
     return mermaid_of(sequence_of(system, result))
 
 
 def mermaid_of(seq: Sequence) -> str:
-    out = ["sequenceDiagram", f"    title {_esc(seq.title)}", "    autonumber"]
+    out = [INIT, "sequenceDiagram", f"    title {_esc(seq.title)}", "    autonumber"]
     for p in seq.participants:
         out.append(f"    participant {p.id} as {_esc(p.label)}")
     indent = "    "
@@ -155,14 +196,14 @@ def mermaid_of(seq: Sequence) -> str:
         text = _esc(msg.call) + (f"<br/>[{_esc(msg.detail)}]" if msg.detail else "")
         out.append(f"{inner}{msg.source}->>{msg.target}: {text}")
         for note in msg.notes:
-            out.append(f"{inner}Note over {note.over}: {'<br/>'.join(_esc(x) for x in note.lines)}")
+            out.append(f"{inner}Note over {note.over}: {_note_text(note.lines)}")
         if msg.violating:
-            out.append(f"{inner}Note over {','.join(seq.ending_over)}: {_esc(seq.ending)}")
+            out.append(_ending_note(seq, inner))
             out.append(f"{indent}end")
     if seq.loop_from is not None:
         out += ["        end", "    end"]
     if not any(m.violating for m in seq.messages):
-        out.append(f"    Note over {','.join(seq.ending_over)}: {_esc(seq.ending)}")
+        out.append(_ending_note(seq, "    "))
     return "\n".join(out) + "\n"
 
 

@@ -212,7 +212,7 @@ def test_mermaid_wraps_long_notes_at_word_boundaries():
                   messages=(replace(seq.messages[0], notes=(Note("t_main", (words,)),)),) + seq.messages[1:])
     notes = [line.split(": ", 1)[1] for line in mermaid_of(odd).splitlines() if "Note over" in line]
     assert _span_chars(odd, span) < NOTE_CHARS   # two neighbouring lifelines: narrower than one that grows
-    for text, width in ((notes[0], NOTE_CHARS), (notes[-1], _span_chars(odd, span))):
+    for text, width in ((notes[1], NOTE_CHARS), (notes[-1], _span_chars(odd, span))):   # notes[0]: the title
         lines = text.replace("#59;", ";").split("<br/>")
         assert len(lines) > 1 and max(map(len, lines)) <= width
         assert " ".join(lines) == words
@@ -221,6 +221,23 @@ def test_mermaid_wraps_long_notes_at_word_boundaries():
 def test_mermaid_names_the_font_it_measures_notes_in():
     system, result = tiny_result(one_interpreter(), "never_finalizing_while_attached")
     assert to_mermaid(system, result).startswith('%%{init: {"fontFamily": ')
+
+
+def test_mermaid_title_is_a_wrapped_note_over_every_lifeline():
+    """Mermaid's own `title` is never wrapped and is cut off at the picture's edge."""
+    system, result = tiny_result(one_interpreter(), "never_finalizing_while_attached")
+    lines = to_mermaid(system, result).splitlines()
+    assert not any(line.strip().startswith("title ") for line in lines)
+    assert "    accTitle: attach_race: never_finalizing_while_attached violated" in lines
+    assert "    Note over t_main,i_main: attach_race:<br/>never_finalizing_while_attached violated" in lines
+
+
+def test_a_word_too_long_for_a_span_puts_the_note_over_one_lifeline():
+    system, result = tiny_result(one_interpreter(), "never_finalizing_while_attached")
+    seq = sequence_of(system, result)
+    span = (seq.participants[0].id, seq.participants[1].id)
+    word = "x" * (_span_chars(seq, span) + 1)
+    assert f"Note over {span[0]}: {word} ends" in mermaid_of(replace(seq, ending=f"{word} ends", ending_over=span))
 
 
 def test_hang_ending_says_what_the_thread_waits_for():

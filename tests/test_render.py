@@ -24,7 +24,7 @@ from interpcheck.checker.render import dot
 from interpcheck.checker.render.html import ReportItem, to_html
 from interpcheck.checker.render.itf import dumps, state_from_itf, to_itf, trace_states, unique_labels
 from interpcheck.checker.render.blocking import blocked_by
-from interpcheck.checker.render.mermaid import mermaid_of, sequence_of, to_mermaid
+from interpcheck.checker.render.mermaid import NOTE_CHARS, Note, _span_chars, mermaid_of, sequence_of, to_mermaid
 from interpcheck.checker.render.svg import standalone_svg
 from interpcheck.checker.replay import replay
 from interpcheck.checker.result import Verdict
@@ -201,6 +201,45 @@ def test_mermaid_escapes_statement_separators():
     seq = sequence_of(system, result)
     odd = replace(seq, messages=(replace(seq.messages[0], call="f(a; b) # c <d>"),) + seq.messages[1:])
     assert "f(a#59; b) #35; c #60;d#62;" in mermaid_of(odd)
+
+
+def test_mermaid_wraps_long_notes_at_word_boundaries():
+    """Mermaid draws a note over several lifelines only as wide as they are, and a long line
+    makes any note wide: notes are wrapped (tests/test_mermaid_cli.py checks the rendered SVG)."""
+    system, result = tiny_result(one_interpreter(), "never_finalizing_while_attached")
+    seq = sequence_of(system, result)
+    words = "the thread checked Py_IsFinalizing() == 0; finalization started since, and it acts on that"
+    span = (seq.participants[0].id, seq.participants[1].id)
+    odd = replace(seq, ending=words, ending_over=span,
+                  messages=(replace(seq.messages[0], notes=(Note("t_main", (words,)),)),) + seq.messages[1:])
+    notes = [line.split(": ", 1)[1] for line in mermaid_of(odd).splitlines() if "Note over" in line]
+    assert _span_chars(odd, span) < NOTE_CHARS   # two neighbouring lifelines: narrower than one that grows
+    for text, width in ((notes[1], NOTE_CHARS), (notes[-1], _span_chars(odd, span))):   # notes[0]: the title
+        lines = text.replace("#59;", ";").split("<br/>")
+        assert len(lines) > 1 and max(map(len, lines)) <= width
+        assert " ".join(lines) == words
+
+
+def test_mermaid_names_the_font_it_measures_notes_in():
+    system, result = tiny_result(one_interpreter(), "never_finalizing_while_attached")
+    assert to_mermaid(system, result).startswith('%%{init: {"fontFamily": ')
+
+
+def test_mermaid_title_is_a_wrapped_note_over_every_lifeline():
+    """Mermaid's own `title` is never wrapped and is cut off at the picture's edge."""
+    system, result = tiny_result(one_interpreter(), "never_finalizing_while_attached")
+    lines = to_mermaid(system, result).splitlines()
+    assert not any(line.strip().startswith("title ") for line in lines)
+    assert "    accTitle: attach_race: never_finalizing_while_attached violated" in lines
+    assert "    Note over t_main,i_main: attach_race:<br/>never_finalizing_while_attached violated" in lines
+
+
+def test_a_word_too_long_for_a_span_puts_the_note_over_one_lifeline():
+    system, result = tiny_result(one_interpreter(), "never_finalizing_while_attached")
+    seq = sequence_of(system, result)
+    span = (seq.participants[0].id, seq.participants[1].id)
+    word = "x" * (_span_chars(seq, span) + 1)
+    assert f"Note over {span[0]}: {word} ends" in mermaid_of(replace(seq, ending=f"{word} ends", ending_over=span))
 
 
 def test_hang_ending_says_what_the_thread_waits_for():

@@ -9,6 +9,7 @@ test model) has thread lifelines only.
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from interpcheck.model.ir import System
@@ -135,14 +136,80 @@ def _esc(text: str) -> str:
     return text.translate(_ENTITIES)
 
 
+# Mermaid sizes a note over one lifeline to its text as measured in the configured note font,
+# which by default it leaves unset and so measures in Arial, while it draws the note in the
+# diagram's font ("trebuchet ms", verdana, …). Where that falls to a wider font (DejaVu Sans on
+# Linux), long notes spilled out of their box. Naming the font makes both the same.
+FONT = '"trebuchet ms", verdana, arial, sans-serif'
+INIT = '%%{init: {"fontFamily": "' + FONT.replace('"', '\\"') + '"}}%%'
+
+# A note's lines are wrapped at word boundaries: one line of a hundred characters makes the
+# whole diagram that wide, and a note over several lifelines does not grow to its text at all.
+NOTE_CHARS = 40
+MESSAGE_CHARS = 50
+# Mermaid makes a note over several lifelines exactly as wide as the lifelines it spans: at
+# least 200 px from one lifeline to the next (a 150 px actor and a 50 px margin) plus 50 px,
+# less 10 px of padding each side. 10 px a character bounds our text in a 16 px sans-serif font
+# (identifiers in capitals are the widest).
+LIFELINE_STEP_PX, SPAN_EXTRA_PX, NOTE_PADDING_PX, CHAR_PX = 200, 50, 10, 10
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """Word-wrapped; a word longer than `width` stays whole (C names must read as written)."""
+    return textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [line]
+
+
+def _note_text(lines: tuple[str, ...] | list[str], width: int = NOTE_CHARS) -> str:
+    return "<br/>".join(_esc(part) for line in lines for part in _wrap(line, width))
+
+
+def _span_chars(seq: Sequence, over: tuple[str, ...]) -> int:
+    """How many characters fit on a line of a note over `over` (its first and last lifeline)."""
+    if len(over) < 2:
+        return NOTE_CHARS   # over one lifeline: the box grows to the text
+    ids = [p.id for p in seq.participants]
+    steps = abs(ids.index(over[-1]) - ids.index(over[0]))
+    width_px = steps * LIFELINE_STEP_PX + SPAN_EXTRA_PX - 2 * NOTE_PADDING_PX
+    return min(NOTE_CHARS, width_px // CHAR_PX)
+
+
+def _header(seq: Sequence) -> list[str]:
+    """Mermaid draws a `title` unwrapped from the middle of the picture rightwards, and cuts off
+    whatever passes its edge: most of our titles (spec, design, property, verdict). A note over
+    every lifeline wraps and fits; accTitle keeps the title for screen readers."""
+    over = tuple(dict.fromkeys((seq.participants[0].id, seq.participants[-1].id)))
+    return [f"    accTitle: {_esc(seq.title)}", _wide_note(seq, over, seq.title, "    ")]
+
+
+def _message_text(msg: Message) -> str:
+    """The call, and what it did in brackets, each wrapped: Mermaid widens the gap between two
+    lifelines for a long message, but not past the picture's edge."""
+    text = _note_text([msg.call], MESSAGE_CHARS)
+    return text + (f"<br/>{_note_text([f'[{msg.detail}]'], MESSAGE_CHARS)}" if msg.detail else "")
+
+
+def _wide_note(seq: Sequence, over: tuple[str, ...], text: str, indent: str) -> str:
+    """A note over the lifelines from over[0] to over[-1], wrapped to fit their span; one with a
+    word too long for the span goes over the first lifeline only, where the box grows to it."""
+    width = _span_chars(seq, over)
+    if max(map(len, text.split()), default=0) > width:
+        over, width = over[:1], NOTE_CHARS
+    return f"{indent}Note over {','.join(over)}: {_note_text([text], width)}"
+
+
+def _ending_note(seq: Sequence, indent: str) -> str:
+    return _wide_note(seq, seq.ending_over, seq.ending, indent)
+
+
 def to_mermaid(system: System, result: Result) -> str:
     return mermaid_of(sequence_of(system, result))
 
 
 def mermaid_of(seq: Sequence) -> str:
-    out = ["sequenceDiagram", f"    title {_esc(seq.title)}", "    autonumber"]
+    out = [INIT, "sequenceDiagram", "    autonumber"]
     for p in seq.participants:
         out.append(f"    participant {p.id} as {_esc(p.label)}")
+    out += _header(seq)
     indent = "    "
     for msg in seq.messages:
         if seq.loop_from == msg.step:
@@ -152,17 +219,16 @@ def mermaid_of(seq: Sequence) -> str:
         if msg.violating:
             out.append(f"{indent}rect {HIGHLIGHT}")
         inner = indent + ("    " if msg.violating else "")
-        text = _esc(msg.call) + (f"<br/>[{_esc(msg.detail)}]" if msg.detail else "")
-        out.append(f"{inner}{msg.source}->>{msg.target}: {text}")
+        out.append(f"{inner}{msg.source}->>{msg.target}: {_message_text(msg)}")
         for note in msg.notes:
-            out.append(f"{inner}Note over {note.over}: {'<br/>'.join(_esc(x) for x in note.lines)}")
+            out.append(f"{inner}Note over {note.over}: {_note_text(note.lines)}")
         if msg.violating:
-            out.append(f"{inner}Note over {','.join(seq.ending_over)}: {_esc(seq.ending)}")
+            out.append(_ending_note(seq, inner))
             out.append(f"{indent}end")
     if seq.loop_from is not None:
         out += ["        end", "    end"]
     if not any(m.violating for m in seq.messages):
-        out.append(f"    Note over {','.join(seq.ending_over)}: {_esc(seq.ending)}")
+        out.append(_ending_note(seq, "    "))
     return "\n".join(out) + "\n"
 
 

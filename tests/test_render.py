@@ -102,7 +102,7 @@ def test_itf_parses_with_itf_py():
     assert [s.meta["index"] for s in parsed.states] == list(range(len(parsed.states)))
     assert parsed.states[2].meta["action"] == "T1: Py_IsFinalizing() -> 0"
     assert parsed.states[0].values["phase"] == {"main": "running"}
-    assert parsed.states[3].values["phase"] == {"main": "finalizing"}
+    assert parsed.states[4].values["phase"] == {"main": "finalizing"}
     assert parsed.states[5].values["status"]["T1"] == "hung"
 
 
@@ -327,7 +327,7 @@ def test_graph_command_writes_dot(tmp_path):
     text = out.read_text()
     assert text.startswith('digraph "s1_isfinalizing_toctou [cpython_3_14]: no_stale_check violated"')
     assert "violates no_stale_check" in text
-    assert "27 of 27 states" in r.output          # the whole reachable graph
+    assert "26 of 26 states" in r.output          # the whole reachable graph
 
 
 def test_graph_cuts_big_graphs_to_the_trace_neighbourhood(tmp_path, monkeypatch):
@@ -386,9 +386,9 @@ def test_report_command_covers_every_verdict(tmp_path):
     out = tmp_path / "r.html"
     r = cli("report", "-q", S1, "--out", str(out))
     assert r.exit_code == 0, r.output
-    assert "35 verdicts, 17 counterexamples" in r.output
+    assert "35 verdicts, 18 counterexamples" in r.output
     text = out.read_text()
-    assert text.count('<section class="trace"') == 17
+    assert text.count('<section class="trace"') == 18
     assert text.count("<tr data-design=") == 35
     assert 'id="s1_isfinalizing_toctou-cpython_3_14-no_stale_check"' in text
 
@@ -399,7 +399,7 @@ def test_check_writes_one_file_per_counterexample(tmp_path):
     r = cli("check", "-q", S1, "--itf", str(tmp_path / "itf"), "--mermaid", str(tmp_path / "mmd"))
     assert r.exit_code == 0
     itf = sorted(p.name for p in (tmp_path / "itf" / "s1_isfinalizing_toctou").iterdir())
-    assert len(itf) == 17 and "cpython_3_14.no_stale_check.itf.json" in itf
+    assert len(itf) == 18 and "cpython_3_14.no_stale_check.itf.json" in itf
     assert (tmp_path / "mmd" / "s1_isfinalizing_toctou" / "cpython_3_13.no_null_deref.mmd").exists()
     written = (tmp_path / "itf" / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json").read_text()
     assert written == (GOLDEN / "s1_isfinalizing_toctou.cpython_3_14.no_stale_check.itf.json").read_text()
@@ -443,11 +443,11 @@ def test_replay_diverges_where_the_model_changed(saved, tmp_path):
 def test_replay_diverges_on_an_edited_state(saved):
     path = saved / "s1_isfinalizing_toctou" / "cpython_3_14.no_stale_check.itf.json"
     doc = json.loads(path.read_text())
-    doc["states"][3]["phase"] = {"#map": [["main", "prefinal"]]}
+    doc["states"][4]["phase"] = {"#map": [["main", "prefinal"]]}
     path.write_text(json.dumps(doc))
     r = cli("replay", str(path))
     assert r.exit_code == 12
-    assert "at step 3: main: Py_FinalizeEx()" in r.output
+    assert "at step 4: main: Py_FinalizeEx()" in r.output
     assert "phase[main]  prefinal  /  finalizing" in r.output
 
 

@@ -200,7 +200,9 @@ def load_spec(path: str | Path) -> Spec:
                          lines.of("after", 0, at)),) + tuple(body)
         for i in range(count):
             inst = name if count == 1 else f"{name}{i + 1}"
-            threads.append(ThreadSpec(inst, body, th.get("tstate"), th.get("attached", True), at, name))
+            python = th.get("python_thread")   # a threading.Thread: its own thread state of main, detached
+            threads.append(ThreadSpec(inst, body, "main" if python else th.get("tstate"),
+                                      False if python else th.get("attached", True), at, name, python))
     if len(threads) > MAX_THREADS:
         raise SpecError(shown, lines.of("count"), f"{len(threads)} threads in all (with `count`); at most {MAX_THREADS}")
     total = sum(size(t.program) for t in threads)

@@ -79,6 +79,7 @@ class Layout:
     max_counter: int = 4                # per-tstate Ensure counter bound
     gil_of: tuple[int, ...] = ()        # per interpreter, the interpreter whose GIL it uses (empty: its own)
     hooks: tuple[str, ...] = ()         # spliced programs the spec gives: "pending_calls", "c_atexit"
+    joined: tuple[int, ...] = ()        # threads that are non-daemon threading.Threads (Py_FinalizeEx joins them)
 
     @property
     def n_tstates(self) -> int:
@@ -167,6 +168,8 @@ class Vocabulary:
         self.exitfuncs = b.scalar("exitfuncs", queue) if "c_atexit" in lay.hooks else None
         b.bounds.update({n: "max_counter" for n, x in (("pending_calls", self.pending_calls),
                                                        ("exitfuncs", self.exitfuncs)) if x is not None})
+        # 1 once a non-daemon Python thread's thread state is deleted: threading._shutdown's join returns.
+        self.thread_done = b.array("thread_done", nth, BOOL, labels=lay.threads) if lay.joined else None
         self.lock = b.array("lock", len(lay.locks), holder, labels=lay.locks) if lay.locks else None
         self.event = b.array("event", len(lay.events), BOOL, labels=lay.events) if lay.events else None
 

@@ -33,6 +33,19 @@ def begin(v: Vocabulary, t: int, interp: Expr, what: str) -> Steps:
                 "pre-finalization: thread join, atexit handlers")]]
 
 
+def join_threads(v: Vocabulary, t: int) -> Steps:
+    """wait_for_thread_shutdown (Python/pylifecycle.c:1764 (v3.11.2), :2035 (v3.13.5)), before
+    pending calls and atexit: threading._shutdown waits, GIL released, for each non-daemon
+    thread's thread state to be deleted; daemon threads are not waited for."""
+    done = all_of(*[v.thread_done[k].eq(1) for k in v.layout.joined if k != t])
+    me = v.attached[t]
+    wait = [Outcome(done, [], "threading._shutdown: every non-daemon thread has ended"),
+            Outcome(~done, [assign(v.saved[t], me)] + v.detach(t),
+                    "threading._shutdown: waits for the non-daemon threads, GIL released", goto=1)]
+    wake = v.attach_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "non-daemon threads joined: re-attached")
+    return [wait, [replace(o, guard=all_of(done, o.guard)) for o in wake]]
+
+
 def close_guards(v: Vocabulary, t: int, interp: Expr) -> Steps:
     """PR #149116 make_pre_finalization_calls: CAS the guard word 0 → NOT_ALLOWED; else detach
     and park on the word until it reaches 0, re-attach, and try again."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..designs.api import Api, Design, Site, Steps
-from ..designs.lifecycle import MAIN, finalize_phases
+from ..designs.lifecycle import MAIN, finalize_phases, join_threads
 from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
                   ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, value_range)
 from ..vocabulary import (DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
@@ -47,6 +47,7 @@ class ThreadSpec:
     attached: bool = True          # ... attached (holding that interpreter's GIL)
     line: int = 0
     table: str = ""                # the [[thread]] table's name (a `count` makes several threads of one)
+    python: str | None = None      # a threading.Thread of main: "joined" (non-daemon) or "daemon"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ def _expand(stmts: tuple, sc: Scenario, main: bool = False) -> tuple:
     return tuple(out)
 
 
+def _thread_end(th: ThreadSpec) -> tuple:
+    """A Python thread's program is the body of its target: when it ends, threading's bootstrap
+    deletes the thread's thread state (the step `python_thread_exit`, model/designs/client.py)."""
+    return (Call(None, "python_thread_exit", (), th.line, bare=True),) if th.python else ()
+
+
 def _walk(stmts: tuple):
     """Every statement, nested ones included."""
     for st in stmts:
@@ -136,7 +143,8 @@ class ProgramCompiler:
         self.group = group   # a thread table described as interchangeable threads even when it has one
         self.sc, self.design = sc, design
         self.main_thread = _main_thread(sc)
-        self.programs = [_expand(th.program, sc, t == self.main_thread) for t, th in enumerate(sc.threads)]
+        self.programs = [_expand(th.program, sc, t == self.main_thread) + _thread_end(th)
+                         for t, th in enumerate(sc.threads)]
         self.names = [th.name for th in sc.threads]
         self.kinds: list[dict[str, str]] = [{} for _ in sc.threads]
         self.shared_kinds: dict[str, str] = {}
@@ -233,7 +241,8 @@ class ProgramCompiler:
                       sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
                       sc.events, sc.nesting, sc.max_counter,
                       tuple(i if (i < born or i in own_gil) and own else 0 for i in range(len(interps))),
-                      tuple(k for k in ("pending_calls", "c_atexit") if getattr(sc, k)))
+                      tuple(k for k in ("pending_calls", "c_atexit") if getattr(sc, k)),
+                      tuple(t for t, th in enumerate(sc.threads) if th.python == "joined"))
 
     # ----- pass 2: actions -----------------------------------------------------------------------
     def build(self) -> System:
@@ -471,6 +480,8 @@ class ProgramCompiler:
         cur = self._block(t, st.atexit, cur)
         if st.pending is not None and v.pending_calls is not None:   # before atexit (pylifecycle.c:1767 (v3.11.2))
             cur = self._hook(t, call, v.pending_calls, st.pending, cur, "_Py_FinishPendingCalls", "pending call")
+        if call.name == "Py_FinalizeEx" and v.layout.joined:
+            cur = self._steps(t, call, join_threads(v, t), cur, None, call.text, "join")
         return self._steps(t, call, phases["begin"], cur, None, call.text, "begin")
 
     # ----- emitting actions ---------------------------------------------------------------------
@@ -586,7 +597,7 @@ class ProgramCompiler:
         v, lay = self.v, self.v.layout
         by_start: dict[tuple, list[int]] = {}
         for t, th in enumerate(self.sc.threads):
-            by_start.setdefault((th.line, th.program, th.tstate, th.attached), []).append(t)
+            by_start.setdefault((th.line, th.program, th.tstate, th.attached, th.python), []).append(t)
         candidates = [ts for ts in by_start.values() if (len(ts) > 1 or self._grouped(ts)) and not any(
             id(call) in self.made_interps for t in ts for call in _calls(self.programs[t]))]
         if not candidates:
@@ -594,6 +605,7 @@ class ProgramCompiler:
         classes = {id(v.holder): "thread", id(v.tstate): "tstate", id(v.token): "tstate", id(v.guard): "guard",
                    id(v.view): "view", id(v.ref): "ref"}
         per_thread = [v.status, v.attached, v.gilstate, v.saved, v.to_attach, v.depth, v.checked]
+        per_thread += [v.thread_done] if v.thread_done is not None else []
         blocks = [(x, lay.tstates_per_thread) for x in (v.ts_status, v.ts_interp, v.ts_counter, v.ts_owned,
                                                                      v.gil_counter)]
         blocks += [(v.stack_prev, lay.nesting), (v.stack_guard, lay.nesting)]
@@ -641,7 +653,7 @@ class ProgramCompiler:
 def _main_thread(sc: Scenario) -> int | None:
     """The process's main thread: the thread starting attached to main's thread state, else the
     first with one (as the conformance harness runs it); pending calls run only there."""
-    holders = [t for t, th in enumerate(sc.threads) if th.tstate == "main"]
+    holders = [t for t, th in enumerate(sc.threads) if th.tstate == "main" and not th.python]
     return next((t for t in holders if sc.threads[t].attached), holders[0] if holders else None)
 
 

@@ -45,14 +45,17 @@ def _call(op: CCall, thread: str) -> list[str]:
         return ["PyEval_RestoreThread(t->saved);", "PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
     if f == "Py_BEGIN_ALLOW_THREADS":
         return ["t->saved = PyEval_SaveThread();", "returned(t, NULL);"]
-    if f == "Py_END_ALLOW_THREADS":
-        return ["PyEval_RestoreThread(t->saved);", "returned(t, NULL);"]
+    if f == "Py_END_ALLOW_THREADS":   # saved is cleared, as the model's: a target's return re-attaches only if set
+        return ["PyEval_RestoreThread(t->saved);", "t->saved = NULL;", "returned(t, NULL);"]
     if f in ("PyMutex_Lock", "PyMutex_Unlock"):    # 3.13+: parks detached when contended
         return [f"{f}(&pymutex_{_one(a, op)});", "returned(t, NULL);"]
     if f in ("lock", "unlock"):
         return [f"pthread_mutex_{f}(&lock_{_one(a, op)});", "returned(t, NULL);"]
     if f == "work":
         return ["returned(t, NULL);"]
+    if f == "python_thread_exit":   # the threading.Thread's target returns (runtime.c threading_target)
+        return ["if (t->saved) { PyEval_RestoreThread(t->saved); t->saved = NULL; }", "t->ended = 1;",
+                "returned(t, NULL);"]
     if f == "set":
         return ["pthread_mutex_lock(&mu);", f"event_{_one(a, op)} = 1;", "pthread_cond_broadcast(&cv);",
                 "pthread_mutex_unlock(&mu);", "returned(t, NULL);"]
@@ -142,15 +145,19 @@ def to_c(plan: Plan, version: str, trace_name: str) -> str:
             f"    drive(threads, steps, {len(plan.steps)});", "    return NULL;", "}", "",
             "int main(int argc, char **argv)", "{",
             "    if (argc > 1)", "        settle_ms = atol(argv[1]);",
-            "    Py_InitializeEx(0);", "    install_hooks(1);"]
+            "    Py_InitializeEx(0);", "    install_hooks(1);", "    all_threads = threads;"]
+    for k, t in enumerate(plan.threads):   # threading.Thread(target=threading_target) from the main thread
+        if t.threading:
+            out.append(f"    start_threading_thread({k}, {int(t.threading == 'daemon')});   /* {t.name}: a "
+                       f"{'daemon' if t.threading == 'daemon' else 'non-daemon'} threading.Thread */")
     out += ["    PyThreadState *first = PyEval_SaveThread();   /* the GIL is free while Python threads start */",
             "    pthread_t pt, drv;"]
     for k, t in enumerate(plan.threads):
-        if k != main:
+        if k != main and not t.threading:
             kind = "a Python thread of main, detached" if t.python else "a native thread"
             out.append(f"    pthread_create(&pt, NULL, thread_main, &threads[{k}]);   /* {t.name}: {kind} */")
-    if any(t.python for t in plan.threads):
-        out.append(f"    wait_python_threads({sum(t.python for t in plan.threads)});")
+    if any(t.python or t.threading for t in plan.threads):
+        out.append(f"    wait_python_threads({sum(bool(t.python or t.threading) for t in plan.threads)});")
     if main < 0:
         out.append("    (void)first;   /* no spec thread holds main's thread state */")
     elif attached:

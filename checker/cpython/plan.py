@@ -25,7 +25,8 @@ CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadSta
          "PyEval_RestoreThread", "lock", "unlock", "work", "set", "wait", "Py_NewInterpreter",
          "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",
          "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get", "PyMutex_Lock", "PyMutex_Unlock",
-         "PyThreadState_Clear", "PyInterpreterState_GetID", "Py_AddPendingCall", "Py_AtExit", "Py_NewInterpreterFromConfig"}
+         "PyThreadState_Clear", "PyInterpreterState_GetID", "Py_AddPendingCall", "Py_AtExit", "Py_NewInterpreterFromConfig",
+         "python_thread_exit"}
 # The runtime's own steps that call a function a spec gave (compile.py `_hook`): the event the
 # harness's callback reports when it runs one (runtime.c pending_hook, exit_hook).
 HOOKS = {"_Py_FinishPendingCalls": "hook pending",
@@ -33,7 +34,11 @@ HOOKS = {"_Py_FinishPendingCalls": "hook pending",
 PHASED = {"Py_FinalizeEx", "Py_EndInterpreter"}
 # A phased call's steps, by the start of the model's note: what the harness stops at.
 PHASES = (("pre-finalization", "hook atexit"), ("finalizing flag set", "hook flag"),
-          ("thread states freed", "returned"))
+          ("thread states freed", "returned"), ("threading._shutdown: waits", "inside"),
+          ("threading._shutdown: every", "hook atexit"), ("non-daemon threads joined", "hook atexit"))
+# threading._shutdown's join runs before the atexit hook, with no boundary of its own: the hook
+# comes at the join's last step, and the steps before it go on inside Py_FinalizeEx.
+JOIN = ("threading._shutdown", "non-daemon threads joined")
 # Model calls the harness cannot make happen on the real runtime, and why.
 NOT_FORCEABLE = {
     "use_object": "using an object under the wrong interpreter has no outcome the process shows "
@@ -81,6 +86,7 @@ class ThreadPlan:
     main: bool                    # holds the main interpreter's first thread state at the start
     attached: bool
     python: bool = False          # a Python thread of main with a thread state of its own, detached
+    threading: str | None = None  # ... started as a threading.Thread: "joined" (non-daemon) or "daemon"
     ops: list[CCall] = field(default_factory=list)
 
 
@@ -109,11 +115,12 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
     for t in scenario.threads:
         if t.tstate not in (None, "main"):
             raise NotReplayable(f"thread {t.name} starts with a thread state of {t.tstate}: only main's is set up")
-        threads.append(ThreadPlan(t.name, False, t.attached, python=t.tstate == "main"))
+        threads.append(ThreadPlan(t.name, False, t.attached, python=t.tstate == "main" and not t.python,
+                                  threading=t.python))
     # The thread that starts attached (else the first) runs on the process's main thread with the
     # thread state Py_Initialize made; every other thread of the main interpreter is a Python
     # thread the harness starts inside Py_BEGIN_ALLOW_THREADS, with a thread state of its own.
-    holders = [t for t in threads if t.python]
+    holders = [t for t in threads if t.python]   # threading threads are never the main thread
     if holders:
         first = next((t for t in holders if t.attached), holders[0])
         first.main, first.python = True, False
@@ -149,6 +156,10 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
             raise NotReplayable(f"step {row.index} ({label}): no C translation of `{action.name}` yet")
         starts = bool(_START.fullmatch(cell(pre, f"pc.{t}") or ""))
         outcome = _outcome(cell, post, t)
+        if action.name in PHASED and row.note.startswith(JOIN):
+            at = next((k for k in range(len(steps) - 1, -1, -1) if steps[k].thread == t), None)
+            if at is not None and steps[at].outcome == "hook atexit":   # the begin step: the join comes first
+                steps[at] = replace(steps[at], outcome="inside")
         if action.name in PHASED and outcome in ("returned", "inside"):
             outcome = next((o for prefix, o in PHASES if row.note.startswith(prefix)), None)
             if outcome is None:
@@ -167,13 +178,18 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
         if starts:
             op = _op(row.index, action, row.call, t, system)
             by_name[t].ops.append(CCall(op.step, "run_python:yield", label=op.label) if outcome == "yielded" else op)
-        elif action.name in PHASED:
+        elif action.name in PHASED and not row.note.startswith(JOIN):   # the join is not a hook to leave
             by_name[t].ops.append(CCall(row.index, "resume", label=row.call))
         elif by_name[t].ops and (later := _op(row.index, action, row.call, t, system)).result:
             by_name[t].ops[-1] = replace(by_name[t].ops[-1], result=later.result)   # Ensure's attach step has it
         elif action.name == "run_python":
             by_name[t].ops.append(CCall(row.index, "run_python:resume", label=row.call))
         returned = outcome == "returned"
+        if action.name == "python_thread_exit" and returned:
+            # reported just before the target returns to Python, attached; threading deletes the
+            # thread state after it, with nothing to report from
+            steps.append(Expect(row.index, t, label, row.note, outcome))
+            continue
         steps.append(Expect(row.index, t, label, row.note, outcome, row.result if returned else None,
                             cell(post, f"attached[{t}]") != "NULL" if returned else None,
                             cell(post, f"gilstate[{t}]") != "NULL" if returned else None))

@@ -46,7 +46,10 @@ struct thread {
     char event[200];         /* the last event */
     int phase;               /* 0, or in a phased call: 1 started, 2 at atexit, 3 after the flag */
     PyThreadState *saved;    /* Py_BEGIN_ALLOW_THREADS / the eval breaker */
+    int ended;               /* a threading.Thread: its target returned (python_thread_exit) */
 };
+
+static struct thread *all_threads;     /* the generated program's table */
 
 static long settle_ms = 300;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -271,6 +274,41 @@ static void wait_python_threads(int n)
     while (python_threads_ready < n)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
+}
+
+/* The target of a threading.Thread (a spec thread with `python_thread`): detaches, as the C
+   function a thread calls with Py_BEGIN_ALLOW_THREADS would, runs the thread's operations and
+   returns to threading's bootstrap, which deletes its thread state (the join of a non-daemon
+   thread waits for that). A trace that ends before the target returns leaves it waiting. */
+static PyObject *threading_target(PyObject *module, PyObject *arg)
+{
+    struct thread *t = &all_threads[PyLong_AsLong(arg)];
+    t->saved = PyEval_SaveThread();
+    pthread_mutex_lock(&mu);
+    python_threads_ready++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    run_thread(t);
+    if (!t->ended)
+        wait_turn(INT_MAX);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef target_def = {"interpcheck_target", threading_target, METH_O, NULL};
+
+static void start_threading_thread(int k, int daemon)
+{
+    PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));
+    PyObject *fn = PyCFunction_New(&target_def, NULL);
+    char code[200];
+    snprintf(code, sizeof code, "import threading\nthreading.Thread(target=interpcheck_target, args=(%d,), "
+             "daemon=%s).start()\n", k, daemon ? "True" : "False");
+    if (fn == NULL || PyDict_SetItemString(main_dict, "interpcheck_target", fn) < 0
+            || PyRun_SimpleString(code) < 0) {
+        note("error cannot start a threading.Thread");
+        _exit(3);
+    }
+    Py_DECREF(fn);
 }
 
 static void *thread_main(void *arg)

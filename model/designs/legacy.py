@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..ir import TRUE, Check, assign, ite
-from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED, O_LIVE, O_SHUTDOWN, RUNTIME_3_11,
+from ..vocabulary import (LEAVE, C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED, O_LIVE, O_SHUTDOWN, RUNTIME_3_11,
                           RUNTIME_3_12, RUNTIME_3_13, RUNTIME_3_13_8, RUNTIME_3_14, T_HUNG, Outcome)
 from .api import Api, Design, Site, Steps, table
 from .client import CLIENT
@@ -88,6 +88,31 @@ def gilstate_release(s: Site) -> Steps:
         Outcome(ok & (count > 1) & old.ne(UNLOCKED), [assign(count, count - 1)] + v.pop(t),
                 "stays attached", checks=checks),
     ]]
+
+
+def gilstate_release_clearing(s: Site) -> Steps:
+    # PyGILState_Release whose PyThreadState_Clear runs the spec's `tstate_clear` destructors,
+    # with the thread state attached. Up to 3.12.3 gilstate_counter is already 0 then, so a
+    # destructor's PyGILState_Ensure/Release pair deletes the thread state under the outer
+    # Clear, which goes on with it freed (gh-119585; run: SIGSEGV, valgrind: reads inside the
+    # freed block); 3.13 keeps it at 1 while Clear runs (Python/pystate.c:2832-2834 (v3.13.5);
+    # 3.12 from the backport PR #119861, not modelled: cpython_3_12 follows 3.12.1).
+    v, t = s.v, s.t
+    ts, cur = v.gilstate[t], v.attached[t]
+    count = v.gil_counter[ts - 1]
+    kept = v.runtime.clear_keeps_counter
+    step0 = [o if o.note != "counter 0: thread state cleared and deleted" else
+             Outcome(o.guard, [] if kept else [assign(count, 0)],
+                     "counter 0: PyThreadState_Clear runs the thread state's destructors"
+                     + (" (gilstate_counter kept at 1 meanwhile)" if kept else ""), goto=LEAVE)
+             for o in gilstate_release(s)[0]]
+    checks = (Check("release_restores", v.restored(t)),)
+    gone = [assign(v.gil_counter[cur - 1], 0)] if kept else []
+    step1 = [Outcome(cur.eq(0), v.crash_with(C_UAF), "destructors done, but one of them deleted the thread state: "
+                     "PyThreadState_Clear goes on with it freed", stop=True),
+             Outcome(cur.ne(0), gone + v.delete_tstate(t, cur) + v.detach(t) + v.pop(t),
+                     "destructors done: thread state deleted", checks=checks)]
+    return [step0, step1]
 
 
 def gilstate_get(s: Site) -> Steps:
@@ -304,7 +329,8 @@ def mutex_unlock(s: Site) -> Steps:
 LEGACY_API = table(
     Api("Py_IsFinalizing", (), "int", is_finalizing, "pylifecycle.c Py_IsFinalizing; PEP 788 'Py_IsFinalizing is insufficient'"),
     Api("PyGILState_Ensure", (), "gilstate", gilstate_ensure, "Python/pystate.c PyGILState_Ensure"),
-    Api("PyGILState_Release", ("gilstate",), None, gilstate_release, "Python/pystate.c PyGILState_Release"),
+    Api("PyGILState_Release", ("gilstate",), None, gilstate_release, "Python/pystate.c PyGILState_Release",
+        clearing=gilstate_release_clearing),
     Api("PyGILState_GetThisThreadState", (), "tstate", gilstate_get, "Python/pystate.c PyGILState_GetThisThreadState"),
     Api("PyThreadState_New", ("interp",), "tstate", tstate_new, "Python/pystate.c PyThreadState_New"),
     Api("PyThreadState_Swap", ("tstate",), "tstate", tstate_swap, "Python/pystate.c PyThreadState_Swap"),

@@ -40,6 +40,13 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Clearing:
+    """A call whose PyThreadState_Clear runs the spec's `tstate_clear` destructors (gh-119585)."""
+    call: Call
+    program: tuple
+
+
+@dataclass(frozen=True)
 class ThreadSpec:
     name: str
     program: tuple
@@ -68,6 +75,7 @@ class Scenario:
     invariants: tuple[tuple[str, str], ...] = ()              # (name, predicate): user invariants, also lemmas
     pending_calls: tuple = ()     # the function Py_AddPendingCall queues, run by the main thread
     c_atexit: tuple = ()          # the function Py_AtExit registers, run after finalization
+    tstate_clear: tuple = ()      # destructors PyThreadState_Clear runs inside PyGILState_Release
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,8 @@ def _expand(stmts: tuple, sc: Scenario, main: bool = False) -> tuple:
                                 _expand(sc.c_atexit, sc) if sc.c_atexit else None))
         elif isinstance(st, Call) and st.name == "run_python" and main and sc.pending_calls:
             out.append(Pending(replace(st), _expand(sc.pending_calls, sc)))
+        elif isinstance(st, Call) and st.name == "PyGILState_Release" and sc.tstate_clear:
+            out.append(Clearing(replace(st), _expand(sc.tstate_clear, replace(sc, tstate_clear=()))))
         elif isinstance(st, Call) and st.name == "Py_EndInterpreter":
             out.append(Finalize(replace(st), (), ()))
         else:
@@ -134,6 +144,9 @@ def _calls(stmts: tuple):
         elif isinstance(st, Pending):
             yield from _calls(st.program)
             yield st.call
+        elif isinstance(st, Clearing):
+            yield st.call
+            yield from _calls(st.program)
         elif isinstance(st, Call):
             yield st
 
@@ -368,7 +381,20 @@ class ProgramCompiler:
             return self._finalize(t, st, after)
         if isinstance(st, Pending):
             return self._eval_breaker(t, st, after)
+        if isinstance(st, Clearing):
+            return self._clearing(t, st, after)
         return self._call(t, st, after)
+
+    def _clearing(self, t: int, st: Clearing, after):
+        """The call's first step leaves for the destructors (goto LEAVE); they come back to its
+        second step (PyThreadState_Clear returns, then the thread state is deleted)."""
+        api = self.apis[id(st.call)]
+        steps = api.clearing(self._site(t, st.call, None))
+        label = f"__clear{len(self.pcs[t])}"
+        body = self._block(t, st.program, Goto(label, st.call.line))
+        pc = self._steps(t, st.call, steps, after, None, st.call.text, leave=body)
+        self.labels.setdefault(t, {})[label] = pc + 1
+        return pc
 
     def _eval_breaker(self, t: int, st: Pending, after):
         """run_python on the main thread: its first step may instead run a queued pending call

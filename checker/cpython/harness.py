@@ -19,6 +19,8 @@ def _call(op: CCall, thread: str) -> list[str]:
     if f == "PyGILState_Ensure":
         return ["PyGILState_STATE st = PyGILState_Ensure();", *([f"{r} = st;"] if r else []),
                 "returned(t, st == PyGILState_LOCKED ? \"PyGILState_LOCKED\" : \"PyGILState_UNLOCKED\");"]
+    if f == "PyGILState_Release:clear":   # the hook is the __del__ of an object the thread state owns
+        return ["own_clear_hook();", f"PyGILState_Release((PyGILState_STATE){_one(a, op)});", "returned(t, NULL);"]
     if f == "PyGILState_Release":
         return [f"PyGILState_Release((PyGILState_STATE){_one(a, op)});", "returned(t, NULL);"]
     if f == "Py_IsFinalizing":

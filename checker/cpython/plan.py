@@ -39,6 +39,9 @@ PHASES = (("pre-finalization", "hook atexit"), ("finalizing flag set", "hook fla
 # threading._shutdown's join runs before the atexit hook, with no boundary of its own: the hook
 # comes at the join's last step, and the steps before it go on inside Py_FinalizeEx.
 JOIN = ("threading._shutdown", "non-daemon threads joined")
+# PyGILState_Release whose PyThreadState_Clear runs the spec's `tstate_clear` destructors: the
+# harness stores an object in the thread state's dict whose __del__ is the hook (runtime.c).
+CLEARING = ("counter 0: PyThreadState_Clear runs", "destructors done")
 # Model calls the harness cannot make happen on the real runtime, and why.
 NOT_FORCEABLE = {
     "use_object": "using an object under the wrong interpreter has no outcome the process shows "
@@ -156,6 +159,14 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
             raise NotReplayable(f"step {row.index} ({label}): no C translation of `{action.name}` yet")
         starts = bool(_START.fullmatch(cell(pre, f"pc.{t}") or ""))
         outcome = _outcome(cell, post, t)
+        if action.name == "PyGILState_Release" and row.note.startswith(CLEARING[0]):
+            op = _op(row.index, action, row.call, t, system)
+            by_name[t].ops.append(replace(op, function="PyGILState_Release:clear"))
+            steps.append(Expect(row.index, t, label, row.note, "hook clear"))
+            continue
+        if action.name == "PyGILState_Release" and row.note.startswith(CLEARING[1]):
+            by_name[t].ops.append(CCall(row.index, "resume", label=label))   # the __del__ returns
+            starts = False
         if action.name in PHASED and row.note.startswith(JOIN):
             at = next((k for k in range(len(steps) - 1, -1, -1) if steps[k].thread == t), None)
             if at is not None and steps[at].outcome == "hook atexit":   # the begin step: the join comes first
@@ -166,6 +177,8 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
                 raise NotReplayable(f"step {row.index} ({label}): no hook in the runtime marks `{row.note}`")
         elif action.name == "run_python" and row.note.startswith("eval breaker"):
             outcome = "yielded"
+        elif outcome == "inside" and _clearing_resumes(system, system.threads.index(t), post, cell(post, f"pc.{t}")):
+            outcome = "returned"   # the destructor's last call returned; the __del__ returns at the next step
         if action.name == "run_python" and t in in_hook and in_hook[t] == cell(pre, f"pc.{t}"):
             # the queue is empty: leave the pending call's callback; this run_python's PyRun goes on
             in_hook.pop(t)
@@ -175,7 +188,9 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
             steps.append(Expect(row.index, t, label, row.note, outcome, None, cell(post, f"attached[{t}]") != "NULL",
                                 cell(post, f"gilstate[{t}]") != "NULL"))
             continue
-        if starts:
+        if action.name == "PyGILState_Release" and row.note.startswith(CLEARING[1]):
+            pass
+        elif starts:
             op = _op(row.index, action, row.call, t, system)
             by_name[t].ops.append(CCall(op.step, "run_python:yield", label=op.label) if outcome == "yielded" else op)
         elif action.name in PHASED and not row.note.startswith(JOIN):   # the join is not a hook to leave
@@ -281,6 +296,15 @@ def _stuck(system: System, trace: Trace, by_name: dict[str, ThreadPlan], cell, d
             label = f"{name}: {action.call}"
         out.append(Expect(step, name, label, "the model says this thread never moves again", "blocked"))
     return out
+
+
+def _clearing_resumes(system: System, t: int, state: tuple, label: str | None) -> bool:
+    """Whether thread t's next step is the one after the `tstate_clear` destructors (the
+    destructor's last call has returned)."""
+    if not label or not label.startswith("line"):
+        return False
+    pc = state[system.var(f"pc.{system.threads[t]}").base]
+    return any(a.name == "PyGILState_Release" and a.note.startswith(CLEARING[1]) for a in _calls_at(system, t, pc))
 
 
 def _calls_at(system: System, t: int, pc: int) -> list:

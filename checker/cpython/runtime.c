@@ -47,6 +47,7 @@ struct thread {
     int phase;               /* 0, or in a phased call: 1 started, 2 at atexit, 3 after the flag */
     PyThreadState *saved;    /* Py_BEGIN_ALLOW_THREADS / the eval breaker */
     int ended;               /* a threading.Thread: its target returned (python_thread_exit) */
+    int clearing;            /* inside the `tstate_clear` destructor (hook "clear") */
 };
 
 static struct thread *all_threads;     /* the generated program's table */
@@ -112,7 +113,7 @@ static void run_ops(struct thread *t)
         if (!t->op(t, i))
             return;
     }
-    if (t->phase)                 /* the trace ends inside a phased call: stay in its hook */
+    if (t->phase || t->clearing)  /* the trace ends inside a phased call or a destructor: stay there */
         wait_turn(INT_MAX);
 }
 
@@ -144,7 +145,13 @@ static PyObject *hook(PyObject *module, PyObject *arg)
     const char *what = PyUnicode_AsUTF8(arg);
     if (t == NULL || what == NULL)
         Py_RETURN_NONE;
-    if (t->phase == 1 && strcmp(what, "atexit") == 0) {
+    if (strcmp(what, "clear") == 0) {      /* PyThreadState_Clear drops the object: its __del__ */
+        event(t, "hook clear");
+        t->clearing++;
+        run_ops(t);
+        t->clearing--;
+    }
+    else if (t->phase == 1 && strcmp(what, "atexit") == 0) {
         t->phase = 2;
         event(t, "hook atexit");
         run_ops(t);
@@ -212,6 +219,10 @@ static const char HOOKS_PY[] =
     "            hook('flag')\n"
     "            return self.real.flush()\n"
     "    sys.modules['__main__'].__dict__['interpcheck_flag'] = Flag()\n"
+    "    class Clear:\n"
+    "        def __del__(self, hook=hook):\n"
+    "            hook('clear')\n"
+    "    sys.modules['__main__'].__dict__['interpcheck_Clear'] = Clear\n"
     "    if main:\n"
     "        sys.stdout = Out(sys.stdout)\n";
 
@@ -232,6 +243,22 @@ static void install_hooks(int main_interpreter)
     Py_DECREF(done);
     Py_DECREF(fn);
     Py_DECREF(r);
+}
+
+/* An object whose __del__ is the hook, owned by the attached thread state (its dict): the
+   PyThreadState_Clear inside PyGILState_Release drops it, and the destructor runs the spec's
+   `tstate_clear` operations (gh-119585). */
+static void own_clear_hook(void)
+{
+    PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));
+    PyObject *cls = PyDict_GetItemString(main_dict, "interpcheck_Clear");
+    PyObject *obj = cls ? PyObject_CallNoArgs(cls) : NULL;
+    PyObject *dict = PyThreadState_GetDict();
+    if (obj == NULL || dict == NULL || PyDict_SetItemString(dict, "interpcheck_clear", obj) < 0) {
+        note("error cannot give the thread state an object to clear");
+        _exit(3);
+    }
+    Py_DECREF(obj);
 }
 
 /* ---- threads and the driver -------------------------------------------------------- */

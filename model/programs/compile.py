@@ -30,6 +30,7 @@ class Finalize:
     finalizers: tuple
     pending: tuple | None = None     # pending calls the main thread runs in pre-finalization (None: not main)
     exitfuncs: tuple | None = None   # Py_AtExit functions, run after teardown (None: Py_EndInterpreter)
+    pending_again: tuple | None = None   # the pending calls' own copy for PEP 788's loop after the guard wait
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def _expand(stmts: tuple, sc: Scenario, main: bool = False) -> tuple:
         elif isinstance(st, Call) and st.name == "Py_FinalizeEx":
             pending = _expand(sc.pending_calls, sc) if main and sc.pending_calls else None
             out.append(Finalize(replace(st), _expand(sc.atexit, sc), _expand(sc.finalizers, sc), pending,
-                                _expand(sc.c_atexit, sc) if sc.c_atexit else None))
+                                _expand(sc.c_atexit, sc) if sc.c_atexit else None,
+                                _expand(sc.pending_calls, sc) if pending is not None else None))
         elif isinstance(st, Call) and st.name == "run_python" and main and sc.pending_calls:
             out.append(Pending(replace(st), _expand(sc.pending_calls, sc)))
         elif isinstance(st, Call) and st.name == "PyGILState_Release" and sc.tstate_clear:
@@ -138,6 +140,7 @@ def _calls(stmts: tuple):
         elif isinstance(st, Finalize):
             yield st.call
             yield from _calls(st.pending or ())
+            yield from _calls(st.pending_again or ())
             yield from _calls(st.atexit)
             yield from _calls(st.finalizers)
             yield from _calls(st.exitfuncs or ())
@@ -491,7 +494,8 @@ class ProgramCompiler:
             result = None
             interp = v.interp_of(self._arg(t, call.args[0]))
         site = self._site(t, call, result)
-        phases = finalize_phases(v, t, interp, site, self.design.waits_for_guards, call.name)
+        loop = bool(self.design.options.get("prefinal_loop"))
+        phases = finalize_phases(v, t, interp, site, self.design.waits_for_guards, call.name, loop)
         close = self.design.options.get("close_phase")   # a design's own step in place of the guard wait
         if close is not None:
             phases["close"] = close(v, t, interp, site)
@@ -502,13 +506,28 @@ class ProgramCompiler:
         cur = self._block(t, st.finalizers, cur)
         cur = self._steps(t, call, phases["flag"], cur, None, call.text, "finalizing")
         if "close" in phases:
-            cur = self._steps(t, call, phases["close"], cur, None, call.text, "guards", leave=after)
+            label = f"__guards{len(self.pcs[t])}"
+            again = self._prefinal_again(t, st, Goto(label, call.line)) if loop else after
+            cur = self._steps(t, call, phases["close"], cur, None, call.text, "guards", leave=again)
+            self.labels.setdefault(t, {})[label] = cur
         cur = self._block(t, st.atexit, cur)
         if st.pending is not None and v.pending_calls is not None:   # before atexit (pylifecycle.c:1767 (v3.11.2))
             cur = self._hook(t, call, v.pending_calls, st.pending, cur, "_Py_FinishPendingCalls", "pending call")
         if call.name == "Py_FinalizeEx" and v.layout.joined:
             cur = self._steps(t, call, join_threads(v, t), cur, None, call.text, "join")
         return self._steps(t, call, phases["begin"], cur, None, call.text, "begin")
+
+    def _prefinal_again(self, t: int, st: Finalize, close: Goto):
+        """PEP 788's finalization loop (PR #149116): once the guards it waited for are closed,
+        the finalizer goes back through the pre-finalization calls, thread join and pending
+        calls, before the next CAS; atexit handlers ran once and were cleared."""
+        v, call = self.v, st.call
+        cur = close
+        if st.pending_again is not None and v.pending_calls is not None:
+            cur = self._hook(t, call, v.pending_calls, st.pending_again, cur, "_Py_FinishPendingCalls", "pending call")
+        if call.name == "Py_FinalizeEx" and v.layout.joined:
+            cur = self._steps(t, call, join_threads(v, t), cur, None, call.text, "join")
+        return cur
 
     # ----- emitting actions ---------------------------------------------------------------------
     def _emit(self, t: int, pc: int, call: Call, outcomes: list[Outcome], flow, text: str,

@@ -214,7 +214,7 @@ def load_spec(path: str | Path) -> Spec:
     if twice is not None:
         raise SpecError(shown, twice.line, f"two threads are named {twice.name}; give each its own name")
     finishing = {key: program(key, data[key], 0) for key in ("atexit", "finalizers", "pending_calls", "c_atexit",
-                                                             "tstate_clear")
+                                                             "tstate_clear", "unstable_atexit")
                  if key in data}
     _check_registers(shown, data, [t.program for t in threads] + list(finishing.values()))
 
@@ -228,7 +228,7 @@ def load_spec(path: str | Path) -> Spec:
                         bounds.get("tstates_per_thread", 2), bounds.get("nesting", 3), bounds.get("max_counter", 4),
                         where, tuple(queries.items()), tuple(invariants.items()),
                         finishing.get("pending_calls", ()), finishing.get("c_atexit", ()),
-                        finishing.get("tstate_clear", ()))
+                        finishing.get("tstate_clear", ()), finishing.get("unstable_atexit", ()))
     expect = _expectations(data.get("expect", {}), designs, fail)
     spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect, tuple(c_needs["warnings"]))
     for d in designs:   # compile once now so program errors surface at load time

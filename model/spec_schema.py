@@ -278,6 +278,7 @@ SPEC = Table({
     "finalizers": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
     "pending_calls": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
     "c_atexit": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
+    "unstable_atexit": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
     "tstate_clear": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
     "expect": Expectations(),
     "queries": Predicates(),

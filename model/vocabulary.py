@@ -79,7 +79,7 @@ class Layout:
     nesting: int = 3                    # Ensure calls a thread may have open at once
     max_counter: int = 4                # per-tstate Ensure counter bound
     gil_of: tuple[int, ...] = ()        # per interpreter, the interpreter whose GIL it uses (empty: its own)
-    hooks: tuple[str, ...] = ()         # spliced programs the spec gives: "pending_calls", "c_atexit"
+    hooks: tuple[str, ...] = ()         # spliced programs the spec gives: "pending_calls", "c_atexit", "unstable_atexit"
     joined: tuple[int, ...] = ()        # threads that are non-daemon threading.Threads (Py_FinalizeEx joins them)
 
     @property
@@ -169,6 +169,11 @@ class Vocabulary:
         self.exitfuncs = b.scalar("exitfuncs", queue) if "c_atexit" in lay.hooks else None
         b.bounds.update({n: "max_counter" for n, x in (("pending_calls", self.pending_calls),
                                                        ("exitfuncs", self.exitfuncs)) if x is not None})
+        # PyUnstable_AtExit callbacks not run yet, per interpreter (each runs its own at its end).
+        self.unstable_exitfuncs = b.array("unstable_exitfuncs", ni, queue, labels=lay.interps) \
+            if "unstable_atexit" in lay.hooks else None
+        if self.unstable_exitfuncs is not None:
+            b.bounds["unstable_exitfuncs"] = "max_counter"
         # 1 once a non-daemon Python thread's thread state is deleted: threading._shutdown's join returns.
         self.thread_done = b.array("thread_done", nth, BOOL, labels=lay.threads) if lay.joined else None
         self.lock = b.array("lock", len(lay.locks), holder, labels=lay.locks) if lay.locks else None

@@ -209,6 +209,23 @@ def at_exit(s: Site) -> Steps:
     return [[Outcome(TRUE, queued + s.ret(0), "registered for after finalization")]]
 
 
+def unstable_at_exit(s: Site) -> Steps:
+    # PyUnstable_AtExit (3.13+, Modules/atexitmodule.c:27-52 (v3.13.5)): needs a thread state
+    # (_Py_EnsureTstateNotNULL: Py_FatalError without one) and stores the spec's
+    # `unstable_atexit` function for interpreter `interp`. It runs in _PyAtExit_Fini
+    # (Modules/atexitmodule.c:103-120), from interpreter_clear (Python/pystate.c:866 (v3.13.5)):
+    # in the interpreter's teardown, after its object finalizers, on the finalizing thread with
+    # its thread state attached; not in the atexit phase. Returns 0.
+    v, t = s.v, s.t
+    interp = s.args[0]
+    gone = interp.eq(0) | v.phase_of(interp).eq(DELETED)
+    queue = v.unstable_exitfuncs
+    stored = [] if queue is None else [assign(queue[interp - 1], queue[interp - 1] + 1)]
+    return [[Outcome(v.attached[t].eq(0), v.crash_with(C_FATAL), "no thread state: Py_FatalError", stop=True),
+             Outcome(v.attached[t].ne(0) & gone, v.crash_with(C_UAF), "interpreter NULL or freed", stop=True),
+             Outcome(v.attached[t].ne(0) & ~gone, stored + s.ret(0), "registered for the interpreter's teardown")]]
+
+
 def save_thread(s: Site) -> Steps:
     # Python/ceval_gil.c PyEval_SaveThread: detach and return the tstate.
     v, t = s.v, s.t
@@ -366,7 +383,10 @@ API_3_12 = {**LEGACY_APIS, **table(
 API_3_13 = {**API_3_12, **table(
     Api("PyThreadState_GetUnchecked", (), "tstate", tstate_get_unchecked, "Python/pystate.c:2417 (v3.13.5)"),
     Api("PyMutex_Lock", ("lock",), None, mutex_lock, "Python/lock.c:582 (v3.13.5); Python/parking_lot.c:206"),
-    Api("PyMutex_Unlock", ("lock",), None, mutex_unlock, "Python/lock.c (v3.13.5)"))}
+    Api("PyMutex_Unlock", ("lock",), None, mutex_unlock, "Python/lock.c (v3.13.5)"),
+    Api("PyUnstable_AtExit", ("interp",), "int", unstable_at_exit,
+        "Modules/atexitmodule.c:27, :103 (v3.13.5); Doc/c-api/init.rst PyUnstable_AtExit; the function: spec "
+        "`unstable_atexit`"))}
 API_3_14 = {**API_3_13, **table(
     Api("PyThread_hang_thread", (), None, hang_thread, "Doc/c-api/init.rst PyThread_hang_thread (3.14, gh-87135)"))}
 X = 99   # any patch release

@@ -31,6 +31,7 @@ class Finalize:
     pending: tuple | None = None     # pending calls the main thread runs in pre-finalization (None: not main)
     exitfuncs: tuple | None = None   # Py_AtExit functions, run after teardown (None: Py_EndInterpreter)
     pending_again: tuple | None = None   # the pending calls' own copy for PEP 788's loop after the guard wait
+    unstable: tuple = ()             # PyUnstable_AtExit functions, run in teardown (_PyAtExit_Fini)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Scenario:
     pending_calls: tuple = ()     # the function Py_AddPendingCall queues, run by the main thread
     c_atexit: tuple = ()          # the function Py_AtExit registers, run after finalization
     tstate_clear: tuple = ()      # destructors PyThreadState_Clear runs inside PyGILState_Release
+    unstable_atexit: tuple = ()   # the function PyUnstable_AtExit registers, run in the interpreter's teardown
 
 
 @dataclass(frozen=True)
@@ -99,19 +101,28 @@ def _expand(stmts: tuple, sc: Scenario, main: bool = False) -> tuple:
             cond = replace(st.cond, subject=replace(subj)) if isinstance(subj, Call) else st.cond
             out.append(If(cond, _expand(st.body, sc, main), _expand(st.orelse, sc, main), st.line))
         elif isinstance(st, Call) and st.name == "Py_FinalizeEx":
-            pending = _expand(sc.pending_calls, sc) if main and sc.pending_calls else None
-            out.append(Finalize(replace(st), _expand(sc.atexit, sc), _expand(sc.finalizers, sc), pending,
-                                _expand(sc.c_atexit, sc) if sc.c_atexit else None,
-                                _expand(sc.pending_calls, sc) if pending is not None else None))
+            inner = _without_finalization_programs(sc)   # a Py_FinalizeEx inside them splices nothing
+            pending = _expand(sc.pending_calls, inner) if main and sc.pending_calls else None
+            out.append(Finalize(replace(st), _expand(sc.atexit, inner), _expand(sc.finalizers, inner), pending,
+                                _expand(sc.c_atexit, inner) if sc.c_atexit else None,
+                                _expand(sc.pending_calls, inner) if pending is not None else None,
+                                _expand(sc.unstable_atexit, inner)))
         elif isinstance(st, Call) and st.name == "run_python" and main and sc.pending_calls:
             out.append(Pending(replace(st), _expand(sc.pending_calls, sc)))
         elif isinstance(st, Call) and st.name == "PyGILState_Release" and sc.tstate_clear:
             out.append(Clearing(replace(st), _expand(sc.tstate_clear, replace(sc, tstate_clear=()))))
         elif isinstance(st, Call) and st.name == "Py_EndInterpreter":
-            out.append(Finalize(replace(st), (), ()))
+            out.append(Finalize(replace(st), (), (), unstable=_expand(sc.unstable_atexit,
+                                                                      _without_finalization_programs(sc))))
         else:
             out.append(replace(st))
     return tuple(out)
+
+
+def _without_finalization_programs(sc: Scenario) -> Scenario:
+    """The scenario whose finalization splices no programs: what the spliced programs are
+    expanded in, so a Py_FinalizeEx written inside one does not splice them again, forever."""
+    return replace(sc, atexit=(), finalizers=(), pending_calls=(), c_atexit=(), unstable_atexit=())
 
 
 def _thread_end(th: ThreadSpec) -> tuple:
@@ -144,6 +155,7 @@ def _calls(stmts: tuple):
             yield from _calls(st.atexit)
             yield from _calls(st.finalizers)
             yield from _calls(st.exitfuncs or ())
+            yield from _calls(st.unstable)
         elif isinstance(st, Pending):
             yield from _calls(st.program)
             yield st.call
@@ -257,7 +269,7 @@ class ProgramCompiler:
                       sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
                       sc.events, sc.nesting, sc.max_counter,
                       tuple(i if (i < born or i in own_gil) and own else 0 for i in range(len(interps))),
-                      tuple(k for k in ("pending_calls", "c_atexit") if getattr(sc, k)),
+                      tuple(k for k in ("pending_calls", "c_atexit", "unstable_atexit") if getattr(sc, k)),
                       tuple(t for t, th in enumerate(sc.threads) if th.python == "joined"))
 
     # ----- pass 2: actions -----------------------------------------------------------------------
@@ -424,7 +436,7 @@ class ProgramCompiler:
         steps = [[Outcome(queued > 0, [assign(queued, queued - 1)], f"{what} runs", goto=LEAVE),
                   Outcome(queued.eq(0), [], f"no {what} to run")]]
         step = replace(call, name=name, target=None, args=(), bare=False)
-        phase = "exitfuncs" if name == "call_ll_exitfuncs" else "pending"
+        phase = {"call_ll_exitfuncs": "exitfuncs", "_PyAtExit_Fini": "atexit_fini"}.get(name, "pending")
         pc = self._steps(t, step, steps, after, None, f"{name}()", phase, leave=body)
         self.labels.setdefault(t, {})[label] = pc
         return pc
@@ -503,6 +515,9 @@ class ProgramCompiler:
         if st.exitfuncs is not None and v.exitfuncs is not None:   # call_ll_exitfuncs: no thread state
             end = self._hook(t, call, v.exitfuncs, st.exitfuncs, after, "call_ll_exitfuncs", "C atexit function")
         cur = self._steps(t, call, phases["teardown"], end, result, call.text, "teardown")
+        if st.unstable and v.unstable_exitfuncs is not None:   # _PyAtExit_Fini in interpreter_clear
+            cur = self._hook(t, call, v.unstable_exitfuncs[interp - 1], st.unstable, cur, "_PyAtExit_Fini",
+                             "PyUnstable_AtExit callback")
         cur = self._block(t, st.finalizers, cur)
         cur = self._steps(t, call, phases["flag"], cur, None, call.text, "finalizing")
         if "close" in phases:
@@ -657,8 +672,9 @@ class ProgramCompiler:
         handles = {kind: [getattr(v, f"{p}_{f}") for f in ("status", "interp")] if getattr(lay, f"{kind}_slots") else []
                    for kind, p in (("guard", "g"), ("view", "v"), ("ref", "r"))}
         queues = [x for x in (v.pending_calls, v.exitfuncs, v.pending_seen) if x is not None]
+        per_interp = [v.unstable_exitfuncs] if v.unstable_exitfuncs is not None else []
         known = {id(x.var) for x in [v.crash, v.process, *queues, *self.pc_vars, *self.shared_regs.values()]}
-        known |= {id(x) for x in [v.phase, v.gil, v.guards, v.finalizer, v.lock, v.event, *per_thread]
+        known |= {id(x) for x in [v.phase, v.gil, v.guards, v.finalizer, v.lock, v.event, *per_thread, *per_interp]
                   + [x for x, _ in blocks] + [x for xs in handles.values() for x in xs] if x is not None}
         known |= {id(r.var) for regs in self.regs for r in regs.values()}
         known |= {id(r.var) for regs in self.cond_regs_of.values() for r in regs}

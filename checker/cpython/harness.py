@@ -39,6 +39,11 @@ def _call(op: CCall, thread: str) -> list[str]:
         return ["t->saved = PyEval_SaveThread();", "event(t, \"yielded\");"]
     if f == "run_python:pending":  # the eval breaker runs the queued pending call (pending_hook) first
         return ["PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
+    if f == "PyUnstable_AtExit":   # 3.13+: its callback is unstable_hook (runtime.c)
+        interp = "PyInterpreterState_Main()" if _one(a, op) == "main" else f"(PyInterpreterState *){_one(a, op)}"
+        return ["#if PY_VERSION_HEX >= 0x030D0000", f"int rc = PyUnstable_AtExit({interp}, unstable_hook, NULL);",
+                "#else", "int rc = -1;", "#endif", *([f"{r} = rc;"] if r else []), "char r[16];",
+                "snprintf(r, sizeof r, \"%d\", rc);", "returned(t, r);"]
     if f in ("Py_AddPendingCall", "Py_AtExit"):
         hook = "pending_hook, NULL" if f == "Py_AddPendingCall" else "exit_hook"
         return [f"int rc = {f}({hook});", *([f"{r} = rc;"] if r else []), "char r[16];",

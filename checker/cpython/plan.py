@@ -26,11 +26,12 @@ CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadSta
          "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",
          "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get", "PyMutex_Lock", "PyMutex_Unlock",
          "PyThreadState_Clear", "PyInterpreterState_GetID", "Py_AddPendingCall", "Py_AtExit", "Py_NewInterpreterFromConfig",
-         "python_thread_exit"}
+         "python_thread_exit", "PyUnstable_AtExit"}
 # The runtime's own steps that call a function a spec gave (compile.py `_hook`): the event the
 # harness's callback reports when it runs one (runtime.c pending_hook, exit_hook).
 HOOKS = {"_Py_FinishPendingCalls": "hook pending",
-         "call_ll_exitfuncs": "hook exitfunc"}
+         "call_ll_exitfuncs": "hook exitfunc",
+         "_PyAtExit_Fini": "hook unstable_atexit"}
 PHASED = {"Py_FinalizeEx", "Py_EndInterpreter"}
 # A phased call's steps, by the start of the model's note: what the harness stops at.
 PHASES = (("pre-finalization", "hook atexit"), ("finalizing flag set", "hook flag"),
@@ -136,6 +137,7 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
 
     steps: list[Expect] = []
     in_hook: dict[str, object] = {}   # the thread is inside a hook's callback (its `resume` leaves it)
+    flag_left: set[str] = set()       # a PyUnstable_AtExit callback left the flag hook before teardown
     for row in steps_of(system, trace):
         action = system.actions[row.action]
         pre, post = trace.states[row.index - 1], trace.states[row.index] if row.index < len(trace.states) \
@@ -144,6 +146,9 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
         label = f"{t}: {row.call}" + (f" -> {row.result}" if row.result is not None else "")
         if action.name in NOT_FORCEABLE:
             raise NotReplayable(f"step {row.index} ({label}): {NOT_FORCEABLE[action.name]}")
+        if action.name == "_PyAtExit_Fini" and row.note.endswith("runs") and t not in in_hook:
+            by_name[t].ops.append(CCall(row.index, "resume", label=f"{t}: {row.call}"))   # leave the flag hook
+            flag_left.add(t)
         if action.name in HOOKS:
             steps.append(_hook_step(row, action, t, by_name[t], in_hook, steps))
             continue
@@ -193,6 +198,8 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
         elif starts:
             op = _op(row.index, action, row.call, t, system)
             by_name[t].ops.append(CCall(op.step, "run_python:yield", label=op.label) if outcome == "yielded" else op)
+        elif action.name in PHASED and not row.note.startswith(JOIN) and t in flag_left:
+            flag_left.discard(t)   # the callback's hook was left already; Py_FinalizeEx returns on its own
         elif action.name in PHASED and not row.note.startswith(JOIN):   # the join is not a hook to leave
             by_name[t].ops.append(CCall(row.index, "resume", label=row.call))
         elif by_name[t].ops and (later := _op(row.index, action, row.call, t, system)).result:
@@ -223,7 +230,8 @@ def _hook_step(row, action, t: str, plan: ThreadPlan, in_hook: dict[str, bool], 
     if row.note.endswith("runs"):
         if t in in_hook:
             plan.ops.append(CCall(row.index, "resume", label=label))
-        elif steps and steps[-1].thread == t and steps[-1].outcome in ("hook atexit", "returned"):
+        elif action.name != "_PyAtExit_Fini" and steps and steps[-1].thread == t \
+                and steps[-1].outcome in ("hook atexit", "returned"):
             steps[-1] = replace(steps[-1], outcome="inside", result=None, attached=None, gilstate=None)
         in_hook[t] = True
         return Expect(row.index, t, label, row.note, event)
@@ -233,6 +241,8 @@ def _hook_step(row, action, t: str, plan: ThreadPlan, in_hook: dict[str, bool], 
     del in_hook[t]
     if action.name == "_Py_FinishPendingCalls":
         return Expect(row.index, t, label, row.note, "hook atexit")
+    if action.name == "_PyAtExit_Fini":   # teardown goes on; its step sees Py_FinalizeEx return
+        return Expect(row.index, t, label, row.note, "inside")
     return Expect(row.index, t, label, row.note, "returned", None, False, False)
 
 

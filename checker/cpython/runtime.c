@@ -192,6 +192,18 @@ static void exit_hook(void)
     run_ops(t);
 }
 
+/* The function PyUnstable_AtExit registers (3.13+): _PyAtExit_Fini runs it in the
+   interpreter's teardown, attached; it runs the spec's unstable_atexit ops until a `resume`. */
+static void unstable_hook(void *data)
+{
+    struct thread *t = self;
+    (void)data;
+    if (t == NULL)
+        return;
+    event(t, "hook unstable_atexit");
+    run_ops(t);
+}
+
 static PyMethodDef hook_def = {"interpcheck_hook", hook, METH_O, NULL};
 
 /* The switch interval is made long: a thread waiting for the GIL would otherwise make the

@@ -92,7 +92,7 @@ def gilstate_release(s: Site) -> Steps:
 
 def gilstate_release_clearing(s: Site) -> Steps:
     # PyGILState_Release whose PyThreadState_Clear runs the spec's `tstate_clear` destructors,
-    # with the thread state attached. Up to 3.12.3 gilstate_counter is already 0 then, so a
+    # with the thread state attached. In 3.11 and 3.12 (before the backport below) gilstate_counter is 0 then, so a
     # destructor's PyGILState_Ensure/Release pair deletes the thread state under the outer
     # Clear, which goes on with it freed (gh-119585; run: SIGSEGV, valgrind: reads inside the
     # freed block); 3.13 keeps it at 1 while Clear runs (Python/pystate.c:2832-2834 (v3.13.5);

@@ -92,11 +92,11 @@ def gilstate_release(s: Site) -> Steps:
 
 def gilstate_release_clearing(s: Site) -> Steps:
     # PyGILState_Release whose PyThreadState_Clear runs the spec's `tstate_clear` destructors,
-    # with the thread state attached. In 3.11 and 3.12 (before the backport below) gilstate_counter is 0 then, so a
+    # with the thread state attached. On 3.11 and 3.12 gilstate_counter is 0 then, so a
     # destructor's PyGILState_Ensure/Release pair deletes the thread state under the outer
     # Clear, which goes on with it freed (gh-119585; run: SIGSEGV, valgrind: reads inside the
     # freed block); 3.13 keeps it at 1 while Clear runs (Python/pystate.c:2832-2834 (v3.13.5);
-    # 3.12 from the backport PR #119861, not modelled: cpython_3_12 follows 3.12.1).
+    # later 3.12 releases too, backport PR #119861, not modelled: cpython_3_12 follows 3.12.1).
     v, t = s.v, s.t
     ts, cur = v.gilstate[t], v.attached[t]
     count = v.gil_counter[ts - 1]

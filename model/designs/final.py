@@ -254,7 +254,8 @@ FINAL = Design(
 FINAL_DRAFT = Design(
     "final_draft", "PR #149116 draft of 2026-05-05: Ensure with a same-interpreter tstate attached "
     "returned SENTINEL, so Release detached it (found in review).",
-    {**CPYTHON_3_14.api, **pep788_api(draft=True)}, "PR #149116 draft of 2026-05-05 (colesbury's review)", waits_for_guards=True, options=PREFINAL_LOOP)
+    {**CPYTHON_3_14.api, **pep788_api(draft=True)}, "PR #149116 draft of 2026-05-05 (colesbury's review)",
+    waits_for_guards=True, options=PREFINAL_LOOP)
 
 FINAL_PEP_TEXT = Design(
     "final_pep_text", "As final, but PyInterpreterView_FromMain as the PEP text has it: it never fails "
@@ -267,4 +268,5 @@ FINAL_DOCS_RELEASE = Design(
     "counter stays above 0, as the merged docs' unconditional 'it will be attached upon returning' reads "
     "(the PEP's pseudo-code, which final follows, returns early).",
     {**CPYTHON_3_14.api, **pep788_api(draft=False, restore_above_zero=True)},
-    "PEP 788 (Final) PyThreadState_Release; merged C API docs (versionadded next)", waits_for_guards=True, options=PREFINAL_LOOP)
+    "PEP 788 (Final) PyThreadState_Release; merged C API docs (versionadded next)",
+    waits_for_guards=True, options=PREFINAL_LOOP)

@@ -200,7 +200,9 @@ def load_spec(path: str | Path) -> Spec:
                          lines.of("after", 0, at)),) + tuple(body)
         for i in range(count):
             inst = name if count == 1 else f"{name}{i + 1}"
-            threads.append(ThreadSpec(inst, body, th.get("tstate"), th.get("attached", True), at, name))
+            python = th.get("python_thread")   # a threading.Thread: its own thread state of main, detached
+            threads.append(ThreadSpec(inst, body, "main" if python else th.get("tstate"),
+                                      False if python else th.get("attached", True), at, name, python))
     if len(threads) > MAX_THREADS:
         raise SpecError(shown, lines.of("count"), f"{len(threads)} threads in all (with `count`); at most {MAX_THREADS}")
     total = sum(size(t.program) for t in threads)
@@ -211,7 +213,8 @@ def load_spec(path: str | Path) -> Spec:
     twice = next((t for k, t in enumerate(threads) if t.name in names[:k]), None)
     if twice is not None:
         raise SpecError(shown, twice.line, f"two threads are named {twice.name}; give each its own name")
-    finishing = {key: program(key, data[key], 0) for key in ("atexit", "finalizers", "pending_calls", "c_atexit")
+    finishing = {key: program(key, data[key], 0) for key in ("atexit", "finalizers", "pending_calls", "c_atexit",
+                                                             "tstate_clear", "unstable_atexit")
                  if key in data}
     _check_registers(shown, data, [t.program for t in threads] + list(finishing.values()))
 
@@ -224,7 +227,8 @@ def load_spec(path: str | Path) -> Spec:
                         tuple(data.get("shared", [])),
                         bounds.get("tstates_per_thread", 2), bounds.get("nesting", 3), bounds.get("max_counter", 4),
                         where, tuple(queries.items()), tuple(invariants.items()),
-                        finishing.get("pending_calls", ()), finishing.get("c_atexit", ()))
+                        finishing.get("pending_calls", ()), finishing.get("c_atexit", ()),
+                        finishing.get("tstate_clear", ()), finishing.get("unstable_atexit", ()))
     expect = _expectations(data.get("expect", {}), designs, fail)
     spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect, tuple(c_needs["warnings"]))
     for d in designs:   # compile once now so program errors surface at load time

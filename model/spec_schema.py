@@ -256,6 +256,9 @@ THREAD = Table({
     "after": Name(example='"started"', what="an event name"),
     "tstate": Name(example='"main"', what="an interpreter name"),
     "attached": Flag(),
+    # a threading.Thread of main (docs/modeling.md, "Python threads"): "joined" (non-daemon,
+    # joined by Py_FinalizeEx's threading._shutdown) or "daemon"
+    "python_thread": Choice(("joined", "daemon"), "Python thread kind"),
 }, required=("name",), example='[[thread]] with a `name` and a `program`')
 
 SPEC = Table({
@@ -275,6 +278,8 @@ SPEC = Table({
     "finalizers": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
     "pending_calls": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
     "c_atexit": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
+    "unstable_atexit": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
+    "tstate_clear": Text(example='"""\\nwork()\\n"""', what="a program string", limit=MAX_PROGRAM),
     "expect": Expectations(),
     "queries": Predicates(),
     "invariants": Predicates(example='"not deleted(main)"'),
@@ -305,6 +310,9 @@ def check(document: dict) -> None:
         if "tstate" in th and th["tstate"] not in interps:
             raise Problem(("thread", i, "tstate"), f"thread {th['name']}: `tstate` names no interpreter; "
                                                    f"{did_you_mean(th['tstate'], interps)}known: {', '.join(interps)}")
+        if "python_thread" in th and (th.get("tstate", "main") != "main" or th.get("attached", False)):
+            raise Problem(("thread", i, "python_thread"), f"thread {th['name']}: a Python thread starts with its own "
+                                                          "thread state of main, detached: drop `tstate` and `attached`")
         if "attached" in th and "tstate" not in th:
             raise Problem(("thread", i, "attached"), f"thread {th['name']}: `attached` needs a `tstate` "
                                                      "(a thread without one has nothing to attach)")

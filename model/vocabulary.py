@@ -66,13 +66,17 @@ class Runtime:
     # up to 3.14.0 (Python/pylifecycle.c:2163 (v3.12.0)); from 3.14.1 (gh-128639 backport) the others are
     # removed and marked shutting down like Py_FinalizeEx's (Python/pylifecycle.c:2464-2467 (v3.14.7))
     end_interpreter_last_thread_fatal: bool = True
+    # 3.13+: PyGILState_Release keeps gilstate_counter at 1 while PyThreadState_Clear runs destructors
+    # (gh-119585; backported to 3.12.4, after the 3.12.1 the cpython_3_12 design was run against)
+    clear_keeps_counter: bool = True
 
 
 RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
                        restore_attached_fatal=False, rebind_gilstate=False, per_interpreter_gil=False,
-                       pending_signals_main=False)
+                       pending_signals_main=False, clear_keeps_counter=False)
 RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True, per_interpreter_gil=True)
-RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signals_main=True)
+RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signals_main=True,
+                       clear_keeps_counter=True)
 RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)  # gh-87135: Python/ceval_gil.c:314 (v3.13.15)
 # 3.14: thread states refcounted and marked shutting down (Python/pystate.c:3141-3144, :2040-2043
 # (v3.14.7); gh-124878); PyGILState_Ensure still has no hang check (Python/pystate.c:2897 (v3.14.7))
@@ -97,7 +101,8 @@ class Layout:
     nesting: int = 3                    # Ensure calls a thread may have open at once
     max_counter: int = 4                # per-tstate Ensure counter bound
     gil_of: tuple[int, ...] = ()        # per interpreter, the interpreter whose GIL it uses (empty: its own)
-    hooks: tuple[str, ...] = ()         # spliced programs the spec gives: "pending_calls", "c_atexit"
+    hooks: tuple[str, ...] = ()         # spliced programs the spec gives: "pending_calls", "c_atexit", "unstable_atexit"
+    joined: tuple[int, ...] = ()        # threads that are non-daemon threading.Threads (Py_FinalizeEx joins them)
 
     @property
     def n_tstates(self) -> int:
@@ -186,6 +191,13 @@ class Vocabulary:
         self.exitfuncs = b.scalar("exitfuncs", queue) if "c_atexit" in lay.hooks else None
         b.bounds.update({n: "max_counter" for n, x in (("pending_calls", self.pending_calls),
                                                        ("exitfuncs", self.exitfuncs)) if x is not None})
+        # PyUnstable_AtExit callbacks not run yet, per interpreter (each runs its own at its end).
+        self.unstable_exitfuncs = b.array("unstable_exitfuncs", ni, queue, labels=lay.interps) \
+            if "unstable_atexit" in lay.hooks else None
+        if self.unstable_exitfuncs is not None:
+            b.bounds["unstable_exitfuncs"] = "max_counter"
+        # 1 once a non-daemon Python thread's thread state is deleted: threading._shutdown's join returns.
+        self.thread_done = b.array("thread_done", nth, BOOL, labels=lay.threads) if lay.joined else None
         self.lock = b.array("lock", len(lay.locks), holder, labels=lay.locks) if lay.locks else None
         self.event = b.array("event", len(lay.events), BOOL, labels=lay.events) if lay.events else None
 

@@ -188,3 +188,15 @@ def test_new_interpreter_from_config_own_gil_does_not_block_main_and_shared_gil_
     assert verdict("new_interpreter_from_config_shared_gil", "cpython_3_12", "no_deadlock")[0] == "violated"
     assert "Py_NewInterpreterFromConfig" not in DESIGNS["cpython_3_11"].api
     assert "Py_NewInterpreterFromConfig" in DESIGNS["cpython_3_12"].api
+
+
+def test_final_runs_a_call_queued_during_the_guard_wait_only_because_it_loops_back():
+    # PR #149116: after the guard wait the finalizer goes back through the pre-finalization
+    # calls; with the CAS retried alone, the pending call would never run.
+    from dataclasses import replace
+    from interpcheck.model.programs.compile import build_system
+    spec = load_spec(SPECS / "pep788_pending_call_during_guard_wait.toml")
+    prop = "call_queued_after_atexit_runs"
+    assert verdict("pep788_pending_call_during_guard_wait", "final", prop) == ("holds", None)
+    retry_only = build_system(spec.scenario, replace(DESIGNS["final"], options={}))
+    assert run(retry_only, [prop], EngineOptions())[0].verdict.value == "violated"

@@ -19,6 +19,8 @@ def _call(op: CCall, thread: str) -> list[str]:
     if f == "PyGILState_Ensure":
         return ["PyGILState_STATE st = PyGILState_Ensure();", *([f"{r} = st;"] if r else []),
                 "returned(t, st == PyGILState_LOCKED ? \"PyGILState_LOCKED\" : \"PyGILState_UNLOCKED\");"]
+    if f == "PyGILState_Release:clear":   # the hook is the __del__ of an object the thread state owns
+        return ["own_clear_hook();", f"PyGILState_Release((PyGILState_STATE){_one(a, op)});", "returned(t, NULL);"]
     if f == "PyGILState_Release":
         return [f"PyGILState_Release((PyGILState_STATE){_one(a, op)});", "returned(t, NULL);"]
     if f == "Py_IsFinalizing":
@@ -37,6 +39,11 @@ def _call(op: CCall, thread: str) -> list[str]:
         return ["t->saved = PyEval_SaveThread();", "event(t, \"yielded\");"]
     if f == "run_python:pending":  # the eval breaker runs the queued pending call (pending_hook) first
         return ["PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
+    if f == "PyUnstable_AtExit":   # 3.13+: its callback is unstable_hook (runtime.c)
+        interp = "PyInterpreterState_Main()" if _one(a, op) == "main" else f"(PyInterpreterState *){_one(a, op)}"
+        return ["#if PY_VERSION_HEX >= 0x030D0000", f"int rc = PyUnstable_AtExit({interp}, unstable_hook, NULL);",
+                "#else", "int rc = -1;", "#endif", *([f"{r} = rc;"] if r else []), "char r[16];",
+                "snprintf(r, sizeof r, \"%d\", rc);", "returned(t, r);"]
     if f in ("Py_AddPendingCall", "Py_AtExit"):
         hook = "pending_hook, NULL" if f == "Py_AddPendingCall" else "exit_hook"
         return [f"int rc = {f}({hook});", *([f"{r} = rc;"] if r else []), "char r[16];",
@@ -45,14 +52,17 @@ def _call(op: CCall, thread: str) -> list[str]:
         return ["PyEval_RestoreThread(t->saved);", "PyRun_SimpleString(\"pass\");", "returned(t, NULL);"]
     if f == "Py_BEGIN_ALLOW_THREADS":
         return ["t->saved = PyEval_SaveThread();", "returned(t, NULL);"]
-    if f == "Py_END_ALLOW_THREADS":
-        return ["PyEval_RestoreThread(t->saved);", "returned(t, NULL);"]
+    if f == "Py_END_ALLOW_THREADS":   # saved is cleared, as the model's: a target's return re-attaches only if set
+        return ["PyEval_RestoreThread(t->saved);", "t->saved = NULL;", "returned(t, NULL);"]
     if f in ("PyMutex_Lock", "PyMutex_Unlock"):    # 3.13+: parks detached when contended
         return [f"{f}(&pymutex_{_one(a, op)});", "returned(t, NULL);"]
     if f in ("lock", "unlock"):
         return [f"pthread_mutex_{f}(&lock_{_one(a, op)});", "returned(t, NULL);"]
     if f == "work":
         return ["returned(t, NULL);"]
+    if f == "python_thread_exit":   # the threading.Thread's target returns (runtime.c threading_target)
+        return ["if (t->saved) { PyEval_RestoreThread(t->saved); t->saved = NULL; }", "t->ended = 1;",
+                "returned(t, NULL);"]
     if f == "set":
         return ["pthread_mutex_lock(&mu);", f"event_{_one(a, op)} = 1;", "pthread_cond_broadcast(&cv);",
                 "pthread_mutex_unlock(&mu);", "returned(t, NULL);"]
@@ -142,15 +152,19 @@ def to_c(plan: Plan, version: str, trace_name: str) -> str:
             f"    drive(threads, steps, {len(plan.steps)});", "    return NULL;", "}", "",
             "int main(int argc, char **argv)", "{",
             "    if (argc > 1)", "        settle_ms = atol(argv[1]);",
-            "    Py_InitializeEx(0);", "    install_hooks(1);"]
+            "    Py_InitializeEx(0);", "    install_hooks(1);", "    all_threads = threads;"]
+    for k, t in enumerate(plan.threads):   # threading.Thread(target=threading_target) from the main thread
+        if t.threading:
+            out.append(f"    start_threading_thread({k}, {int(t.threading == 'daemon')});   /* {t.name}: a "
+                       f"{'daemon' if t.threading == 'daemon' else 'non-daemon'} threading.Thread */")
     out += ["    PyThreadState *first = PyEval_SaveThread();   /* the GIL is free while Python threads start */",
             "    pthread_t pt, drv;"]
     for k, t in enumerate(plan.threads):
-        if k != main:
+        if k != main and not t.threading:
             kind = "a Python thread of main, detached" if t.python else "a native thread"
             out.append(f"    pthread_create(&pt, NULL, thread_main, &threads[{k}]);   /* {t.name}: {kind} */")
-    if any(t.python for t in plan.threads):
-        out.append(f"    wait_python_threads({sum(t.python for t in plan.threads)});")
+    if any(t.python or t.threading for t in plan.threads):
+        out.append(f"    wait_python_threads({sum(bool(t.python or t.threading) for t in plan.threads)});")
     if main < 0:
         out.append("    (void)first;   /* no spec thread holds main's thread state */")
     elif attached:

@@ -112,7 +112,8 @@ def _judge(e: Expect, seen: str) -> StepResult:
     if e.outcome == "hook flag" and seen.startswith("hook flag finalizing=0"):
         raise NotReplayable(f"step {e.step} ({e.label}): the hook meant to run after the finalizing flag "
                             "runs before it on this version")
-    if e.outcome in ("hook atexit", "hook flag", "hook pending", "hook exitfunc", "yielded", "exited"):
+    if e.outcome in ("hook atexit", "hook flag", "hook pending", "hook exitfunc", "hook clear", "hook unstable_atexit",
+                     "yielded", "exited"):
         ok = seen.startswith(e.outcome)
         return StepResult(e, words, ok, why="" if ok else f"predicted {e.outcome}, observed {words}")
     if e.outcome == "returned":

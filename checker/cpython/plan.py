@@ -26,15 +26,24 @@ CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadSta
          "PyEval_RestoreThread", "lock", "unlock", "work", "set", "wait", "Py_NewInterpreter",
          "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",
          "PyThreadState_Swap", "PyThreadState_Delete", "PyThreadState_Get", "PyMutex_Lock", "PyMutex_Unlock",
-         "PyThreadState_Clear", "PyInterpreterState_GetID", "Py_AddPendingCall", "Py_AtExit", "Py_NewInterpreterFromConfig"}
+         "PyThreadState_Clear", "PyInterpreterState_GetID", "Py_AddPendingCall", "Py_AtExit", "Py_NewInterpreterFromConfig",
+         "python_thread_exit", "PyUnstable_AtExit"}
 # The runtime's own steps that call a function a spec gave (compile.py `_hook`): the event the
 # harness's callback reports when it runs one (runtime.c pending_hook, exit_hook).
 HOOKS = {"_Py_FinishPendingCalls": "hook pending",
-         "call_ll_exitfuncs": "hook exitfunc"}
+         "call_ll_exitfuncs": "hook exitfunc",
+         "_PyAtExit_Fini": "hook unstable_atexit"}
 PHASED = {"Py_FinalizeEx", "Py_EndInterpreter"}
 # A phased call's steps, by the start of the model's note: what the harness stops at.
 PHASES = (("pre-finalization", "hook atexit"), ("finalizing flag set", "hook flag"),
-          ("thread states freed", "returned"))
+          ("thread states freed", "returned"), ("threading._shutdown: waits", "inside"),
+          ("threading._shutdown: every", "hook atexit"), ("non-daemon threads joined", "hook atexit"))
+# threading._shutdown's join runs before the atexit hook, with no boundary of its own: the hook
+# comes at the join's last step, and the steps before it go on inside Py_FinalizeEx.
+JOIN = ("threading._shutdown", "non-daemon threads joined")
+# PyGILState_Release whose PyThreadState_Clear runs the spec's `tstate_clear` destructors: the
+# harness stores an object in the thread state's dict whose __del__ is the hook (runtime.c).
+CLEARING = ("counter 0: PyThreadState_Clear runs", "destructors done")
 # Model calls the harness cannot make happen on the real runtime, and why.
 NOT_FORCEABLE = {
     "use_object": "using an object under the wrong interpreter has no outcome the process shows "
@@ -82,6 +91,7 @@ class ThreadPlan:
     main: bool                    # holds the main interpreter's first thread state at the start
     attached: bool
     python: bool = False          # a Python thread of main with a thread state of its own, detached
+    threading: str | None = None  # ... started as a threading.Thread: "joined" (non-daemon) or "daemon"
     ops: list[CCall] = field(default_factory=list)
 
 
@@ -110,11 +120,12 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
     for t in scenario.threads:
         if t.tstate not in (None, "main"):
             raise NotReplayable(f"thread {t.name} starts with a thread state of {t.tstate}: only main's is set up")
-        threads.append(ThreadPlan(t.name, False, t.attached, python=t.tstate == "main"))
+        threads.append(ThreadPlan(t.name, False, t.attached, python=t.tstate == "main" and not t.python,
+                                  threading=t.python))
     # The thread that starts attached (else the first) runs on the process's main thread with the
     # thread state Py_Initialize made; every other thread of the main interpreter is a Python
     # thread the harness starts inside Py_BEGIN_ALLOW_THREADS, with a thread state of its own.
-    holders = [t for t in threads if t.python]
+    holders = [t for t in threads if t.python]   # threading threads are never the main thread
     if holders:
         first = next((t for t in holders if t.attached), holders[0])
         first.main, first.python = True, False
@@ -127,6 +138,7 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
 
     steps: list[Expect] = []
     in_hook: dict[str, object] = {}   # the thread is inside a hook's callback (its `resume` leaves it)
+    flag_left: set[str] = set()       # a PyUnstable_AtExit callback left the flag hook before teardown
     for row in steps_of(system, trace):
         action = system.actions[row.action]
         pre, post = trace.states[row.index - 1], trace.states[row.index] if row.index < len(trace.states) \
@@ -135,6 +147,9 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
         label = f"{t}: {row.call}" + (f" -> {row.result}" if row.result is not None else "")
         if action.name in NOT_FORCEABLE:
             raise NotReplayable(f"step {row.index} ({label}): {NOT_FORCEABLE[action.name]}")
+        if action.name == "_PyAtExit_Fini" and row.note.endswith("runs") and t not in in_hook:
+            by_name[t].ops.append(CCall(row.index, "resume", label=f"{t}: {row.call}"))   # leave the flag hook
+            flag_left.add(t)
         if action.name in HOOKS:
             steps.append(_hook_step(row, action, t, by_name[t], in_hook, steps))
             continue
@@ -150,12 +165,26 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
             raise NotReplayable(f"step {row.index} ({label}): no C translation of `{action.name}` yet")
         starts = bool(_START.fullmatch(cell(pre, f"pc.{t}") or ""))
         outcome = _outcome(cell, post, t)
+        if action.name == "PyGILState_Release" and row.note.startswith(CLEARING[0]):
+            op = _op(row.index, action, row.call, t, system)
+            by_name[t].ops.append(replace(op, function="PyGILState_Release:clear"))
+            steps.append(Expect(row.index, t, label, row.note, "hook clear"))
+            continue
+        if action.name == "PyGILState_Release" and row.note.startswith(CLEARING[1]):
+            by_name[t].ops.append(CCall(row.index, "resume", label=label))   # the __del__ returns
+            starts = False
+        if action.name in PHASED and row.note.startswith(JOIN):
+            at = next((k for k in range(len(steps) - 1, -1, -1) if steps[k].thread == t), None)
+            if at is not None and steps[at].outcome == "hook atexit":   # the begin step: the join comes first
+                steps[at] = replace(steps[at], outcome="inside")
         if action.name in PHASED and outcome in ("returned", "inside"):
             outcome = next((o for prefix, o in PHASES if row.note.startswith(prefix)), None)
             if outcome is None:
                 raise NotReplayable(f"step {row.index} ({label}): no hook in the runtime marks `{row.note}`")
         elif action.name == "run_python" and row.note.startswith("eval breaker"):
             outcome = "yielded"
+        elif outcome == "inside" and _clearing_resumes(system, system.threads.index(t), post, cell(post, f"pc.{t}")):
+            outcome = "returned"   # the destructor's last call returned; the __del__ returns at the next step
         if action.name == "run_python" and t in in_hook and in_hook[t] == cell(pre, f"pc.{t}"):
             # the queue is empty: leave the pending call's callback; this run_python's PyRun goes on
             in_hook.pop(t)
@@ -165,16 +194,25 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
             steps.append(Expect(row.index, t, label, row.note, outcome, None, cell(post, f"attached[{t}]") != "NULL",
                                 cell(post, f"gilstate[{t}]") != "NULL"))
             continue
-        if starts:
+        if action.name == "PyGILState_Release" and row.note.startswith(CLEARING[1]):
+            pass
+        elif starts:
             op = _op(row.index, action, row.call, t, system)
             by_name[t].ops.append(CCall(op.step, "run_python:yield", label=op.label) if outcome == "yielded" else op)
-        elif action.name in PHASED:
+        elif action.name in PHASED and not row.note.startswith(JOIN) and t in flag_left:
+            flag_left.discard(t)   # the callback's hook was left already; Py_FinalizeEx returns on its own
+        elif action.name in PHASED and not row.note.startswith(JOIN):   # the join is not a hook to leave
             by_name[t].ops.append(CCall(row.index, "resume", label=row.call))
         elif by_name[t].ops and (later := _op(row.index, action, row.call, t, system)).result:
             by_name[t].ops[-1] = replace(by_name[t].ops[-1], result=later.result)   # Ensure's attach step has it
         elif action.name == "run_python":
             by_name[t].ops.append(CCall(row.index, "run_python:resume", label=row.call))
         returned = outcome == "returned"
+        if action.name == "python_thread_exit" and returned:
+            # reported just before the target returns to Python, attached; threading deletes the
+            # thread state after it, with nothing to report from
+            steps.append(Expect(row.index, t, label, row.note, outcome))
+            continue
         steps.append(Expect(row.index, t, label, row.note, outcome, row.result if returned else None,
                             cell(post, f"attached[{t}]") != "NULL" if returned else None,
                             cell(post, f"gilstate[{t}]") != "NULL" if returned else None))
@@ -193,7 +231,8 @@ def _hook_step(row, action, t: str, plan: ThreadPlan, in_hook: dict[str, bool], 
     if row.note.endswith("runs"):
         if t in in_hook:
             plan.ops.append(CCall(row.index, "resume", label=label))
-        elif steps and steps[-1].thread == t and steps[-1].outcome in ("hook atexit", "returned"):
+        elif action.name != "_PyAtExit_Fini" and steps and steps[-1].thread == t \
+                and steps[-1].outcome in ("hook atexit", "returned"):
             steps[-1] = replace(steps[-1], outcome="inside", result=None, attached=None, gilstate=None)
         in_hook[t] = True
         return Expect(row.index, t, label, row.note, event)
@@ -203,6 +242,8 @@ def _hook_step(row, action, t: str, plan: ThreadPlan, in_hook: dict[str, bool], 
     del in_hook[t]
     if action.name == "_Py_FinishPendingCalls":
         return Expect(row.index, t, label, row.note, "hook atexit")
+    if action.name == "_PyAtExit_Fini":   # teardown goes on; its step sees Py_FinalizeEx return
+        return Expect(row.index, t, label, row.note, "inside")
     return Expect(row.index, t, label, row.note, "returned", None, False, False)
 
 
@@ -266,6 +307,15 @@ def _stuck(system: System, trace: Trace, by_name: dict[str, ThreadPlan], cell, d
             label = f"{name}: {action.call}"
         out.append(Expect(step, name, label, "the model says this thread never moves again", "blocked"))
     return out
+
+
+def _clearing_resumes(system: System, t: int, state: tuple, label: str | None) -> bool:
+    """Whether thread t's next step is the one after the `tstate_clear` destructors (the
+    destructor's last call has returned)."""
+    if not label or not label.startswith("line"):
+        return False
+    pc = state[system.var(f"pc.{system.threads[t]}").base]
+    return any(a.name == "PyGILState_Release" and a.note.startswith(CLEARING[1]) for a in _calls_at(system, t, pc))
 
 
 def _calls_at(system: System, t: int, pc: int) -> list:

@@ -46,7 +46,11 @@ struct thread {
     char event[200];         /* the last event */
     int phase;               /* 0, or in a phased call: 1 started, 2 at atexit, 3 after the flag */
     PyThreadState *saved;    /* Py_BEGIN_ALLOW_THREADS / the eval breaker */
+    int ended;               /* a threading.Thread: its target returned (python_thread_exit) */
+    int clearing;            /* inside the `tstate_clear` destructor (hook "clear") */
 };
+
+static struct thread *all_threads;     /* the generated program's table */
 
 static long settle_ms = 300;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -109,7 +113,7 @@ static void run_ops(struct thread *t)
         if (!t->op(t, i))
             return;
     }
-    if (t->phase)                 /* the trace ends inside a phased call: stay in its hook */
+    if (t->phase || t->clearing)  /* the trace ends inside a phased call or a destructor: stay there */
         wait_turn(INT_MAX);
 }
 
@@ -141,7 +145,13 @@ static PyObject *hook(PyObject *module, PyObject *arg)
     const char *what = PyUnicode_AsUTF8(arg);
     if (t == NULL || what == NULL)
         Py_RETURN_NONE;
-    if (t->phase == 1 && strcmp(what, "atexit") == 0) {
+    if (strcmp(what, "clear") == 0) {      /* PyThreadState_Clear drops the object: its __del__ */
+        event(t, "hook clear");
+        t->clearing++;
+        run_ops(t);
+        t->clearing--;
+    }
+    else if (t->phase == 1 && strcmp(what, "atexit") == 0) {
         t->phase = 2;
         event(t, "hook atexit");
         run_ops(t);
@@ -182,6 +192,18 @@ static void exit_hook(void)
     run_ops(t);
 }
 
+/* The function PyUnstable_AtExit registers (3.13+): _PyAtExit_Fini runs it in the
+   interpreter's teardown, attached; it runs the spec's unstable_atexit ops until a `resume`. */
+static void unstable_hook(void *data)
+{
+    struct thread *t = self;
+    (void)data;
+    if (t == NULL)
+        return;
+    event(t, "hook unstable_atexit");
+    run_ops(t);
+}
+
 static PyMethodDef hook_def = {"interpcheck_hook", hook, METH_O, NULL};
 
 /* The switch interval is made long: a thread waiting for the GIL would otherwise make the
@@ -209,6 +231,10 @@ static const char HOOKS_PY[] =
     "            hook('flag')\n"
     "            return self.real.flush()\n"
     "    sys.modules['__main__'].__dict__['interpcheck_flag'] = Flag()\n"
+    "    class Clear:\n"
+    "        def __del__(self, hook=hook):\n"
+    "            hook('clear')\n"
+    "    sys.modules['__main__'].__dict__['interpcheck_Clear'] = Clear\n"
     "    if main:\n"
     "        sys.stdout = Out(sys.stdout)\n";
 
@@ -229,6 +255,22 @@ static void install_hooks(int main_interpreter)
     Py_DECREF(done);
     Py_DECREF(fn);
     Py_DECREF(r);
+}
+
+/* An object whose __del__ is the hook, owned by the attached thread state (its dict): the
+   PyThreadState_Clear inside PyGILState_Release drops it, and the destructor runs the spec's
+   `tstate_clear` operations (gh-119585). */
+static void own_clear_hook(void)
+{
+    PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));
+    PyObject *cls = PyDict_GetItemString(main_dict, "interpcheck_Clear");
+    PyObject *obj = cls ? PyObject_CallNoArgs(cls) : NULL;
+    PyObject *dict = PyThreadState_GetDict();
+    if (obj == NULL || dict == NULL || PyDict_SetItemString(dict, "interpcheck_clear", obj) < 0) {
+        note("error cannot give the thread state an object to clear");
+        _exit(3);
+    }
+    Py_DECREF(obj);
 }
 
 /* ---- threads and the driver -------------------------------------------------------- */
@@ -271,6 +313,41 @@ static void wait_python_threads(int n)
     while (python_threads_ready < n)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
+}
+
+/* The target of a threading.Thread (a spec thread with `python_thread`): detaches, as the C
+   function a thread calls with Py_BEGIN_ALLOW_THREADS would, runs the thread's operations and
+   returns to threading's bootstrap, which deletes its thread state (the join of a non-daemon
+   thread waits for that). A trace that ends before the target returns leaves it waiting. */
+static PyObject *threading_target(PyObject *module, PyObject *arg)
+{
+    struct thread *t = &all_threads[PyLong_AsLong(arg)];
+    t->saved = PyEval_SaveThread();
+    pthread_mutex_lock(&mu);
+    python_threads_ready++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    run_thread(t);
+    if (!t->ended)
+        wait_turn(INT_MAX);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef target_def = {"interpcheck_target", threading_target, METH_O, NULL};
+
+static void start_threading_thread(int k, int daemon)
+{
+    PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));
+    PyObject *fn = PyCFunction_New(&target_def, NULL);
+    char code[200];
+    snprintf(code, sizeof code, "import threading\nthreading.Thread(target=interpcheck_target, args=(%d,), "
+             "daemon=%s).start()\n", k, daemon ? "True" : "False");
+    if (fn == NULL || PyDict_SetItemString(main_dict, "interpcheck_target", fn) < 0
+            || PyRun_SimpleString(code) < 0) {
+        note("error cannot start a threading.Thread");
+        _exit(3);
+    }
+    Py_DECREF(fn);
 }
 
 static void *thread_main(void *arg)

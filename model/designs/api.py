@@ -40,6 +40,9 @@ class Api:
     cite: str                    # PEP section or CPython source followed
     creates: str | None = None   # "guard" / "view" / "ref" / "wref" / "interp": one slot per call site
     needs_result: bool = False   # calling it without keeping the result leaks (still allowed)
+    # the same call when the spec's `tstate_clear` destructors run inside it: a step that
+    # leaves for them (goto LEAVE), then the steps after them (model/programs/compile.py)
+    clearing: Callable[[Site], Steps] | None = None
 
 
 @dataclass(frozen=True)

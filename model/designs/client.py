@@ -2,6 +2,8 @@
 macros, and running Python code (which needs an attached thread state)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..ir import TRUE, assign
 from ..vocabulary import C_FATAL, C_NO_TSTATE, C_UAF, C_WRONG, DELETED, O_LIVE, Outcome
 from .api import Api, Site, Steps, table
@@ -85,6 +87,24 @@ def _use_object(s: Site) -> Steps:
              Outcome(cur.ne(0) & v.interp_of(cur).eq(want) & v.phase_of(want).ne(DELETED), [], "used")]]
 
 
+def _python_thread_exit(s: Site) -> Steps:
+    # A threading.Thread's target returns (a C function, attached again if it ended detached:
+    # its own Py_END_ALLOW_THREADS), then thread_run deletes its thread state and releases the
+    # GIL (Modules/_threadmodule.c:360-361 (v3.13.5)); for a non-daemon thread that is what
+    # threading._shutdown's join waits for.
+    v, t = s.v, s.t
+    cur = v.attached[t]
+    done = [assign(v.thread_done[t], 1)] if t in v.layout.joined else []
+    ended = v.delete_tstate(t, v.saved[t]) + [assign(v.saved[t], 0), assign(v.checked[t], 0)] + done
+    # re-attach and delete in one step: the GIL is taken and given back, so it stays free
+    reattach = [replace(o, guard=cur.eq(0) & v.saved[t].ne(0) & o.guard, updates=o.updates if o.stop else ended)
+                for o in v.attach_outcomes(t, v.saved[t], [], "target returned (re-attached): thread state deleted")]
+    return [[Outcome(cur.eq(0) & v.saved[t].eq(0), v.crash_with(C_NO_TSTATE),
+                     "target returns to Python with no thread state", stop=True),
+             Outcome(cur.ne(0), v.delete_tstate(t, cur) + v.detach(t) + done,
+                     "target returned: thread state deleted, GIL released")] + reattach]
+
+
 def _choose(s: Site) -> Steps:
     # A condition the program does not model (a C frontend's `if (n > 0)`): both ways are
     # possible, each a step of its own thread only.
@@ -107,5 +127,7 @@ CLIENT = table(
     Api("run_python", (), None, _run_python, "any Python code: needs an attached thread state"),
     Api("use_object", ("interp",), None, _use_object, "PEP 788 'PyGILState_Ensure can use the wrong interpreter'"),
     Api("work", (), None, _pass, "C work that touches no Python state"),
+    Api("python_thread_exit", (), None, _python_thread_exit,
+        "Modules/_threadmodule.c thread_run: the target returns, the thread state is deleted"),
     Api("choose", (), "int", _choose, "a condition not modelled: 1 or 0, either may come (nondeterministic)"),
 )

@@ -20,6 +20,11 @@ from .api import Api, Design, Site, Steps, table
 from .legacy import CPYTHON_3_14
 
 
+# PR #149116: after the guard wait the finalizer repeats the pre-finalization calls (thread
+# join, pending calls) before its next CAS (docs/modeling.md, "The PEP 788 finalization loop").
+PREFINAL_LOOP = {"prefinal_loop": True}
+
+
 def _acquire(v: Vocabulary, slot: int, interp: Expr) -> list:
     """One successful try-acquire: the guard counter CAS (+1 while not NOT_ALLOWED)."""
     return [assign(v.g_status[slot - 1], O_LIVE), assign(v.g_interp[slot - 1], interp),
@@ -244,22 +249,24 @@ def pep788_api(draft: bool, view_main_can_fail: bool = True, restore_above_zero:
 FINAL = Design(
     "final", "PEP 788 as accepted (3.15): guards, views, Ensure/Release with a token; legacy API and "
     "lifecycle as in 3.14.", {**CPYTHON_3_14.api, **pep788_api(draft=False)}, "PEP 788 (Final); CPython 3.14 lifecycle",
-    waits_for_guards=True, covers=((3, 15, 0), (3, 15, 99)))
+    waits_for_guards=True, options=PREFINAL_LOOP, covers=((3, 15, 0), (3, 15, 99)))
 
 FINAL_DRAFT = Design(
     "final_draft", "PR #149116 draft of 2026-05-05: Ensure with a same-interpreter tstate attached "
     "returned SENTINEL, so Release detached it (found in review).",
-    {**CPYTHON_3_14.api, **pep788_api(draft=True)}, "PR #149116 draft of 2026-05-05 (colesbury's review)", waits_for_guards=True)
+    {**CPYTHON_3_14.api, **pep788_api(draft=True)}, "PR #149116 draft of 2026-05-05 (colesbury's review)",
+    waits_for_guards=True, options=PREFINAL_LOOP)
 
 FINAL_PEP_TEXT = Design(
     "final_pep_text", "As final, but PyInterpreterView_FromMain as the PEP text has it: it never fails "
     "(OOM aside), where the merged docs make it NULL once main has finalized.",
     {**CPYTHON_3_14.api, **pep788_api(draft=False, view_main_can_fail=False)}, "PEP 788 (Final) 'PyInterpreterView_FromMain' (fails only on OOM)",
-    waits_for_guards=True)
+    waits_for_guards=True, options=PREFINAL_LOOP)
 
 FINAL_DOCS_RELEASE = Design(
     "final_docs_release", "As final, but PyThreadState_Release attaches the token's thread state even while the "
     "counter stays above 0, as the merged docs' unconditional 'it will be attached upon returning' reads "
     "(the PEP's pseudo-code, which final follows, returns early).",
     {**CPYTHON_3_14.api, **pep788_api(draft=False, restore_above_zero=True)},
-    "PEP 788 (Final) PyThreadState_Release; merged C API docs (versionadded next)", waits_for_guards=True)
+    "PEP 788 (Final) PyThreadState_Release; merged C API docs (versionadded next)",
+    waits_for_guards=True, options=PREFINAL_LOOP)

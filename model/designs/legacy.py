@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..ir import TRUE, Check, assign, ite
-from ..vocabulary import (C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED, O_LIVE, O_SHUTDOWN, RUNTIME_3_11,
+from ..vocabulary import (LEAVE, C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED, O_LIVE, O_SHUTDOWN, RUNTIME_3_11,
                           RUNTIME_3_12, RUNTIME_3_13, RUNTIME_3_13_8, RUNTIME_3_14, T_HUNG, Outcome)
 from .api import Api, Design, Site, Steps, table
 from .client import CLIENT
@@ -90,6 +90,31 @@ def gilstate_release(s: Site) -> Steps:
         Outcome(ok & (count > 1) & old.ne(UNLOCKED), [assign(count, count - 1)] + v.pop(t),
                 "stays attached", checks=checks),
     ]]
+
+
+def gilstate_release_clearing(s: Site) -> Steps:
+    # PyGILState_Release whose PyThreadState_Clear runs the spec's `tstate_clear` destructors,
+    # with the thread state attached. On 3.11 and 3.12 gilstate_counter is 0 then, so a
+    # destructor's PyGILState_Ensure/Release pair deletes the thread state under the outer
+    # Clear, which goes on with it freed (gh-119585; run: SIGSEGV, valgrind: reads inside the
+    # freed block); 3.13 keeps it at 1 while Clear runs (Python/pystate.c:2832-2834 (v3.13.5);
+    # later 3.12 releases too, backport PR #119861, not modelled: cpython_3_12 follows 3.12.1).
+    v, t = s.v, s.t
+    ts, cur = v.gilstate[t], v.attached[t]
+    count = v.gil_counter[ts - 1]
+    kept = v.runtime.clear_keeps_counter
+    step0 = [o if o.note != "counter 0: thread state cleared and deleted" else
+             Outcome(o.guard, [] if kept else [assign(count, 0)],
+                     "counter 0: PyThreadState_Clear runs the thread state's destructors"
+                     + (" (gilstate_counter kept at 1 meanwhile)" if kept else ""), goto=LEAVE)
+             for o in gilstate_release(s)[0]]
+    checks = (Check("release_restores", v.restored(t)),)
+    gone = [assign(v.gil_counter[cur - 1], 0)] if kept else []
+    step1 = [Outcome(cur.eq(0), v.crash_with(C_UAF), "destructors done, but one of them deleted the thread state: "
+                     "PyThreadState_Clear goes on with it freed", stop=True),
+             Outcome(cur.ne(0), gone + v.delete_tstate(t, cur) + v.detach(t) + v.pop(t),
+                     "destructors done: thread state deleted", checks=checks)]
+    return [step0, step1]
 
 
 def gilstate_get(s: Site) -> Steps:
@@ -186,6 +211,23 @@ def at_exit(s: Site) -> Steps:
     v = s.v
     queued = [] if v.exitfuncs is None else [assign(v.exitfuncs, v.exitfuncs + 1)]
     return [[Outcome(TRUE, queued + s.ret(0), "registered for after finalization")]]
+
+
+def unstable_at_exit(s: Site) -> Steps:
+    # PyUnstable_AtExit (3.13+, Modules/atexitmodule.c:27-52 (v3.13.5)): needs a thread state
+    # (_Py_EnsureTstateNotNULL: Py_FatalError without one) and stores the spec's
+    # `unstable_atexit` function for interpreter `interp`. It runs in _PyAtExit_Fini
+    # (Modules/atexitmodule.c:103-120), from interpreter_clear (Python/pystate.c:866 (v3.13.5)):
+    # in the interpreter's teardown, after its object finalizers, on the finalizing thread with
+    # its thread state attached; not in the atexit phase. Returns 0.
+    v, t = s.v, s.t
+    interp = s.args[0]
+    gone = interp.eq(0) | v.phase_of(interp).eq(DELETED)
+    queue = v.unstable_exitfuncs
+    stored = [] if queue is None else [assign(queue[interp - 1], queue[interp - 1] + 1)]
+    return [[Outcome(v.attached[t].eq(0), v.crash_with(C_FATAL), "no thread state: Py_FatalError", stop=True),
+             Outcome(v.attached[t].ne(0) & gone, v.crash_with(C_UAF), "interpreter NULL or freed", stop=True),
+             Outcome(v.attached[t].ne(0) & ~gone, stored + s.ret(0), "registered for the interpreter's teardown")]]
 
 
 def save_thread(s: Site) -> Steps:
@@ -312,7 +354,8 @@ def mutex_unlock(s: Site) -> Steps:
 LEGACY_API = table(
     Api("Py_IsFinalizing", (), "int", is_finalizing, "pylifecycle.c Py_IsFinalizing; PEP 788 'Py_IsFinalizing is insufficient'"),
     Api("PyGILState_Ensure", (), "gilstate", gilstate_ensure, "Python/pystate.c PyGILState_Ensure"),
-    Api("PyGILState_Release", ("gilstate",), None, gilstate_release, "Python/pystate.c PyGILState_Release"),
+    Api("PyGILState_Release", ("gilstate",), None, gilstate_release, "Python/pystate.c PyGILState_Release",
+        clearing=gilstate_release_clearing),
     Api("PyGILState_GetThisThreadState", (), "tstate", gilstate_get, "Python/pystate.c PyGILState_GetThisThreadState"),
     Api("PyThreadState_New", ("interp",), "tstate", tstate_new, "Python/pystate.c PyThreadState_New"),
     Api("PyThreadState_Swap", ("tstate",), "tstate", tstate_swap, "Python/pystate.c PyThreadState_Swap"),
@@ -351,7 +394,10 @@ API_3_12 = {**LEGACY_APIS, **table(
 API_3_13 = {**API_3_12, **table(
     Api("PyThreadState_GetUnchecked", (), "tstate", tstate_get_unchecked, "Python/pystate.c:2417 (v3.13.5)"),
     Api("PyMutex_Lock", ("lock",), None, mutex_lock, "Python/lock.c:582 (v3.13.5); Python/parking_lot.c:206"),
-    Api("PyMutex_Unlock", ("lock",), None, mutex_unlock, "Python/lock.c (v3.13.5)"))}
+    Api("PyMutex_Unlock", ("lock",), None, mutex_unlock, "Python/lock.c (v3.13.5)"),
+    Api("PyUnstable_AtExit", ("interp",), "int", unstable_at_exit,
+        "Modules/atexitmodule.c:27, :103 (v3.13.5); Doc/c-api/init.rst PyUnstable_AtExit; the function: spec "
+        "`unstable_atexit`"))}
 API_3_14 = {**API_3_13, **table(
     Api("PyThread_hang_thread", (), None, hang_thread,
         "Python/thread_pthread.h:434, Include/internal/pycore_pythread.h:167 (v3.14.7); gh-87135"))}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..ir import TRUE, Expr, all_of, any_of, assign, ite, lift
-from ..vocabulary import (C_FATAL, C_NO_TSTATE, DELETED, FINALIZING, GUARDS_CLOSED, O_FREED, O_LIVE, O_SHUTDOWN,
+from ..vocabulary import (LEAVE, C_FATAL, C_NO_TSTATE, DELETED, FINALIZING, GUARDS_CLOSED, O_FREED, O_LIVE, O_SHUTDOWN,
                           PREFINAL, RUNNING, Outcome, Vocabulary)
 from .api import Api, Site, Steps
 
@@ -33,9 +33,24 @@ def begin(v: Vocabulary, t: int, interp: Expr, what: str) -> Steps:
                 "pre-finalization: thread join, atexit handlers")]]
 
 
-def close_guards(v: Vocabulary, t: int, interp: Expr) -> Steps:
+def join_threads(v: Vocabulary, t: int) -> Steps:
+    """wait_for_thread_shutdown (Python/pylifecycle.c:1764 (v3.11.2), :2035 (v3.13.5)), before
+    pending calls and atexit: threading._shutdown waits, GIL released, for each non-daemon
+    thread's thread state to be deleted; daemon threads are not waited for."""
+    done = all_of(*[v.thread_done[k].eq(1) for k in v.layout.joined if k != t])
+    me = v.attached[t]
+    wait = [Outcome(done, [], "threading._shutdown: every non-daemon thread has ended"),
+            Outcome(~done, [assign(v.saved[t], me)] + v.detach(t),
+                    "threading._shutdown: waits for the non-daemon threads, GIL released", goto=1)]
+    wake = v.attach_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "non-daemon threads joined: re-attached")
+    return [wait, [replace(o, guard=all_of(done, o.guard)) for o in wake]]
+
+
+def close_guards(v: Vocabulary, t: int, interp: Expr, loop: bool = False) -> Steps:
     """PR #149116 make_pre_finalization_calls: CAS the guard word 0 → NOT_ALLOWED; else detach
-    and park on the word until it reaches 0, re-attach, and try again."""
+    and park on the word until it reaches 0, re-attach, and try again. `loop`: before trying
+    again, go back through the pre-finalization calls (goto LEAVE: the program compiler puts
+    the thread join and the pending calls there; atexit handlers already ran and were cleared)."""
     count = v.guards[interp - 1]
     me = v.attached[t]
     cas = Outcome(count.eq(0), [assign(v.phase_of(interp), GUARDS_CLOSED)],
@@ -43,7 +58,8 @@ def close_guards(v: Vocabulary, t: int, interp: Expr) -> Steps:
     park = Outcome(count > 0, [assign(v.saved[t], me)] + v.detach(t),
                    "guards held: finalizer detaches and parks until they are closed", goto=1)
     wake = v.attach_outcomes(t, v.saved[t], [assign(v.saved[t], 0)], "guard count reached 0: finalizer wakes")
-    wake = [replace(o, guard=all_of(count.eq(0), o.guard), goto=0 if not o.stop else None) for o in wake]
+    again = LEAVE if loop else 0
+    wake = [replace(o, guard=all_of(count.eq(0), o.guard), goto=again if not o.stop else None) for o in wake]
     return [[cas, park], wake]
 
 
@@ -109,10 +125,10 @@ def teardown(v: Vocabulary, t: int, interp: Expr, s: Site, what: str) -> Steps:
 
 
 def finalize_phases(v: Vocabulary, t: int, interp: Expr, s: Site, waits_for_guards: bool,
-                    what: str) -> dict[str, Steps]:
+                    what: str, loop: bool = False) -> dict[str, Steps]:
     phases = {"begin": begin(v, t, interp, what)}
     if waits_for_guards:
-        phases["close"] = close_guards(v, t, interp)
+        phases["close"] = close_guards(v, t, interp, loop)
     phases["flag"] = flag(v, t, interp, what)
     phases["teardown"] = teardown(v, t, interp, s, what)
     return phases

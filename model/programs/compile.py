@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..designs.api import Api, Design, Site, Steps
-from ..designs.lifecycle import MAIN, finalize_phases
+from ..designs.lifecycle import MAIN, finalize_phases, join_threads
 from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
                   ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, value_range)
 from ..vocabulary import (DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
@@ -30,11 +30,20 @@ class Finalize:
     finalizers: tuple
     pending: tuple | None = None     # pending calls the main thread runs in pre-finalization (None: not main)
     exitfuncs: tuple | None = None   # Py_AtExit functions, run after teardown (None: Py_EndInterpreter)
+    pending_again: tuple | None = None   # the pending calls' own copy for PEP 788's loop after the guard wait
+    unstable: tuple = ()             # PyUnstable_AtExit functions, run in teardown (_PyAtExit_Fini)
 
 
 @dataclass(frozen=True)
 class Pending:
     """A call on the main thread at which the eval breaker runs pending calls first (run_python)."""
+    call: Call
+    program: tuple
+
+
+@dataclass(frozen=True)
+class Clearing:
+    """A call whose PyThreadState_Clear runs the spec's `tstate_clear` destructors (gh-119585)."""
     call: Call
     program: tuple
 
@@ -47,6 +56,7 @@ class ThreadSpec:
     attached: bool = True          # ... attached (holding that interpreter's GIL)
     line: int = 0
     table: str = ""                # the [[thread]] table's name (a `count` makes several threads of one)
+    python: str | None = None      # a threading.Thread of main: "joined" (non-daemon) or "daemon"
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class Scenario:
     invariants: tuple[tuple[str, str], ...] = ()              # (name, predicate): user invariants, also lemmas
     pending_calls: tuple = ()     # the function Py_AddPendingCall queues, run by the main thread
     c_atexit: tuple = ()          # the function Py_AtExit registers, run after finalization
+    tstate_clear: tuple = ()      # destructors PyThreadState_Clear runs inside PyGILState_Release
+    unstable_atexit: tuple = ()   # the function PyUnstable_AtExit registers, run in the interpreter's teardown
 
 
 @dataclass(frozen=True)
@@ -89,16 +101,34 @@ def _expand(stmts: tuple, sc: Scenario, main: bool = False) -> tuple:
             cond = replace(st.cond, subject=replace(subj)) if isinstance(subj, Call) else st.cond
             out.append(If(cond, _expand(st.body, sc, main), _expand(st.orelse, sc, main), st.line))
         elif isinstance(st, Call) and st.name == "Py_FinalizeEx":
-            pending = _expand(sc.pending_calls, sc) if main and sc.pending_calls else None
-            out.append(Finalize(replace(st), _expand(sc.atexit, sc), _expand(sc.finalizers, sc), pending,
-                                _expand(sc.c_atexit, sc) if sc.c_atexit else None))
+            inner = _without_finalization_programs(sc)   # a Py_FinalizeEx inside them splices nothing
+            pending = _expand(sc.pending_calls, inner) if main and sc.pending_calls else None
+            out.append(Finalize(replace(st), _expand(sc.atexit, inner), _expand(sc.finalizers, inner), pending,
+                                _expand(sc.c_atexit, inner) if sc.c_atexit else None,
+                                _expand(sc.pending_calls, inner) if pending is not None else None,
+                                _expand(sc.unstable_atexit, inner)))
         elif isinstance(st, Call) and st.name == "run_python" and main and sc.pending_calls:
             out.append(Pending(replace(st), _expand(sc.pending_calls, sc)))
+        elif isinstance(st, Call) and st.name == "PyGILState_Release" and sc.tstate_clear:
+            out.append(Clearing(replace(st), _expand(sc.tstate_clear, replace(sc, tstate_clear=()))))
         elif isinstance(st, Call) and st.name == "Py_EndInterpreter":
-            out.append(Finalize(replace(st), (), ()))
+            out.append(Finalize(replace(st), (), (), unstable=_expand(sc.unstable_atexit,
+                                                                      _without_finalization_programs(sc))))
         else:
             out.append(replace(st))
     return tuple(out)
+
+
+def _without_finalization_programs(sc: Scenario) -> Scenario:
+    """The scenario whose finalization splices no programs: what the spliced programs are
+    expanded in, so a Py_FinalizeEx written inside one does not splice them again, forever."""
+    return replace(sc, atexit=(), finalizers=(), pending_calls=(), c_atexit=(), unstable_atexit=())
+
+
+def _thread_end(th: ThreadSpec) -> tuple:
+    """A Python thread's program is the body of its target: when it ends, threading's bootstrap
+    deletes the thread's thread state (the step `python_thread_exit`, model/designs/client.py)."""
+    return (Call(None, "python_thread_exit", (), th.line, bare=True),) if th.python else ()
 
 
 def _walk(stmts: tuple):
@@ -121,12 +151,17 @@ def _calls(stmts: tuple):
         elif isinstance(st, Finalize):
             yield st.call
             yield from _calls(st.pending or ())
+            yield from _calls(st.pending_again or ())
             yield from _calls(st.atexit)
             yield from _calls(st.finalizers)
             yield from _calls(st.exitfuncs or ())
+            yield from _calls(st.unstable)
         elif isinstance(st, Pending):
             yield from _calls(st.program)
             yield st.call
+        elif isinstance(st, Clearing):
+            yield st.call
+            yield from _calls(st.program)
         elif isinstance(st, Call):
             yield st
 
@@ -136,7 +171,8 @@ class ProgramCompiler:
         self.group = group   # a thread table described as interchangeable threads even when it has one
         self.sc, self.design = sc, design
         self.main_thread = _main_thread(sc)
-        self.programs = [_expand(th.program, sc, t == self.main_thread) for t, th in enumerate(sc.threads)]
+        self.programs = [_expand(th.program, sc, t == self.main_thread) + _thread_end(th)
+                         for t, th in enumerate(sc.threads)]
         self.names = [th.name for th in sc.threads]
         self.kinds: list[dict[str, str]] = [{} for _ in sc.threads]
         self.shared_kinds: dict[str, str] = {}
@@ -233,7 +269,8 @@ class ProgramCompiler:
                       sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
                       sc.events, sc.nesting, sc.max_counter,
                       tuple(i if (i < born or i in own_gil) and own else 0 for i in range(len(interps))),
-                      tuple(k for k in ("pending_calls", "c_atexit") if getattr(sc, k)))
+                      tuple(k for k in ("pending_calls", "c_atexit", "unstable_atexit") if getattr(sc, k)),
+                      tuple(t for t, th in enumerate(sc.threads) if th.python == "joined"))
 
     # ----- pass 2: actions -----------------------------------------------------------------------
     def build(self) -> System:
@@ -359,7 +396,20 @@ class ProgramCompiler:
             return self._finalize(t, st, after)
         if isinstance(st, Pending):
             return self._eval_breaker(t, st, after)
+        if isinstance(st, Clearing):
+            return self._clearing(t, st, after)
         return self._call(t, st, after)
+
+    def _clearing(self, t: int, st: Clearing, after):
+        """The call's first step leaves for the destructors (goto LEAVE); they come back to its
+        second step (PyThreadState_Clear returns, then the thread state is deleted)."""
+        api = self.apis[id(st.call)]
+        steps = api.clearing(self._site(t, st.call, None))
+        label = f"__clear{len(self.pcs[t])}"
+        body = self._block(t, st.program, Goto(label, st.call.line))
+        pc = self._steps(t, st.call, steps, after, None, st.call.text, leave=body)
+        self.labels.setdefault(t, {})[label] = pc + 1
+        return pc
 
     def _eval_breaker(self, t: int, st: Pending, after):
         """run_python on the main thread: its first step may instead run a queued pending call
@@ -386,7 +436,7 @@ class ProgramCompiler:
         steps = [[Outcome(queued > 0, [assign(queued, queued - 1)], f"{what} runs", goto=LEAVE),
                   Outcome(queued.eq(0), [], f"no {what} to run")]]
         step = replace(call, name=name, target=None, args=(), bare=False)
-        phase = "exitfuncs" if name == "call_ll_exitfuncs" else "pending"
+        phase = {"call_ll_exitfuncs": "exitfuncs", "_PyAtExit_Fini": "atexit_fini"}.get(name, "pending")
         pc = self._steps(t, step, steps, after, None, f"{name}()", phase, leave=body)
         self.labels.setdefault(t, {})[label] = pc
         return pc
@@ -456,7 +506,8 @@ class ProgramCompiler:
             result = None
             interp = v.interp_of(self._arg(t, call.args[0]))
         site = self._site(t, call, result)
-        phases = finalize_phases(v, t, interp, site, self.design.waits_for_guards, call.name)
+        loop = bool(self.design.options.get("prefinal_loop"))
+        phases = finalize_phases(v, t, interp, site, self.design.waits_for_guards, call.name, loop)
         close = self.design.options.get("close_phase")   # a design's own step in place of the guard wait
         if close is not None:
             phases["close"] = close(v, t, interp, site)
@@ -464,14 +515,34 @@ class ProgramCompiler:
         if st.exitfuncs is not None and v.exitfuncs is not None:   # call_ll_exitfuncs: no thread state
             end = self._hook(t, call, v.exitfuncs, st.exitfuncs, after, "call_ll_exitfuncs", "C atexit function")
         cur = self._steps(t, call, phases["teardown"], end, result, call.text, "teardown")
+        if st.unstable and v.unstable_exitfuncs is not None:   # _PyAtExit_Fini in interpreter_clear
+            cur = self._hook(t, call, v.unstable_exitfuncs[interp - 1], st.unstable, cur, "_PyAtExit_Fini",
+                             "PyUnstable_AtExit callback")
         cur = self._block(t, st.finalizers, cur)
         cur = self._steps(t, call, phases["flag"], cur, None, call.text, "finalizing")
         if "close" in phases:
-            cur = self._steps(t, call, phases["close"], cur, None, call.text, "guards", leave=after)
+            label = f"__guards{len(self.pcs[t])}"
+            again = self._prefinal_again(t, st, Goto(label, call.line)) if loop else after
+            cur = self._steps(t, call, phases["close"], cur, None, call.text, "guards", leave=again)
+            self.labels.setdefault(t, {})[label] = cur
         cur = self._block(t, st.atexit, cur)
         if st.pending is not None and v.pending_calls is not None:   # before atexit (pylifecycle.c:1767 (v3.11.2))
             cur = self._hook(t, call, v.pending_calls, st.pending, cur, "_Py_FinishPendingCalls", "pending call")
+        if call.name == "Py_FinalizeEx" and v.layout.joined:
+            cur = self._steps(t, call, join_threads(v, t), cur, None, call.text, "join")
         return self._steps(t, call, phases["begin"], cur, None, call.text, "begin")
+
+    def _prefinal_again(self, t: int, st: Finalize, close: Goto):
+        """PEP 788's finalization loop (PR #149116): once the guards it waited for are closed,
+        the finalizer goes back through the pre-finalization calls, thread join and pending
+        calls, before the next CAS; atexit handlers ran once and were cleared."""
+        v, call = self.v, st.call
+        cur = close
+        if st.pending_again is not None and v.pending_calls is not None:
+            cur = self._hook(t, call, v.pending_calls, st.pending_again, cur, "_Py_FinishPendingCalls", "pending call")
+        if call.name == "Py_FinalizeEx" and v.layout.joined:
+            cur = self._steps(t, call, join_threads(v, t), cur, None, call.text, "join")
+        return cur
 
     # ----- emitting actions ---------------------------------------------------------------------
     def _emit(self, t: int, pc: int, call: Call, outcomes: list[Outcome], flow, text: str,
@@ -586,7 +657,7 @@ class ProgramCompiler:
         v, lay = self.v, self.v.layout
         by_start: dict[tuple, list[int]] = {}
         for t, th in enumerate(self.sc.threads):
-            by_start.setdefault((th.line, th.program, th.tstate, th.attached), []).append(t)
+            by_start.setdefault((th.line, th.program, th.tstate, th.attached, th.python), []).append(t)
         candidates = [ts for ts in by_start.values() if (len(ts) > 1 or self._grouped(ts)) and not any(
             id(call) in self.made_interps for t in ts for call in _calls(self.programs[t]))]
         if not candidates:
@@ -594,14 +665,16 @@ class ProgramCompiler:
         classes = {id(v.holder): "thread", id(v.tstate): "tstate", id(v.token): "tstate", id(v.guard): "guard",
                    id(v.view): "view", id(v.ref): "ref"}
         per_thread = [v.status, v.attached, v.gilstate, v.saved, v.to_attach, v.depth, v.checked]
+        per_thread += [v.thread_done] if v.thread_done is not None else []
         blocks = [(x, lay.tstates_per_thread) for x in (v.ts_status, v.ts_interp, v.ts_counter, v.ts_owned,
                                                                      v.gil_counter)]
         blocks += [(v.stack_prev, lay.nesting), (v.stack_guard, lay.nesting)]
         handles = {kind: [getattr(v, f"{p}_{f}") for f in ("status", "interp")] if getattr(lay, f"{kind}_slots") else []
                    for kind, p in (("guard", "g"), ("view", "v"), ("ref", "r"))}
         queues = [x for x in (v.pending_calls, v.exitfuncs, v.pending_seen) if x is not None]
+        per_interp = [v.unstable_exitfuncs] if v.unstable_exitfuncs is not None else []
         known = {id(x.var) for x in [v.crash, v.process, *queues, *self.pc_vars, *self.shared_regs.values()]}
-        known |= {id(x) for x in [v.phase, v.gil, v.guards, v.finalizer, v.lock, v.event, *per_thread]
+        known |= {id(x) for x in [v.phase, v.gil, v.guards, v.finalizer, v.lock, v.event, *per_thread, *per_interp]
                   + [x for x, _ in blocks] + [x for xs in handles.values() for x in xs] if x is not None}
         known |= {id(r.var) for regs in self.regs for r in regs.values()}
         known |= {id(r.var) for regs in self.cond_regs_of.values() for r in regs}
@@ -641,7 +714,7 @@ class ProgramCompiler:
 def _main_thread(sc: Scenario) -> int | None:
     """The process's main thread: the thread starting attached to main's thread state, else the
     first with one (as the conformance harness runs it); pending calls run only there."""
-    holders = [t for t, th in enumerate(sc.threads) if th.tstate == "main"]
+    holders = [t for t, th in enumerate(sc.threads) if th.tstate == "main" and not th.python]
     return next((t for t in holders if sc.threads[t].attached), holders[0] if holders else None)
 
 

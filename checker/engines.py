@@ -32,7 +32,7 @@ def _bmc(system: System, names: list[str] | None, opts: Options, reporter: Repor
 def _induction(system: System, names: list[str] | None, opts: Options, reporter: Reporter,
                family: Family | None) -> list[Result]:
     from .smt import check_induction
-    return check_induction(system, names, max_k=opts.depth, assume=list(system.kinds.get("lemmas", ())),
+    return check_induction(system, names, max_k=opts.depth, assume=list(system.facts.lemmas),
                            time_limit=opts.limits.time_limit, max_memory=opts.limits.max_memory)
 
 

@@ -3,6 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+from interpcheck.model.ir import System
+
+if TYPE_CHECKING:   # for the type only: smt imports this module
+    from .smt.induction import Cti
 
 
 class Verdict(str, Enum):
@@ -65,10 +71,11 @@ class Result:
     trace: Trace | None = None
     stats: Stats = field(default_factory=Stats)
     reason: str = ""  # why a verdict is unknown (which limit), or a note on how it was decided
-    system: object = None  # the System the trace belongs to, when not the one checked (parametric)
-    cti: object = None     # k-induction's counterexample to induction (smt.induction.Cti), when unproven
+    system: System | None = None  # the System the trace belongs to, when not the one checked (parametric)
+    cti: Cti | None = None   # k-induction's counterexample to induction, when unproven
     undecided: bool = False  # UNKNOWN because this engine does not decide this kind of property: no limit
     early_stop: Trace | None = None  # a witness never reached: the shortest run that ends before every thread finished
+    limit: str | None = None  # UNKNOWN because this limit was reached (time, memory, states, a bound)
 
 
 def not_decided(prop: str, engine: str, stats: Stats, why: str) -> Result:

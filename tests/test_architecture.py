@@ -30,10 +30,11 @@ def _local(name: str) -> str:
 
 def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     """The modules of this project `name` imports, at any depth of its code (lazy imports
-    inside functions count: they are cycles deferred, not removed). `from pkg import sub`
-    depends on the submodule only; `from pkg import value` on the package."""
+    inside functions count: they are cycles deferred, not removed; imports for type checkers
+    only do not). `from pkg import sub` depends on the submodule only; `from pkg import value`
+    on the package."""
     deps = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _runtime_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             deps.update(_local(a.name) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -47,6 +48,16 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             if len(subs) < len(node.names):
                 deps.add(base)
     return {d for d in deps if d in known and d != name}
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node but those under `if TYPE_CHECKING:`."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in ast.walk(child))
+            continue
+        yield node
+        yield from _runtime_nodes(node)
 
 
 def import_cycles() -> list[list[str]]:

@@ -199,4 +199,4 @@ def test_final_runs_a_call_queued_during_the_guard_wait_only_because_it_loops_ba
     prop = "call_queued_after_atexit_runs"
     assert verdict("pep788_pending_call_during_guard_wait", "final", prop) == ("holds", None)
     retry_only = build_system(spec.scenario, replace(DESIGNS["final"], options={}))
-    assert run(retry_only, [prop], EngineOptions())[0].verdict.value == "violated"
+    assert run(retry_only, [prop], Options())[0].verdict.value == "violated"

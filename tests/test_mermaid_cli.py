@@ -18,7 +18,7 @@ from interpcheck.checker.cli import main
 from interpcheck.checker.cli.matrix import run_matrix
 from interpcheck.checker.cli.runner import load_all
 from interpcheck.checker.cli.trace import write_traces
-from interpcheck.checker.engines import EngineOptions
+from interpcheck.checker.engines import Options
 
 ROOT = Path(__file__).resolve().parent.parent
 RENDER = Path(__file__).resolve().parent / "mermaid" / "render.mjs"
@@ -65,7 +65,7 @@ def puppeteer_config(folder: Path) -> Path:
 def write_every_counterexample(folder: Path) -> int:
     """Every bundled spec on every design that can run it, as `interpcheck matrix` checks them,
     each counterexample written as `check --mermaid` writes it."""
-    checked = run_matrix(load_all((str(ROOT / "specs"),)), EngineOptions())
+    checked = run_matrix(load_all((str(ROOT / "specs"),)), Options())
     return len(write_traces(checked, None, str(folder)))
 
 

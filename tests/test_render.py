@@ -66,6 +66,7 @@ def one_interpreter() -> object:
     """T attaches to interpreter `main` unless main finalized first; main finalizes."""
     b = Builder("attach_race", ["main", "T"])
     phase = b.array("phase", 1, enum("running", "finalizing"), labels=["main"])
+    b.facts.interpreters = ("main",)   # the lifelines of interpreters in sequence diagrams
     gil = b.array("gil", 1, enum("nobody", "main", "T"), labels=["main"])
     done = b.array("done", 2, BOOL, labels=["main", "T"])
     b.action(Action("fin", 0, phase[0].eq(0), (assign(phase[0], 1), assign(done[0], 1)), "Py_FinalizeEx()",

@@ -62,38 +62,54 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
         for w in entry.program.warnings:
             click.echo(str(w), err=True)
         if show_program:
-            say(f"{fn.name}() as checked ({fn.file.shown}:{fn.line}):")
-            shown = harness.main(entry) if entry.python_thread else entry.program
-            say(("  (run by the main thread)\n" if entry.python_thread else "")
-                + "\n".join("    " + x for x in shown.text().splitlines()))
-            say("")
+            _show_program(say, harness, entry)
         for count in harness.counts(entry, counts or (1, 2)):
-            scenario = harness.scenario(entry, count)
-            if entry.python_thread:
-                summary = f"{fn.name}() called from Python by the main thread, which then finalizes"
-            else:
-                summary = f"{fn.name}() on {count} foreign thread{'s' if count > 1 else ''}, concurrently " \
-                          "with a main thread that runs Python and finalizes"
-            spec = Spec(fn.file.shown, scenario.name, summary, scenario, (name,), {name: {}})
-            every = [p.name for p in spec.system(name).properties]   # translation errors surface here
-            spec = Spec(fn.file.shown, scenario.name, summary, scenario, (name,),
-                        {name: {p: "holds" for p in every if not props or p in props}})
+            spec = _entry_spec(harness, entry, count, name, props)
             try:
                 results = run_spec(spec, opts, (), props, progress=not quiet and text)
             except IndexError as err:   # the model indexed past a pool (e.g. more thread states than it has)
-                click.echo(f"error: {fn.file.shown}:{fn.line}: {scenario.name}: the model went past one of its "
+                click.echo(f"error: {fn.file.shown}:{fn.line}: {spec.name}: the model went past one of its "
                            f"pools ({err}); this entry has no verdicts (please report it)", err=True)
                 failed = True
                 continue
             checked += results
             if text:
                 print_text(results, full_state)
-    if text:
+    _report(checked, fmt, harness, name, sarif_file)
+    sys.exit(EXIT_INTERNAL if failed else overall_exit(checked))
+
+
+def _show_program(say, harness, entry) -> None:
+    fn = entry.function
+    say(f"{fn.name}() as checked ({fn.file.shown}:{fn.line}):")
+    shown = harness.main(entry) if entry.python_thread else entry.program
+    say(("  (run by the main thread)\n" if entry.python_thread else "")
+        + "\n".join("    " + x for x in shown.text().splitlines()))
+    say("")
+
+
+def _entry_spec(harness, entry, count: int, design: str, props: tuple[str, ...]) -> Spec:
+    """The spec of one entry on `count` threads: every property the design has, expected to hold."""
+    fn = entry.function
+    scenario = harness.scenario(entry, count)
+    if entry.python_thread:
+        summary = f"{fn.name}() called from Python by the main thread, which then finalizes"
+    else:
+        summary = f"{fn.name}() on {count} foreign thread{'s' if count > 1 else ''}, concurrently " \
+                  "with a main thread that runs Python and finalizes"
+    spec = Spec(fn.file.shown, scenario.name, summary, scenario, (design,), {design: {}})
+    every = [p.name for p in spec.system(design).properties]   # translation errors surface here
+    return Spec(fn.file.shown, scenario.name, summary, scenario, (design,),
+                {design: {p: "holds" for p in every if not props or p in props}})
+
+
+def _report(checked: list[Checked], fmt: str, harness, design: str, sarif_file: str | None) -> None:
+    if fmt == "text":
         bad = [c for c in checked if c.result.verdict is Verdict.VIOLATED and c.result.prop != "completes"]
         click.echo(f"{len(checked)} verdicts: {len(bad)} violated" + (" (see the traces above; each step names "
                                                                     "its C line)" if bad else ""))
     elif fmt == "json":
-        json.dump({"harness": harness.describe(), "design": name,
+        json.dump({"harness": harness.describe(), "design": design,
                    "results": [result_json(c) for c in checked]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     if fmt == "sarif" or sarif_file:
@@ -103,4 +119,3 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
                 f.write(doc)
         if fmt == "sarif":
             sys.stdout.write(doc)
-    sys.exit(EXIT_INTERNAL if failed else overall_exit(checked))

@@ -42,7 +42,7 @@ class Checked:
         if self.result.verdict is Verdict.UNKNOWN:
             if self.result.undecided:
                 return EXIT_OK   # another engine's job, said in the reason: no limit was reached
-            return EXIT_LIMIT if (self.expected is not None and self.pinned) or "limit" in self.result.reason \
+            return EXIT_LIMIT if (self.expected is not None and self.pinned) or self.result.limit is not None \
                 else EXIT_OK
         if self.as_expected:
             return EXIT_OK

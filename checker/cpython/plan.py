@@ -112,7 +112,10 @@ class Plan:
 
 
 def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: str, scenario) -> Plan:
-    """The plan of `trace` (a trace the model replays) for `system` built from `scenario`."""
+    """The plan of `trace` (a trace the model replays) for `system` built from `scenario`.
+    Long because it is one pass over the trace's steps that keeps, per thread, where its
+    program is (inside a hook, a blocked call, a call split in parts); splitting it would
+    pass that state between the pieces."""
     if trace.loop is not None and trace.length >= len(trace.states):
         raise NotReplayable("the trace ends in a cycle the model repeats forever: a run of the cycle once "
                             "would show nothing about forever")
@@ -158,13 +161,13 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
                 by_name[t].ops.append(CCall(row.index, "run_python:pending", label=label))
             else:
                 by_name[t].ops.append(CCall(row.index, "resume", label=label))   # leave the previous call
-            in_hook[t] = cell(pre, f"pc.{t}")     # where this run_python goes on once the queue is empty
+            in_hook[t] = cell(pre, system.facts.pc_of(t))     # where this run_python goes on once the queue is empty
             steps.append(Expect(row.index, t, label, row.note, "hook pending"))
             continue
         if action.name not in CALLS:
             raise NotReplayable(f"step {row.index} ({label}): no C translation of `{action.name}` yet")
-        starts = bool(_START.fullmatch(cell(pre, f"pc.{t}") or ""))
-        outcome = _outcome(cell, post, t)
+        starts = bool(_START.fullmatch(cell(pre, system.facts.pc_of(t)) or ""))
+        outcome = _outcome(system, cell, post, t)
         if action.name == "PyGILState_Release" and row.note.startswith(CLEARING[0]):
             op = _op(row.index, action, row.call, t, system)
             by_name[t].ops.append(replace(op, function="PyGILState_Release:clear"))
@@ -183,9 +186,10 @@ def make_plan(system: System, trace: Trace, spec_name: str, design: str, prop: s
                 raise NotReplayable(f"step {row.index} ({label}): no hook in the runtime marks `{row.note}`")
         elif action.name == "run_python" and row.note.startswith("eval breaker"):
             outcome = "yielded"
-        elif outcome == "inside" and _clearing_resumes(system, system.threads.index(t), post, cell(post, f"pc.{t}")):
+        elif outcome == "inside" and _clearing_resumes(system, system.threads.index(t), post,
+                                                         cell(post, system.facts.pc_of(t))):
             outcome = "returned"   # the destructor's last call returned; the __del__ returns at the next step
-        if action.name == "run_python" and t in in_hook and in_hook[t] == cell(pre, f"pc.{t}"):
+        if action.name == "run_python" and t in in_hook and in_hook[t] == cell(pre, system.facts.pc_of(t)):
             # the queue is empty: leave the pending call's callback; this run_python's PyRun goes on
             in_hook.pop(t)
             if outcome != "returned":
@@ -247,14 +251,14 @@ def _hook_step(row, action, t: str, plan: ThreadPlan, in_hook: dict[str, bool], 
     return Expect(row.index, t, label, row.note, "returned", None, False, False)
 
 
-def _outcome(cell, post: tuple, t: str) -> str:
+def _outcome(system: System, cell, post: tuple, t: str) -> str:
     crash = cell(post, "crash")
     if crash not in (None, "none"):
         return f"crash:{crash}"
     status = cell(post, f"status[{t}]")
     if status in ("exited", "hung"):
         return status
-    pc = cell(post, f"pc.{t}") or ""
+    pc = cell(post, system.facts.pc_of(t)) or ""
     return "returned" if pc == "returned" or _START.fullmatch(pc) or not pc.startswith("line") else "inside"
 
 
@@ -293,11 +297,11 @@ def _stuck(system: System, trace: Trace, by_name: dict[str, ThreadPlan], cell, d
     for t, name in enumerate(system.threads):
         if t in moving or compiled.finished[t](last) or cell(last, f"status[{name}]") != "running":
             continue
-        pc = cell(last, f"pc.{name}") or ""
+        pc = cell(last, system.facts.pc_of(name)) or ""
         step = done + len(out) + 1
         label = f"{name}: (stuck)"
         if _START.fullmatch(pc):
-            calls = _calls_at(system, t, last[system.var(f"pc.{name}").base])
+            calls = _calls_at(system, t, last[system.var(system.facts.pc_of(name)).base])
             if len(calls) != 1:
                 raise NotReplayable(f"{name} is stuck at {pc} but the model has {len(calls)} calls there")
             action = calls[0]
@@ -314,12 +318,12 @@ def _clearing_resumes(system: System, t: int, state: tuple, label: str | None) -
     destructor's last call has returned)."""
     if not label or not label.startswith("line"):
         return False
-    pc = state[system.var(f"pc.{system.threads[t]}").base]
+    pc = state[system.var(system.facts.pc_of(system.threads[t])).base]
     return any(a.name == "PyGILState_Release" and a.note.startswith(CLEARING[1]) for a in _calls_at(system, t, pc))
 
 
 def _calls_at(system: System, t: int, pc: int) -> list:
-    var = system.var(f"pc.{system.threads[t]}")
+    var = system.var(system.facts.pc_of(system.threads[t]))
     found = {}
     for action in system.actions:
         if action.thread != t:

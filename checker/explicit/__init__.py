@@ -190,7 +190,8 @@ def _verdict(system, compiled, ex: Exploration, i: int, engine: str) -> Result:
             return Result(prop.name, Verdict.VIOLATED, engine, ex.found[i], stats, note)
         if ex.complete:
             return Result(prop.name, Verdict.HOLDS, engine, None, stats)
-        return Result(prop.name, Verdict.UNKNOWN, engine, None, stats, f"limit reached: {ex.limit}")
+        return Result(prop.name, Verdict.UNKNOWN, engine, None, stats, f"limit reached: {ex.limit}",
+                      limit=ex.limit)
     if isinstance(prop, Sometimes):
         hit = ex.witness.get(i)
         if hit is not None:
@@ -200,10 +201,12 @@ def _verdict(system, compiled, ex: Exploration, i: int, engine: str) -> Result:
                           "unreachable: no schedule gets there" if prop.query else
                           "never reached: the scenario never gets there (vacuous)",
                           early_stop=early_stop(compiled, ex))
-        return Result(prop.name, Verdict.UNKNOWN, engine, None, stats, f"limit reached: {ex.limit}")
+        return Result(prop.name, Verdict.UNKNOWN, engine, None, stats, f"limit reached: {ex.limit}",
+                      limit=ex.limit)
     if not ex.complete:
         # A hang or a lasso on a partial graph may vanish once the rest is explored.
-        return Result(prop.name, Verdict.UNKNOWN, engine, None, stats, f"limit reached: {ex.limit}")
+        return Result(prop.name, Verdict.UNKNOWN, engine, None, stats, f"limit reached: {ex.limit}",
+                      limit=ex.limit)
     trace: Trace | None
     if isinstance(prop, NoHang):
         trace = find_hang(system, compiled, ex)
@@ -225,7 +228,7 @@ def _simulated(system, compiled, wanted: list[int], options: Options) -> list[Re
         else:
             why = f"limit reached: {limit}" if limit else \
                 f"not violated in {options.walks} random walks (simulation never proves)"
-            out.append(Result(name, Verdict.UNKNOWN, engine, None, stats, why))
+            out.append(Result(name, Verdict.UNKNOWN, engine, None, stats, why, limit=limit or None))
     return out
 
 

@@ -81,7 +81,11 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     is decided: every wanted safety property violated (and, when `targets` names them,
     every targeted witness found), since the rest of the graph could not change a verdict.
     `backend` runs the plain breadth-first search (no reduction, exact store, no graph) in
-    C: "c" always, "auto" once the search outgrows HANDOVER_STATES (native/)."""
+    C: "c" always, "auto" once the search outgrows HANDOVER_STATES (native/).
+
+    Long because it is the search loop with its hooks (symmetry, partial-order reduction,
+    edges for graph properties) inline: in CPython a function call per transition costs more
+    than the rest of the loop's work, so the loop keeps its state in locals."""
     props = system.properties
     inv_left = {i for i in wanted if isinstance(props[i], Invariant)}
     act_wanted = {i for i in wanted if isinstance(props[i], ActionProperty)}
@@ -248,7 +252,7 @@ class _PlainSearch:
         misses the witnesses still unfound, so only such a write can change that. `handover`,
         called at each checkpoint with the states stored, may answer with the C library: the
         search then stops and returns it, for the C search to start over; otherwise it fills
-        `ex` and returns None."""
+        `ex` and returns None. Long because, as in explore(),: the loop keeps its state in locals."""
         ex, system, compiled, frontier, seen = self.ex, self.system, self.compiled, self.frontier, self.seen
         check_of, act_wanted, deadlock, left, met = self.check_of, self.act_wanted, self.deadlock, self.left, self.met
         decided, limits, reporter, start, store = self.decided, self.limits, self.reporter, self.start, self.store

@@ -75,7 +75,8 @@ def explore_parallel(system: System, plan, wanted: set[int], workers: int, *, or
                      reporter: Reporter = SilentReporter(), store: Store | None = None, canon=None, ample=None,
                      unfold=None, targets: set[int] | None = None) -> Exploration:
     """The same exploration as explore.explore (breadth-first, no graph, no partial-order
-    reduction), with `workers` processes expanding states."""
+    reduction), with `workers` processes expanding states. Long because it is the parent's
+    level-by-level loop: its locals are the hot path, as in explore()."""
     compiled = plan.compiled
     props = system.properties
     inv_left = {i for i in wanted if isinstance(props[i], Invariant)}

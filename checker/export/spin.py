@@ -167,9 +167,10 @@ def _verdict(system: System, model: PromelaModel, prop: Property, search: _Searc
         number, what = stop
         reason = (f"bound: {model.flags[what][1]} would leave its domain; raise the bound in the spec"
                   if what in model.flags else f"pan: {what}")
-        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{reason}; {note}")
+        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{reason}; {note}", limit=reason)
     if not search.complete:
-        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"limit reached: {search.limit}; {note}")
+        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"limit reached: {search.limit}; {note}",
+                      limit=search.limit)
     if isinstance(prop, Sometimes):
         return Result(prop.name, Verdict.VIOLATED, ENGINE, None, stats,
                       f"never reached: the scenario never gets there (vacuous); {note}")

@@ -85,12 +85,12 @@ def check_parametric(family: Callable[[int], System], table: str, names: list[st
         abstraction = Abstraction(family, table)
         search = _Search(Stepper(abstraction, list(wanted)), abstraction.initial())
     except NotAbstractable as err:
-        return [_refused(p, str(err), Stats(seconds=time.perf_counter() - start)) for p in props]
+        return [_refused(p, str(err), Stats(seconds=time.perf_counter() - start), err.limit) for p in props]
     limit = None
     try:
         search.run(wanted, limits, reporter, start)
     except NotAbstractable as err:
-        return [_refused(p, str(err), search.stats(start)) for p in props]
+        return [_refused(p, str(err), search.stats(start), err.limit) for p in props]
     except Limit as err:
         limit = err.what
     stats = search.stats(start)
@@ -114,7 +114,8 @@ def check_parametric(family: Callable[[int], System], table: str, names: list[st
             out.append(confirmed[p.name])
         elif limit is not None:
             out.append(Result(p.name, Verdict.UNKNOWN, ENGINE, None, stats,
-                              f"limit reached: {limit}; no violation in the {stats.states} abstract states met"))
+                              f"limit reached: {limit}; no violation in the {stats.states} abstract states met",
+                              limit=limit))
         elif isinstance(p, Sometimes):
             out.append(Result(p.name, Verdict.VIOLATED, ENGINE, None, stats,
                               f"unreachable for any number of {table} threads" if p.query else
@@ -137,8 +138,8 @@ def no_family(system: System, names: list[str] | None) -> list[Result]:
     return [_refused(p, why, Stats()) for p in system.properties if names is None or p.name in names]
 
 
-def _refused(p, why: str, stats: Stats) -> Result:
-    return Result(p.name, Verdict.UNKNOWN, ENGINE, None, stats, f"no parametric proof: {why}")
+def _refused(p, why: str, stats: Stats, limit: str | None = None) -> Result:
+    return Result(p.name, Verdict.UNKNOWN, ENGINE, None, stats, f"no parametric proof: {why}", limit=limit)
 
 
 __all__ = ["check_parametric", "no_family", "ENGINE"]

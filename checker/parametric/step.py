@@ -96,7 +96,7 @@ class Stepper:
         try:
             succ = compiled.successors(s)
         except BoundExceeded as err:
-            raise NotAbstractable(f"limit reached: {err.message(system)}") from err
+            raise NotAbstractable(f"limit reached: {err.message(system)}", limit=err.message(system)) from err
         steps = []
         for k, n in succ:
             action = system.actions[k]

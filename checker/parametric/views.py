@@ -28,7 +28,12 @@ SELF, GROUP, NAMED = "self", "group", "="
 
 class NotAbstractable(Exception):
     """The model does not fit the abstraction (a thread names a sibling's object, a shared
-    slot exists for some N only, the instance's steps depend on how many threads there are)."""
+    slot exists for some N only, the instance's steps depend on how many threads there are),
+    or an instance reached a `limit` (a bound) while the abstraction was computed."""
+
+    def __init__(self, why: str, limit: str | None = None):
+        super().__init__(why)
+        self.limit = limit
 
 
 View = tuple          # (own values, marks, contributions)

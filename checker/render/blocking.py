@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from interpcheck.model.ir import Op, Read, System, evaluate, walk
 
-from .steps import HIDDEN_PREFIXES
 
 
 def stuck_threads(system: System, state: tuple[int, ...]) -> list[str]:
@@ -32,7 +31,7 @@ def blocked_by(system: System, state: tuple[int, ...], thread: int) -> str:
     e.g. "stuck at lock(L): lock[L] = main". A guard conjunct false in every outcome of the
     call is the reason (status[T1] = hung); otherwise the reason is the state other threads
     would have to change (the GIL's holder, a lock, a guard count). Empty when unknown."""
-    pending = [a for a in system.actions if a.thread == thread and _at_call(a, state)]
+    pending = [a for a in system.actions if a.thread == thread and _at_call(system, a, state)]
     if not pending:
         return ""
     false_parts = [[p for p in _conjuncts(a.guard) if not _holds(p, state)] for a in pending]
@@ -42,12 +41,12 @@ def blocked_by(system: System, state: tuple[int, ...], thread: int) -> str:
         blockers = [p for p in false_parts[0] if _key(p) in common]
     else:
         others = {u.target.var.name for a in system.actions if a.thread != thread for u in a.updates}
-        waits = [[p for p in parts if any(r.var.name in others for r in _reads(p))] for parts in false_parts]
+        waits = [[p for p in parts if any(r.var.name in others for r in _reads(system, p))] for parts in false_parts]
         options = [(len(parts), i) for i, parts in enumerate(false_parts) if waits[i]]
         blockers = waits[min(options)[1]] if options else []
-        blockers = [r for p in blockers for r in _reads(p) if r.var.name in others]
+        blockers = [r for p in blockers for r in _reads(system, p) if r.var.name in others]
     shown = []
-    for node in (r for p in blockers for r in (_reads(p) if not isinstance(p, Read) else [p])):
+    for node in (r for p in blockers for r in (_reads(system, p) if not isinstance(p, Read) else [p])):
         k = evaluate(node.index, state)
         text = f"{node.var.slot_name(k)} = {node.var.domain.show(state[node.var.base + k])}"
         if text not in shown:
@@ -62,13 +61,14 @@ def _conjuncts(expr) -> list:
     return [expr]
 
 
-def _reads(expr) -> list[Read]:
-    return [n for n in walk(expr) if isinstance(n, Read) and not n.var.name.startswith(HIDDEN_PREFIXES)]
+def _reads(system: System, expr) -> list[Read]:
+    pcs = system.facts.program_counters.values()
+    return [n for n in walk(expr) if isinstance(n, Read) and n.var.name not in pcs]
 
 
-def _at_call(action, state) -> bool:
+def _at_call(system: System, action, state) -> bool:
     """The thread's program counter is at this action (its pc conjuncts hold)."""
-    at_pc = [p for p in _conjuncts(action.guard) if _reads_only_pc(p)]
+    at_pc = [p for p in _conjuncts(action.guard) if _reads_only_pc(system, p)]
     return bool(at_pc) and all(evaluate(p, state) for p in at_pc)
 
 
@@ -81,6 +81,6 @@ def _key(expr):
     return (type(expr).__name__, *(_key(v) if not isinstance(v, int) else v for v in vars(expr).values()))
 
 
-def _reads_only_pc(expr) -> bool:
+def _reads_only_pc(system: System, expr) -> bool:
     reads = [n for n in walk(expr) if isinstance(n, Read)]
-    return bool(reads) and all(r.var.name.startswith(HIDDEN_PREFIXES) for r in reads)
+    return bool(reads) and all(r.var.name in system.facts.program_counters.values() for r in reads)

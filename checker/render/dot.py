@@ -19,7 +19,7 @@ from interpcheck.checker.explicit.semantics import Compiled
 from ..explicit import Exploration
 from ..result import Trace
 from .itf import step_label
-from .steps import HIDDEN_PREFIXES, internal, steps_of
+from .steps import internal, is_pc, steps_of
 
 FONT = "DejaVu Sans Mono"
 BIG = 2000          # graphs above this many states are cut down to the trace's neighbourhood
@@ -104,10 +104,11 @@ def _q(text: str) -> str:
 def _node_label(system: System, sid: int, state: tuple, initial: tuple, names: list[str]) -> str:
     lines = [f"s{sid}"]
     for i, name in enumerate(names):
-        if name.startswith(HIDDEN_PREFIXES):
-            lines.append(f"{name.split('.', 1)[1]} @ {system.show_slot(i, state[i])}")
+        if is_pc(system, name):
+            thread = next(t for t, pc in system.facts.program_counters.items() if pc == name)
+            lines.append(f"{thread} @ {system.show_slot(i, state[i])}")
     lines += [f"{name} = {system.show_slot(i, state[i])}" for i, name in enumerate(names)
-              if state[i] != initial[i] and not internal(name)]
+              if state[i] != initial[i] and not internal(system, name)]
     return "\\l".join(_q(line)[1:-1] for line in lines) + "\\l"
 
 

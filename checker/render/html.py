@@ -164,7 +164,7 @@ def _trace_section(item: ReportItem) -> str:
     trace = result.trace
     steps = steps_of(system, trace)
     seq = sequence_of(system, result)
-    shown = [(j, n) for j, n in enumerate(system.slot_names()) if not internal(n)]   # as the text trace
+    shown = [(j, n) for j, n in enumerate(system.slot_names()) if not internal(system, n)]   # as the text trace
     after = [trace.states[0]] + [trace.states[s.index] if s.index < len(trace.states) else trace.states[trace.loop]
                                  for s in steps]
     data = {"id": item.trace_id, "slots": [n for _, n in shown],

@@ -32,7 +32,7 @@ def step_label(step: Step) -> str:
 
 
 def design_of(system: System) -> str | None:
-    return system.kinds.get("interpcheck", {}).get("design")
+    return system.facts.design or None
 
 
 def to_itf(system: System, result: Result, source: str | None = None) -> dict:

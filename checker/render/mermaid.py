@@ -55,10 +55,7 @@ class Sequence:
 
 
 def interpreters(system: System) -> tuple[str, ...]:
-    try:
-        return system.var("phase").labels or ()
-    except KeyError:
-        return ()
+    return system.facts.interpreters
 
 
 def _thread_id(name: str) -> str:
@@ -100,7 +97,7 @@ def sequence_of(system: System, result: Result) -> Sequence:
     over = tuple(dict.fromkeys((people[0].id, people[-1].id)))
     if trace.thread is not None:
         over = (_thread_id(system.threads[trace.thread]),)
-    title = f"{system.name} [{system.kinds.get('interpcheck', {}).get('design', '')}]: {result.prop} " \
+    title = f"{system.name} [{system.facts.design}]: {result.prop} " \
             f"{result.verdict.value}".replace(" []", "")
     loop_from = trace.loop + 1 if cycle else None
     return Sequence(title, people, tuple(messages), loop_from, ending_line, over, violated)

@@ -7,13 +7,15 @@ from interpcheck.model.ir import System, evaluate
 
 from ..result import Trace
 
-HIDDEN_PREFIXES = ("pc.",)   # program counters are shown as calls, not as state
-
-
-def internal(name: str) -> bool:
+def internal(system: System, name: str) -> bool:
     """A slot the model keeps for itself, not state a reader of the C API knows: program
     counters (shown as calls) and compiler temporaries (`T1._cond0`). `--full-state` shows them."""
-    return name.startswith(HIDDEN_PREFIXES) or any(part.startswith("_") for part in name.split("."))
+    return is_pc(system, name) or any(part.startswith("_") for part in name.split("."))
+
+
+def is_pc(system: System, name: str) -> bool:
+    """Whether `name` is a thread's program counter (as the model's builder declares them)."""
+    return name in system.facts.program_counters.values()
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,12 @@ class Step:
 def describe_state(system: System, state: tuple[int, ...], hide_pc: bool = True) -> list[tuple[str, str]]:
     names = system.slot_names()
     return [(names[i], system.show_slot(i, value)) for i, value in enumerate(state)
-            if not (hide_pc and internal(names[i]))]
+            if not (hide_pc and internal(system, names[i]))]
 
 
 def steps_of(system: System, trace: Trace) -> list[Step]:
     names = system.slot_names()
-    source = system.kinds.get("source", {})
+    source = system.facts.call_sites
     rows = []
     for i, k in enumerate(trace.actions):
         action = system.actions[k]
@@ -53,7 +55,7 @@ def steps_of(system: System, trace: Trace) -> list[Step]:
         if action.result is not None:
             result = action.result.var.domain.show(evaluate(action.result, post))
         changes = tuple((names[j], system.show_slot(j, post[j])) for j in range(len(pre))
-                        if pre[j] != post[j] and not internal(names[j]))
+                        if pre[j] != post[j] and not internal(system, names[j]))
         thread = system.threads[action.thread] if action.thread is not None else "env"
         rows.append(Step(i + 1, thread, action.call, result, action.note, changes, k, source.get(k, "")))
     return _number_parts(system, trace, rows)
@@ -66,7 +68,7 @@ def _number_parts(system: System, trace: Trace, rows: list[Step]) -> list[Step]:
     parts: dict[str, dict[int, str]] = {}
     out = []
     for i, row in enumerate(rows):
-        pc = f"pc.{row.thread}"
+        pc = system.facts.pc_of(row.thread) or ""
         if pc in names and pc not in parts:
             parts[pc] = call_parts(system, pc)
         part = parts[pc].get(trace.states[i][names[pc]], "") if pc in names else ""

@@ -232,7 +232,8 @@ def _result(prop, trace: Trace | None, complete_at: int | None, limit: str | Non
             return Result(prop.name, Verdict.HOLDS, ENGINE, trace, stats, "witness")
         return Result(prop.name, Verdict.VIOLATED, ENGINE, trace, stats)
     if limit is not None:
-        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{limit}; {searched_up_to(prop, depth)}")
+        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{limit}; {searched_up_to(prop, depth)}",
+                      limit=limit)
     if complete_at is not None:
         return complete_result(prop, complete_at, ENGINE, stats)
     return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, searched_up_to(prop, depth))

@@ -214,7 +214,8 @@ def _result(run: _Run, i: int, complete_at: int | None, limit: str | None, max_k
                           f"{run.proved[i]}")
         return Result(prop.name, Verdict.HOLDS, ENGINE, None, stats, run.proved[i])
     if limit is not None:
-        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{limit}; {searched_up_to(prop, max_k)}")
+        return Result(prop.name, Verdict.UNKNOWN, ENGINE, None, stats, f"{limit}; {searched_up_to(prop, max_k)}",
+                      limit=limit)
     if complete_at is not None:
         return complete_result(prop, complete_at, ENGINE, stats)
     cti = run.cti.get(i)
@@ -238,7 +239,7 @@ def explain_cti(system: System, compiled: Compiled, index: int, cti: Cti) -> Cti
     if action is not None:
         exprs.append(system.actions[action].guard)
     read = {j for e in exprs for j in _slots_read(e)}
-    pcs = {v.base for v in system.variables if v.name.startswith("pc.")}
+    pcs = {system.var(pc).base for pc in system.facts.program_counters.values()}
     changed = {j for j, (a, b) in enumerate(zip(cti.before, cti.after)) if a != b}
     shown = tuple(sorted(read | pcs | changed))
     return replace(cti, action=action, fails=_what_fails(system, compiled, index, cti.after), shown=shown)

@@ -3,7 +3,7 @@ from .expr import (FALSE, TRUE, Const, Expr, ExprLike, Ite, Op, Read, all_of, an
                    slots_read, walk)
 from .facts import value_range
 from .reference import interpret_successors
-from .system import (BOOL, BoundExceeded, Action, ActionProperty, Assign, Builder, Check, Domain, Invariant, LeadsTo,
+from .system import (BOOL, BoundExceeded, SystemFacts, Action, ActionProperty, Assign, Builder, Check, Domain, Invariant, LeadsTo,
                      NoDeadlock, NoHang, Property, Sometimes, Symmetry, System, ThreadGroup, Var, assign, enum)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -6,7 +6,7 @@ Actions carry the C call they stand for, so a trace reads as the schedule of a C
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence, Union
 
 from .expr import FALSE, TRUE, Const, Expr, ExprLike, Read, lift
@@ -176,6 +176,22 @@ class Symmetry:
     classes: tuple[str | None, ...]
 
 
+@dataclass
+class SystemFacts:
+    """What a model builder declares beyond the transition system, for engines and renderers
+    to read instead of guessing from names: the design it was built for, each thread's
+    program counter, the interpreters, the invariants k-induction may assume once proven, and
+    where each call is in the user's source."""
+    design: str = ""
+    program_counters: dict[str, str] = field(default_factory=dict)   # thread -> its program counter variable
+    interpreters: tuple[str, ...] = ()
+    lemmas: tuple[str, ...] = ()
+    call_sites: dict[int, str] = field(default_factory=dict)         # action index -> "file:line"
+
+    def pc_of(self, thread: str) -> str | None:
+        return self.program_counters.get(thread)
+
+
 @dataclass(frozen=True)
 class System:
     name: str
@@ -186,9 +202,9 @@ class System:
     threads: tuple[str, ...]
     finished: tuple[Expr, ...]      # per thread: it has returned (not merely blocked)
     halted: Expr = FALSE            # the whole system stopped on purpose (e.g. the process crashed)
-    kinds: dict = field(default_factory=dict, compare=False)  # free-form facts for renderers
     bounds: dict[str, str] = field(default_factory=dict, compare=False)  # variable -> the spec bound sizing it
     symmetry: Symmetry | None = field(default=None, compare=False)  # interchangeable threads, if any
+    facts: SystemFacts = field(default_factory=lambda: SystemFacts(), compare=False)   # declared by the builder
 
     @property
     def width(self) -> int:
@@ -230,7 +246,7 @@ class Builder:
         self.init: list[int] = []
         self.actions: list[Action] = []
         self.properties: list[Property] = []
-        self.kinds: dict = {}
+        self.facts = SystemFacts()
         self.bounds: dict[str, str] = {}    # variable name -> the spec's bound that sizes it
 
     def _add(self, name: str, domain: Domain, length: int, scalar: bool,
@@ -267,7 +283,7 @@ class Builder:
             raise ValueError("one `finished` predicate per thread")
         return System(self.name, tuple(self.variables), (tuple(self.init),), tuple(self.actions),
                       tuple(self.properties), self.threads, tuple(lift(f) for f in finished),
-                      lift(halted), dict(self.kinds), bounds=dict(self.bounds))
+                      lift(halted), bounds=dict(self.bounds), facts=replace(self.facts))
 
 
 def assign(target: Read, value: ExprLike) -> Assign:
@@ -278,7 +294,7 @@ def assign(target: Read, value: ExprLike) -> Assign:
 
 __all__ = ["Domain", "BOOL", "enum", "Var", "Assign", "Check", "Action", "Invariant",
            "ActionProperty", "NoDeadlock", "NoHang", "LeadsTo", "Sometimes", "Property",
-           "System", "Builder", "assign", "TRUE", "FALSE", "Const", "ThreadGroup", "Symmetry"]
+           "System", "SystemFacts", "Builder", "assign", "TRUE", "FALSE", "Const", "ThreadGroup", "Symmetry"]
 
 
 class BoundExceeded(Exception):

@@ -304,6 +304,7 @@ class ProgramCompiler:
         for t in range(len(self.names)):
             labels = tuple(self.pcs[t]) + ("returned",)
             pc_vars.append(b.scalar(f"pc.{self.names[t]}", enum(*labels)))
+            b.facts.program_counters[self.names[t]] = f"pc.{self.names[t]}"
         self.pc_vars = pc_vars
         for t, (entry, prog) in enumerate(zip(entries, self.programs)):
             b.init[pc_vars[t].var.base] = self._static(t, entry)
@@ -318,8 +319,9 @@ class ProgramCompiler:
                          "Some schedule runs every thread to its end (vacuity check)."))
         self._queries()
         self._invariants()
-        b.kinds["interpcheck"] = {"design": self.design.name}
-        b.kinds["lemmas"] = tuple(name for name, _ in self.sc.invariants)   # k-induction assumes these once proven
+        b.facts.design = self.design.name
+        b.facts.lemmas = tuple(name for name, _ in self.sc.invariants)   # k-induction assumes these once proven
+        b.facts.interpreters = tuple(v.phase.labels or ())
         system = b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0) | v.process.ne(0))
         symmetry = self._symmetry(system)
         return replace(system, symmetry=symmetry) if symmetry is not None else system
@@ -571,7 +573,7 @@ class ProgramCompiler:
                 checks += (Check("no_stale_check", v.checked[t].eq(0)),)
             done = not o.stop and o.goto in (None, LEAVE)
             if call.where:   # a call translated from C: renderers show its source line
-                self.b.kinds.setdefault("source", {})[len(self.b.actions)] = call.where
+                self.b.facts.call_sites[len(self.b.actions)] = call.where
             self.b.action(Action(call.name, t, all_of(base, o.guard), tuple(updates), text,
                                  result if done and result is not None else None, checks, o.note))
 

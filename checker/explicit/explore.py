@@ -252,7 +252,7 @@ class _PlainSearch:
         misses the witnesses still unfound, so only such a write can change that. `handover`,
         called at each checkpoint with the states stored, may answer with the C library: the
         search then stops and returns it, for the C search to start over; otherwise it fills
-        `ex` and returns None. Long because, as in explore(),: the loop keeps its state in locals."""
+        `ex` and returns None. Long because, as in explore(), the loop keeps its state in locals."""
         ex, system, compiled, frontier, seen = self.ex, self.system, self.compiled, self.frontier, self.seen
         check_of, act_wanted, deadlock, left, met = self.check_of, self.act_wanted, self.deadlock, self.left, self.met
         decided, limits, reporter, start, store = self.decided, self.limits, self.reporter, self.start, self.store

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from interpcheck.model.ir import ActionProperty, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes, System
-from interpcheck.checker.explicit.semantics import compile_system, Compiled
+from .explicit.semantics import compile_system, Compiled
 
 from .render.itf import INIT, ITFError, show_slot, state_from_itf, step_label
 from .render.steps import steps_of

@@ -11,11 +11,10 @@ from pathlib import Path
 import click
 
 from interpcheck.model.designs import resolve
-from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import SpecError, load_spec, read_text
 from interpcheck.model.spec_schema import did_you_mean
 
-from ..explicit import Limits, Options, check as explicit_check, explore
+from ..explicit import Limits, explore_graph
 from ..render import dot
 from ..render.html import ReportItem, to_html
 from ..render.itf import ITFError, check_shape, dumps, to_itf
@@ -125,11 +124,9 @@ def _explored(system, prop: str | None, expected: list[str], limits: Limits):
     """The whole explored graph with its marks, and the counterexample to draw in bold: of
     `prop`, else of the first violated property among those the spec expects (or all)."""
     wanted = [prop] if prop else (expected or [p.name for p in system.properties])
-    results = explicit_check(system, wanted, Options(limits=limits))
+    ex, compiled, results = explore_graph(system, wanted, limits)
     result = next((r for r in results if r.verdict is Verdict.VIOLATED and r.trace is not None), None)
-    compiled = compile_system(system)
     props = [i for i, p in enumerate(system.properties) if p.name in wanted]
-    ex = explore(system, compiled, set(props), limits=limits, keep_edges=True, stop_early=False)
     trace = result.trace if result is not None else None
     return ex, dot.mark(system, compiled, ex, props, trace, result.prop if result else None), result
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from interpcheck.model.ir import Op, Read, System, walk
-from interpcheck.checker.explicit.semantics import compile_system
+from ..explicit.semantics import compile_system
 
 from ..render.steps import steps_of
 from ..result import Trace

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from interpcheck.model.ir import ActionProperty, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes, System
-from interpcheck.checker.explicit.semantics import compile_system, Compiled
+from .semantics import compile_system, Compiled
 
 from ..options import Limits, Options
 from ..result import Result, Trace, Verdict
@@ -74,6 +74,15 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
             if r.trace is not None and plan.ample.reduced:
                 r.reason = ("partial-order reduction: the trace may not be the shortest; " + r.reason).rstrip("; ")
     return [_noted(r, notes.get(i), store) for i, r in zip(wanted, results)]
+
+
+def explore_graph(system: System, names: list[str], limits: Limits) -> tuple[Exploration, Compiled, list[Result]]:
+    """The whole reachable graph (edges kept, no reduction) and the verdicts it gives, in one
+    search: what `interpcheck graph` draws, with its counterexamples inside the drawing."""
+    wanted = [i for i, p in enumerate(system.properties) if p.name in names]
+    compiled = compile_system(system)
+    ex = explore(system, compiled, set(wanted), limits=limits, keep_edges=True, stop_early=False)
+    return ex, compiled, [_verdict(system, compiled, ex, i, "explicit-bfs") for i in wanted]
 
 
 def _plan(system: System, wanted: list[int], options: Options, notes: dict, reduce: bool) -> _Plan:
@@ -232,4 +241,4 @@ def _simulated(system, compiled, wanted: list[int], options: Options) -> list[Re
     return out
 
 
-__all__ = ["check", "Options", "Limits", "StderrReporter", "SilentReporter", "explore", "Exploration"]
+__all__ = ["check", "explore_graph", "Options", "Limits", "StderrReporter", "SilentReporter", "explore", "Exploration"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from interpcheck.model.ir import ActionProperty, Invariant, NoDeadlock, Sometimes, System, all_of, any_of, slots_read
-from interpcheck.checker.explicit.semantics import Compiled
+from .semantics import Compiled
 
 from ..options import Limits
 from ..result import Limit

@@ -10,7 +10,7 @@ from collections import deque
 import networkx as nx
 
 from interpcheck.model.ir import LeadsTo, System
-from interpcheck.checker.explicit.semantics import Compiled
+from .semantics import Compiled
 
 from ..result import Trace
 from .exploration import Exploration

@@ -26,7 +26,7 @@ from typing import Callable
 
 from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read, Sometimes,
                                   System, slots_read)
-from interpcheck.checker.explicit.semantics import Compiled
+from .semantics import Compiled
 from interpcheck.model.ir.facts import skey
 
 

@@ -6,7 +6,7 @@ import random
 import time
 
 from interpcheck.model.ir import ActionProperty, BoundExceeded, Invariant, NoDeadlock, System
-from interpcheck.checker.explicit.semantics import Compiled
+from .semantics import Compiled
 
 from ..result import Limit, Stats, Trace
 from ..options import Limits

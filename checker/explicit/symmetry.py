@@ -25,7 +25,7 @@ from typing import Callable
 
 from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, LeadsTo, NoDeadlock, NoHang, Op, Read,
                                   Sometimes, Symmetry, System, value_range)
-from interpcheck.checker.explicit.semantics import Compiled
+from .semantics import Compiled
 
 
 

@@ -8,7 +8,7 @@ the shortest such run.
 """
 from __future__ import annotations
 
-from interpcheck.checker.explicit.semantics import Compiled
+from .semantics import Compiled
 
 from ..result import Trace
 from .exploration import Exploration

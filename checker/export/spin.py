@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from interpcheck.model.ir import Property, Sometimes, System
-from interpcheck.checker.explicit.semantics import compile_system
+from ..explicit.semantics import compile_system
 
 from ..result import Result, Stats, Trace, Verdict, not_decided
 from .promela import INIT_MARK, STEP_MARK, PromelaModel, translate

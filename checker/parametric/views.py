@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Callable
 
 from interpcheck.model.ir import System, ThreadGroup
-from interpcheck.checker.explicit.semantics import compile_system, Compiled
+from ..explicit.semantics import compile_system, Compiled
 
 MANY = 2          # "two or more threads are in this view"
 SELF, GROUP, NAMED = "self", "group", "="

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from interpcheck.model.ir import ActionProperty, Invariant, LeadsTo, NoDeadlock, NoHang, System
-from interpcheck.checker.explicit.semantics import Compiled
+from ..explicit.semantics import Compiled
 
 from ..explicit import Exploration
 from ..result import Trace

@@ -13,7 +13,7 @@ import z3
 
 from interpcheck.model.ir import (ActionProperty, BoundExceeded, Invariant, LeadsTo, NoDeadlock, NoHang, Sometimes,
                                   System)
-from interpcheck.checker.explicit.semantics import compile_system, Compiled
+from ..explicit.semantics import compile_system, Compiled
 
 from ..result import Result, Stats, Trace, Verdict, not_decided
 from .solver import Solver, SolverUnknown, values

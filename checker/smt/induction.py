@@ -19,7 +19,7 @@ import z3
 
 from interpcheck.model.ir import (ActionProperty, BoundExceeded, Const, Invariant, NoDeadlock, Read, Sometimes,
                                   System, evaluate, walk)
-from interpcheck.checker.explicit.semantics import Compiled
+from ..explicit.semantics import Compiled
 
 from ..result import Result, Stats, Trace, Verdict, not_decided
 from .bmc import LIVENESS, complete_result, STATE_GOALS, BaseCase, Unrolling, searched_up_to, solver_for

@@ -15,7 +15,7 @@ import time
 from array import array
 
 from interpcheck.model.ir import BoundExceeded, System
-from interpcheck.checker.explicit.semantics import Compiled
+from ..semantics import Compiled
 
 from ...result import Limit
 from ...options import Limits

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read, Sometimes,
                                   System, value_range, walk)
-from interpcheck.checker.explicit.semantics import Packing
+from ..semantics import Packing
 from ..semantics.codegen import _dispatch, _in_order
 
 _C_OPS = {"+": "+", "-": "-", "*": "*", "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}

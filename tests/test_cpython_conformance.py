@@ -2,7 +2,6 @@
 libpython (pyenv's under ~/.pyenv/versions, or the system python3); skipped where none is."""
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -76,7 +75,6 @@ def test_every_per_release_counterexample_agrees_on_each_minor_version_found():
     if not interps:
         pytest.skip("no CPython 3.11, 3.12 or 3.13 with a shared libpython here")
     specs = [load_spec(str(p)) for p in sorted((ROOT / "specs").glob("*.toml"))]
-    start = time.monotonic()
     rows = run_suite(specs, interps, ROOT / "counterexamples", workers=max(2, os.cpu_count() or 2),
                      witnesses=False)
     assert {r.case.design for r in rows} == {f"cpython_{i.version[0]}_{i.version[1]}" for i in interps}
@@ -86,7 +84,6 @@ def test_every_per_release_counterexample_agrees_on_each_minor_version_found():
                                                      for f in NOT_FORCEABLE))]
     assert not bad, "\n".join(bad)
     assert sum(r.verdict == "agrees" for r in rows) >= 15 * len(interps)
-    assert time.monotonic() - start < 120     # ~60 s on a loaded 2-core machine; builds are cached
 
 
 @needs_312

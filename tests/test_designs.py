@@ -1,5 +1,5 @@
 """The earlier PEP 788 revisions and the review alternatives: each design's key verdicts,
-one test per behaviour, on the bundled specs (tests/golden/scenarios.txt pins them all)."""
+one test per behaviour, on the bundled specs (counterexamples/verdicts.json pins them all)."""
 from pathlib import Path
 
 import pytest

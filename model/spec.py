@@ -177,8 +177,6 @@ def load_spec(path: str | Path) -> Spec:
                                   "files); add a `name` of letters, digits, _ . -")
     designs = (data["design"],) if "design" in data else tuple(data["designs"])
     designs = tuple(dict.fromkeys(resolve(d) for d in designs))   # an old name checks the design it is an alias of
-    interps = tuple(data.get("interpreters", ["main"]))
-    bounds = data.get("bounds", {})
 
     def program(key: str, text: str, nth: int) -> tuple:
         try:
@@ -186,23 +184,8 @@ def load_spec(path: str | Path) -> Spec:
         except ProgramError as err:
             raise SpecError(shown, err.line, err.message) from err
 
-    threads = []
-    c_needs = {"locks": [], "warnings": []}    # what threads taken from C functions add to the spec
-    for k, th in enumerate(data["thread"]):
-        at = lines.of("thread", k)
-        name, count = th["name"], th.get("count", 1)
-        if "c" in th:
-            body = _c_thread(th["c"], path, shown, lines.of("c", 0, at), designs[0], data, c_needs)
-        else:
-            body = program("program", th["program"], k)
-        if "after" in th:   # the thread starts once another sets this event (a C function cannot wait(E) itself)
-            body = (Call(None, "wait", (Arg(th["after"], lines.of("after", 0, at)),),
-                         lines.of("after", 0, at)),) + tuple(body)
-        for i in range(count):
-            inst = name if count == 1 else f"{name}{i + 1}"
-            python = th.get("python_thread")   # a threading.Thread: its own thread state of main, detached
-            threads.append(ThreadSpec(inst, body, "main" if python else th.get("tstate"),
-                                      False if python else th.get("attached", True), at, name, python))
+    c_needs: dict[str, list] = {"locks": [], "warnings": []}    # what threads taken from C functions add
+    threads = _threads(data, lines, path, shown, designs[0], program, c_needs)
     if len(threads) > MAX_THREADS:
         raise SpecError(shown, lines.of("count"), f"{len(threads)} threads in all (with `count`); at most {MAX_THREADS}")
     total = sum(size(t.program) for t in threads)
@@ -218,26 +201,57 @@ def load_spec(path: str | Path) -> Spec:
                  if key in data}
     _check_registers(shown, data, [t.program for t in threads] + list(finishing.values()))
 
+    scenario = _scenario(data, lines, spec_name, threads, finishing, c_needs["locks"])
+    expect = _expectations(data.get("expect", {}), designs, fail)
+    spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect, tuple(c_needs["warnings"]))
+    _check_compiles(spec, fail)
+    return spec
+
+
+def _scenario(data: dict, lines: "_Lines", name: str, threads: list, finishing: dict, c_locks: list) -> Scenario:
     queries, invariants = _predicates(data, "queries"), _predicates(data, "invariants")
     where = {"shared": lines.of("shared"),
              **{f"query:{q}": lines.of(q, 0, lines.of("queries") - 1) for q in queries},
              **{f"invariant:{n}": lines.of(n, 0, lines.of("invariants") - 1) for n in invariants}}
-    scenario = Scenario(spec_name, interps, tuple(threads), finishing.get("atexit", ()), finishing.get("finalizers", ()),
-                        tuple(dict.fromkeys(data.get("locks", []) + c_needs["locks"])), tuple(data.get("events", [])),
-                        tuple(data.get("shared", [])),
-                        bounds.get("tstates_per_thread", 2), bounds.get("nesting", 3), bounds.get("max_counter", 4),
-                        where, tuple(queries.items()), tuple(invariants.items()),
-                        finishing.get("pending_calls", ()), finishing.get("c_atexit", ()),
-                        finishing.get("tstate_clear", ()), finishing.get("unstable_atexit", ()))
-    expect = _expectations(data.get("expect", {}), designs, fail)
-    spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect, tuple(c_needs["warnings"]))
-    for d in designs:   # compile once now so program errors surface at load time
-        system = spec.system(d)
-        known = {p.name for p in system.properties}
-        for prop in expect.get(d, {}):
+    bounds = data.get("bounds", {})
+    return Scenario(name, tuple(data.get("interpreters", ["main"])), tuple(threads), finishing.get("atexit", ()),
+                    finishing.get("finalizers", ()), tuple(dict.fromkeys(data.get("locks", []) + c_locks)),
+                    tuple(data.get("events", [])), tuple(data.get("shared", [])),
+                    bounds.get("tstates_per_thread", 2), bounds.get("nesting", 3), bounds.get("max_counter", 4),
+                    where, tuple(queries.items()), tuple(invariants.items()),
+                    finishing.get("pending_calls", ()), finishing.get("c_atexit", ()),
+                    finishing.get("tstate_clear", ()), finishing.get("unstable_atexit", ()))
+
+
+def _threads(data: dict, lines: "_Lines", path: Path, shown: str, design: str, program, c_needs: dict) -> list:
+    """The [[thread]] tables as threads, `count` copies of each (a C function's body for `c`)."""
+    threads = []
+    for k, th in enumerate(data["thread"]):
+        at = lines.of("thread", k)
+        name, count = th["name"], th.get("count", 1)
+        if "c" in th:
+            body = _c_thread(th["c"], path, shown, lines.of("c", 0, at), design, data, c_needs)
+        else:
+            body = program("program", th["program"], k)
+        if "after" in th:   # the thread starts once another sets this event (a C function cannot wait(E) itself)
+            body = (Call(None, "wait", (Arg(th["after"], lines.of("after", 0, at)),),
+                         lines.of("after", 0, at)),) + tuple(body)
+        for i in range(count):
+            inst = name if count == 1 else f"{name}{i + 1}"
+            python = th.get("python_thread")   # a threading.Thread: its own thread state of main, detached
+            threads.append(ThreadSpec(inst, body, "main" if python else th.get("tstate"),
+                                      False if python else th.get("attached", True), at, name, python))
+    return threads
+
+
+def _check_compiles(spec: Spec, fail) -> None:
+    """Compile every design once now, so program errors and unknown expected properties
+    surface at load time, at their line."""
+    for d in spec.designs:
+        known = {p.name for p in spec.system(d).properties}
+        for prop in spec.expect.get(d, {}):
             if prop not in known:
                 raise fail(prop, f"unknown property `{prop}`; {did_you_mean(prop, known)}known: {', '.join(sorted(known))}")
-    return spec
 
 
 def _check_registers(shown: str, data: dict, programs: list[tuple]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .ir import (BOOL, FALSE, ActionProperty, Assign, Builder, Domain, Expr, ExprLike, Invariant, LeadsTo,
-                 NoDeadlock, NoHang, Read, all_of, any_of, assign, enum, ite, lift)
+                 NoDeadlock, NoHang, Read, Var, all_of, any_of, assign, enum, ite, lift)
 
 # Interpreter lifecycle (a modelling choice, docs/modeling.md "Finalization"):
 # PREFINAL = thread join / atexit / pending calls;
@@ -87,6 +87,28 @@ GILSTATE = enum("PyGILState_LOCKED", "PyGILState_UNLOCKED")
 
 
 @dataclass(frozen=True)
+class Handle:
+    """A kind of API object a call creates into a numbered slot (a guard, a view, an
+    interpreter reference): its layout's slot names, its variables' prefix and its domain."""
+    kind: str
+    prefix: str          # its variables: <prefix>_status, <prefix>_interp
+    layout_field: str    # Layout's slot names
+    domain: str          # Vocabulary's domain of its values
+
+
+# The handle kinds, declared once: the layout, the domains, what a call creates and symmetry read it.
+# Strong and weak interpreter references ("wref") share the "ref" slots (r1 family).
+HANDLES = (Handle("guard", "g", "guard_slots", "guard"), Handle("view", "v", "view_slots", "view"),
+           Handle("ref", "r", "ref_slots", "ref"))
+
+
+def handle_kind(creates: str | None) -> str | None:
+    """The handle kind whose slots a call that creates `creates` takes, or None."""
+    kind = "ref" if creates == "wref" else creates
+    return kind if any(h.kind == kind for h in HANDLES) else None
+
+
+@dataclass(frozen=True)
 class Layout:
     """How many of each object a scenario needs; fixed before the system is built."""
     threads: tuple[str, ...]
@@ -126,7 +148,14 @@ class Vocabulary:
     ref: Domain = field(init=False)
 
     def __post_init__(self) -> None:
+        """Declares every variable once, with who owns it (the thread, its thread states, its
+        Ensure stack, a handle slot, or nobody: shared); symmetry reads that declaration.
+        Long because it is the list of the model's state, each variable with its reason."""
         lay, b = self.layout, self.b
+        self.owned_by_thread: list[Var] = []               # indexed by thread
+        self.owned_by_thread_block: list[tuple[Var, int]] = []   # `size` consecutive slots per thread
+        self.owned_by_handle: dict[str, list[Var]] = {h.kind: [] for h in HANDLES}   # indexed by slot - 1
+        self.shared: list[Var] = []                        # belongs to no thread
         nt, ni, nth = lay.n_tstates, len(lay.interps), len(lay.threads)
         self.tstate = Domain(0, nt, lay.tstate_labels())
         # A token is the previous tstate, or the no-previous-tstate sentinel (PEP 788 "Ensure").
@@ -200,6 +229,38 @@ class Vocabulary:
         self.thread_done = b.array("thread_done", nth, BOOL, labels=lay.threads) if lay.joined else None
         self.lock = b.array("lock", len(lay.locks), holder, labels=lay.locks) if lay.locks else None
         self.event = b.array("event", len(lay.events), BOOL, labels=lay.events) if lay.events else None
+        self._declare_owners()
+
+    def _declare_owners(self) -> None:
+        lay = self.layout
+        self.owned_by_thread += [x for x in (self.status, self.attached, self.gilstate, self.saved, self.to_attach,
+                                             self.depth, self.checked, self.thread_done) if x is not None]
+        self.owned_by_thread_block += [(x, lay.tstates_per_thread) for x in (
+            self.ts_status, self.ts_interp, self.ts_counter, self.ts_owned, self.gil_counter)]
+        self.owned_by_thread_block += [(self.stack_prev, lay.nesting), (self.stack_guard, lay.nesting)]
+        for h in HANDLES:
+            if getattr(lay, h.layout_field):
+                self.owned_by_handle[h.kind] += [getattr(self, f"{h.prefix}_status"), getattr(self, f"{h.prefix}_interp")]
+        self.shared += [x for x in (self.crash.var, self.process.var, self.phase, self.gil, self.guards, self.finalizer,
+                                    self.lock, self.event, self.unstable_exitfuncs) if x is not None]
+        self.shared += [x.var for x in (self.pending_calls, self.exitfuncs) if x is not None]
+
+    def declare_shared(self, x: Read) -> Read:
+        """A variable a compiler adds beside the vocabulary's, owned by no thread."""
+        self.shared.append(x.var)
+        return x
+
+    def value_classes(self) -> dict[int, str]:
+        """Domain (by id) → which kind of object its values name: a thread, a thread state
+        (or an Ensure token, which names one), a handle slot; symmetry permutes those values."""
+        classes = {id(self.holder): "thread", id(self.tstate): "tstate", id(self.token): "tstate"}
+        classes.update({id(getattr(self, h.domain)): h.kind for h in HANDLES})
+        return classes
+
+    def handle_domain(self, kind: str) -> Domain:
+        """The domain of a handle kind's values (slot numbers, 0 for NULL)."""
+        return {"token": self.token, "tstate": self.tstate, "interp": self.interp, "threadref": self.token,
+                **{h.kind: getattr(self, h.domain) for h in HANDLES}, "wref": self.ref}[kind]
 
     # ----- reading the state -------------------------------------------------------------
     def interp_of(self, ts: ExprLike) -> Expr:

@@ -117,6 +117,21 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):
     assert import_cycles() == [["checker.a", "checker.b"]]
 
 
+def test_every_model_variable_has_a_declared_owner():
+    """Symmetry is switched off, silently and soundly, for a variable nobody declared an
+    owner for (model/vocabulary.py `_declare_owners`): no bundled spec may have one."""
+    from interpcheck.model.designs import DESIGNS, resolve
+    from interpcheck.model.programs.compile import ProgramCompiler
+    from interpcheck.model.spec import load_spec
+    missing = []
+    for path in sorted((ROOT / "specs").glob("*.toml")):
+        spec = load_spec(path)
+        for design in spec.designs:
+            compiler = ProgramCompiler(spec.scenario, DESIGNS[resolve(design)])
+            missing += [f"{spec.name} [{design}]: {name}" for name in compiler.undeclared(compiler.build())]
+    assert missing == []
+
+
 def test_long_functions_say_why():
     assert long_functions() == []
 

@@ -14,8 +14,8 @@ from ..designs.api import Api, Design, Site, Steps
 from ..designs.lifecycle import MAIN, finalize_phases, join_threads
 from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
                   ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, value_range)
-from ..vocabulary import (DELETED, GILSTATE, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
-                          Outcome, Vocabulary, standard_properties)
+from ..vocabulary import (DELETED, GILSTATE, HANDLES, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
+                          Outcome, Vocabulary, handle_kind, standard_properties)
 from .parse import Arg, Call, Cond, Goto, If, Label, ProgramError, Repeat, Return
 from .queries import QueryCompiler
 
@@ -200,9 +200,10 @@ class ProgramCompiler:
         return self.kinds[t][arg.text]
 
     def collect(self) -> Layout:
-        guard_slots: list[str] = []
-        view_slots: list[str] = []
-        ref_slots: list[str] = []     # strong and weak interpreter references share one slot space
+        """Pass 1: every call's function, argument and result kinds checked, the handle slots
+        and interpreters the calls create, numbered. Long because it is one walk over every
+        call of every thread, doing each check at the call it names in its error."""
+        slots: dict[str, list[str]] = {h.kind: [] for h in HANDLES}   # per handle kind, the slots' names
         interps = list(self.sc.interps)
         consumed: set[str] = set()    # handle kinds some call takes as an argument
         own_gil: set[int] = set()     # interpreters made with PyInterpreterConfig_OWN_GIL
@@ -236,15 +237,9 @@ class ProgramCompiler:
                     table[call.target] = api.result
                     bound.add(call.target)
                 label = f"{self.names[t]}.{call.target or call.name}"
-                if api.creates == "guard":
-                    guard_slots.append(_unique(label, guard_slots))
-                    self.slots[id(call)] = len(guard_slots)
-                elif api.creates == "view":
-                    view_slots.append(_unique(label, view_slots))
-                    self.slots[id(call)] = len(view_slots)
-                elif api.creates in ("ref", "wref"):
-                    ref_slots.append(_unique(label, ref_slots))
-                    self.slots[id(call)] = len(ref_slots)
+                if (kind := handle_kind(api.creates)) is not None:
+                    slots[kind].append(_unique(label, slots[kind]))
+                    self.slots[id(call)] = len(slots[kind])
                 elif api.creates == "interp":
                     interps.append(_unique(f"{self.names[t]}.interp", interps))
                     self.made_interps[id(call)] = len(interps)
@@ -257,16 +252,16 @@ class ProgramCompiler:
                             own_gil.add(len(interps) - 1)
         # A handle no call creates can only be NULL, but the functions that take one still
         # read its (never used) object: give each such kind one slot.
-        for kind, slots in (("guard", guard_slots), ("view", view_slots), ("ref", ref_slots)):
-            if kind in consumed and not slots:
-                slots.append(f"no {kind} created")
+        for kind, names in slots.items():
+            if kind in consumed and not names:
+                names.append(f"no {kind} created")
         self.interp_names = tuple(interps)
         sc = self.sc
         born = len(sc.interps)   # declared interpreters have their own GIL; Py_NewInterpreter's share main's
         # (Py_NewInterpreterFromConfig's with PyInterpreterConfig_OWN_GIL have their own)
         own = self.design.runtime.per_interpreter_gil   # 3.11: one GIL for every interpreter
         return Layout(tuple(self.names), tuple(interps), tuple(i < born for i in range(len(interps))),
-                      sc.tstates_per_thread, tuple(guard_slots), tuple(view_slots), tuple(ref_slots), sc.locks,
+                      sc.tstates_per_thread, tuple(slots["guard"]), tuple(slots["view"]), tuple(slots["ref"]), sc.locks,
                       sc.events, sc.nesting, sc.max_counter,
                       tuple(i if (i < born or i in own_gil) and own else 0 for i in range(len(interps))),
                       tuple(k for k in ("pending_calls", "c_atexit", "unstable_atexit") if getattr(sc, k)),
@@ -280,12 +275,12 @@ class ProgramCompiler:
         v.runtime = self.design.runtime
         v.main_thread = self.main_thread
         if v.pending_calls is not None and not v.runtime.pending_signals_main:
-            v.pending_seen = b.scalar("pending_signalled", Domain(0, 1))
+            v.pending_seen = v.declare_shared(b.scalar("pending_signalled", Domain(0, 1)))
         self.b, self.v = b, v
         self.regs: list[dict[str, Read]] = []
-        domains = {"guard": v.guard, "view": v.view, "token": v.token, "tstate": v.tstate,
-                   "interp": v.interp, "gilstate": GILSTATE, "ref": v.ref, "wref": v.ref,
-                   "threadref": v.token, **KIND_DOMAIN}
+        domains = {"gilstate": GILSTATE, **KIND_DOMAIN}
+        domains.update({k: v.handle_domain(k) for k in ("guard", "view", "ref", "wref", "token", "tstate", "interp",
+                                                         "threadref")})
         for name in self.sc.shared:
             if name not in self.shared_kinds:
                 raise ProgramError(f"shared name `{name}` is never assigned", self.sc.lines.get("shared", 0))
@@ -446,9 +441,12 @@ class ProgramCompiler:
     def _domain_of(self, call: Call) -> Domain:
         api = self.apis[id(call)]
         v = self.v
-        return {"guard": v.guard, "view": v.view, "token": v.token, "tstate": v.tstate, "interp": v.interp,
-                "gilstate": GILSTATE, "ref": v.ref, "wref": v.ref,
-                "threadref": v.token}.get(api.result, KIND_DOMAIN["int"])
+        if api.result == "gilstate":
+            return GILSTATE
+        try:
+            return v.handle_domain(api.result)
+        except KeyError:
+            return KIND_DOMAIN["int"]
 
     def _reg(self, t: int, name: str) -> Read | None:
         return self.regs[t][name] if name in self.regs[t] else self.shared_regs.get(name)
@@ -652,6 +650,17 @@ class ProgramCompiler:
     def _grouped(self, ts: list[int]) -> bool:
         return self.group is not None and all(self.sc.threads[t].table == self.group for t in ts)
 
+    def undeclared(self, system: System) -> list[str]:
+        """Variables of `system` with no declared owner (tests keep this empty: symmetry is off
+        while it is not)."""
+        v = self.v
+        known = {id(x.var) for x in [*self.pc_vars, *self.shared_regs.values()]}
+        known |= {id(x) for x in [*v.shared, *v.owned_by_thread, *[x for x, _ in v.owned_by_thread_block],
+                                  *[x for xs in v.owned_by_handle.values() for x in xs]]}
+        known |= {id(r.var) for regs in self.regs for r in regs.values()}
+        known |= {id(r.var) for regs in self.cond_regs_of.values() for r in regs}
+        return [x.name for x in system.variables if id(x) not in known]
+
     def _symmetry(self, system: System) -> Symmetry | None:
         """The interchangeable threads: those a spec's `count` made from one [[thread]] table
         (same program, same start). For each, the slots that are its own, role by role, and
@@ -664,31 +673,16 @@ class ProgramCompiler:
             id(call) in self.made_interps for t in ts for call in _calls(self.programs[t]))]
         if not candidates:
             return None
-        classes = {id(v.holder): "thread", id(v.tstate): "tstate", id(v.token): "tstate", id(v.guard): "guard",
-                   id(v.view): "view", id(v.ref): "ref"}
-        per_thread = [v.status, v.attached, v.gilstate, v.saved, v.to_attach, v.depth, v.checked]
-        per_thread += [v.thread_done] if v.thread_done is not None else []
-        blocks = [(x, lay.tstates_per_thread) for x in (v.ts_status, v.ts_interp, v.ts_counter, v.ts_owned,
-                                                                     v.gil_counter)]
-        blocks += [(v.stack_prev, lay.nesting), (v.stack_guard, lay.nesting)]
-        handles = {kind: [getattr(v, f"{p}_{f}") for f in ("status", "interp")] if getattr(lay, f"{kind}_slots") else []
-                   for kind, p in (("guard", "g"), ("view", "v"), ("ref", "r"))}
-        queues = [x for x in (v.pending_calls, v.exitfuncs, v.pending_seen) if x is not None]
-        per_interp = [v.unstable_exitfuncs] if v.unstable_exitfuncs is not None else []
-        known = {id(x.var) for x in [v.crash, v.process, *queues, *self.pc_vars, *self.shared_regs.values()]}
-        known |= {id(x) for x in [v.phase, v.gil, v.guards, v.finalizer, v.lock, v.event, *per_thread, *per_interp]
-                  + [x for x, _ in blocks] + [x for xs in handles.values() for x in xs] if x is not None}
-        known |= {id(r.var) for regs in self.regs for r in regs.values()}
-        known |= {id(r.var) for regs in self.cond_regs_of.values() for r in regs}
-        if any(id(x) not in known for x in system.variables):
-            return None   # a variable this description does not know: no symmetry claimed
+        classes = v.value_classes()
+        per_thread, blocks, handles = v.owned_by_thread, v.owned_by_thread_block, v.owned_by_handle
+        if self.undeclared(system):
+            return None   # a variable nobody declared an owner for: no symmetry claimed
 
         def own(t: int) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
-            created = {"guard": [], "view": [], "ref": []}
+            created: dict[str, list[int]] = {h.kind: [] for h in HANDLES}
             for call in _calls(self.programs[t]):
-                kind = self.apis[id(call)].creates
-                if kind in ("guard", "view", "ref", "wref"):
-                    created["ref" if kind == "wref" else kind].append(self.slots[id(call)])
+                if (kind := handle_kind(self.apis[id(call)].creates)) is not None:
+                    created[kind].append(self.slots[id(call)])
             slots = [self.pc_vars[t].var.base]
             slots += [self.regs[t][name].var.base for name in sorted(self.regs[t])]
             slots += [r.var.base for r in self.cond_regs_of.get(t, [])]

@@ -230,12 +230,12 @@ class Transposition:
     def same(self, a: Expr, b: Expr) -> bool:
         """Whether swapping turns `a` into `b` (up to the order of and/or/==/!= operands)."""
         pa = self.expr(a)
-        return pa is not None and _ckey(pa) == _ckey(b)
+        return pa is not None and _commutative_key(pa) == _commutative_key(b)
 
     def same_checks(self, prop: str) -> bool:
         checks = [c.holds for a in self.system.actions for c in a.checks if c.prop == prop]
         swapped = [self.expr(c) for c in checks]
-        return None not in swapped and Counter(map(_ckey, swapped)) == Counter(map(_ckey, checks))
+        return None not in swapped and Counter(map(_commutative_key, swapped)) == Counter(map(_commutative_key, checks))
 
     def same_finish(self) -> bool:
         fin = self.system.finished
@@ -299,15 +299,15 @@ class Transposition:
         return None
 
 
-def _ckey(e: Expr) -> tuple:
+def _commutative_key(e: Expr) -> tuple:
     """A structural key that ignores the order of and/or operands and of ==/!= sides."""
     if isinstance(e, Const):
         return ("c", e.value)
     if isinstance(e, Read):
-        return ("r", e.var.base, _ckey(e.index), e.primed)
+        return ("r", e.var.base, _commutative_key(e.index), e.primed)
     if isinstance(e, Ite):
-        return ("?", _ckey(e.cond), _ckey(e.then), _ckey(e.other))
-    keys = [_ckey(a) for a in e.args]
+        return ("?", _commutative_key(e.cond), _commutative_key(e.then), _commutative_key(e.other))
+    keys = [_commutative_key(a) for a in e.args]
     if e.name in ("and", "or", "==", "!="):
         keys.sort()
     return (e.name, *keys)

@@ -3,6 +3,7 @@ Text, Mermaid and HTML renderings all explain stuck threads through this module.
 from __future__ import annotations
 
 from interpcheck.model.ir import Op, Read, System, evaluate, walk
+from interpcheck.model.ir.facts import structural_key
 
 
 
@@ -35,10 +36,10 @@ def blocked_by(system: System, state: tuple[int, ...], thread: int) -> str:
     if not pending:
         return ""
     false_parts = [[p for p in _conjuncts(a.guard) if not _holds(p, state)] for a in pending]
-    keys = [{_key(p) for p in parts} for parts in false_parts]
+    keys = [{structural_key(p) for p in parts} for parts in false_parts]
     common = set.intersection(*keys)
     if common:
-        blockers = [p for p in false_parts[0] if _key(p) in common]
+        blockers = [p for p in false_parts[0] if structural_key(p) in common]
     else:
         others = {u.target.var.name for a in system.actions if a.thread != thread for u in a.updates}
         waits = [[p for p in parts if any(r.var.name in others for r in _reads(system, p))] for parts in false_parts]
@@ -70,15 +71,6 @@ def _at_call(system: System, action, state) -> bool:
     """The thread's program counter is at this action (its pc conjuncts hold)."""
     at_pc = [p for p in _conjuncts(action.guard) if _reads_only_pc(system, p)]
     return bool(at_pc) and all(evaluate(p, state) for p in at_pc)
-
-
-def _key(expr):
-    """A structural key: IR nodes compare by identity, equal conditions need not be one node."""
-    if isinstance(expr, Read):
-        return ("read", expr.var.name, _key(expr.index), expr.primed)
-    if isinstance(expr, Op):
-        return (expr.name, *(_key(a) for a in expr.args))
-    return (type(expr).__name__, *(_key(v) if not isinstance(v, int) else v for v in vars(expr).values()))
 
 
 def _reads_only_pc(system: System, expr) -> bool:

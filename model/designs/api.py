@@ -44,6 +44,11 @@ class Api:
     # leaves for them (goto LEAVE), then the steps after them (model/programs/compile.py)
     clearing: Callable[[Site], Steps] | None = None
 
+    def __post_init__(self) -> None:
+        bad = [k for k in (*self.args, self.result) if k is not None and k not in KINDS]
+        if bad:
+            raise ValueError(f"{self.name}: unknown argument or result kind {bad[0]!r}; known: {', '.join(KINDS)}")
+
 
 @dataclass(frozen=True)
 class Design:

@@ -12,10 +12,7 @@ from typing import Union
 
 ExprLike = Union["Expr", int, bool]
 
-# Operators and their Python spelling; the Z3 and Promela translations key on the same names.
-BINARY = {"+": "+", "-": "-", "*": "*", "==": "==", "!=": "!=", "<": "<", "<=": "<=",
-          ">": ">", ">=": ">=", "and": "and", "or": "or"}
-UNARY = {"not": "not", "neg": "-"}
+# The operators and what they compute; the Z3 and Promela translations key on the same names.
 _APPLY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "==": operator.eq,
           "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
           ">=": operator.ge}

@@ -21,14 +21,24 @@ def skey(e: Expr) -> tuple:
     return hit[1]
 
 
+def structural_key(e: Expr) -> tuple:
+    """skey without its per-compilation cache, for use outside a compilation."""
+    return _structure(e, structural_key)
+
+
 def _skey(e: Expr) -> tuple:
+    return _structure(e, skey)
+
+
+def _structure(e: Expr, key) -> tuple:
+    """The node's own part of a structural key, with `key` for its children."""
     if isinstance(e, Const):
         return ("c", e.value)
     if isinstance(e, Read):
-        return ("r", e.var.base, skey(e.index), e.primed)
+        return ("r", e.var.base, key(e.index), e.primed)
     if isinstance(e, Ite):
-        return ("?", skey(e.cond), skey(e.then), skey(e.other))
-    return (e.name,) + tuple(skey(a) for a in e.args)
+        return ("?", key(e.cond), key(e.then), key(e.other))
+    return (e.name,) + tuple(key(a) for a in e.args)
 
 
 Facts = dict  # skey(read) -> (lo, hi): what the surrounding conditions prove about a read

@@ -50,13 +50,15 @@ class Runtime:
     rebind_gilstate: bool        # every attach binds the gilstate thread state (3.12+ tstate_activate)
     per_interpreter_gil: bool = True  # 3.12+ (PEP 684); 3.11 has one GIL and PyThreadState_Swap leaves it alone
     pending_signals_main: bool = True  # 3.13+: Py_AddPendingCall from any thread sets the main thread's eval breaker
+    finalize_swaps_main: bool = True  # 3.13+: Py_FinalizeEx on the main thread swaps main's thread state in (resolve_final_tstate)
 
 
 RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
                        restore_attached_fatal=False, rebind_gilstate=False, per_interpreter_gil=False,
-                       pending_signals_main=False)
+                       pending_signals_main=False, finalize_swaps_main=False)
 RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True, per_interpreter_gil=True)
-RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signals_main=True)
+RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signals_main=True,
+                       finalize_swaps_main=True)
 RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)   # gh-87135 backported
 RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, ensure_after_fini_hangs=True)
 

@@ -154,6 +154,15 @@ def new_interpreter(s: Site) -> Steps:
     if v.runtime.rebind_gilstate:   # 3.12+: attaching binds it (tstate_activate, Python/pystate.c:2013 (v3.13.5))
         made.append(assign(v.gilstate[t], ts))
     mine = v.gil_index(v.interp_of(cur)).eq(v.gil_index(interp))
+    if not v.runtime.per_interpreter_gil:
+        # 3.11 swaps the new thread state in without taking the GIL (Python/pylifecycle.c:1987
+        # (v3.11.2)): with the GIL free, initialisation's drop_gil dies (ceval_gil.h:151); with
+        # another thread holding it, the call returns and runs beside that thread; run.
+        return [[Outcome(cur.ne(0), made, "new interpreter (main's GIL, already held), its thread state attached"),
+                 Outcome(cur.eq(0) & main_gil.eq(0), v.crash_with(C_FATAL),
+                         "no thread state, GIL free: Py_FatalError(\"drop_gil: GIL is not locked\")", stop=True),
+                 Outcome(cur.eq(0) & main_gil.ne(0), made,
+                         "no thread state: its thread state attached without the GIL another thread holds")]]
     return [[
         Outcome(cur.ne(0) & mine, made, "new interpreter (main's GIL, already held), its thread state attached"),
         Outcome(cur.eq(0) & main_gil.eq(0), made + [assign(main_gil, t + 1)],

@@ -351,7 +351,7 @@ def _kept_notes(path: Path) -> str:
     text = path.read_text() if path.exists() else ""
     if NOTES not in text:
         return ""
-    return text[text.index(NOTES):text.index("## Surviving mutants")]
+    return text[text.index(NOTES):text.index("## Surviving mutants")].rstrip() + "\n\n"
 
 
 def main() -> int:
@@ -397,7 +397,7 @@ def main() -> int:
     print(text)
     if args.markdown:
         notes = _kept_notes(Path(args.markdown))
-        Path(args.markdown).write_text(text.replace("\n## Surviving mutants", notes + "## Surviving mutants", 1))
+        Path(args.markdown).write_text(text.replace("\n\n## Surviving mutants", "\n\n" + notes + "## Surviving mutants", 1))
     return 0
 
 

@@ -69,14 +69,18 @@ class Runtime:
     # 3.13+: PyGILState_Release keeps gilstate_counter at 1 while PyThreadState_Clear runs destructors
     # (gh-119585; backported to 3.12.4, after the 3.12.1 the cpython_3_12 design was run against)
     clear_keeps_counter: bool = True
+    # 3.13+: Py_FinalizeEx on the main thread with no thread state swaps main's in (resolve_final_tstate,
+    # Python/pylifecycle.c:1988 (v3.13.5)); up to 3.12 the NULL thread state is dereferenced
+    finalize_swaps_main: bool = True
 
 
 RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
                        restore_attached_fatal=False, rebind_gilstate=False, per_interpreter_gil=False,
-                       pending_signals_main=False, clear_keeps_counter=False)
+                       pending_signals_main=False, clear_keeps_counter=False,
+                       finalize_swaps_main=False)
 RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True, per_interpreter_gil=True)
 RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signals_main=True,
-                       clear_keeps_counter=True)
+                       clear_keeps_counter=True, finalize_swaps_main=True)
 RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)  # gh-87135: Python/ceval_gil.c:314 (v3.13.15)
 # 3.14: thread states refcounted and marked shutting down (Python/pystate.c:3141-3144, :2040-2043
 # (v3.14.7); gh-124878); PyGILState_Ensure still has no hang check (Python/pystate.c:2897 (v3.14.7))

@@ -231,10 +231,12 @@ def unstable_at_exit(s: Site) -> Steps:
 
 
 def save_thread(s: Site) -> Steps:
-    # Python/ceval_gil.c PyEval_SaveThread: detach and return the tstate.
+    # Python/ceval_gil.c PyEval_SaveThread: detach and return the tstate. With none, up to 3.12
+    # _Py_EnsureTstateNotNULL calls Py_FatalError (:727 (v3.12.0)); 3.13+ dereferences NULL in
+    # detach_thread (Python/pystate.c:2132 (v3.13.5)): both "no thread state", as Py_BEGIN_ALLOW_THREADS.
     v, t = s.v, s.t
     cur = v.attached[t]
-    return [[Outcome(cur.eq(0), v.crash_with(C_FATAL), "no current thread state", stop=True),
+    return [[Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), "no current thread state", stop=True),
              Outcome(cur.ne(0), s.ret(cur) + v.detach(t), "detached, GIL released")]]
 
 

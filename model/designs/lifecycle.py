@@ -27,10 +27,33 @@ def _require_current(v: Vocabulary, t: int, interp: Expr, what: str) -> list[Out
 
 def begin(v: Vocabulary, t: int, interp: Expr, what: str) -> Steps:
     """Enter PREFINAL and become the finalizer (pylifecycle.c _Py_Finalize / Py_EndInterpreter)."""
+    start = [assign(v.phase_of(interp), PREFINAL), assign(v.finalizer[interp - 1], t + 1)]
+    if what == "Py_FinalizeEx":
+        return [_finalize_caller(v, t, start)]
     ok = v.attached[t].ne(0) & v.interp_of(v.attached[t]).eq(interp)
     return [_require_current(v, t, interp, what) + [
-        Outcome(ok, [assign(v.phase_of(interp), PREFINAL), assign(v.finalizer[interp - 1], t + 1)],
-                "pre-finalization: thread join, atexit handlers")]]
+        Outcome(ok, start, "pre-finalization: thread join, atexit handlers")]]
+
+
+def _finalize_caller(v: Vocabulary, t: int, start: list) -> list[Outcome]:
+    """Py_FinalizeEx never checks which interpreter the attached thread state belongs to
+    (`// XXX assert(_Py_IsMainInterpreter(tstate->interp))`, Python/pylifecycle.c:1766
+    (v3.12.0)): with a subinterpreter's it goes on and returns 0 (3.11-3.13; up to 3.12 it
+    finalizes that interpreter in main's stead, which the model does not follow). With none,
+    up to 3.12 it dereferences the NULL thread state (:1761 (v3.11.2), :1770 (v3.12.0)); from
+    3.13 resolve_final_tstate swaps main's thread state in on the main thread (:1988 (v3.13.5))."""
+    cur = v.attached[t]
+    work = "pre-finalization: thread join, atexit handlers"
+    outs = [Outcome(cur.ne(0), start, work)]
+    if v.runtime.finalize_swaps_main and t == v.main_thread:
+        main_ts = t * v.layout.tstates_per_thread + 1
+        outs.append(Outcome(cur.eq(0) & v.ts_alive(main_ts) & v.gil_of(MAIN).eq(0),
+                            [assign(cur, main_ts), assign(v.gil_of(MAIN), t + 1)] + start,
+                            "pre-finalization, main's thread state swapped in (none was attached): "
+                            "thread join, atexit handlers"))
+    else:
+        outs.insert(0, Outcome(cur.eq(0), v.crash_with(C_NO_TSTATE), "Py_FinalizeEx: no thread state", stop=True))
+    return outs
 
 
 def join_threads(v: Vocabulary, t: int) -> Steps:
@@ -152,6 +175,15 @@ def new_interpreter(s: Site) -> Steps:
     if v.runtime.rebind_gilstate:   # 3.12+: attaching binds it (tstate_activate, Python/pystate.c:1714 (v3.12.0))
         made.append(assign(v.gilstate[t], ts))
     mine = v.gil_index(v.interp_of(cur)).eq(v.gil_index(interp))
+    if not v.runtime.per_interpreter_gil:
+        # 3.11 swaps the new thread state in without taking the GIL (Python/pylifecycle.c:1987
+        # (v3.11.2)): with the GIL free, initialisation's drop_gil dies (ceval_gil.h:151); with
+        # another thread holding it, the call returns and runs beside that thread; run.
+        return [[Outcome(cur.ne(0), made, "new interpreter (main's GIL, already held), its thread state attached"),
+                 Outcome(cur.eq(0) & main_gil.eq(0), v.crash_with(C_FATAL),
+                         "no thread state, GIL free: Py_FatalError(\"drop_gil: GIL is not locked\")", stop=True),
+                 Outcome(cur.eq(0) & main_gil.ne(0), made,
+                         "no thread state: its thread state attached without the GIL another thread holds")]]
     return [[
         Outcome(cur.ne(0) & mine, made, "new interpreter (main's GIL, already held), its thread state attached"),
         Outcome(cur.eq(0) & main_gil.eq(0), made + [assign(main_gil, t + 1)],

@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 from interpcheck.checker.cli.matrix import applicable  # noqa: E402
 from interpcheck.checker.explicit import Options, check  # noqa: E402
 from interpcheck.model.designs import DESIGNS  # noqa: E402
-from interpcheck.model.ir import BoundExceeded, Const, Op, Read, compile_system  # noqa: E402
+from interpcheck.checker.explicit.semantics import compile_system  # noqa: E402
+from interpcheck.model.ir import BoundExceeded, Const, Op, Read  # noqa: E402
 from interpcheck.model.ir.expr import slots_read  # noqa: E402
 from interpcheck.model.programs import compile as programs  # noqa: E402
 from interpcheck.model.spec import SpecError, load_spec  # noqa: E402
@@ -380,7 +381,7 @@ def main() -> int:
     with ProcessPoolExecutor(args.workers) as pool:   # in point order: a worker reuses its cells' graphs
         explained = list(pool.map(partial(_explain, where=where), alive, chunksize=8))
     seconds = time.perf_counter() - start
-    lines = [f"# Mutation testing of the models", "",
+    lines = ["# Mutation testing of the models", "",
              f"`python benchmarks/mutation.py --designs {','.join(designs)}`: mutants of every C function's "
              f"steps as the bundled specs build them, run against every spec under {', '.join(designs)}.", "",
              f"**{len(killed)} of {len(mutants)} mutants killed** "

@@ -114,6 +114,7 @@ typedef struct {
     int32_t found_action[N_PROPS];             /* action properties: the breaking step */
     uint8_t found_next[N_PROPS][PWIDTH];       /* ... and the state it led to */
     uint8_t scratch[N_ACTIONS][PWIDTH];
+    uint64_t hashes[N_ACTIONS];
     int32_t ks[N_ACTIONS], bad[MAX_CHECKS];
 } Search;
 
@@ -170,8 +171,7 @@ static int grow_table(Search *S) {
 
 /* Stores `s` unless seen: 1 when stored (as id S->n - 1), 0 when seen, -1 without memory.
  * Depths never decrease along the ids (breadth-first): a new depth starts a level. */
-static int visit(Search *S, const uint8_t *s, uint32_t parent, int32_t via, int depth) {
-    uint64_t h = hash_state(s);
+static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32_t via, int depth) {
     uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
     size_t at = (size_t)h & S->mask;
     for (uint32_t e; (e = S->table[at]); at = (at + 1) & S->mask)
@@ -242,7 +242,7 @@ void ic_free(Search *S) {
 int ic_root(Search *S, const uint8_t *bytes) {
     uint8_t s[PWIDTH];
     pack(bytes, s);
-    int r = visit(S, s, NO_PARENT, -1, 0);
+    int r = visit(S, s, hash_state(s), NO_PARENT, -1, 0);
     if (r == 1 && met(S, (int64_t)S->n - 1) < 0) return -1;
     return r;
 }
@@ -258,6 +258,10 @@ static int expand(Search *S, size_t sid) {
         if (dead) { S->found[S->deadlock] = (int64_t)sid; decide(S, S->deadlock); }
     }
     S->transitions += c;
+    for (int j = 0; j < c; j++) {   /* the table's cache misses, started together */
+        S->hashes[j] = hash_state(S->scratch[j]);
+        __builtin_prefetch(&S->table[S->hashes[j] & S->mask]);
+    }
     int d1 = S->head_depth + 1;
     S->last_depth = d1;
     for (int j = 0; j < c; j++) {
@@ -275,7 +279,7 @@ static int expand(Search *S, size_t sid) {
                 }
             }
         }
-        int r = visit(S, nxt, (uint32_t)sid, k, d1);
+        int r = visit(S, nxt, S->hashes[j], (uint32_t)sid, k, d1);
         if (r < 0) return ST_NO_MEMORY;
         if (r == 1 && met(S, (int64_t)S->n - 1) < 0) return ST_ERROR;
     }

@@ -206,6 +206,28 @@ def test_a_large_search_stores_small_records_in_c():
         (ex.stats.bytes_per_state, system.width)
 
 
+COLLAPSED = {"bits": bit_widths, "mutex": lambda: mutex(3, broken=True), "philosophers": lambda: philosophers(3),
+             "bound": lambda: counter(limit=7, bound=5),
+             **{name: (lambda name=name: load_spec(ROOT / "benchmarks" / f"{name}.toml").system("final"))
+                for name in ("guard_threads", "two_interpreters")}}
+
+
+@pytest.mark.parametrize("name", COLLAPSED)
+def test_the_collapse_store_explores_as_the_python_search(name, monkeypatch):
+    """INTERPCHECK_C_STORE=collapse: states as ids of interned chunks, the same search."""
+    monkeypatch.setenv(native.STORE_VARIABLE, "collapse")
+    system = COLLAPSED[name]()
+    for stop_early in (True, False):
+        same_search(system, stop_early=stop_early)
+    same_search(system, limits=Limits(max_states=40))
+    if name == "guard_threads":
+        layout = Layout(system, compile_system(system, packed=True).packing, chunked=True)
+        assert len(layout.chunks) > 3 and all(b - a <= 8 for a, b in zip(layout.chunks, layout.chunks[1:]))
+        for at, mask in zip(layout.at, layout.mask):   # no slot crosses a chunk's end
+            end = min(8 * c for c in layout.chunks if 8 * c > at) if mask else at
+            assert at + mask.bit_length() <= end
+
+
 @pytest.mark.parametrize("limits", [Limits(max_states=40), Limits(max_depth=3)], ids=["max-states", "max-depth"])
 def test_the_state_and_depth_limits_stop_both_searches_at_the_same_state(limits):
     spec = load_spec(ROOT / "benchmarks" / "guard_threads.toml")

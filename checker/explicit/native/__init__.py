@@ -10,6 +10,7 @@ the two on whole state graphs.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import time
 from array import array
@@ -46,9 +47,12 @@ def unavailable_for(system: System, compiled: Compiled) -> str | None:
     return unavailable(compiled) or too_wide(system)
 
 
+STORE_VARIABLE = "INTERPCHECK_C_STORE"   # "collapse": the C store interns chunks (smaller, slower)
+
+
 def build_for(system: System, compiled: Compiled) -> Build:
     """The library's build for this model (not started)."""
-    return Build(*c_model(system, compiled.packing))
+    return Build(*c_model(system, compiled.packing, collapse=os.environ.get(STORE_VARIABLE) == "collapse"))
 
 
 HANDOVER_STATES = 20_000   # "auto": start compiling once a plain search has stored this many states

@@ -40,24 +40,34 @@ def property_kind(prop) -> int:
     return 0
 
 
-class Layout:
-    """Where each slot's bits sit in a C record: slot i is `mask[i]` (2^bits - 1) at bit `at[i]`."""
+CHUNK_BITS = 64   # the collapse store interns each chunk of slots (at most this many bits, from a byte) apart
 
-    def __init__(self, system: System, packing: Packing):
+
+class Layout:
+    """Where each slot's bits sit in a state's bits: slot i is `mask[i]` (2^bits - 1) at bit
+    `at[i]`. `chunked` (the collapse store): chunk c is bytes `chunks[c]` to `chunks[c + 1]`,
+    at most CHUNK_BITS of slots from a byte boundary; otherwise one chunk, all the bytes."""
+
+    def __init__(self, system: System, packing: Packing, chunked: bool = False):
         bits = [0] * system.width
         for v in system.variables:
             for k in range(v.length):
                 bits[v.base + k] = (v.domain.hi + packing.offset[v.base + k]).bit_length()
-        self.at, total = [], 0
+        self.at, self.chunks, total, start = [], [0], 0, 0
         for b in bits:
+            if chunked and total + b - start > CHUNK_BITS:   # a new chunk, from the next byte
+                start = total = (total + 7) // 8 * 8
+                self.chunks.append(total // 8)
             self.at.append(total)
             total += b
         self.mask = [(1 << b) - 1 for b in bits]
         self.bytes = max((total + 7) // 8, 1)
+        self.chunks.append(self.bytes)
 
     def tables(self) -> list[str]:
         """The defines and tables runtime.c needs (compiled before it)."""
-        return [f"#define PWIDTH {self.bytes}",
+        return [f"#define PWIDTH {self.bytes}", f"#define N_CHUNKS {len(self.chunks) - 1}",
+                f"static const uint32_t CHUNK_AT[] = {{{', '.join(map(str, self.chunks))}}};",
                 f"static const uint32_t BIT_AT[] = {{{', '.join(map(str, self.at)) or '0'}}};",
                 f"static const uint8_t BIT_MASK[] = {{{', '.join(map(str, self.mask)) or '0'}}};"]
 
@@ -65,9 +75,9 @@ class Layout:
 class _Expressions:
     """C source for IR expressions over `s` (the state) and `n` (the successor), both C records."""
 
-    def __init__(self, system: System, packing: Packing):
+    def __init__(self, system: System, packing: Packing, chunked: bool = False):
         self.offset = packing.offset
-        self.layout = Layout(system, packing)
+        self.layout = Layout(system, packing, chunked)
         self.var_id = {id(v): j for j, v in enumerate(system.variables)}
 
     def val(self, e: Expr) -> str:
@@ -161,15 +171,16 @@ def _magnitude(e: Expr) -> int:
     return max(parts + [1])
 
 
-def c_model(system: System, packing: Packing) -> tuple[str, str]:
-    """The model's sizes (compiled before the runtime, runtime.c) and its functions (after)."""
+def c_model(system: System, packing: Packing, collapse: bool = False) -> tuple[str, str]:
+    """The model's sizes (compiled before the runtime, runtime.c) and its functions (after);
+    `collapse`: the C store interns chunks and stores their ids (runtime.c)."""
     if list(packing.position) != list(range(system.width)):
         raise ValueError("the C search reads slots in IR order")
-    ex = _Expressions(system, packing)
+    ex = _Expressions(system, packing, chunked=collapse)
     most_checks = max([len(a.checks) for a in system.actions] + [1])
     sizes = [f"#define WIDTH {system.width}", f"#define N_ACTIONS {max(len(system.actions), 1)}",
              f"#define N_PROPS {max(len(system.properties), 1)}", f"#define MAX_CHECKS {most_checks}",
-             "#include <stdint.h>"] + ex.layout.tables()
+             f"#define COLLAPSE {int(collapse)}", "#include <stdint.h>"] + ex.layout.tables()
     return "\n".join(sizes) + "\n", "\n".join(_successors(system, ex) + _properties(system, ex)) + "\n"
 
 

@@ -100,8 +100,17 @@ typedef uint32_t via_t;
 #define NO_PARENT 0xFFFFFFFFu
 #define MAX_IDS 0xFFFFFFF0u   /* state ids are 32-bit: past this many states, "out of memory" */
 
+/* The values one chunk (CHUNK_AT[c] to CHUNK_AT[c + 1], at most 8 bytes) takes, each once:
+ * `values[id]`, found through an open-addressing index of (value, id + 1) entries. */
+typedef struct { uint64_t value; uint32_t id; } Entry;
+typedef struct { uint64_t *values; Entry *index; size_t n, cap, mask; } Chunks;
+
 typedef struct {
-    uint8_t *states; uint32_t *parent; via_t *via;
+    uint8_t *states; uint32_t *parent; via_t *via;   /* states: RWIDTH-byte records of chunk ids */
+    Chunks chunks[N_CHUNKS];
+    uint8_t current[PWIDTH + 8];                    /* the state expanded, its bits (and room) */
+    uint64_t current_value[N_CHUNKS];
+    uint32_t current_id[N_CHUNKS], ids[N_ACTIONS][N_CHUNKS];
     size_t n, cap, head;
     uint32_t *levels; size_t n_levels, levels_cap;   /* the first id of each depth */
     int head_depth;                                 /* the depth of state `head` */
@@ -114,22 +123,98 @@ typedef struct {
     int32_t found_action[N_PROPS];             /* action properties: the breaking step */
     uint8_t found_next[N_PROPS][PWIDTH];       /* ... and the state it led to */
     uint8_t scratch[N_ACTIONS][PWIDTH];
+    uint8_t room[8];                           /* chunk_value's 8-byte loads past the last successor */
     uint64_t hashes[N_ACTIONS];
     int32_t ks[N_ACTIONS], bad[MAX_CHECKS];
 } Search;
 
+#if COLLAPSE
+#define RWIDTH (N_CHUNKS * 4)   /* a stored state: one 32-bit chunk id per chunk */
+#define RECORD(S, j) ((const uint8_t *)(S)->ids[j])
+#else
+#define RWIDTH PWIDTH           /* a stored state: its bits */
+#define RECORD(S, j) ((const uint8_t *)(S)->scratch[j])
+#endif
+
 static uint64_t hash_state(const uint8_t *s) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)PWIDTH, x;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)RWIDTH, x;
     int i = 0;
-    for (; i + 8 <= PWIDTH; i += 8) {
+    for (; i + 8 <= RWIDTH; i += 8) {
         memcpy(&x, s + i, 8);
         h = (h ^ x) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
     }
     x = 0;
-    memcpy(&x, s + i, PWIDTH - i);
+    memcpy(&x, s + i, RWIDTH - i);
     h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 29);
+}
+
+/* Chunk c of a state's bits; `p` has 8 bytes of room past PWIDTH (one load, no copy loop). */
+static inline uint64_t chunk_value(const uint8_t *p, int c) {
+    uint64_t v, len = CHUNK_AT[c + 1] - CHUNK_AT[c];
+    memcpy(&v, p + CHUNK_AT[c], 8);
+    return len >= 8 ? v : v & ((1ull << (len * 8)) - 1);
+}
+
+/* Writes chunks in order: each 8-byte store's tail is overwritten by the next chunk, the
+ * last one's goes to the room past PWIDTH. */
+static inline void set_chunk(uint8_t *p, int c, uint64_t v) { memcpy(p + CHUNK_AT[c], &v, 8); }
+
+static inline uint64_t mix(uint64_t x) {
+    x = (x ^ (x >> 31)) * 0x7fb5d329728ea185ull;
+    x = (x ^ (x >> 27)) * 0x81dadef4bc2dd44dull;
+    return x ^ (x >> 33);
+}
+
+static int grow_chunk_index(Chunks *T) {
+    size_t size = T->mask ? (T->mask + 1) * 2 : 64, mask = size - 1;
+    Entry *ix = calloc(size, sizeof(Entry));
+    if (!ix) return 0;
+    for (size_t id = 0; id < T->n; id++) {
+        size_t at = (size_t)mix(T->values[id]) & mask;
+        while (ix[at].id) at = (at + 1) & mask;
+        ix[at].value = T->values[id]; ix[at].id = (uint32_t)(id + 1);
+    }
+    free(T->index);
+    T->index = ix; T->mask = mask;
+    return 1;
+}
+
+/* The id of value `v` of a chunk, added when new; -1 without memory. */
+static int64_t intern(Chunks *T, uint64_t v) {
+    size_t at = (size_t)mix(v) & T->mask;
+    for (Entry *e; (e = &T->index[at])->id; at = (at + 1) & T->mask)
+        if (e->value == v) return e->id - 1;
+    if (T->n == T->cap) {
+        if (T->cap >= MAX_IDS / 2) return -1;
+        size_t cap = T->cap ? T->cap * 2 : 64;
+        uint64_t *vs = realloc(T->values, cap * sizeof(uint64_t));
+        if (!vs) return -1;
+        T->values = vs; T->cap = cap;
+    }
+    size_t id = T->n++;
+    T->values[id] = v;
+    T->index[at].value = v; T->index[at].id = (uint32_t)(id + 1);
+    if (T->n * 4 > (T->mask + 1) * 3 && !grow_chunk_index(T)) return -1;
+    return (int64_t)id;
+}
+
+/* A state's bits from its record. */
+static void expand_record(Search *S, const uint8_t *record, uint8_t *p) {
+    uint32_t ids[N_CHUNKS];
+    memcpy(ids, record, RWIDTH);
+    for (int c = 0; c < N_CHUNKS; c++) set_chunk(p, c, S->chunks[c].values[ids[c]]);
+}
+
+/* A state's record from its bits: 0, or -1 without memory. */
+static int record_of(Search *S, const uint8_t *p, uint32_t *ids) {
+    for (int c = 0; c < N_CHUNKS; c++) {
+        int64_t id = intern(&S->chunks[c], chunk_value(p, c));
+        if (id < 0) return -1;
+        ids[c] = (uint32_t)id;
+    }
+    return 0;
 }
 
 static int grow_states(Search *S, size_t need) {
@@ -137,7 +222,7 @@ static int grow_states(Search *S, size_t need) {
     if (need > MAX_IDS) return 0;
     size_t cap = S->cap ? S->cap : 1024;
     while (cap < need) cap *= 2;
-    uint8_t *st = realloc(S->states, cap * PWIDTH);
+    uint8_t *st = realloc(S->states, cap * RWIDTH);
     if (!st) return 0;
     S->states = st;
     uint32_t *pa = realloc(S->parent, cap * sizeof(uint32_t));
@@ -158,7 +243,7 @@ static int grow_table(Search *S) {
     uint32_t *t = calloc(size, sizeof(uint32_t));
     if (!t) return 0;
     for (size_t id = 0; id < S->n; id++) {
-        uint64_t h = hash_state(S->states + id * PWIDTH);
+        uint64_t h = hash_state(S->states + id * RWIDTH);
         size_t at = (size_t)h & mask;
         while (t[at]) at = (at + 1) & mask;
         t[at] = tag_of(h, mask) | (uint32_t)(id + 1);
@@ -175,7 +260,7 @@ static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32
     uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
     size_t at = (size_t)h & S->mask;
     for (uint32_t e; (e = S->table[at]); at = (at + 1) & S->mask)
-        if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * PWIDTH, s, PWIDTH))
+        if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * RWIDTH, s, RWIDTH))
             return 0;
     if (!grow_states(S, S->n + 1)) return -1;
     if ((size_t)depth >= S->n_levels) {
@@ -188,7 +273,7 @@ static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32
         S->levels[S->n_levels++] = (uint32_t)S->n;
     }
     size_t id = S->n++;
-    memcpy(S->states + id * PWIDTH, s, PWIDTH);
+    memcpy(S->states + id * RWIDTH, s, RWIDTH);
     S->parent[id] = parent; S->via[id] = (via_t)(via + 1);
     S->table[at] = tag | (uint32_t)(id + 1);
     if (S->n * 4 > (S->mask + 1) * 3 && !grow_table(S)) return -1;
@@ -200,13 +285,18 @@ static void decide(Search *S, int i) {
 }
 
 /* Goals.met: the undecided invariants a new state breaks, the witnesses it meets. */
-static int met(Search *S, int64_t id) {
-    const uint8_t *s = S->states + (size_t)id * PWIDTH;
+static int met(Search *S, int64_t id, const uint8_t *s) {
     for (int i = 0; i < N_PROPS; i++) {
         if (S->kind[i] == K_INVARIANT && S->found[i] < 0 && !holds(i, s)) { S->found[i] = id; decide(S, i); }
         else if (S->kind[i] == K_SOMETIMES && S->witness[i] < 0 && holds(i, s)) { S->witness[i] = id; decide(S, i); }
     }
     return ERR.kind ? -1 : 0;
+}
+
+void ic_free(Search *S) {
+    if (!S) return;
+    for (int c = 0; c < N_CHUNKS; c++) { free(S->chunks[c].values); free(S->chunks[c].index); }
+    free(S->table); free(S->parent); free(S->via); free(S->states); free(S->levels); free(S);
 }
 
 Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, int stop_early, long long max_states,
@@ -216,8 +306,10 @@ Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, in
     memset(&ERR, 0, sizeof ERR);
     S->mask = 1023;
     S->table = calloc(S->mask + 1, sizeof(uint32_t));
-    if (!S->table || !grow_states(S, 1024)) {
-        free(S->table); free(S->states); free(S->parent); free(S->via); free(S);
+    int ok = S->table && grow_states(S, 1024);
+    for (int c = 0; c < N_CHUNKS && ok && COLLAPSE; c++) ok = grow_chunk_index(&S->chunks[c]);
+    if (!ok) {
+        ic_free(S);
         return NULL;
     }
     S->stop_early = stop_early; S->max_states = max_states; S->max_depth = max_depth;
@@ -233,33 +325,59 @@ Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, in
     return S;
 }
 
-void ic_free(Search *S) {
-    if (!S) return;
-    free(S->table); free(S->parent); free(S->via); free(S->states); free(S->levels); free(S);
-}
 
 /* An initial state (roots()), in Python's byte layout: 1 stored, 0 seen, -1 an error or no memory. */
 int ic_root(Search *S, const uint8_t *bytes) {
-    uint8_t s[PWIDTH];
+    uint8_t s[PWIDTH + 8];
     pack(bytes, s);
-    int r = visit(S, s, hash_state(s), NO_PARENT, -1, 0);
-    if (r == 1 && met(S, (int64_t)S->n - 1) < 0) return -1;
+#if COLLAPSE
+    uint32_t ids[N_CHUNKS];
+    if (record_of(S, s, ids) < 0) return -1;
+    const uint8_t *record = (const uint8_t *)ids;
+#else
+    const uint8_t *record = s;
+#endif
+    int r = visit(S, record, hash_state(record), NO_PARENT, -1, 0);
+    if (r == 1 && met(S, (int64_t)S->n - 1, s) < 0) return -1;
     return r;
 }
 
 static int expand(Search *S, size_t sid) {
-    int c = successors(S->states + sid * PWIDTH, &S->scratch[0][0], S->ks);
+    const uint8_t *state = S->current;   /* a copy: storing successors may move the records */
+#if COLLAPSE
+    memcpy(S->current_id, S->states + sid * RWIDTH, RWIDTH);
+    for (int ch = 0; ch < N_CHUNKS; ch++) {
+        uint64_t v = S->chunks[ch].values[S->current_id[ch]];
+        S->current_value[ch] = v;
+        set_chunk(S->current, ch, v);
+    }
+    if (sid + 1 < S->n) {   /* the next state's chunks, for its turn */
+        uint32_t next[N_CHUNKS];
+        memcpy(next, S->states + (sid + 1) * RWIDTH, RWIDTH);
+        for (int ch = 0; ch < N_CHUNKS; ch++) __builtin_prefetch(&S->chunks[ch].values[next[ch]]);
+    }
+#else
+    memcpy(S->current, S->states + sid * RWIDTH, PWIDTH);
+#endif
+    int c = successors(state, &S->scratch[0][0], S->ks);
     if (c < 0) return ST_ERROR;
-    if (!grow_states(S, S->n + (size_t)c)) return ST_NO_MEMORY;   /* no move of `state` below */
-    const uint8_t *state = S->states + sid * PWIDTH;
+    if (!grow_states(S, S->n + (size_t)c)) return ST_NO_MEMORY;
     if (c == 0 && S->deadlock >= 0 && S->found[S->deadlock] < 0) {
         int dead = stuck(state);
         if (ERR.kind) return ST_ERROR;
         if (dead) { S->found[S->deadlock] = (int64_t)sid; decide(S, S->deadlock); }
     }
     S->transitions += c;
-    for (int j = 0; j < c; j++) {   /* the table's cache misses, started together */
-        S->hashes[j] = hash_state(S->scratch[j]);
+    for (int j = 0; j < c; j++) {   /* the records; the table's cache misses, started together */
+#if COLLAPSE
+        for (int ch = 0; ch < N_CHUNKS; ch++) {   /* unchanged chunks keep their ids */
+            uint64_t v = chunk_value(S->scratch[j], ch);
+            int64_t id = v == S->current_value[ch] ? (int64_t)S->current_id[ch] : intern(&S->chunks[ch], v);
+            if (id < 0) return ST_NO_MEMORY;
+            S->ids[j][ch] = (uint32_t)id;
+        }
+#endif
+        S->hashes[j] = hash_state(RECORD(S, j));
         __builtin_prefetch(&S->table[S->hashes[j] & S->mask]);
     }
     int d1 = S->head_depth + 1;
@@ -279,9 +397,9 @@ static int expand(Search *S, size_t sid) {
                 }
             }
         }
-        int r = visit(S, nxt, S->hashes[j], (uint32_t)sid, k, d1);
+        int r = visit(S, RECORD(S, j), S->hashes[j], (uint32_t)sid, k, d1);
         if (r < 0) return ST_NO_MEMORY;
-        if (r == 1 && met(S, (int64_t)S->n - 1) < 0) return ST_ERROR;
+        if (r == 1 && met(S, (int64_t)S->n - 1, nxt) < 0) return ST_ERROR;
     }
     return ST_CHECKPOINT;
 }
@@ -332,7 +450,15 @@ void ic_fill(Search *S, int64_t *parent, int32_t *via, int32_t *depth) {
 }
 
 /* State i in Python's byte layout. */
-void ic_state(Search *S, long long i, uint8_t *out) { unpack(S->states + (size_t)i * PWIDTH, out); }
+void ic_state(Search *S, long long i, uint8_t *out) {
+#if COLLAPSE
+    uint8_t p[PWIDTH + 8];
+    expand_record(S, S->states + (size_t)i * RWIDTH, p);
+    unpack(p, out);
+#else
+    unpack(S->states + (size_t)i * RWIDTH, out);
+#endif
+}
 long long ic_found(Search *S, int i) { return S->found[i]; }
 int ic_found_action(Search *S, int i) { return S->found_action[i]; }
 void ic_found_next(Search *S, int i, uint8_t *out) { unpack(S->found_next[i], out); }
@@ -343,6 +469,8 @@ int ic_error(Search *S, int *action, int *var, long long *value) {
     return ERR.kind;
 }
 long long ic_bytes(Search *S) {   /* memory of the stored states, their arrays and the table */
-    return (long long)(S->n * (PWIDTH + sizeof(uint32_t) + sizeof(via_t)) + S->n_levels * sizeof(uint32_t) +
-                       (S->mask + 1) * sizeof(uint32_t));
+    long long chunks = 0;
+    for (int c = 0; c < N_CHUNKS && COLLAPSE; c++) chunks += S->chunks[c].n * sizeof(uint64_t) + (S->chunks[c].mask + 1) * sizeof(Entry);
+    return (long long)(S->n * (RWIDTH + sizeof(uint32_t) + sizeof(via_t)) + S->n_levels * sizeof(uint32_t) +
+                       (S->mask + 1) * sizeof(uint32_t)) + chunks;
 }

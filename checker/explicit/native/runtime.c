@@ -3,8 +3,8 @@
  * Compiled with one model's functions (cgen.py writes them after this file, with WIDTH,
  * PWIDTH, N_ACTIONS, N_PROPS and the bit layout's tables BIT_AT/BIT_MASK defined before it),
  * loaded through ctypes (native/__init__.py).
- * States are stored once, in discovery order, in one array of PWIDTH-byte records: the
- * WIDTH slots bit-packed, slot i in the bits BIT_MASK[i] at bit BIT_AT[i] (as many bits as
+ * States are stored once, in discovery order, in one array of RWIDTH-byte records: the
+ * WIDTH slots bit-packed (PWIDTH bytes), slot i in the bits BIT_MASK[i] at bit BIT_AT[i] (as many bits as
  * its domain needs), read and written in place by the generated code (get/put). Beside
  * them: a 32-bit parent id and the action that reached each state (16 bits when the model
  * has fewer than 65535 actions); depths are not stored per state but as the first id of
@@ -13,6 +13,9 @@
  * are rebuilt the same way. The visited set is an open-addressing table of 32-bit entries:
  * a state id in the low bits, the table's size being a power of two larger than every id,
  * and as many hash bits as are left above it, so most probes skip the record comparison.
+ * With COLLAPSE (INTERPCHECK_C_STORE=collapse), a record is not the state's bits but the
+ * ids of its N_CHUNKS chunks (CHUNK_AT: at most 8 bytes each), every chunk value being
+ * stored once in its chunk's table: RWIDTH = 4 * N_CHUNKS bytes a state.
  * ic_run returns every `every` expanded states, so Python checks the time and memory
  * limits and Ctrl-C between chunks, as the Python loop does at its checkpoints.
  */

@@ -4,15 +4,16 @@
  * PWIDTH, N_ACTIONS, N_PROPS and the bit layout's tables BIT_AT/BIT_MASK defined before it),
  * loaded through ctypes (native/__init__.py).
  * States are stored once, in discovery order, in one array of RWIDTH-byte records: the
- * WIDTH slots bit-packed (PWIDTH bytes), slot i in the bits BIT_MASK[i] at bit BIT_AT[i] (as many bits as
- * its domain needs), read and written in place by the generated code (get/put). Beside
- * them: a 32-bit parent id and the action that reached each state (16 bits when the model
- * has fewer than 65535 actions); depths are not stored per state but as the first id of
- * each breadth-first level (depths never decrease along the ids). Python receives the
- * arrays it keeps (ic_fill) and the states in its byte layout (ic_state, unpack), so traces
- * are rebuilt the same way. The visited set is an open-addressing table of 32-bit entries:
- * a state id in the low bits, the table's size being a power of two larger than every id,
- * and as many hash bits as are left above it, so most probes skip the record comparison.
+ * WIDTH slots bit-packed (PWIDTH bytes), slot i in the bits BIT_MASK[i] at bit BIT_AT[i]
+ * (as many bits as its domain needs), read and written in place by the generated code
+ * (get/put). Beside them: a 32-bit parent id and the action that reached each state
+ * (16 bits when the model has fewer than 65535 actions); depths are not stored per state
+ * but as the first id of each breadth-first level (depths never decrease along the ids).
+ * Python receives the arrays it keeps (ic_fill) and the states in its byte layout
+ * (ic_state, unpack), so traces are rebuilt the same way. The visited set is an
+ * open-addressing table of 32-bit entries: a state id in the low bits, the table's size
+ * being a power of two larger than every id, and as many hash bits as are left above it,
+ * so most probes skip the record comparison.
  * With COLLAPSE (INTERPCHECK_C_STORE=collapse), a record is not the state's bits but the
  * ids of its N_CHUNKS chunks (CHUNK_AT: at most 8 bytes each), every chunk value being
  * stored once in its chunk's table: RWIDTH = 4 * N_CHUNKS bytes a state.
@@ -473,7 +474,8 @@ int ic_error(Search *S, int *action, int *var, long long *value) {
 }
 long long ic_bytes(Search *S) {   /* memory of the stored states, their arrays and the table */
     long long chunks = 0;
-    for (int c = 0; c < N_CHUNKS && COLLAPSE; c++) chunks += S->chunks[c].n * sizeof(uint64_t) + (S->chunks[c].mask + 1) * sizeof(Entry);
+    for (int c = 0; c < N_CHUNKS && COLLAPSE; c++)
+        chunks += S->chunks[c].n * sizeof(uint64_t) + (S->chunks[c].mask + 1) * sizeof(Entry);
     return (long long)(S->n * (RWIDTH + sizeof(uint32_t) + sizeof(via_t)) + S->n_levels * sizeof(uint32_t) +
                        (S->mask + 1) * sizeof(uint32_t)) + chunks;
 }

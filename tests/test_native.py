@@ -21,7 +21,8 @@ from interpcheck.checker.explicit.native import build as build_module
 from interpcheck.checker.explicit.native.build import compiler
 from interpcheck.checker.result import Verdict
 from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Domain, Invariant, NoDeadlock, Sometimes,
-                                  assign)
+                                  assign, ite)
+from interpcheck.checker.explicit.native.cgen import Layout
 from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
 
@@ -160,6 +161,71 @@ def test_negative_domains_are_stored_with_an_offset():
     b.prop(NoDeadlock())
     *_, found, witness, _, states, _, _, _, _ = same_search(b.build([x.eq(3)]), stop_early=False)
     assert 0 in found and 1 in witness and states > 5
+
+
+def bit_widths():
+    """Slots of every width from 0 to 8 bits, most of them across a byte boundary, read and
+    written at constant and computed indices, and read primed in an action check."""
+    b = Builder("bits", ["T"])
+    z = b.scalar("z", Domain(0, 0))                                    # 0 bits
+    a = b.array("a", 3, Domain(0, 6))                                  # 3 bits each, from bit 0
+    s = b.array("s", 3, Domain(-4, 3), init=-3)                        # 3 bits, offset 4
+    c = b.scalar("c", Domain(0, 255))                                  # 8 bits at bit 18
+    f = b.array("f", 5, Domain(0, 1))                                  # 1 bit each
+    w = b.scalar("w", Domain(0, 31), init=1)                           # 5 bits
+    i = b.scalar("i", Domain(0, 2))                                    # 2 bits
+    b.action(Action("flip", 0, a[i] <= 6, (assign(a[i], 6 - a[i]), assign(s[i], 0 - s[i])), "flip()",
+                    checks=(Check("flipped", a[i].prime().ne(a[i]) & z.eq(0)),)))
+    b.action(Action("next", 0, i < 2, (assign(i, i + 1), assign(f[i + 2], 1 - f[i + 2])), "next()"))
+    b.action(Action("wrap", 0, i.eq(2), (assign(i, 0), assign(c, 255 - c), assign(f[4], 1 - f[4]),
+                                         assign(w, ite(w < 16, w * 2, 1))), "wrap()"))
+    b.prop(Invariant("c_extreme", c.eq(0) | c.eq(255)))
+    b.prop(ActionProperty("flipped"))
+    b.prop(Sometimes("all_set", a[0].eq(6) & a[1].eq(6) & a[2].eq(6) & s[2].eq(3) & f[4].eq(1) & w.eq(16)))
+    b.prop(NoDeadlock())
+    return b.build([c.eq(255) & a[0].eq(6) & a[1].eq(6) & a[2].eq(6)])
+
+
+def test_the_c_records_pack_each_slot_in_the_bits_its_domain_needs():
+    system = bit_widths()
+    layout = Layout(system, compile_system(system, packed=True).packing)
+    widths = [m.bit_length() for m in layout.mask]
+    assert widths == [0] + [3] * 3 + [3] * 3 + [8] + [1] * 5 + [5, 2]
+    assert layout.at[:9] == [0, 0, 3, 6, 9, 12, 15, 18, 26] and layout.bytes == (sum(widths) + 7) // 8
+    *_, found, witness, _, states, _, _, limit, _ = same_search(system, stop_early=False)
+    assert limit is None and 2 in witness and states > 100
+
+
+def test_a_large_search_stores_small_records_in_c():
+    """The guard model's 100-odd slots take a third of a byte each on average: the C store,
+    with its parents, actions and table, needs far less than a byte per slot per state."""
+    spec = load_spec(ROOT / "benchmarks" / "guard_threads.toml")
+    system = spec.system("final")
+    ex = explore(system, compile_system(system, packed=True), set(), backend="c")
+    assert ex.stats.states > 5000 and ex.stats.bytes_per_state < system.width / 2 + 24, \
+        (ex.stats.bytes_per_state, system.width)
+
+
+COLLAPSED = {"bits": bit_widths, "mutex": lambda: mutex(3, broken=True), "philosophers": lambda: philosophers(3),
+             "bound": lambda: counter(limit=7, bound=5),
+             **{name: (lambda name=name: load_spec(ROOT / "benchmarks" / f"{name}.toml").system("final"))
+                for name in ("guard_threads", "two_interpreters")}}
+
+
+@pytest.mark.parametrize("name", COLLAPSED)
+def test_the_collapse_store_explores_as_the_python_search(name, monkeypatch):
+    """INTERPCHECK_C_STORE=collapse: states as ids of interned chunks, the same search."""
+    monkeypatch.setenv(native.STORE_VARIABLE, "collapse")
+    system = COLLAPSED[name]()
+    for stop_early in (True, False):
+        same_search(system, stop_early=stop_early)
+    same_search(system, limits=Limits(max_states=40))
+    if name == "guard_threads":
+        layout = Layout(system, compile_system(system, packed=True).packing, chunked=True)
+        assert len(layout.chunks) > 3 and all(b - a <= 8 for a, b in zip(layout.chunks, layout.chunks[1:]))
+        for at, mask in zip(layout.at, layout.mask):   # no slot crosses a chunk's end
+            end = min(8 * c for c in layout.chunks if 8 * c > at) if mask else at
+            assert at + mask.bit_length() <= end
 
 
 @pytest.mark.parametrize("limits", [Limits(max_states=40), Limits(max_depth=3)], ids=["max-states", "max-depth"])

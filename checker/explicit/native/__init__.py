@@ -10,6 +10,7 @@ the two on whole state graphs.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import time
 from array import array
@@ -46,9 +47,12 @@ def unavailable_for(system: System, compiled: Compiled) -> str | None:
     return unavailable(compiled) or too_wide(system)
 
 
+STORE_VARIABLE = "INTERPCHECK_C_STORE"   # "collapse": the C store interns chunks (smaller, slower)
+
+
 def build_for(system: System, compiled: Compiled) -> Build:
     """The library's build for this model (not started)."""
-    return Build(*c_model(system, compiled.packing))
+    return Build(*c_model(system, compiled.packing, collapse=os.environ.get(STORE_VARIABLE) == "collapse"))
 
 
 HANDOVER_STATES = 20_000   # "auto": start compiling once a plain search has stored this many states
@@ -106,9 +110,9 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     sig = {"ic_new": (p, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, i, ll, i]), "ic_free": (None, [p]),
            "ic_root": (i, [p, ctypes.c_char_p]), "ic_run": (i, [p, ll]),
            "ic_count": (ll, [p]), "ic_head": (ll, [p]), "ic_transitions": (ll, [p]),
-           "ic_last_depth": (i, [p]), "ic_depth_limited": (i, [p]), "ic_states": (p, [p]),
-           "ic_parent": (p, [p]), "ic_via": (p, [p]), "ic_depth": (p, [p]), "ic_found": (ll, [p, i]),
-           "ic_found_action": (i, [p, i]), "ic_found_next": (u8, [p, i]), "ic_witness": (ll, [p, i]),
+           "ic_last_depth": (i, [p]), "ic_depth_limited": (i, [p]), "ic_state": (None, [p, ll, u8]),
+           "ic_fill": (None, [p, p, p, p]), "ic_found": (ll, [p, i]),
+           "ic_found_action": (i, [p, i]), "ic_found_next": (None, [p, i, u8]), "ic_witness": (ll, [p, i]),
            "ic_error": (i, [p, ctypes.POINTER(i), ctypes.POINTER(i), ctypes.POINTER(ll)]),
            "ic_bytes": (ll, [p])}
     for name, (res, args) in sig.items():
@@ -130,11 +134,12 @@ class _Handle:
 
 
 class StateArray:
-    """The C search's states, read in place: `states[i]` is state i's packed bytes."""
+    """The C search's states, read from its bit-packed records: `states[i]` is state i in
+    the Python search's packed layout (one byte per slot)."""
 
     def __init__(self, handle: _Handle, count: int, width: int):
         self.handle, self.count, self.width = handle, count, width
-        self.base = handle.lib.ic_states(handle.ptr) if count else 0
+        self.buffer = (ctypes.c_uint8 * max(width, 1))()
 
     def __len__(self) -> int:
         return self.count
@@ -144,7 +149,8 @@ class StateArray:
             i += self.count
         if not 0 <= i < self.count:
             raise IndexError(i)
-        return ctypes.string_at(self.base + i * self.width, self.width)
+        self.handle.lib.ic_state(self.handle.ptr, i, self.buffer)
+        return bytes(self.buffer)[:self.width]
 
     def __iter__(self):
         return (self[i] for i in range(self.count))
@@ -212,22 +218,25 @@ def _collect(ex: Exploration, system: System, lib: ctypes.CDLL, handle: _Handle,
     ptr, width = handle.ptr, system.width
     n = lib.ic_count(ptr)
     ex.states = StateArray(handle, n, width)
-    for arr, getter in ((ex.parent, lib.ic_parent), (ex.via, lib.ic_via), (ex.depth, lib.ic_depth)):
-        arr.frombytes(ctypes.string_at(getter(ptr), n * arr.itemsize))
+    store = _Store(lib.ic_bytes(ptr))
+    ex.parent, ex.via, ex.depth = array("q", [0]) * n, array("i", [0]) * n, array("i", [0]) * n
+    lib.ic_fill(ptr, ex.parent.buffer_info()[0], ex.via.buffer_info()[0], ex.depth.buffer_info()[0])
     if lib.ic_depth_limited(ptr) and ex.limit is None:
         ex.limit = f"max-depth {limits.max_depth}"
     for i, p in enumerate(system.properties):
         sid = lib.ic_found(ptr, i)
         if sid >= 0:
             if property_kind(p) == KIND_ACTION:
-                nxt = ctypes.string_at(lib.ic_found_next(ptr, i), width)
+                buffer = (ctypes.c_uint8 * max(width, 1))()
+                lib.ic_found_next(ptr, i, buffer)
+                nxt = bytes(buffer)[:width]
                 ex.found[i] = ex.trace_to(sid, (lib.ic_found_action(ptr, i), nxt), i)
             else:
                 ex.found[i] = ex.trace_to(sid)
         hit = lib.ic_witness(ptr, i)
         if hit >= 0:
             ex.witness[i] = hit
-    return finish(ex, _Store(lib.ic_bytes(ptr)), lib.ic_head(ptr) < n, n, lib.ic_transitions(ptr), start)
+    return finish(ex, store, lib.ic_head(ptr) < n, n, lib.ic_transitions(ptr), start)
 
 
 def _raise_error(system: System, lib: ctypes.CDLL, ptr: int):

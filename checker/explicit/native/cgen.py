@@ -3,8 +3,13 @@
 The C is a direct translation of the IR (as export/promela.py is): every expression is
 evaluated in C `long long` (a model whose arithmetic could leave it stays in Python), in
 the reference evaluator's order, with `&&`/`||`/`?:`
-short-circuiting as `evaluate` does. A state is the packed layout of `compile_system(...,
-packed=True)`: one byte per slot, in slot order, each value stored plus its domain's offset.
+short-circuiting as `evaluate` does. The Python search's packed layout (`compile_system(...,
+packed=True)`) has one byte per slot, each value stored plus its domain's offset; the C
+store packs those bytes into bits (`Layout`): slot i takes the bits its domain needs (0-8),
+from bit `at[i]` on, in slot order, so the records are 2-4 times smaller. The generated
+code reads and writes slots in place, in the bits (`get`/`put` with constant positions,
+`getv`/`putv` through the layout's tables for a computed index); runtime.c turns records
+back into the byte layout (`unpack`) for Python.
 Errors the Python code raises (a value leaving its domain, an index out of range) set the
 runtime's `ERR` and make the function return -1; the runtime stops the search there and
 Python raises the same exception. Actions are dispatched on program counters as
@@ -35,11 +40,44 @@ def property_kind(prop) -> int:
     return 0
 
 
-class _Expressions:
-    """C source for IR expressions over `s` (the state) and `n` (the successor)."""
+CHUNK_BITS = 64   # the collapse store interns each chunk of slots (at most this many bits, from a byte) apart
 
-    def __init__(self, system: System, packing: Packing):
+
+class Layout:
+    """Where each slot's bits sit in a state's bits: slot i is `mask[i]` (2^bits - 1) at bit
+    `at[i]`. `chunked` (the collapse store): chunk c is bytes `chunks[c]` to `chunks[c + 1]`,
+    at most CHUNK_BITS of slots from a byte boundary; otherwise one chunk, all the bytes."""
+
+    def __init__(self, system: System, packing: Packing, chunked: bool = False):
+        bits = [0] * system.width
+        for v in system.variables:
+            for k in range(v.length):
+                bits[v.base + k] = (v.domain.hi + packing.offset[v.base + k]).bit_length()
+        self.at, self.chunks, total, start = [], [0], 0, 0
+        for b in bits:
+            if chunked and total + b - start > CHUNK_BITS:   # a new chunk, from the next byte
+                start = total = (total + 7) // 8 * 8
+                self.chunks.append(total // 8)
+            self.at.append(total)
+            total += b
+        self.mask = [(1 << b) - 1 for b in bits]
+        self.bytes = max((total + 7) // 8, 1)
+        self.chunks.append(self.bytes)
+
+    def tables(self) -> list[str]:
+        """The defines and tables runtime.c needs (compiled before it)."""
+        return [f"#define PWIDTH {self.bytes}", f"#define N_CHUNKS {len(self.chunks) - 1}",
+                f"static const uint32_t CHUNK_AT[] = {{{', '.join(map(str, self.chunks))}}};",
+                f"static const uint32_t BIT_AT[] = {{{', '.join(map(str, self.at)) or '0'}}};",
+                f"static const uint8_t BIT_MASK[] = {{{', '.join(map(str, self.mask)) or '0'}}};"]
+
+
+class _Expressions:
+    """C source for IR expressions over `s` (the state) and `n` (the successor), both C records."""
+
+    def __init__(self, system: System, packing: Packing, chunked: bool = False):
         self.offset = packing.offset
+        self.layout = Layout(system, packing, chunked)
         self.var_id = {id(v): j for j, v in enumerate(system.variables)}
 
     def val(self, e: Expr) -> str:
@@ -65,15 +103,28 @@ class _Expressions:
     def read(self, e: Read) -> str:
         state = "n" if e.primed else "s"
         off = self.offset[e.var.base]
-        value = f"(long long){state}[{self.position(e.var, e.index)}]"   # all arithmetic in 64 bits
+        value = f"(long long){self.get(state, self.position(e.var, e.index))}"   # all arithmetic in 64 bits
         return f"({value} - {off})" if off else value
 
-    def position(self, var, index: Expr) -> str:
-        """The byte of var[index]; a computed index goes through ix(), which checks its range."""
+    def get(self, state: str, slot: int | str) -> str:
+        """The stored value (value + offset) of a slot of `state`."""
+        if isinstance(slot, int):
+            return f"get({state}, {self.layout.at[slot]}, {self.layout.mask[slot]})"
+        return f"getv({state}, {slot})"
+
+    def put(self, state: str, slot: int | str, value: str) -> str:
+        """C statement: store `value` (already offset, in the slot's range) in a slot of `state`."""
+        if isinstance(slot, int):
+            return f"put({state}, {self.layout.at[slot]}, {self.layout.mask[slot]}, {value});"
+        return f"putv({state}, {slot}, {value});"
+
+    def position(self, var, index: Expr) -> int | str:
+        """The slot of var[index] (an int when constant); a computed index goes through ix(),
+        which checks its range."""
         if isinstance(index, Const):
             if not 0 <= index.value < var.length:
                 raise IndexError(f"{var.name}[{index.value}] out of range")
-            return str(var.base + index.value)
+            return var.base + index.value
         return f"{var.base} + ix({self.val(index)}, {var.length}, {self.var_id[id(var)]})"
 
 
@@ -120,14 +171,16 @@ def _magnitude(e: Expr) -> int:
     return max(parts + [1])
 
 
-def c_model(system: System, packing: Packing) -> tuple[str, str]:
-    """The model's sizes (compiled before the runtime, runtime.c) and its functions (after)."""
+def c_model(system: System, packing: Packing, collapse: bool = False) -> tuple[str, str]:
+    """The model's sizes (compiled before the runtime, runtime.c) and its functions (after);
+    `collapse`: the C store interns chunks and stores their ids (runtime.c)."""
     if list(packing.position) != list(range(system.width)):
         raise ValueError("the C search reads slots in IR order")
-    ex = _Expressions(system, packing)
+    ex = _Expressions(system, packing, chunked=collapse)
     most_checks = max([len(a.checks) for a in system.actions] + [1])
     sizes = [f"#define WIDTH {system.width}", f"#define N_ACTIONS {max(len(system.actions), 1)}",
-             f"#define N_PROPS {max(len(system.properties), 1)}", f"#define MAX_CHECKS {most_checks}"]
+             f"#define N_PROPS {max(len(system.properties), 1)}", f"#define MAX_CHECKS {most_checks}",
+             f"#define COLLAPSE {int(collapse)}", "#include <stdint.h>"] + ex.layout.tables()
     return "\n".join(sizes) + "\n", "\n".join(_successors(system, ex) + _properties(system, ex)) + "\n"
 
 
@@ -139,7 +192,7 @@ def _successors(system: System, ex: _Expressions) -> list[str]:
     lines, body, order = [], ["static int successors(const uint8_t *s, uint8_t *out, int32_t *ks) {",
                               "    int c = 0;"], []
     for slot, by_value in groups:
-        body.append(f"    switch (s[{slot}]) {{")
+        body.append(f"    switch ({ex.get('s', slot)}) {{")
         for value, ks in sorted(by_value.items()):
             name = f"at_{slot}_{value}"
             lines.append(f"static NOINLINE int {name}(const uint8_t *s, uint8_t *out, int32_t *ks, int c) {{")
@@ -170,7 +223,7 @@ def _action(system: System, ex: _Expressions, k: int, indent: str) -> list[str]:
     for j, u in enumerate(action.updates):
         var, dom = u.target.var, u.target.var.domain
         if isinstance(u.target.index, Const):
-            where = ex.position(var, u.target.index)
+            where: int | str = ex.position(var, u.target.index)
         else:
             lines.append(f"{inner}long long i{j} = {ex.position(var, u.target.index)};")
             where = f"i{j}"
@@ -184,11 +237,12 @@ def _action(system: System, ex: _Expressions, k: int, indent: str) -> list[str]:
             checks.append(f"{inner}if (v{j} < {dom.lo} || v{j} > {dom.hi}) "
                           f"return bound_error({k}, {ex.var_id[id(var)]}, v{j});")
         off = ex.offset[var.base]
-        writes.append(f"{inner}n[{where}] = (uint8_t)({value}{f' + {off}' if off else ''});")
+        stored = f"(unsigned)({value} + {off})" if off else f"(unsigned)({value})"
+        writes.append(inner + ex.put("n", where, stored))
     if len(lines) > 1:
         lines.append(f"{inner}if (ERR.kind) return -1;")
     lines += checks
-    lines += [f"{inner}uint8_t *n = out + (size_t)c * WIDTH;", f"{inner}memcpy(n, s, WIDTH);"] + writes
+    lines += [f"{inner}uint8_t *n = out + (size_t)c * PWIDTH;", f"{inner}memcpy(n, s, PWIDTH);"] + writes
     lines += [f"{inner}ks[c++] = {k};", f"{indent}}}"]
     return lines
 

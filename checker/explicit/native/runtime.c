@@ -1,11 +1,22 @@
 /* The C breadth-first search: the same search as explore.py's plain loop, state for state.
  *
  * Compiled with one model's functions (cgen.py writes them after this file, with WIDTH,
- * N_ACTIONS and N_PROPS defined before it), loaded through ctypes (native/__init__.py).
- * States are stored once, in discovery order, in one array of WIDTH-byte records, with a
- * parent id, the action that reached them and their depth: exactly the arrays Python keeps,
- * so traces are rebuilt the same way. The visited set is an open-addressing table of state
- * ids (with 32 hash bits beside each id, so most probes skip the byte comparison).
+ * PWIDTH, N_ACTIONS, N_PROPS and the bit layout's tables BIT_AT/BIT_MASK defined before it),
+ * loaded through ctypes (native/__init__.py).
+ * States are stored once, in discovery order, in one array of RWIDTH-byte records: the
+ * WIDTH slots bit-packed (PWIDTH bytes), slot i in the bits BIT_MASK[i] at bit BIT_AT[i]
+ * (as many bits as its domain needs), read and written in place by the generated code
+ * (get/put). Beside them: a 32-bit parent id and the action that reached each state
+ * (16 bits when the model has fewer than 65535 actions); depths are not stored per state
+ * but as the first id of each breadth-first level (depths never decrease along the ids).
+ * Python receives the arrays it keeps (ic_fill) and the states in its byte layout
+ * (ic_state, unpack), so traces are rebuilt the same way. The visited set is an
+ * open-addressing table of 32-bit entries: a state id in the low bits, the table's size
+ * being a power of two larger than every id, and as many hash bits as are left above it,
+ * so most probes skip the record comparison.
+ * With COLLAPSE (INTERPCHECK_C_STORE=collapse), a record is not the state's bits but the
+ * ids of its N_CHUNKS chunks (CHUNK_AT: at most 8 bytes each), every chunk value being
+ * stored once in its chunk's table: RWIDTH = 4 * N_CHUNKS bytes a state.
  * ic_run returns every `every` expanded states, so Python checks the time and memory
  * limits and Ctrl-C between chunks, as the Python loop does at its checkpoints.
  */
@@ -36,14 +47,46 @@ static int bound_error(int action, int var, long long value) {
     return -1;
 }
 
+/* A slot's stored value (its value plus its domain's offset): `m` (2^bits - 1) at bit `at`
+ * of record `p`; a slot takes at most 8 bits, so at most two bytes. Called with constant
+ * `at` and `m` by the generated code, where the tests fold away. */
+static inline __attribute__((always_inline)) unsigned get(const uint8_t *p, unsigned at, unsigned m) {
+    if (!m) return 0;
+    unsigned b = at >> 3, sh = at & 7, w = p[b];
+    if ((m << sh) >> 8) w |= (unsigned)p[b + 1] << 8;
+    return (w >> sh) & m;
+}
+
+/* Stores `v` (at most `m`) there. */
+static inline __attribute__((always_inline)) void put(uint8_t *p, unsigned at, unsigned m, unsigned v) {
+    if (!m) return;
+    unsigned b = at >> 3, sh = at & 7;
+    p[b] = (uint8_t)((p[b] & ~(m << sh)) | (v << sh));
+    if ((m << sh) >> 8) p[b + 1] = (uint8_t)((p[b + 1] & ~((m << sh) >> 8)) | ((v << sh) >> 8));
+}
+
+/* Slot i, for an index computed at run time. */
+static inline unsigned getv(const uint8_t *p, long long i) { return get(p, BIT_AT[i], BIT_MASK[i]); }
+static inline void putv(uint8_t *p, long long i, unsigned v) { put(p, BIT_AT[i], BIT_MASK[i], v); }
+
+/* Python's byte layout (one byte per slot) to a record and back. */
+static void pack(const uint8_t *bytes, uint8_t *p) {
+    memset(p, 0, PWIDTH);
+    for (int i = 0; i < WIDTH; i++) putv(p, i, bytes[i] & BIT_MASK[i]);
+}
+
+static void unpack(const uint8_t *p, uint8_t *bytes) {
+    for (int i = 0; i < WIDTH; i++) bytes[i] = (uint8_t)getv(p, i);
+}
+
 static void sort_by_action(uint8_t *out, int32_t *ks, int c) {
-    uint8_t tmp[WIDTH];
+    uint8_t tmp[PWIDTH];
     for (int i = 1; i < c; i++)
         for (int j = i; j > 0 && ks[j - 1] > ks[j]; j--) {
             int32_t k = ks[j]; ks[j] = ks[j - 1]; ks[j - 1] = k;
-            memcpy(tmp, out + (size_t)j * WIDTH, WIDTH);
-            memcpy(out + (size_t)j * WIDTH, out + (size_t)(j - 1) * WIDTH, WIDTH);
-            memcpy(out + (size_t)(j - 1) * WIDTH, tmp, WIDTH);
+            memcpy(tmp, out + (size_t)j * PWIDTH, PWIDTH);
+            memcpy(out + (size_t)j * PWIDTH, out + (size_t)(j - 1) * PWIDTH, PWIDTH);
+            memcpy(out + (size_t)(j - 1) * PWIDTH, tmp, PWIDTH);
         }
 }
 
@@ -53,64 +96,161 @@ static int holds(int i, const uint8_t *s);
 static int checks(int k, const uint8_t *s, const uint8_t *n, int32_t *bad);
 static int stuck(const uint8_t *s);
 
+#if N_ACTIONS < 65535
+typedef uint16_t via_t;   /* the action that reached a state, plus one (0: an initial state) */
+#else
+typedef uint32_t via_t;
+#endif
+#define NO_PARENT 0xFFFFFFFFu
+#define MAX_IDS 0xFFFFFFF0u   /* state ids are 32-bit: past this many states, "out of memory" */
+
+/* The values one chunk (CHUNK_AT[c] to CHUNK_AT[c + 1], at most 8 bytes) takes, each once:
+ * `values[id]`, found through an open-addressing index of (value, id + 1) entries. */
+typedef struct { uint64_t value; uint32_t id; } Entry;
+typedef struct { uint64_t *values; Entry *index; size_t n, cap, mask; } Chunks;
+
 typedef struct {
-    uint8_t *states; int64_t *parent; int32_t *via; int32_t *depth;
+    uint8_t *states; uint32_t *parent; via_t *via;   /* states: RWIDTH-byte records of chunk ids */
+    Chunks chunks[N_CHUNKS];
+    uint8_t current[PWIDTH + 8];                    /* the state expanded, its bits (and room) */
+    uint64_t current_value[N_CHUNKS];
+    uint32_t current_id[N_CHUNKS], ids[N_ACTIONS][N_CHUNKS];
     size_t n, cap, head;
-    uint64_t *table; size_t mask;              /* entry: hash high 32 bits << 32 | (id + 1); 0 = empty */
+    uint32_t *levels; size_t n_levels, levels_cap;   /* the first id of each depth */
+    int head_depth;                                 /* the depth of state `head` */
+    uint32_t *table; size_t mask;   /* entry: hash bits above the mask's | (id + 1); 0 = empty */
     long long transitions, max_states;
     int max_depth, depth_limited, last_depth, stop_early, pending, done;
     int8_t kind[N_PROPS], goal[N_PROPS], checked[N_ACTIONS];   /* checked: a wanted action property */
     int goal_left, has_goal, deadlock;
     int64_t found[N_PROPS], witness[N_PROPS];   /* state ids, -1 when none */
     int32_t found_action[N_PROPS];             /* action properties: the breaking step */
-    uint8_t found_next[N_PROPS][WIDTH];        /* ... and the state it led to */
-    uint8_t scratch[N_ACTIONS][WIDTH];
+    uint8_t found_next[N_PROPS][PWIDTH];       /* ... and the state it led to */
+    uint8_t scratch[N_ACTIONS][PWIDTH];
+    uint8_t room[8];                           /* chunk_value's 8-byte loads past the last successor */
+    uint64_t hashes[N_ACTIONS];
     int32_t ks[N_ACTIONS], bad[MAX_CHECKS];
 } Search;
 
+#if COLLAPSE
+#define RWIDTH (N_CHUNKS * 4)   /* a stored state: one 32-bit chunk id per chunk */
+#define RECORD(S, j) ((const uint8_t *)(S)->ids[j])
+#else
+#define RWIDTH PWIDTH           /* a stored state: its bits */
+#define RECORD(S, j) ((const uint8_t *)(S)->scratch[j])
+#endif
+
 static uint64_t hash_state(const uint8_t *s) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)WIDTH, x;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)RWIDTH, x;
     int i = 0;
-    for (; i + 8 <= WIDTH; i += 8) {
+    for (; i + 8 <= RWIDTH; i += 8) {
         memcpy(&x, s + i, 8);
         h = (h ^ x) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
     }
     x = 0;
-    memcpy(&x, s + i, WIDTH - i);
+    memcpy(&x, s + i, RWIDTH - i);
     h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 29);
 }
 
+/* Chunk c of a state's bits; `p` has 8 bytes of room past PWIDTH (one load, no copy loop). */
+static inline uint64_t chunk_value(const uint8_t *p, int c) {
+    uint64_t v, len = CHUNK_AT[c + 1] - CHUNK_AT[c];
+    memcpy(&v, p + CHUNK_AT[c], 8);
+    return len >= 8 ? v : v & ((1ull << (len * 8)) - 1);
+}
+
+/* Writes chunks in order: each 8-byte store's tail is overwritten by the next chunk, the
+ * last one's goes to the room past PWIDTH. */
+static inline void set_chunk(uint8_t *p, int c, uint64_t v) { memcpy(p + CHUNK_AT[c], &v, 8); }
+
+static inline uint64_t mix(uint64_t x) {
+    x = (x ^ (x >> 31)) * 0x7fb5d329728ea185ull;
+    x = (x ^ (x >> 27)) * 0x81dadef4bc2dd44dull;
+    return x ^ (x >> 33);
+}
+
+static int grow_chunk_index(Chunks *T) {
+    size_t size = T->mask ? (T->mask + 1) * 2 : 64, mask = size - 1;
+    Entry *ix = calloc(size, sizeof(Entry));
+    if (!ix) return 0;
+    for (size_t id = 0; id < T->n; id++) {
+        size_t at = (size_t)mix(T->values[id]) & mask;
+        while (ix[at].id) at = (at + 1) & mask;
+        ix[at].value = T->values[id]; ix[at].id = (uint32_t)(id + 1);
+    }
+    free(T->index);
+    T->index = ix; T->mask = mask;
+    return 1;
+}
+
+/* The id of value `v` of a chunk, added when new; -1 without memory. */
+static int64_t intern(Chunks *T, uint64_t v) {
+    size_t at = (size_t)mix(v) & T->mask;
+    for (Entry *e; (e = &T->index[at])->id; at = (at + 1) & T->mask)
+        if (e->value == v) return e->id - 1;
+    if (T->n == T->cap) {
+        if (T->cap >= MAX_IDS / 2) return -1;
+        size_t cap = T->cap ? T->cap * 2 : 64;
+        uint64_t *vs = realloc(T->values, cap * sizeof(uint64_t));
+        if (!vs) return -1;
+        T->values = vs; T->cap = cap;
+    }
+    size_t id = T->n++;
+    T->values[id] = v;
+    T->index[at].value = v; T->index[at].id = (uint32_t)(id + 1);
+    if (T->n * 4 > (T->mask + 1) * 3 && !grow_chunk_index(T)) return -1;
+    return (int64_t)id;
+}
+
+/* A state's bits from its record. */
+static void expand_record(Search *S, const uint8_t *record, uint8_t *p) {
+    uint32_t ids[N_CHUNKS];
+    memcpy(ids, record, RWIDTH);
+    for (int c = 0; c < N_CHUNKS; c++) set_chunk(p, c, S->chunks[c].values[ids[c]]);
+}
+
+/* A state's record from its bits: 0, or -1 without memory. */
+static int record_of(Search *S, const uint8_t *p, uint32_t *ids) {
+    for (int c = 0; c < N_CHUNKS; c++) {
+        int64_t id = intern(&S->chunks[c], chunk_value(p, c));
+        if (id < 0) return -1;
+        ids[c] = (uint32_t)id;
+    }
+    return 0;
+}
+
 static int grow_states(Search *S, size_t need) {
     if (need <= S->cap) return 1;
+    if (need > MAX_IDS) return 0;
     size_t cap = S->cap ? S->cap : 1024;
     while (cap < need) cap *= 2;
-    uint8_t *st = realloc(S->states, cap * WIDTH);
+    uint8_t *st = realloc(S->states, cap * RWIDTH);
     if (!st) return 0;
     S->states = st;
-    int64_t *pa = realloc(S->parent, cap * sizeof(int64_t));
+    uint32_t *pa = realloc(S->parent, cap * sizeof(uint32_t));
     if (!pa) return 0;
     S->parent = pa;
-    int32_t *vi = realloc(S->via, cap * sizeof(int32_t));
+    via_t *vi = realloc(S->via, cap * sizeof(via_t));
     if (!vi) return 0;
     S->via = vi;
-    int32_t *de = realloc(S->depth, cap * sizeof(int32_t));
-    if (!de) return 0;
-    S->depth = de;
     S->cap = cap;
     return 1;
 }
 
+static inline uint32_t tag_of(uint64_t h, size_t mask) { return (uint32_t)(h >> 32) & ~(uint32_t)mask; }
+
 static int grow_table(Search *S) {
     size_t size = (S->mask + 1) * 2, mask = size - 1;
-    uint64_t *t = calloc(size, sizeof(uint64_t));
+    if (size > ((size_t)1 << 32)) return 0;   /* ids must fit below the mask */
+    uint32_t *t = calloc(size, sizeof(uint32_t));
     if (!t) return 0;
     for (size_t id = 0; id < S->n; id++) {
-        uint64_t h = hash_state(S->states + id * WIDTH);
+        uint64_t h = hash_state(S->states + id * RWIDTH);
         size_t at = (size_t)h & mask;
         while (t[at]) at = (at + 1) & mask;
-        t[at] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)(id + 1);
+        t[at] = tag_of(h, mask) | (uint32_t)(id + 1);
     }
     free(S->table);
     S->table = t;
@@ -118,19 +258,29 @@ static int grow_table(Search *S) {
     return 1;
 }
 
-/* Stores `s` unless seen: 1 when stored (as id S->n - 1), 0 when seen, -1 without memory. */
-static int visit(Search *S, const uint8_t *s, int64_t parent, int32_t via, int32_t depth) {
-    uint64_t h = hash_state(s), tag = h & 0xFFFFFFFF00000000ull;
+/* Stores `s` unless seen: 1 when stored (as id S->n - 1), 0 when seen, -1 without memory.
+ * Depths never decrease along the ids (breadth-first): a new depth starts a level. */
+static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32_t via, int depth) {
+    uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
     size_t at = (size_t)h & S->mask;
-    for (uint64_t e; (e = S->table[at]); at = (at + 1) & S->mask)
-        if ((e & 0xFFFFFFFF00000000ull) == tag && !memcmp(S->states + ((e & 0xFFFFFFFFull) - 1) * WIDTH, s, WIDTH))
+    for (uint32_t e; (e = S->table[at]); at = (at + 1) & S->mask)
+        if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * RWIDTH, s, RWIDTH))
             return 0;
     if (!grow_states(S, S->n + 1)) return -1;
+    if ((size_t)depth >= S->n_levels) {
+        if (S->n_levels == S->levels_cap) {
+            size_t cap = S->levels_cap ? S->levels_cap * 2 : 64;
+            uint32_t *lv = realloc(S->levels, cap * sizeof(uint32_t));
+            if (!lv) return -1;
+            S->levels = lv; S->levels_cap = cap;
+        }
+        S->levels[S->n_levels++] = (uint32_t)S->n;
+    }
     size_t id = S->n++;
-    memcpy(S->states + id * WIDTH, s, WIDTH);
-    S->parent[id] = parent; S->via[id] = via; S->depth[id] = depth;
-    S->table[at] = tag | (uint64_t)(id + 1);
-    if (S->n * 2 > S->mask + 1 && !grow_table(S)) return -1;
+    memcpy(S->states + id * RWIDTH, s, RWIDTH);
+    S->parent[id] = parent; S->via[id] = (via_t)(via + 1);
+    S->table[at] = tag | (uint32_t)(id + 1);
+    if (S->n * 4 > (S->mask + 1) * 3 && !grow_table(S)) return -1;
     return 1;
 }
 
@@ -139,13 +289,18 @@ static void decide(Search *S, int i) {
 }
 
 /* Goals.met: the undecided invariants a new state breaks, the witnesses it meets. */
-static int met(Search *S, int64_t id) {
-    const uint8_t *s = S->states + (size_t)id * WIDTH;
+static int met(Search *S, int64_t id, const uint8_t *s) {
     for (int i = 0; i < N_PROPS; i++) {
         if (S->kind[i] == K_INVARIANT && S->found[i] < 0 && !holds(i, s)) { S->found[i] = id; decide(S, i); }
         else if (S->kind[i] == K_SOMETIMES && S->witness[i] < 0 && holds(i, s)) { S->witness[i] = id; decide(S, i); }
     }
     return ERR.kind ? -1 : 0;
+}
+
+void ic_free(Search *S) {
+    if (!S) return;
+    for (int c = 0; c < N_CHUNKS; c++) { free(S->chunks[c].values); free(S->chunks[c].index); }
+    free(S->table); free(S->parent); free(S->via); free(S->states); free(S->levels); free(S);
 }
 
 Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, int stop_early, long long max_states,
@@ -154,8 +309,13 @@ Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, in
     if (!S) return NULL;
     memset(&ERR, 0, sizeof ERR);
     S->mask = 1023;
-    S->table = calloc(S->mask + 1, sizeof(uint64_t));
-    if (!S->table || !grow_states(S, 1024)) { free(S->table); free(S); return NULL; }
+    S->table = calloc(S->mask + 1, sizeof(uint32_t));
+    int ok = S->table && grow_states(S, 1024);
+    for (int c = 0; c < N_CHUNKS && ok && COLLAPSE; c++) ok = grow_chunk_index(&S->chunks[c]);
+    if (!ok) {
+        ic_free(S);
+        return NULL;
+    }
     S->stop_early = stop_early; S->max_states = max_states; S->max_depth = max_depth;
     S->deadlock = -1;
     for (int i = 0; i < N_PROPS; i++) {
@@ -169,30 +329,62 @@ Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, in
     return S;
 }
 
-void ic_free(Search *S) {
-    if (!S) return;
-    free(S->states); free(S->parent); free(S->via); free(S->depth); free(S->table); free(S);
-}
 
-/* An initial state (roots()): 1 stored, 0 seen, -1 an error or no memory. */
-int ic_root(Search *S, const uint8_t *s) {
-    int r = visit(S, s, -1, -1, 0);
-    if (r == 1 && met(S, (int64_t)S->n - 1) < 0) return -1;
+/* An initial state (roots()), in Python's byte layout: 1 stored, 0 seen, -1 an error or no memory. */
+int ic_root(Search *S, const uint8_t *bytes) {
+    uint8_t s[PWIDTH + 8];
+    pack(bytes, s);
+#if COLLAPSE
+    uint32_t ids[N_CHUNKS];
+    if (record_of(S, s, ids) < 0) return -1;
+    const uint8_t *record = (const uint8_t *)ids;
+#else
+    const uint8_t *record = s;
+#endif
+    int r = visit(S, record, hash_state(record), NO_PARENT, -1, 0);
+    if (r == 1 && met(S, (int64_t)S->n - 1, s) < 0) return -1;
     return r;
 }
 
 static int expand(Search *S, size_t sid) {
-    int c = successors(S->states + sid * WIDTH, &S->scratch[0][0], S->ks);
+    const uint8_t *state = S->current;   /* a copy: storing successors may move the records */
+#if COLLAPSE
+    memcpy(S->current_id, S->states + sid * RWIDTH, RWIDTH);
+    for (int ch = 0; ch < N_CHUNKS; ch++) {
+        uint64_t v = S->chunks[ch].values[S->current_id[ch]];
+        S->current_value[ch] = v;
+        set_chunk(S->current, ch, v);
+    }
+    if (sid + 1 < S->n) {   /* the next state's chunks, for its turn */
+        uint32_t next[N_CHUNKS];
+        memcpy(next, S->states + (sid + 1) * RWIDTH, RWIDTH);
+        for (int ch = 0; ch < N_CHUNKS; ch++) __builtin_prefetch(&S->chunks[ch].values[next[ch]]);
+    }
+#else
+    memcpy(S->current, S->states + sid * RWIDTH, PWIDTH);
+#endif
+    int c = successors(state, &S->scratch[0][0], S->ks);
     if (c < 0) return ST_ERROR;
-    if (!grow_states(S, S->n + (size_t)c)) return ST_NO_MEMORY;   /* no move of `state` below */
-    const uint8_t *state = S->states + sid * WIDTH;
+    if (!grow_states(S, S->n + (size_t)c)) return ST_NO_MEMORY;
     if (c == 0 && S->deadlock >= 0 && S->found[S->deadlock] < 0) {
         int dead = stuck(state);
         if (ERR.kind) return ST_ERROR;
         if (dead) { S->found[S->deadlock] = (int64_t)sid; decide(S, S->deadlock); }
     }
     S->transitions += c;
-    int d1 = S->depth[sid] + 1;
+    for (int j = 0; j < c; j++) {   /* the records; the table's cache misses, started together */
+#if COLLAPSE
+        for (int ch = 0; ch < N_CHUNKS; ch++) {   /* unchanged chunks keep their ids */
+            uint64_t v = chunk_value(S->scratch[j], ch);
+            int64_t id = v == S->current_value[ch] ? (int64_t)S->current_id[ch] : intern(&S->chunks[ch], v);
+            if (id < 0) return ST_NO_MEMORY;
+            S->ids[j][ch] = (uint32_t)id;
+        }
+#endif
+        S->hashes[j] = hash_state(RECORD(S, j));
+        __builtin_prefetch(&S->table[S->hashes[j] & S->mask]);
+    }
+    int d1 = S->head_depth + 1;
     S->last_depth = d1;
     for (int j = 0; j < c; j++) {
         int k = S->ks[j];
@@ -204,14 +396,14 @@ static int expand(Search *S, size_t sid) {
                 int i = S->bad[b];
                 if (S->kind[i] == K_ACTION && S->found[i] < 0) {
                     S->found[i] = (int64_t)sid; S->found_action[i] = k;
-                    memcpy(S->found_next[i], nxt, WIDTH);
+                    memcpy(S->found_next[i], nxt, PWIDTH);
                     decide(S, i);
                 }
             }
         }
-        int r = visit(S, nxt, (int64_t)sid, k, d1);
+        int r = visit(S, RECORD(S, j), S->hashes[j], (uint32_t)sid, k, d1);
         if (r < 0) return ST_NO_MEMORY;
-        if (r == 1 && met(S, (int64_t)S->n - 1) < 0) return ST_ERROR;
+        if (r == 1 && met(S, (int64_t)S->n - 1, nxt) < 0) return ST_ERROR;
     }
     return ST_CHECKPOINT;
 }
@@ -225,7 +417,8 @@ int ic_run(Search *S, long long every) {
     }
     while (S->head < S->n && !S->done) {
         size_t sid = S->head++;
-        if (S->max_depth >= 0 && S->depth[sid] >= S->max_depth) { S->depth_limited = 1; continue; }
+        while ((size_t)S->head_depth + 1 < S->n_levels && S->levels[S->head_depth + 1] <= sid) S->head_depth++;
+        if (S->max_depth >= 0 && S->head_depth >= S->max_depth) { S->depth_limited = 1; continue; }
         int r = expand(S, sid);
         if (r != ST_CHECKPOINT) return r;
         if ((long long)S->head % every == 0) { S->pending = 1; return ST_CHECKPOINT; }
@@ -241,13 +434,38 @@ long long ic_transitions(Search *S) { return S->transitions; }
 int ic_last_depth(Search *S) { return S->last_depth; }
 int ic_depth_limited(Search *S) { return S->depth_limited; }
 int ic_done(Search *S) { return S->done; }
-uint8_t *ic_states(Search *S) { return S->states; }
-int64_t *ic_parent(Search *S) { return S->parent; }
-int32_t *ic_via(Search *S) { return S->via; }
-int32_t *ic_depth(Search *S) { return S->depth; }
+int ic_width(void) { return PWIDTH; }
+
+/* Once the search is over: the arrays explore.py keeps, parent (-1 for an initial state),
+ * action (-1 too) and depth per state. The table goes first and C's parents and actions
+ * after, so the peak memory holds one copy; the records and levels stay for ic_state. */
+void ic_fill(Search *S, int64_t *parent, int32_t *via, int32_t *depth) {
+    free(S->table); S->table = NULL;
+    for (size_t id = 0; id < S->n; id++) {
+        parent[id] = S->parent[id] == NO_PARENT ? -1 : (int64_t)S->parent[id];
+        via[id] = (int32_t)S->via[id] - 1;
+    }
+    for (size_t d = 0; d < S->n_levels; d++) {
+        size_t end = d + 1 < S->n_levels ? S->levels[d + 1] : S->n;
+        for (size_t id = S->levels[d]; id < end; id++) depth[id] = (int32_t)d;
+    }
+    free(S->parent); free(S->via);
+    S->parent = NULL; S->via = NULL;
+}
+
+/* State i in Python's byte layout. */
+void ic_state(Search *S, long long i, uint8_t *out) {
+#if COLLAPSE
+    uint8_t p[PWIDTH + 8];
+    expand_record(S, S->states + (size_t)i * RWIDTH, p);
+    unpack(p, out);
+#else
+    unpack(S->states + (size_t)i * RWIDTH, out);
+#endif
+}
 long long ic_found(Search *S, int i) { return S->found[i]; }
 int ic_found_action(Search *S, int i) { return S->found_action[i]; }
-uint8_t *ic_found_next(Search *S, int i) { return S->found_next[i]; }
+void ic_found_next(Search *S, int i, uint8_t *out) { unpack(S->found_next[i], out); }
 long long ic_witness(Search *S, int i) { return S->witness[i]; }
 int ic_error(Search *S, int *action, int *var, long long *value) {
     (void)S;
@@ -255,5 +473,9 @@ int ic_error(Search *S, int *action, int *var, long long *value) {
     return ERR.kind;
 }
 long long ic_bytes(Search *S) {   /* memory of the stored states, their arrays and the table */
-    return (long long)(S->n * (WIDTH + sizeof(int64_t) + 2 * sizeof(int32_t)) + (S->mask + 1) * sizeof(uint64_t));
+    long long chunks = 0;
+    for (int c = 0; c < N_CHUNKS && COLLAPSE; c++)
+        chunks += S->chunks[c].n * sizeof(uint64_t) + (S->chunks[c].mask + 1) * sizeof(Entry);
+    return (long long)(S->n * (RWIDTH + sizeof(uint32_t) + sizeof(via_t)) + S->n_levels * sizeof(uint32_t) +
+                       (S->mask + 1) * sizeof(uint32_t)) + chunks;
 }

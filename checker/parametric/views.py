@@ -59,7 +59,7 @@ class Layout:
 
     def __init__(self, system: System, group: ThreadGroup, shared_names: list[str]):
         self.system = system
-        self.compiled: Compiled = compile_system(system)
+        self.compiled: Compiled = compile_system(system, lazy=True)
         self.group = group
         self.position = {t: j for j, t in enumerate(group.threads)}
         names = {n: s for s, n in enumerate(system.slot_names())}

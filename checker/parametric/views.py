@@ -182,16 +182,16 @@ class Abstraction:
         shared, marked = known
         if self.counters:
             shared = list(shared)
-            for k, i in enumerate(self.counters):
-                shared[i] -= sum(con[k] for con in contributions)
+            for i, total in zip(self.counters, map(sum, zip(*contributions))):
+                shared[i] -= total
             shared = tuple(shared)
         views = []
-        for j, get in enumerate(lay.own_get):
+        for j, (get, memo, con) in enumerate(zip(lay.own_get, lay.own_abstract, contributions)):
             raw = get(state)
-            own = lay.own_abstract[j].get(raw)
+            own = memo.get(raw)
             if own is None:
-                own = lay.own_abstract[j][raw] = self._own_view(lay, j, raw)
-            views.append((own, marked.get(j, ()), contributions[j]))
+                own = memo[raw] = self._own_view(lay, j, raw)
+            views.append((own, marked.get(j, ()), con))
         return shared, views
 
     def _split_shared(self, lay: Layout, raw: tuple) -> tuple[tuple, dict[int, tuple]]:
@@ -233,14 +233,14 @@ class Abstraction:
             if actor in members:
                 fixed.append((views[actor], 1))
                 members = [j for j in members if j != actor]
-            moved = {views[j] for j in members}
-            if len(moved) != 1:
+            moved = views[members[0]]
+            if any(views[j] != moved for j in members):
                 raise NotAbstractable(f"threads of {self.table} in the same local state took different "
                                       "steps at once")
             if actor in by_entry[e]:
-                rest = moved.pop()
+                rest = moved
             else:
-                fixed.append((moved.pop(), MANY))
+                fixed.append((moved, MANY))
         if rest is None:
             return [(shared, _bag(fixed))]
         return [(shared, _bag(fixed + [(rest, n)])) for n in (1, MANY)]

@@ -3,7 +3,9 @@ once the explicit engine confirms them at some N, refusals where the abstraction
 from __future__ import annotations
 
 import textwrap
+from collections import deque
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -11,6 +13,7 @@ from click.testing import CliRunner
 
 from interpcheck.checker.cli import main
 from interpcheck.checker.explicit import Limits, check
+from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.checker.parametric import check_parametric
 from interpcheck.checker.result import Verdict
 from interpcheck.model.ir import (Action, Builder, Domain, Invariant, Symmetry, System, ThreadGroup, all_of,
@@ -304,3 +307,21 @@ def test_a_property_using_a_counter_other_than_in_a_comparison_with_a_constant_i
     assert r.verdict is Verdict.UNKNOWN
     assert "more_guards_than_events compares a counter with another counter or a non-constant" in r.reason
     assert results["no_use_after_free"].verdict is Verdict.HOLDS
+
+
+def test_lazily_compiled_successors_are_the_eager_ones_on_a_whole_state_graph():
+    """Instances compile each thread's steps at a program counter when first reached
+    (compile_system(lazy=True)): the same successors, in the same order, on every state."""
+    spec = load_spec(Path(__file__).resolve().parent.parent / "benchmarks" / "two_interpreters.toml")
+    system = spec.family("final").build(2)
+    eager, lazy = compile_system(system), compile_system(system, lazy=True)
+    seen, queue = set(system.initial), deque(system.initial)
+    while queue:
+        s = queue.popleft()
+        succ = eager.successors(s)
+        assert lazy.successors(s) == succ
+        for _, n in succ:
+            if n not in seen:
+                seen.add(n)
+                queue.append(n)
+    assert len(seen) > 1000

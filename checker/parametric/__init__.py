@@ -34,6 +34,7 @@ class _Search:
         self.first: dict[str, Abstract] = {}      # property -> the abstract state where it is first met
         self.queue = deque(initial)
         self.transitions = 0
+        self.deepest = 0        # max(self.depth.values()), kept as states are added (not recounted per state)
 
     def run(self, wanted: dict[str, type], limits: Limits, reporter: Reporter, start: float) -> None:
         while self.queue:
@@ -50,7 +51,8 @@ class _Search:
                 self.transitions += 1
                 if step.target not in self.parent:
                     self.parent[step.target] = a
-                    self.depth[step.target] = self.depth[a] + 1
+                    self.depth[step.target] = d = self.depth[a] + 1
+                    self.deepest = max(self.deepest, d)
                     self.queue.append(step.target)
             reporter.progress(self.stats(start), len(self.queue))
 
@@ -68,7 +70,7 @@ class _Search:
                 self.first[name] = a
 
     def stats(self, start: float) -> Stats:
-        return Stats(len(self.parent), self.transitions, max(self.depth.values(), default=0),
+        return Stats(len(self.parent), self.transitions, self.deepest,
                      time.perf_counter() - start)
 
 

@@ -74,6 +74,7 @@ def comparisons(system: System, counter_slots: list[int], wanted: list[str]) -> 
 class _Reader:
     def __init__(self, counters: dict[int, int]):
         self.counters = counters      # slot -> counter number
+        self._reads: dict[int, tuple[Expr, bool]] = {}   # id(e) -> (e, reads_counter(e)); keeps e alive
 
     def touched(self, read: Read) -> list[int]:
         """The counters a read may read (a computed index may reach any element)."""
@@ -84,7 +85,20 @@ class _Reader:
         return [self.counters[s] for s in slots if s in self.counters]
 
     def reads_counter(self, e: Expr) -> bool:
-        return any(isinstance(n, Read) and self.touched(n) for n in walk(e))
+        """Whether e reads a counter anywhere (remembered per node: _collect asks again of
+        every subexpression on its way down)."""
+        hit = self._reads.get(id(e))
+        if hit is None:
+            if isinstance(e, Read):
+                found = bool(self.touched(e)) or self.reads_counter(e.index)
+            elif isinstance(e, Op):
+                found = any(self.reads_counter(a) for a in e.args)
+            elif isinstance(e, Ite):
+                found = any(self.reads_counter(a) for a in (e.cond, e.then, e.other))
+            else:
+                found = any(isinstance(n, Read) and self.touched(n) for n in walk(e))
+            hit = self._reads[id(e)] = (e, found)
+        return hit[1]
 
     def thresholds(self, e: Expr, slack: int = 0) -> dict[int, int]:
         """Counter -> the largest k - d of a comparison `counter + d OP k` in e. A primed read

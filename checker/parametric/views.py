@@ -51,6 +51,7 @@ class Instance:
     contributions: list[tuple]       # per group thread: its view's counter contributions
     raw: list[tuple]                 # per group thread: its own slots' concrete values
     own: list[tuple]                 # ... and as the abstraction has them
+    members: dict[int, list[int]]    # per bag entry: the group threads playing it
 
 
 class Layout:
@@ -59,7 +60,7 @@ class Layout:
 
     def __init__(self, system: System, group: ThreadGroup, shared_names: list[str]):
         self.system = system
-        self.compiled: Compiled = compile_system(system)
+        self.compiled: Compiled = compile_system(system, lazy=True)
         self.group = group
         self.position = {t: j for j, t in enumerate(group.threads)}
         names = {n: s for s, n in enumerate(system.slot_names())}
@@ -85,6 +86,13 @@ class Layout:
         self.own_canon = [[self._table(s, naming, j) for s in slots] for j, slots in enumerate(group.slots)]
         self.own_value = [[{y: x for x, y in t.items() if y is not FOREIGN} for t in ts] for ts in self.own_canon]
         self.shared_value = [{y: x for x, y in t.items() if type(y) is not Mark} for t in self.shared_canon]
+        # Memo tables: each maps a piece of a concrete state to the abstraction's (or back) and
+        # is filled as the search meets them; a state is assembled from its pieces in one call.
+        self.own_abstract: list[dict[tuple, tuple]] = [{} for _ in group.slots]   # raw own values -> own view
+        self.own_concrete: list[dict[tuple, tuple]] = [{} for _ in group.slots]   # own view -> raw own values
+        self.shared_abstract: dict[tuple, tuple] = {}   # raw shared values -> (abstract values, marks)
+        self.shared_concrete: dict[tuple, tuple] = {}   # abstract shared values -> (raw values, GROUP positions)
+        self.assemble = _assembler(system, self.shared, group.slots)
 
     def _table(self, slot: int, naming: dict, j: int | None) -> dict:
         """Concrete value -> abstract: a plain int, (NAMED, label), and for values naming a
@@ -166,30 +174,45 @@ class Abstraction:
 
     def split(self, lay: Layout, state: tuple, contributions: list[tuple],
               before: "Instance | None" = None) -> tuple[tuple, list[View]]:
-        """The shared part (counters as residues) and each group thread's view; threads whose
-        own slots did not change since `before` keep the view they had there."""
-        marks: list[list] = [[] for _ in lay.group.threads]
-        shared = [t[x] for t, x in zip(lay.shared_canon, lay.shared_get(state))]
+        """The shared part (counters as residues) and each group thread's view."""
+        raw_shared = lay.shared_get(state)
+        known = lay.shared_abstract.get(raw_shared)
+        if known is None:
+            known = lay.shared_abstract[raw_shared] = self._split_shared(lay, raw_shared)
+        shared, marked = known
+        if self.counters:
+            shared = list(shared)
+            for i, total in zip(self.counters, map(sum, zip(*contributions))):
+                shared[i] -= total
+            shared = tuple(shared)
+        views = []
+        for j, (get, memo, con) in enumerate(zip(lay.own_get, lay.own_abstract, contributions)):
+            raw = get(state)
+            own = memo.get(raw)
+            if own is None:
+                own = memo[raw] = self._own_view(lay, j, raw)
+            views.append((own, marked.get(j, ()), con))
+        return shared, views
+
+    def _split_shared(self, lay: Layout, raw: tuple) -> tuple[tuple, dict[int, tuple]]:
+        """Raw shared values as the abstraction has them (counters still raw), and per group
+        thread the shared slots that name it."""
+        marks: dict[int, list] = {}
+        shared = [t[x] for t, x in zip(lay.shared_canon, raw)]
         for i in lay.may_mark:
             y = shared[i]
             if type(y) is Mark:
-                marks[y.thread].append((i, y.role))
+                marks.setdefault(y.thread, []).append((i, y.role))
                 shared[i] = (GROUP, y.role)
-        for k, i in enumerate(self.counters):
-            shared[i] -= sum(con[k] for con in contributions)
-        views = []
-        for j, (get, tables) in enumerate(zip(lay.own_get, lay.own_canon)):
-            raw = get(state)
-            if before is not None and raw == before.raw[j]:
-                own = before.own[j]
-            else:
-                own = tuple([t[x] for t, x in zip(tables, raw)])
-                if FOREIGN in own:
-                    slot = lay.group.slots[j][own.index(FOREIGN)]
-                    raise NotAbstractable(f"a thread of {self.table} holds a sibling's object in "
-                                          f"{lay.system.slot_names()[slot]}")
-            views.append((own, tuple(marks[j]), contributions[j]))
-        return tuple(shared), views
+        return tuple(shared), {j: tuple(m) for j, m in marks.items()}
+
+    def _own_view(self, lay: Layout, j: int, raw: tuple) -> tuple:
+        own = tuple([t[x] for t, x in zip(lay.own_canon[j], raw)])
+        if FOREIGN in own:
+            slot = lay.group.slots[j][own.index(FOREIGN)]
+            raise NotAbstractable(f"a thread of {self.table} holds a sibling's object in "
+                                  f"{lay.system.slot_names()[slot]}")
+        return own
 
     def abstract(self, lay: Layout, state: tuple, contributions: list[tuple],
                  inst: Instance | None, actor: int | None = None) -> list[Abstract]:
@@ -202,9 +225,7 @@ class Abstraction:
             return [(shared, _bag([(v, 1) for v in views]))]
         fixed: list[tuple[View, int]] = []
         rest: View | None = None
-        by_entry: dict[int, list[int]] = {}
-        for j, e in enumerate(inst.entry):
-            by_entry.setdefault(e, []).append(j)
+        by_entry = inst.members
         for e, members in by_entry.items():
             if len(members) == 1:
                 fixed.append((views[members[0]], 1))
@@ -212,14 +233,14 @@ class Abstraction:
             if actor in members:
                 fixed.append((views[actor], 1))
                 members = [j for j in members if j != actor]
-            moved = {views[j] for j in members}
-            if len(moved) != 1:
+            moved = views[members[0]]
+            if any(views[j] != moved for j in members):
                 raise NotAbstractable(f"threads of {self.table} in the same local state took different "
                                       "steps at once")
             if actor in by_entry[e]:
-                rest = moved.pop()
+                rest = moved
             else:
-                fixed.append((moved.pop(), MANY))
+                fixed.append((moved, MANY))
         if rest is None:
             return [(shared, _bag(fixed))]
         return [(shared, _bag(fixed + [(rest, n)])) for n in (1, MANY)]
@@ -228,33 +249,66 @@ class Abstraction:
     def instance(self, a: Abstract, copies: int) -> Instance:
         shared, bag = a
         entry, first, contributions = [], [], []
+        members: dict[int, list[int]] = {}
         for e, (view, count) in enumerate(bag):
+            members[e] = list(range(len(entry), len(entry) + (copies if count == MANY else 1)))
             for r in range(copies if count == MANY else 1):
                 entry.append(e)
                 first.append(r == 0)
                 contributions.append(view[2])
         lay = self.layout(len(entry))
-        state = list(lay.system.initial[0])
+        raw, own = [], []
         marked: dict[tuple[int, int], int] = {}
-        for j, slots in enumerate(lay.group.slots):
-            view = bag[entry[j]][0]
-            for slot, x, table in zip(slots, view[0], lay.own_value[j]):
-                state[slot] = table[x]
+        for j, e in enumerate(entry):
+            view = bag[e][0]
+            x = lay.own_concrete[j].get(view[0])
+            if x is None:
+                x = lay.own_concrete[j][view[0]] = tuple(table[y] for y, table in zip(view[0], lay.own_value[j]))
+            raw.append(x)
+            own.append(view[0])
             for mark in view[1]:
                 marked[mark] = j
-        for i, slot in enumerate(lay.shared):
-            x = shared[i]
+        known = lay.shared_concrete.get(shared)
+        if known is None:
+            known = lay.shared_concrete[shared] = self._shared_concrete(lay, shared)
+        values, groups = known
+        if groups or self.counters:
+            values = list(values)
+            for i, role in groups:
+                j = marked[(i, role)]
+                values[i] = lay.values[lay.classes[lay.shared[i]]][j][role]
+            for k, i in enumerate(self.counters):
+                values[i] = shared[i] + sum(con[k] for con in contributions)
+        state = lay.assemble(values, raw)
+        return Instance(lay, state, entry, first, contributions, raw, own, members)
+
+    def _shared_concrete(self, lay: Layout, shared: tuple) -> tuple[tuple, tuple]:
+        """Abstract shared values as raw ones, but for counters (filled per instance from the
+        contributions) and slots naming a group thread (positions and roles returned)."""
+        values, groups = [], []
+        for i, x in enumerate(shared):
             if i in self.counter_at:
-                k = self.counter_at[i]
-                state[slot] = x + sum(con[k] for con in contributions)
+                values.append(x)
             elif isinstance(x, tuple) and x[0] == GROUP:
-                j = marked[(i, x[1])]
-                state[slot] = lay.values[lay.classes[slot]][j][x[1]]
+                values.append(None)
+                groups.append((i, x[1]))
             else:
-                state[slot] = lay.shared_value[i][x]
-        state = tuple(state)
-        return Instance(lay, state, entry, first, contributions, [get(state) for get in lay.own_get],
-                        [bag[e][0][0] for e in entry])
+                values.append(lay.shared_value[i][x])
+        return tuple(values), tuple(groups)
+
+
+def _assembler(system: System, shared: list[int], own: list[list[int]]) -> Callable[[list, list], tuple]:
+    """A function building a concrete state from the shared slots' values and each group
+    thread's own slots' values (slots in neither keep their initial value)."""
+    parts = [repr(x) for x in system.initial[0]]
+    for i, slot in enumerate(shared):
+        parts[slot] = f"sh[{i}]"
+    for j, slots in enumerate(own):
+        for r, slot in enumerate(slots):
+            parts[slot] = f"o[{j}][{r}]"
+    env: dict = {}
+    exec(f"def assemble(sh, o): return ({', '.join(parts)},)", env)
+    return env["assemble"]
 
 
 def _bag(entries: list[tuple[View, int]]) -> Bag:

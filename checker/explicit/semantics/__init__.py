@@ -44,14 +44,17 @@ class Compiled:
 
 
 def compile_system(system: System, packed: bool = False, order: Sequence[int] | None = None,
-                   shift: Sequence[int] | None = None) -> Compiled:
+                   shift: Sequence[int] | None = None, lazy: bool = False) -> Compiled:
     """The system's functions over tuples, or (`packed`) over bytes with slots laid out in
     `order` and values shifted by `shift` (see Packing.of); `packed` falls back to tuples
-    when some domain does not fit in a byte."""
+    when some domain does not fit in a byte. `lazy` (tuples only) compiles each thread's
+    steps at a program counter when a state first reaches it: the same successors, for a
+    caller that steps few states of many systems."""
     packing = Packing.of(system, order, shift) if packed else None
     cg = _SystemCodegen(system, packing)
     try:
-        cg.successors()
+        if not lazy:
+            cg.successors()
         cg.properties()
     finally:
         clear_keys()
@@ -75,6 +78,7 @@ def compile_system(system: System, packed: bool = False, order: Sequence[int] | 
         return fenv["p"]
 
     encode, decode = codecs(packing)
-    return Compiled(env["successors"], env["invariants"], env["action_checks"],
+    successors = cg.lazy_successors(env) if lazy else env["successors"]
+    return Compiled(successors, env["invariants"], env["action_checks"],
                     [env[f"finished_{t}"] for t in range(len(system.finished))],
                     env["halted"], predicate, source, encode, decode, packing, checks, holds)

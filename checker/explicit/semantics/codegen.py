@@ -4,12 +4,16 @@ program counters, index checks are dropped where the guard proves the index in r
 conditions the path already decides are not tested again."""
 from __future__ import annotations
 
-from typing import Sequence
+from operator import itemgetter
+from typing import Callable, Sequence
 
 from interpcheck.model.ir import Action, Const, Expr, Invariant, Ite, Op, Read, System
-from interpcheck.model.ir.facts import CMP, Facts, assume, decide, in_range, skey, total, value_range
+from interpcheck.model.ir.facts import CMP, Facts, assume, clear_keys, decide, in_range, skey, total, value_range
 
 from .packing import Packing
+
+
+_first_of = itemgetter(0)
 
 
 def _ix(value: int, length: int, name: str) -> int:
@@ -263,6 +267,69 @@ class _SystemCodegen:
             body.append("    out.sort(key=_first)  # action order, as without dispatch: traces stay the same")
         body.append("    return out")
         self.lines += body
+
+    def lazy_successors(self, env: dict) -> Callable[[tuple], list]:
+        """The same function as `successors()` writes, but each dispatch branch (one thread at
+        one program counter) is generated and compiled the first time a state reaches it: for
+        callers that step few states of many systems (the parametric engine's instances).
+        The branches run in the same order and each is the code `successors()` would inline,
+        so the result, its order and any error raised are the same."""
+        assert self.packing is None, "lazy successors are over tuples"
+        system = self.system
+        guards = [_conjuncts(a.guard) for a in system.actions]
+        common = [c for c in guards[0] if _safe(c) and all(any(skey(c) == skey(d) for d in g) for g in guards[1:])] \
+            if guards else []
+        common_keys = {skey(c) for c in common}
+        facts: Facts = {}
+        head = ["def _common(s): return True"]
+        if common:
+            src, facts = self.gen.conj(common, {})
+            head = [f"def _common(s): return {src}"]
+        groups, rest = _dispatch(system)
+        order = [[k for ks in by_value.values() for k in ks] for _, by_value in groups] + ([rest] if rest else [])
+        if rest:
+            self.lines = ["def _rest(s, out):", "    add = out.append"]
+            for k in rest:
+                self._action(k, [c for c in guards[k] if skey(c) not in common_keys], facts, "    ")
+            head += self.lines
+        self._exec(head, env)
+        common_ok, rest_run = env["_common"], env.get("_rest")
+        dispatch = [(slot, by_value, {}) for slot, by_value in groups]   # value -> its branch, once compiled
+        keep_order = not _in_order(order)
+
+        def branch(slot: int, by_value: dict, value: int):
+            self.lines = ["def _branch(s, out):", "    add = out.append"]
+            done = common_keys | {_eq_key(system, slot, value)}
+            self._group(by_value[value], guards, done, assume(_eq(system, slot, value), True, facts), "    ")
+            return self._exec(self.lines, env)["_branch"]
+
+        def successors(s):
+            if not common_ok(s):
+                return []
+            out: list = []
+            for slot, by_value, compiled in dispatch:
+                v = s[slot]
+                f = compiled.get(v)
+                if f is None:
+                    if v not in by_value:
+                        continue
+                    f = compiled[v] = branch(slot, by_value, v)
+                f(s, out)
+            if rest_run is not None:
+                rest_run(s, out)
+            if keep_order:
+                out.sort(key=_first_of)
+            return out
+        return successors
+
+    def _exec(self, lines: list[str], env: dict) -> dict:
+        try:
+            exec(compile("\n".join(lines) + "\n", f"<compiled {self.system.name}>", "exec"), env)
+        finally:
+            clear_keys()
+        for base, positions in self.gen.tables.items():
+            env[f"_pos{base}"] = positions
+        return env
 
     def _group(self, ks: list[int], guards: list[list[Expr]], done: set, facts: Facts, indent: str) -> None:
         """The actions `ks` of one dispatch branch: safe conjuncts they all share are tested

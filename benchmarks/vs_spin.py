@@ -129,19 +129,6 @@ def raw_table(tmp: Path, ns: range, cap: int) -> None:
             print(raw_throughput(tmp, name, n, cap), flush=True)
 
 
-def workers_line(limit: float, tmp: Path, name: str, n: int) -> str:
-    """Wall seconds of the unreduced BFS with 1 and 2 worker processes (results are identical)."""
-    spec = load_spec(with_count(HERE / name, n, tmp))
-    design = spec.designs[0]
-    system, props = spec.system(design), spec.properties(design)
-    cells = []
-    for workers in (1, 2):
-        _, seconds = timed(lambda: check(system, props, Options(limits=Limits(time_limit=limit), symmetry="off",
-                                                                por="off", workers=workers)))
-        cells.append(f"{workers} worker{'s' if workers > 1 else ''}: {seconds:.2f} s")
-    return f"- {name} N = {n}: " + ", ".join(cells)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="N = 2..3, short limits (smoke test)")
@@ -233,10 +220,6 @@ def main() -> int:
         print()
         if not args.quick:
             raw_table(tmp_path, range(6, 11), args.raw_states)
-            print("\n--workers (unreduced BFS, same results; this machine has "
-                  f"{os.cpu_count()} CPUs):")
-            print(workers_line(limit, tmp_path, "guard_threads.toml", 6))
-            print(workers_line(limit, tmp_path, "legacy_threads.toml", 5))
     return 0
 
 

@@ -33,5 +33,4 @@ class Options:
     symmetry: str = "auto"      # explicit: auto (where sound) | on (also note where not) | off
     por: str = "auto"           # explicit: auto (where sound, traces from an unreduced rerun) | on | off
     fingerprint: bool = False   # explicit: 64-bit fingerprints instead of whole states
-    workers: int = 1            # explicit: processes for breadth-first search
     backend: str = "auto"       # explicit: the plain search in C: auto (once it grows) | c | python (native/)

@@ -128,7 +128,7 @@ def test_time_limit_must_be_a_finite_positive_number(value):
     (["export", S1], "say what to write"),
     (["export", S1, "--design", "nosuch", "--tla", "x"], "nosuch"),
     (["graph", S1], "--dot"),
-    (["check", "--workers", "100000", S1], "--workers"),
+    (["check", "--workers", "2", S1], "--workers"),   # gone: the C search beat it on every model
     (["conform", "--workers", "0"], "--workers"),
 ])
 def test_bad_options_are_150_with_one_line(args, needle):

@@ -267,7 +267,7 @@ def test_partial_order_reduction_is_not_used_for_graph_properties():
     assert all("needs the whole state graph" in r.reason for r in results)
 
 
-# ----- stores and workers ------------------------------------------------------------------------------
+# ----- stores ------------------------------------------------------------------------------------------
 
 def test_fingerprints_report_bytes_per_state_and_the_collision_chance(tmp_path):
     system = load_spec(with_count("guard_threads", 3, tmp_path)).system("final")
@@ -279,31 +279,12 @@ def test_fingerprints_report_bytes_per_state_and_the_collision_chance(tmp_path):
     assert "collision" in fp.reason
 
 
-def test_workers_find_the_same_shortest_traces_as_one_process(tmp_path):
-    for path in [ROOT / "specs" / "s22_gilstate_loop_during_finalize.toml", with_count("legacy_threads", 3, tmp_path)]:
-        spec = load_spec(path)
-        system = spec.system(spec.designs[0])
-        props = spec.properties(spec.designs[0])
-        one = check(system, props, OFF)
-        two = check(system, props, Options(symmetry="off", por="off", workers=2))
-        assert [(r.prop, r.verdict, r.trace) for r in two] == [(r.prop, r.verdict, r.trace) for r in one]
-        assert [r.stats.states for r in two] == [r.stats.states for r in one]
-
-
-def test_workers_with_symmetry_agree(tmp_path):
-    system = load_spec(with_count("guard_threads", 3, tmp_path)).system("final")
-    props = ["no_use_after_free", "no_deadlock", "release_restores"]
-    one = check(system, props, CONFIGS["symmetry"])
-    two = check(system, props, Options(symmetry="on", por="off", workers=2))
-    assert outcome(one) == outcome(two) and one[0].stats.states == two[0].stats.states
-
-
 def test_cli_takes_the_reduction_flags(tmp_path):
     from click.testing import CliRunner
 
     from interpcheck.checker.cli import main
     spec = with_count("guard_threads", 3, tmp_path)
-    for flags in (["--symmetry", "--por"], ["--no-symmetry", "--no-por", "--fingerprint"], ["--workers", "2"]):
+    for flags in (["--symmetry", "--por"], ["--no-symmetry", "--no-por", "--fingerprint"]):
         r = CliRunner().invoke(main, ["check", "-q", str(spec), *flags])
         assert r.exit_code == 0, r.output
         assert "4 verdicts: 4 as expected" in r.output

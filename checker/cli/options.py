@@ -43,8 +43,6 @@ def engine_options(f):
                           "sound, traces from an unreduced rerun so they stay shortest); --por keeps its traces"),
         click.option("--fingerprint", is_flag=True, default=False, expose_value=False, callback=_remember,
                      help="explicit engine: store 64-bit fingerprints, not states (collision chance in stats)"),
-        click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, expose_value=False,
-                     callback=_remember, help="explicit engine: worker processes for breadth-first search"),
         click.option("--backend", type=click.Choice(["auto", "c", "python"]), default="auto", show_default=True,
                      expose_value=False, callback=_remember,
                      help="explicit engine: run the unreduced breadth-first search as generated C (same states, "
@@ -62,5 +60,4 @@ def make_options(engine, order, max_states, max_depth, time_limit, depth, seed, 
     return Options(engine, order, limits, seed, walks, depth,
                    symmetry=switch[meta.get("interpcheck.symmetry")], por=switch[meta.get("interpcheck.por")],
                    fingerprint=bool(meta.get("interpcheck.fingerprint")),
-                   workers=meta.get("interpcheck.workers") or 1,
                    backend=meta.get("interpcheck.backend") or "auto")

@@ -53,10 +53,6 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
         for i in wanted:
             notes[i] = f"{' and '.join(used)} not used: {props[graph[0]].name} needs the whole state graph"
     plan = _plan(system, wanted, options, notes, reduce=not graph)
-    if plan.ample is not None and _parallel(options, bool(graph)):
-        plan.ample = None   # the ample-set proviso needs the one visited set at every step
-        if options.por == "on":
-            notes.update({i: "partial-order reduction not used with --workers" for i in wanted})
     if options.backend == "c" and (why := _not_in_c(system, plan, options, bool(graph))):
         for i in wanted:
             notes[i] = f"{notes[i]}; C search not used: {why}" if i in notes else f"C search not used: {why}"
@@ -117,10 +113,6 @@ def _explore(system: System, plan: _Plan, wanted: list[int], options: Options, s
                   reporter=reporter, store=store, canon=canon.canon if canon is not None else None,
                   ample=plan.ample if ample else None, unfold=canon.unfold if canon is not None else None,
                   targets=targets, backend=options.backend)
-    if _parallel(options, keep_edges):
-        from .parallel import explore_parallel
-        del kwargs["backend"]
-        return explore_parallel(system, plan, set(wanted), options.workers, **kwargs)
     return explore(system, plan.compiled, set(wanted), **kwargs)
 
 
@@ -130,15 +122,10 @@ def _not_in_c(system: System, plan: _Plan, options: Options, graph: bool) -> str
     if graph:
         return "hangs and liveness need the whole state graph"
     for what, used in (("depth-first order", options.order != "bfs"), ("symmetry", plan.canon is not None),
-                       ("partial-order reduction", plan.ample is not None), ("fingerprints", options.fingerprint),
-                       ("--workers", _parallel(options, graph))):
+                       ("partial-order reduction", plan.ample is not None), ("fingerprints", options.fingerprint)):
         if used:
             return f"it runs without reductions, and {what} is on"
     return unavailable_for(system, plan.compiled)
-
-
-def _parallel(options: Options, graph: bool) -> bool:
-    return options.workers > 1 and options.order == "bfs" and not graph
 
 
 def _shortest_traces(system: System, wanted: list[int], results: list[Result], options: Options,

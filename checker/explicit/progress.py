@@ -1,6 +1,6 @@
 """Where a search stops and what it says meanwhile: progress reporters, the checkpoint every
 1024 states (stats, progress, time and memory limits), and the stop at a limit, a value
-leaving its domain or Ctrl-C. Every search (the Python loops, the C one, the workers) uses
+leaving its domain or Ctrl-C. Every search (the Python loops and the C one) uses
 these, so a limit reads the same whichever backend ran."""
 from __future__ import annotations
 

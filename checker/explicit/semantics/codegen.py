@@ -226,16 +226,21 @@ class _SystemCodegen:
         self.lines: list[str] = []
 
     # ----- successors -----------------------------------------------------------------------
+    def _shared_conjuncts(self) -> tuple[list[list[Expr]], list[Expr], set]:
+        """Each action's guard conjuncts, those every action shares and can test safely (the
+        process has not crashed), and their keys."""
+        guards = [_conjuncts(a.guard) for a in self.system.actions]
+        common = [c for c in guards[0] if _safe(c) and all(any(skey(c) == skey(d) for d in g) for g in guards[1:])] \
+            if guards else []
+        return guards, common, {skey(c) for c in common}
+
     def successors(self) -> None:
         """`successors(s)`: safe conjuncts every action shares (the process has not crashed)
         are tested once; then one function per program-counter value of each thread, found
         through a table indexed by that counter, so a state runs only the guards of the
         actions its threads are at."""
         system = self.system
-        guards = [_conjuncts(a.guard) for a in system.actions]
-        common = [c for c in guards[0] if _safe(c) and all(any(skey(c) == skey(d) for d in g) for g in guards[1:])] \
-            if guards else []
-        common_keys = {skey(c) for c in common}
+        guards, common, common_keys = self._shared_conjuncts()
         facts: Facts = {}
         body = ["def successors(s):"]
         if common:
@@ -276,10 +281,7 @@ class _SystemCodegen:
         so the result, its order and any error raised are the same."""
         assert self.packing is None, "lazy successors are over tuples"
         system = self.system
-        guards = [_conjuncts(a.guard) for a in system.actions]
-        common = [c for c in guards[0] if _safe(c) and all(any(skey(c) == skey(d) for d in g) for g in guards[1:])] \
-            if guards else []
-        common_keys = {skey(c) for c in common}
+        guards, common, common_keys = self._shared_conjuncts()
         facts: Facts = {}
         head = ["def _common(s): return True"]
         if common:

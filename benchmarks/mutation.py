@@ -135,7 +135,7 @@ def cells(pairs: list[tuple[str, str]]) -> dict:
         spec = load_spec(path)
         props = sorted({p for table in spec.expect.values() for p in table})
         try:
-            results = check(spec.system(design), props, Options(backend="python"))
+            results = check(spec.fresh_system(design), props, Options(backend="python"))
         except (BoundExceeded, IndexError, SpecError) as err:
             out[(spec.name, design, "*")] = ("model error", str(err))
             continue
@@ -165,7 +165,7 @@ def _points(spec_paths: list[str], designs: list[str]) -> tuple[dict[Point, tupl
         for design in designs:
             if applicable(spec, design):
                 _BUILDING = (path, design)
-                spec.system(design)
+                spec.fresh_system(design)
                 _BUILDING = None
                 pairs.append((path, design))
     _BUILDING = None
@@ -219,7 +219,7 @@ def _build(path: str, design: str, mutant: Mutant | None):
     _ACTIVE = mutant
     _ACTIONS.clear()
     try:
-        return spec.system(design), {p: tuple(ix) for p, ix in _ACTIONS.items()}
+        return spec.fresh_system(design), {p: tuple(ix) for p, ix in _ACTIONS.items()}
     finally:
         _ACTIVE = None
 

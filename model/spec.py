@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -48,8 +48,18 @@ class Spec:
     designs: tuple[str, ...]
     expect: dict[str, dict[str, str]]    # design → property → "holds" | "violated"
     warnings: tuple[str, ...] = ()        # what a C translation (`c = ...`) over-approximated, file:line first
+    built: dict = field(default_factory=dict, compare=False, repr=False)   # design -> its System, built once
 
     def system(self, design: str) -> System:
+        """The System of this spec on `design`, built once (loading builds each, to report
+        program errors at their line; every later use shares it: a System is immutable)."""
+        design = resolve(design)
+        if design not in self.built:
+            self.built[design] = self.fresh_system(design)
+        return self.built[design]
+
+    def fresh_system(self, design: str) -> System:
+        """Built again, for callers that change how designs build (the mutation tool)."""
         try:
             return build_system(self.scenario, DESIGNS[resolve(design)])
         except ProgramError as err:

@@ -73,6 +73,7 @@ def broken(in_root, monkeypatch):
     _once(monkeypatch, "broken", SMALL)
 
 
+@pytest.mark.slow   # the whole matrix; .ci/run also runs `interpcheck gate` itself
 def test_gate_passes_on_the_committed_baseline(committed):
     r = gate()
     assert r.exit_code == 0, r.output
@@ -136,6 +137,7 @@ def test_gate_reports_point_at_the_failing_call_in_the_spec(broken, tmp_path):
     assert case.get("file") == "specs/s14_same_interpreter_ensure.toml" and case.get("line") == str(line)
 
 
+@pytest.mark.slow   # the whole matrix, shared with the test above
 def test_designs_doc_is_generated(committed):
     r = CliRunner().invoke(main, ["matrix", "--format", "markdown"])
     assert r.exit_code == 0

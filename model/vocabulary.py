@@ -261,8 +261,9 @@ class Vocabulary:
         classes.update({id(getattr(self, h.domain)): h.kind for h in HANDLES})
         return classes
 
-    def handle_domain(self, kind: str) -> Domain:
-        """The domain of a handle kind's values (slot numbers, 0 for NULL)."""
+    def kind_domain(self, kind: str) -> Domain:
+        """The domain of the values of an object kind a call takes or returns (handle slots,
+        thread states, interpreters; 0 is NULL)."""
         return {"token": self.token, "tstate": self.tstate, "interp": self.interp, "threadref": self.token,
                 **{h.kind: getattr(self, h.domain) for h in HANDLES}, "wref": self.ref}[kind]
 

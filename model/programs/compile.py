@@ -278,9 +278,10 @@ class ProgramCompiler:
             v.pending_seen = v.declare_shared(b.scalar("pending_signalled", Domain(0, 1)))
         self.b, self.v = b, v
         self.regs: list[dict[str, Read]] = []
-        domains = {"gilstate": GILSTATE, **KIND_DOMAIN}
-        domains.update({k: v.handle_domain(k) for k in ("guard", "view", "ref", "wref", "token", "tstate", "interp",
-                                                         "threadref")})
+        domains = {"gilstate": GILSTATE, **KIND_DOMAIN}   # a register's or a result's kind -> its domain
+        domains.update({k: v.kind_domain(k) for k in ("guard", "view", "ref", "wref", "token", "tstate", "interp",
+                                                       "threadref")})
+        self.domains = domains
         for name in self.sc.shared:
             if name not in self.shared_kinds:
                 raise ProgramError(f"shared name `{name}` is never assigned", self.sc.lines.get("shared", 0))
@@ -439,14 +440,7 @@ class ProgramCompiler:
         return pc
 
     def _domain_of(self, call: Call) -> Domain:
-        api = self.apis[id(call)]
-        v = self.v
-        if api.result == "gilstate":
-            return GILSTATE
-        try:
-            return v.handle_domain(api.result)
-        except KeyError:
-            return KIND_DOMAIN["int"]
+        return self.domains.get(self.apis[id(call)].result, KIND_DOMAIN["int"])
 
     def _reg(self, t: int, name: str) -> Read | None:
         return self.regs[t][name] if name in self.regs[t] else self.shared_regs.get(name)

@@ -110,21 +110,21 @@ def _explore(system: System, plan: _Plan, wanted: list[int], options: Options, s
              stop_early: bool, reporter: Reporter, targets: set[int] | None = None, ample=True) -> Exploration:
     canon = plan.canon
     kwargs = dict(order=options.order, limits=options.limits, keep_edges=keep_edges, stop_early=stop_early,
-                  reporter=reporter, store=store, canon=canon.canon if canon is not None else None,
-                  ample=plan.ample if ample else None, unfold=canon.unfold if canon is not None else None,
+                  reporter=reporter, store=store, symmetry=canon, ample=plan.ample if ample else None,
                   targets=targets, backend=options.backend)
     return explore(system, plan.compiled, set(wanted), **kwargs)
 
 
 def _not_in_c(system: System, plan: _Plan, options: Options, graph: bool) -> str | None:
-    """Why --backend c cannot run this search (the C search is the plain breadth-first one)."""
+    """Why --backend c cannot run this search (the C search is breadth-first, with or without
+    symmetry)."""
     from .native import unavailable_for
     if graph:
         return "hangs and liveness need the whole state graph"
-    for what, used in (("depth-first order", options.order != "bfs"), ("symmetry", plan.canon is not None),
+    for what, used in (("depth-first order", options.order != "bfs"),
                        ("partial-order reduction", plan.ample is not None), ("fingerprints", options.fingerprint)):
         if used:
-            return f"it runs without reductions, and {what} is on"
+            return f"it runs without partial-order reduction and fingerprints, and {what} is on"
     return unavailable_for(system, plan.compiled)
 
 

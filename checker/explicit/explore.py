@@ -17,7 +17,7 @@ import time
 from array import array
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from interpcheck.model.ir import ActionProperty, Invariant, NoDeadlock, Sometimes, System, all_of, any_of, slots_read
 from .semantics import Compiled
@@ -27,6 +27,9 @@ from ..result import Limit
 from .exploration import Exploration, ExplorationStats, finish
 from .progress import Reporter, SilentReporter, checkpoint, stopping
 from .store import Store, exact_store
+
+if TYPE_CHECKING:
+    from .symmetry import Canonicalizer
 
 
 def stuck_test(compiled: Compiled) -> Callable:
@@ -76,16 +79,19 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
             reporter: Reporter = SilentReporter(), store: Store | None = None,
             canon: Callable | None = None, ample: Callable | None = None,
             unfold: Callable | None = None, targets: set[int] | None = None,
-            backend: str = "python") -> Exploration:
+            backend: str = "python", symmetry: "Canonicalizer | None" = None) -> Exploration:
     """Explore from the initial states. With `stop_early`, stop once every wanted property
     is decided: every wanted safety property violated (and, when `targets` names them,
     every targeted witness found), since the rest of the graph could not change a verdict.
-    `backend` runs the plain breadth-first search (no reduction, exact store, no graph) in
-    C: "c" always, "auto" once the search outgrows HANDOVER_STATES (native/).
+    `symmetry` (a Canonicalizer) gives `canon` and `unfold`. `backend` runs the
+    breadth-first search without partial-order reduction, fingerprints or graph (with or
+    without symmetry) in C: "c" always, "auto" once it outgrows HANDOVER_STATES (native/).
 
     Long because it is the search loop with its hooks (symmetry, partial-order reduction,
     edges for graph properties) inline: in CPython a function call per transition costs more
     than the rest of the loop's work, so the loop keeps its state in locals."""
+    if symmetry is not None:
+        canon, unfold = symmetry.canon, symmetry.unfold
     props = system.properties
     inv_left = {i for i in wanted if isinstance(props[i], Invariant)}
     act_wanted = {i for i in wanted if isinstance(props[i], ActionProperty)}
@@ -139,10 +145,21 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     tick = transitions = 0
     n = len(parent)
     done = decided()
-    if plain and keep_states and ample is None and order == "bfs":
+    in_c = key is None and not keep_edges and keep_states and ample is None and order == "bfs"
+    if in_c and canon is None:
         search = _PlainSearch(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
                               (inv_left, some_left), met, decided, limits, reporter, start, store)
         return search.run(backend, wanted, goal, stop_early)
+    c_search = handover = None
+    if in_c and symmetry is not None and backend != "python":
+        from . import native
+        c_search = native.Choice(system, compiled, backend, symmetry)
+        lib = c_search.load() if c_search.now else None
+        if lib is not None:
+            return native.breadth_first(system, compiled, lib, wanted, goal, stop_early, limits, reporter, start,
+                                        symmetry)
+        handover = c_search.handover if c_search.later else None
+    lib = None
     with stopping(ex, system):
         while frontier and not done:
             sid, state = pop()
@@ -198,9 +215,28 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
                 ample = None   # no step was independent so far: stop paying for the search (always sound)
             if tick & 1023 == 0:
                 checkpoint(ex, n, transitions, d1, len(frontier), start, reporter, limits)
+                if handover is not None and (lib := handover(n)) is not None:
+                    break
             if max_states is not None and n >= max_states and frontier:
                 raise Limit(f"max-states {max_states}")
+    if c_search is not None:
+        c_search.cancel()
+    if lib is not None:
+        return _continue_in_c(ex, system, compiled, lib, (wanted, goal, stop_early, limits, reporter, start),
+                               symmetry, (seen, frontier))
     return finish(ex, store, bool(frontier), n, transitions, start)
+
+
+def _continue_in_c(ex: Exploration, system: System, compiled: Compiled, lib, search: tuple, symmetry,
+                    stored: tuple) -> Exploration:
+    """The C search, starting over from the initial states once its library is ready; the
+    Python search's states go first, so they do not count against --max-memory."""
+    from . import native
+    ex.stats.states = len(ex.parent)
+    search[4].note(f"continuing in C: the same search starts over there, faster; progress resumes past "
+                   f"{ex.stats.states:,} states", ex.stats)
+    _forget(ex, *stored)
+    return native.breadth_first(system, compiled, lib, *search, symmetry)
 
 
 @dataclass
@@ -239,7 +275,7 @@ class _PlainSearch:
                 return self.ex
             self.reporter.note(f"continuing in C: the same search starts over there, faster; progress resumes "
                                f"past {self.ex.stats.states:,} states", self.ex.stats)
-            self._forget()
+            _forget(self.ex, self.seen, self.frontier)
         return native.breadth_first(self.system, self.compiled, lib, wanted, goal, stop_early, self.limits,
                                     self.reporter, self.start)
 
@@ -334,13 +370,15 @@ class _PlainSearch:
         finish(ex, store, head < len(states), len(states), transitions, start)
         return None
 
-    def _forget(self) -> None:
-        """The Python search's states go before the C search starts, so they do not count
-        against --max-memory."""
-        for stored in (self.seen, self.frontier, self.ex.states):
-            stored.clear()
-        for arr in (self.ex.parent, self.ex.via, self.ex.depth):
-            del arr[:]
+
+
+def _forget(ex: Exploration, seen, frontier) -> None:
+    """The Python search's states go before the C search starts, so they do not count
+    against --max-memory."""
+    for stored in (seen, frontier, ex.states):
+        stored.clear()
+    for arr in (ex.parent, ex.via, ex.depth):
+        del arr[:]
 
 
 def roots(ex: Exploration, system: System, compiled: Compiled, store: Store, canon: Callable | None,

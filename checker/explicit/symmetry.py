@@ -92,7 +92,7 @@ class Canonicalizer:
         for gi, (start, size, n) in enumerate(self.blocks):
             keys = []
             for j in range(n):
-                env[f"K{gi}_{j}"] = self._key_table(gi, j)
+                env[f"K{gi}_{j}"] = self.key_table(gi, j)
                 b = start + j * size
                 lines.append(f"    k{gi}_{j} = (s[{b}:{b + size}].translate(K{gi}_{j}), g.translate(K{gi}_{j}))")
                 keys.append(f"k{gi}_{j}")
@@ -114,7 +114,7 @@ class Canonicalizer:
         self.canon = env["canon"]
         self._permute = env["permute"]
 
-    def _key_table(self, gi: int, j: int) -> bytes:
+    def key_table(self, gi: int, j: int) -> bytes:
         """Values naming thread j -> the first thread's, naming a sibling -> the second's."""
         t = bytearray(range(256))
         for c, per_thread in self.values[gi].items():

@@ -1,6 +1,6 @@
-"""The plain breadth-first search in C, as SPIN runs pan: the same search as explore.py's
-plain loop (no reduction, exact store), the same states in the same order, the same
-verdicts, traces and stats, several times faster.
+"""The breadth-first search in C, as SPIN runs pan: the same search as explore.py's loop
+without partial-order reduction (exact store, with or without symmetry), the same states in
+the same order, the same verdicts, traces and stats, several times faster.
 
 cgen.py translates the model's IR to C, runtime.c is the search, build.py compiles and
 caches the library; this module runs it through ctypes between checkpoints (limits,
@@ -24,6 +24,7 @@ from ..exploration import Exploration, ExplorationStats, finish
 from ..progress import Reporter, checkpoint, stopping
 from .build import Build, BuildError, compiler
 from .cgen import KIND_ACTION, c_model, property_kind, too_wide
+from ..symmetry import Canonicalizer
 
 _CHECKPOINT, _DONE, _MAX_STATES, _ERROR, _NO_MEMORY = range(5)
 _ERR_BOUND, _ERR_INDEX = 1, 2
@@ -32,11 +33,8 @@ EVERY = 1024   # states expanded between checkpoints, as in the Python loop
 
 def unavailable(compiled: Compiled) -> str | None:
     """Why the C search cannot run this compiled model here, or None."""
-    packing = compiled.packing
-    if packing is None:
+    if compiled.packing is None:
         return "a variable's values do not fit in a byte"
-    if list(packing.position) != list(range(len(packing.position))):
-        return "slots are reordered (symmetry)"
     if compiler() is None:
         return "no C compiler found (set CC, or install cc, gcc or clang)"
     return None
@@ -50,9 +48,11 @@ def unavailable_for(system: System, compiled: Compiled) -> str | None:
 STORE_VARIABLE = "INTERPCHECK_C_STORE"   # "collapse": the C store interns chunks (smaller, slower)
 
 
-def build_for(system: System, compiled: Compiled) -> Build:
-    """The library's build for this model (not started)."""
-    return Build(*c_model(system, compiled.packing, collapse=os.environ.get(STORE_VARIABLE) == "collapse"))
+def build_for(system: System, compiled: Compiled, symmetry: Canonicalizer | None = None) -> Build:
+    """The library's build for this model (not started); with `symmetry`, its search stores
+    representatives as the Canonicalizer computes them."""
+    return Build(*c_model(system, compiled.packing, collapse=os.environ.get(STORE_VARIABLE) == "collapse",
+                          symmetry=symmetry))
 
 
 HANDOVER_STATES = 20_000   # "auto": start compiling once a plain search has stored this many states
@@ -64,8 +64,8 @@ class Choice:
     other core, or cached) is ready (`later`, through `handover`). Small searches, the test
     suite's, never wait for a compiler; large ones lose at most the Python part's time."""
 
-    def __init__(self, system: System, compiled: Compiled, backend: str):
-        self.system, self.compiled = system, compiled
+    def __init__(self, system: System, compiled: Compiled, backend: str, symmetry: Canonicalizer | None = None):
+        self.system, self.compiled, self.symmetry = system, compiled, symmetry
         self.now = backend == "c" and unavailable_for(system, compiled) is None
         self.later = backend == "auto"     # whether C can run it is asked once the search grows
         self.build: Build | None = None
@@ -81,7 +81,7 @@ class Choice:
                 self.failed = True   # not a failure: this model is not for the C search
                 return None
             try:
-                self.build = build_for(self.system, self.compiled).start()
+                self.build = build_for(self.system, self.compiled, self.symmetry).start()
             except Exception as err:   # noqa: BLE001 - the user did not ask for C: never stop their search
                 return self._give_up(err)
         return self.load() if self.build.ready() else None
@@ -91,7 +91,7 @@ class Choice:
         ours, so say so on stderr, and let the Python search run."""
         try:
             if self.build is None:
-                self.build = build_for(self.system, self.compiled)
+                self.build = build_for(self.system, self.compiled, self.symmetry)
             return self.build.library()
         except Exception as err:   # noqa: BLE001 - any failure to build or load leaves the search to Python
             return self._give_up(err)
@@ -171,8 +171,10 @@ class _Store:
 
 
 def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: set[int], goal: set[int],
-                  stop_early: bool, limits: Limits, reporter: Reporter, start: float | None = None) -> Exploration:
-    """explore()'s plain breadth-first search, run by the model's C library."""
+                  stop_early: bool, limits: Limits, reporter: Reporter, start: float | None = None,
+                  symmetry: Canonicalizer | None = None) -> Exploration:
+    """explore()'s breadth-first search without partial-order reduction or graph, run by the
+    model's C library (built for `symmetry` when given: it stores representatives)."""
     start = time.perf_counter() if start is None else start
     lib = _bind(lib)
     props = system.properties
@@ -186,10 +188,13 @@ def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: 
     if not ptr:
         raise MemoryError("the C search could not allocate its first tables")
     handle = _Handle(lib, ptr)
-    ex = Exploration([], array("q"), array("i"), array("i"), None, {}, ExplorationStats(), decode=compiled.decode)
+    ex = Exploration([], array("q"), array("i"), array("i"), None, {}, ExplorationStats(), decode=compiled.decode,
+                     unfold=symmetry.unfold if symmetry is not None else None)
     with stopping(ex, system):
         for init in system.initial:
             state = compiled.encode(init)
+            if symmetry is not None:
+                state = symmetry.canon(state)   # as explore.roots() stores it (C canonicalizes it too)
             stored = lib.ic_root(ptr, state)
             if stored < 0:
                 _raise_error(system, lib, ptr)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read, Sometimes,
                                   System, value_range, walk)
 from ..semantics import Packing
+from ..symmetry import Canonicalizer
 from ..semantics.codegen import _dispatch, _in_order
 
 _C_OPS = {"+": "+", "-": "-", "*": "*", "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -171,17 +172,63 @@ def _magnitude(e: Expr) -> int:
     return max(parts + [1])
 
 
-def c_model(system: System, packing: Packing, collapse: bool = False) -> tuple[str, str]:
+def c_model(system: System, packing: Packing, collapse: bool = False,
+            symmetry: "Canonicalizer | None" = None) -> tuple[str, str]:
     """The model's sizes (compiled before the runtime, runtime.c) and its functions (after);
-    `collapse`: the C store interns chunks and stores their ids (runtime.c)."""
-    if list(packing.position) != list(range(system.width)):
-        raise ValueError("the C search reads slots in IR order")
-    ex = _Expressions(system, packing, chunked=collapse)
+    `packing` is the Python search's byte layout (what ic_root takes and ic_state gives);
+    `collapse`: the C store interns chunks and stores their ids; `symmetry`: successors are
+    stored as their representatives, computed as `symmetry.canon` does (runtime.c)."""
+    own = Packing.of(system)    # the C records: slots in IR order, domains lifted to start at 0
+    ex = _Expressions(system, own, chunked=collapse)
     most_checks = max([len(a.checks) for a in system.actions] + [1])
     sizes = [f"#define WIDTH {system.width}", f"#define N_ACTIONS {max(len(system.actions), 1)}",
              f"#define N_PROPS {max(len(system.properties), 1)}", f"#define MAX_CHECKS {most_checks}",
              f"#define COLLAPSE {int(collapse)}", "#include <stdint.h>"] + ex.layout.tables()
+    sizes += _python_layout(packing, own) + symmetry_tables(symmetry)
     return "\n".join(sizes) + "\n", "\n".join(_successors(system, ex) + _properties(system, ex)) + "\n"
+
+
+def _python_layout(packing: Packing, own: Packing) -> list[str]:
+    """Where slot i sits in the Python search's bytes (PY_AT) and what its byte adds to the C
+    record's value (PY_SHIFT): symmetry's layout moves slots and shifts value classes."""
+    shift = [p - o for p, o in zip(packing.offset, own.offset)]
+    same = list(packing.position) == list(range(len(shift))) and not any(shift)
+    return [f"#define PY_SAME_LAYOUT {int(same)}",
+            f"static const uint16_t PY_AT[] = {{{', '.join(map(str, packing.position)) or '0'}}};",
+            f"static const int16_t PY_SHIFT[] = {{{', '.join(map(str, shift)) or '0'}}};"]
+
+
+def symmetry_tables(symmetry: "Canonicalizer | None") -> list[str]:
+    """The Canonicalizer's layout and tables, for runtime.c's canon() (the same algorithm
+    over the same bytes): the global part's length, each group's blocks, each thread's key
+    table, and the values that name each thread (role by role, class by class), which a
+    permutation renames."""
+    if symmetry is None:
+        return ["#define SYMMETRY 0"]
+    starts, sizes, counts, first, keys, names = [], [], [], [], [], []
+    for gi, (start, size, n) in enumerate(symmetry.blocks):
+        starts.append(start), sizes.append(size), counts.append(n), first.append(len(keys))
+        per_class = sorted(symmetry.values[gi].items())
+        for j in range(n):
+            keys.append(symmetry.key_table(gi, j))
+            names.append([symmetry.stored(c, v) for c, per_thread in per_class for v in per_thread[j]])
+    widths = [len(names[f]) for f in first]
+    if any(len(names[f + j]) != w for f, w, n in zip(first, widths, counts) for j in range(n)):
+        raise ValueError("threads of a group are named by different numbers of values")
+    width = max(widths, default=0)
+
+    def array(rows) -> str:
+        return "{" + ", ".join("{" + ", ".join(map(str, row or [0])) + "}" for row in rows) + "}"
+    return ["#define SYMMETRY 1", f"#define SYM_GLOBAL {symmetry.nglobal}", f"#define SYM_GROUPS {len(starts)}",
+            f"#define SYM_THREADS {len(keys)}", f"#define SYM_NAMES {max(width, 1)}",
+            f"#define SYM_MAX_N {max(counts)}", f"#define SYM_MAX_KEY {max(sizes) + symmetry.nglobal}",
+            f"static const uint32_t SYM_START[] = {{{', '.join(map(str, starts))}}};",
+            f"static const uint32_t SYM_SIZE[] = {{{', '.join(map(str, sizes))}}};",
+            f"static const uint32_t SYM_N[] = {{{', '.join(map(str, counts))}}};",
+            f"static const uint32_t SYM_FIRST[] = {{{', '.join(map(str, first))}}};",
+            f"static const uint32_t SYM_WIDTH[] = {{{', '.join(map(str, widths))}}};",
+            f"static const uint8_t SYM_KEY[][256] = {array(keys)};",
+            f"static const uint8_t SYM_NAME[][{max(width, 1)}] = {array(names)};"]
 
 
 def _successors(system: System, ex: _Expressions) -> list[str]:

@@ -17,6 +17,9 @@
  * With COLLAPSE (INTERPCHECK_C_STORE=collapse), a record is not the state's bits but the
  * ids of its N_CHUNKS chunks (CHUNK_AT: at most 8 bytes each), every chunk value being
  * stored once in its chunk's table: RWIDTH = 4 * N_CHUNKS bytes a state.
+ * With SYMMETRY, each successor is stored as its orbit's representative (canon(), the
+ * algorithm of symmetry.py's Canonicalizer on the Python layout, with its tables): action
+ * checks see the successor itself, invariants and witnesses its representative.
  * ic_run returns every `every` expanded states, so Python checks the time and memory
  * limits and Ctrl-C between chunks, as the Python loop does at its checkpoints.
  */
@@ -69,15 +72,72 @@ static inline __attribute__((always_inline)) void put(uint8_t *p, unsigned at, u
 static inline unsigned getv(const uint8_t *p, long long i) { return get(p, BIT_AT[i], BIT_MASK[i]); }
 static inline void putv(uint8_t *p, long long i, unsigned v) { put(p, BIT_AT[i], BIT_MASK[i], v); }
 
-/* Python's byte layout (one byte per slot) to a record and back. */
+/* Python's byte layout (one byte per slot: slot i at byte PY_AT[i], its C value plus
+ * PY_SHIFT[i]) to a record and back. */
 static void pack(const uint8_t *bytes, uint8_t *p) {
     memset(p, 0, PWIDTH);
+#if PY_SAME_LAYOUT
     for (int i = 0; i < WIDTH; i++) putv(p, i, bytes[i] & BIT_MASK[i]);
+#else
+    for (int i = 0; i < WIDTH; i++) putv(p, i, (unsigned)(bytes[PY_AT[i]] - PY_SHIFT[i]) & BIT_MASK[i]);
+#endif
 }
 
 static void unpack(const uint8_t *p, uint8_t *bytes) {
+#if PY_SAME_LAYOUT
     for (int i = 0; i < WIDTH; i++) bytes[i] = (uint8_t)getv(p, i);
+#else
+    for (int i = 0; i < WIDTH; i++) bytes[PY_AT[i]] = (uint8_t)(getv(p, i) + PY_SHIFT[i]);
+#endif
 }
+
+#if SYMMETRY
+/* The representative of a state's orbit, as symmetry.py's Canonicalizer.canon computes it
+ * on the Python layout: in each group, threads sorted (stably) by their key, their block
+ * and the global part with the values naming them replaced by the first thread's and those
+ * naming a sibling by the second's (SYM_KEY); if any moved, blocks are permuted and every
+ * value naming a thread renamed. `p` and `out` are records (they may be the same). */
+static void canon(const uint8_t *p, uint8_t *out) {
+    uint8_t s[WIDTH], key[SYM_MAX_N][SYM_MAX_KEY];
+    int perm[SYM_GROUPS][SYM_MAX_N], moved = 0;
+    unpack(p, s);
+    for (int g = 0; g < SYM_GROUPS; g++) {
+        int n = (int)SYM_N[g], size = (int)SYM_SIZE[g], len = size + SYM_GLOBAL;
+        for (int j = 0; j < n; j++) {
+            const uint8_t *K = SYM_KEY[SYM_FIRST[g] + j], *block = s + SYM_START[g] + j * size;
+            for (int b = 0; b < size; b++) key[j][b] = K[block[b]];
+            for (int b = 0; b < SYM_GLOBAL; b++) key[j][size + b] = K[s[b]];
+        }
+        for (int j = 0; j < n; j++) {   /* insertion sort: stable, as Python's sorted() */
+            int t = j, i = j;
+            for (; i > 0 && memcmp(key[perm[g][i - 1]], key[t], len) > 0; i--) perm[g][i] = perm[g][i - 1];
+            perm[g][i] = t;
+            moved |= i != j;
+        }
+    }
+    if (!moved) {
+        if (out != p) memcpy(out, p, PWIDTH);
+        return;
+    }
+    uint8_t T[256], t[WIDTH];
+    for (int v = 0; v < 256; v++) T[v] = (uint8_t)v;
+    for (int g = 0; g < SYM_GROUPS; g++)
+        for (int j = 0; j < (int)SYM_N[g]; j++) {
+            const uint8_t *to = SYM_NAME[SYM_FIRST[g] + j], *from = SYM_NAME[SYM_FIRST[g] + perm[g][j]];
+            for (int m = 0; m < (int)SYM_WIDTH[g]; m++) T[from[m]] = to[m];
+        }
+    for (int b = 0; b < SYM_GLOBAL; b++) t[b] = T[s[b]];
+    for (int g = 0; g < SYM_GROUPS; g++) {
+        int size = (int)SYM_SIZE[g];
+        for (int j = 0; j < (int)SYM_N[g]; j++) {
+            const uint8_t *from = s + SYM_START[g] + perm[g][j] * size;
+            uint8_t *to = t + SYM_START[g] + j * size;
+            for (int b = 0; b < size; b++) to[b] = T[from[b]];
+        }
+    }
+    pack(t, out);
+}
+#endif
 
 static void sort_by_action(uint8_t *out, int32_t *ks, int c) {
     uint8_t tmp[PWIDTH];
@@ -128,16 +188,25 @@ typedef struct {
     uint8_t found_next[N_PROPS][PWIDTH];       /* ... and the state it led to */
     uint8_t scratch[N_ACTIONS][PWIDTH];
     uint8_t room[8];                           /* chunk_value's 8-byte loads past the last successor */
+#if SYMMETRY
+    uint8_t canonical[N_ACTIONS][PWIDTH];      /* each successor's representative: what is stored */
+    uint8_t room_too[8];
+#endif
     uint64_t hashes[N_ACTIONS];
     int32_t ks[N_ACTIONS], bad[MAX_CHECKS];
 } Search;
 
+#if SYMMETRY
+#define BITS(S, j) ((S)->canonical[j])   /* successor j as stored: its representative's bits */
+#else
+#define BITS(S, j) ((S)->scratch[j])
+#endif
 #if COLLAPSE
 #define RWIDTH (N_CHUNKS * 4)   /* a stored state: one 32-bit chunk id per chunk */
 #define RECORD(S, j) ((const uint8_t *)(S)->ids[j])
 #else
 #define RWIDTH PWIDTH           /* a stored state: its bits */
-#define RECORD(S, j) ((const uint8_t *)(S)->scratch[j])
+#define RECORD(S, j) ((const uint8_t *)BITS(S, j))
 #endif
 
 static uint64_t hash_state(const uint8_t *s) {
@@ -334,6 +403,9 @@ Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, in
 int ic_root(Search *S, const uint8_t *bytes) {
     uint8_t s[PWIDTH + 8];
     pack(bytes, s);
+#if SYMMETRY
+    canon(s, s);
+#endif
 #if COLLAPSE
     uint32_t ids[N_CHUNKS];
     if (record_of(S, s, ids) < 0) return -1;
@@ -373,9 +445,12 @@ static int expand(Search *S, size_t sid) {
     }
     S->transitions += c;
     for (int j = 0; j < c; j++) {   /* the records; the table's cache misses, started together */
+#if SYMMETRY
+        canon(S->scratch[j], S->canonical[j]);
+#endif
 #if COLLAPSE
         for (int ch = 0; ch < N_CHUNKS; ch++) {   /* unchanged chunks keep their ids */
-            uint64_t v = chunk_value(S->scratch[j], ch);
+            uint64_t v = chunk_value(BITS(S, j), ch);
             int64_t id = v == S->current_value[ch] ? (int64_t)S->current_id[ch] : intern(&S->chunks[ch], v);
             if (id < 0) return ST_NO_MEMORY;
             S->ids[j][ch] = (uint32_t)id;
@@ -403,7 +478,7 @@ static int expand(Search *S, size_t sid) {
         }
         int r = visit(S, RECORD(S, j), S->hashes[j], (uint32_t)sid, k, d1);
         if (r < 0) return ST_NO_MEMORY;
-        if (r == 1 && met(S, (int64_t)S->n - 1, nxt) < 0) return ST_ERROR;
+        if (r == 1 && met(S, (int64_t)S->n - 1, BITS(S, j)) < 0) return ST_ERROR;
     }
     return ST_CHECKPOINT;
 }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tiny_models import counter, mutex, philosophers
+from tiny_models import counter, mutex, philosophers, spinner
 
 from interpcheck.checker.cli import main
 from interpcheck.checker.explicit import Limits, Options, StderrReporter, check, explore
@@ -20,8 +20,8 @@ from interpcheck.checker.explicit import native
 from interpcheck.checker.explicit.native import build as build_module
 from interpcheck.checker.explicit.native.build import compiler
 from interpcheck.checker.result import Verdict
-from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Domain, Invariant, NoDeadlock, Sometimes,
-                                  assign, ite)
+from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Domain, Invariant, LeadsTo, NoDeadlock,
+                                  NoHang, Sometimes, assign, ite)
 from interpcheck.checker.explicit.native.cgen import Layout
 from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
@@ -61,12 +61,60 @@ def same_search(system, wanted=None, **kw):
 
 @pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
 def test_the_c_search_explores_every_spec_as_the_python_search(path):
+    """... and, with the state graph kept, decides hangs and liveness the same way (the
+    library is the same: the graph is a run-time switch)."""
     spec = load_spec(path)
     for design in spec.designs:
         system = spec.system(design)
         wanted = {i for i, p in enumerate(system.properties) if p.name in (spec.properties(design) or [p.name])}
         for stop_early in (True, False):
             same_search(system, wanted, stop_early=stop_early)
+        graph = [system.properties[i].name for i in sorted(wanted)
+                 if isinstance(system.properties[i], (NoHang, LeadsTo))]
+        if graph:
+            same_graph_verdicts(system, graph)
+
+
+def same_graph_verdicts(system, names, **options):
+    """check() in C and in Python: the same verdicts, traces (lassos too) and stats."""
+    def run(backend):
+        results = check(system, names, Options(backend=backend, **options))
+        return [(r.prop, r.verdict, r.trace, r.reason, r.stats.states, r.stats.transitions) for r in results]
+    runs = []
+    real = native.GraphArrays.__init__
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(native.GraphArrays, "__init__", lambda self, *a: runs.append(1) or real(self, *a))
+        in_c = run("c")
+    assert runs, "the graph was not kept in C"
+    assert in_c == run("python")
+    return in_c
+
+
+@pytest.mark.parametrize("model", [lambda: mutex(3), lambda: mutex(3, broken=True), lambda: philosophers(3), spinner],
+                         ids=["mutex", "broken_mutex", "philosophers", "spinner"])
+def test_hangs_and_lassos_are_found_in_c_as_in_python(model):
+    system = model()
+    names = [p.name for p in system.properties if isinstance(p, (NoHang, LeadsTo))]
+    verdicts = {prop: verdict for prop, verdict, *_ in same_graph_verdicts(system, names)}
+    assert verdicts   # between them, the models hang, loop forever and hold (each with a trace or proof)
+
+
+def test_the_graph_searches_in_c_find_a_hang_and_a_fair_lasso():
+    results = same_graph_verdicts(spinner(), ["eventually_done", "toggles_back", "no_thread_hung"])
+    assert any(trace is not None and trace.loop is not None for _, _, trace, *_ in results), results
+
+
+def test_a_predicate_error_in_the_c_graph_search_leaves_it_to_python(monkeypatch):
+    """An index out of range in a goal: C stops (Undecided) and Python reports the error."""
+    b = Builder("bad_goal", ["T"])
+    i = b.scalar("i", Domain(0, 3))
+    a = b.array("a", 3, Domain(0, 1))
+    b.action(Action("step", 0, i < 3, (assign(i, i + 1),), "step()"))
+    b.prop(LeadsTo("reads_past_the_end", i.eq(3), a[i].eq(1), "goal reads a[3]"))
+    system = b.build([i.eq(3)])
+    for backend in ("python", "c"):
+        with pytest.raises(IndexError, match=r"a\[3\] out of range"):
+            check(system, ["reads_past_the_end"], Options(backend=backend))
 
 
 def test_every_safety_kind_is_found_with_the_same_trace():
@@ -267,8 +315,9 @@ def test_progress_says_continuing_in_c_and_never_goes_backwards(monkeypatch, cap
 
 
 def test_a_search_that_cannot_run_in_c_says_why(tmp_path):
-    results = check(mutex(2), None, Options(backend="c"))   # no_thread_hung needs the graph
-    assert all("C search not used: hangs and liveness need the whole state graph" in r.reason for r in results)
+    results = check(mutex(2), ["mutual_exclusion"], Options(backend="c", fingerprint=True))
+    assert all("C search not used: it runs without partial-order reduction and fingerprints, and fingerprints "
+               "is on" in r.reason for r in results), results
     assert {r.prop: r.verdict for r in results}["mutual_exclusion"] is Verdict.HOLDS
 
 

@@ -53,7 +53,7 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
         for i in wanted:
             notes[i] = f"{' and '.join(used)} not used: {props[graph[0]].name} needs the whole state graph"
     plan = _plan(system, wanted, options, notes, reduce=not graph)
-    if options.backend == "c" and (why := _not_in_c(system, plan, options, bool(graph))):
+    if options.backend == "c" and (why := _not_in_c(system, plan, options)):
         for i in wanted:
             notes[i] = f"{notes[i]}; C search not used: {why}" if i in notes else f"C search not used: {why}"
     only_safety = all(isinstance(props[i], SAFETY) for i in wanted)
@@ -115,12 +115,10 @@ def _explore(system: System, plan: _Plan, wanted: list[int], options: Options, s
     return explore(system, plan.compiled, set(wanted), **kwargs)
 
 
-def _not_in_c(system: System, plan: _Plan, options: Options, graph: bool) -> str | None:
+def _not_in_c(system: System, plan: _Plan, options: Options) -> str | None:
     """Why --backend c cannot run this search (the C search is breadth-first, with or without
-    symmetry)."""
+    symmetry and the state graph)."""
     from .native import unavailable_for
-    if graph:
-        return "hangs and liveness need the whole state graph"
     for what, used in (("depth-first order", options.order != "bfs"),
                        ("partial-order reduction", plan.ample is not None), ("fingerprints", options.fingerprint)):
         if used:

@@ -84,8 +84,9 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     is decided: every wanted safety property violated (and, when `targets` names them,
     every targeted witness found), since the rest of the graph could not change a verdict.
     `symmetry` (a Canonicalizer) gives `canon` and `unfold`. `backend` runs the
-    breadth-first search without partial-order reduction, fingerprints or graph (with or
-    without symmetry) in C: "c" always, "auto" once it outgrows HANDOVER_STATES (native/).
+    breadth-first search without partial-order reduction or fingerprints (with or without
+    symmetry, with or without the graph) in C: "c" always, "auto" once it outgrows
+    HANDOVER_STATES (native/).
 
     Long because it is the search loop with its hooks (symmetry, partial-order reduction,
     edges for graph properties) inline: in CPython a function call per transition costs more
@@ -145,19 +146,19 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     tick = transitions = 0
     n = len(parent)
     done = decided()
-    in_c = key is None and not keep_edges and keep_states and ample is None and order == "bfs"
-    if in_c and canon is None:
+    in_c = key is None and keep_states and ample is None and order == "bfs" and (canon is None or symmetry is not None)
+    if in_c and canon is None and not keep_edges:
         search = _PlainSearch(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
                               (inv_left, some_left), met, decided, limits, reporter, start, store)
         return search.run(backend, wanted, goal, stop_early)
     c_search = handover = None
-    if in_c and symmetry is not None and backend != "python":
+    in_c_args = (wanted, goal, stop_early, limits, reporter, start, symmetry, keep_edges)
+    if in_c and backend != "python":   # with symmetry or the graph: the general loop, or C
         from . import native
         c_search = native.Choice(system, compiled, backend, symmetry)
         lib = c_search.load() if c_search.now else None
         if lib is not None:
-            return native.breadth_first(system, compiled, lib, wanted, goal, stop_early, limits, reporter, start,
-                                        symmetry)
+            return native.breadth_first(system, compiled, lib, *in_c_args)
         handover = c_search.handover if c_search.later else None
     lib = None
     with stopping(ex, system):
@@ -222,13 +223,12 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     if c_search is not None:
         c_search.cancel()
     if lib is not None:
-        return _continue_in_c(ex, system, compiled, lib, (wanted, goal, stop_early, limits, reporter, start),
-                               symmetry, (seen, frontier))
+        return _continue_in_c(ex, system, compiled, lib, in_c_args, (seen, frontier, store.index))
     return finish(ex, store, bool(frontier), n, transitions, start)
 
 
-def _continue_in_c(ex: Exploration, system: System, compiled: Compiled, lib, search: tuple, symmetry,
-                    stored: tuple) -> Exploration:
+def _continue_in_c(ex: Exploration, system: System, compiled: Compiled, lib, search: tuple,
+                   stored: tuple) -> Exploration:
     """The C search, starting over from the initial states once its library is ready; the
     Python search's states go first, so they do not count against --max-memory."""
     from . import native
@@ -236,7 +236,7 @@ def _continue_in_c(ex: Exploration, system: System, compiled: Compiled, lib, sea
     search[4].note(f"continuing in C: the same search starts over there, faster; progress resumes past "
                    f"{ex.stats.states:,} states", ex.stats)
     _forget(ex, *stored)
-    return native.breadth_first(system, compiled, lib, *search, symmetry)
+    return native.breadth_first(system, compiled, lib, *search)
 
 
 @dataclass
@@ -372,10 +372,10 @@ class _PlainSearch:
 
 
 
-def _forget(ex: Exploration, seen, frontier) -> None:
-    """The Python search's states go before the C search starts, so they do not count
-    against --max-memory."""
-    for stored in (seen, frontier, ex.states):
+def _forget(ex: Exploration, seen, frontier, index: dict | None = None) -> None:
+    """The Python search's states (and graph) go before the C search starts, so they do not
+    count against --max-memory."""
+    for stored in (seen, frontier, ex.states, index or {}, ex.edges or []):
         stored.clear()
     for arr in (ex.parent, ex.via, ex.depth):
         del arr[:]

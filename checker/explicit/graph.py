@@ -14,6 +14,7 @@ from .semantics import Compiled
 
 from ..result import Trace
 from .exploration import Exploration
+from .native import Undecided
 
 
 def _thread_of(system: System, action: int) -> int | None:
@@ -37,7 +38,21 @@ def _backward_closure(ex: Exploration, seeds: set[int], allowed: set[int] | None
 
 
 def find_hang(system: System, compiled: Compiled, ex: Exploration) -> Trace | None:
-    """The shallowest state where an unfinished thread can never take a step again."""
+    """The shallowest state where an unfinished thread can never take a step again (the C
+    search's graph searches for it in C, the same way)."""
+    try:
+        best = ex.edges.hang() if hasattr(ex.edges, "hang") else _hang(system, compiled, ex)
+    except Undecided:
+        best = _hang(system, compiled, ex)
+    if best is None:
+        return None
+    trace = ex.trace_to(best[0])
+    return Trace(trace.states, trace.actions, thread=best[1])
+
+
+def _hang(system: System, compiled: Compiled, ex: Exploration) -> tuple[int, int] | None:
+    """(state, thread) of the shallowest hang: for each thread, the first state (ids are in
+    breadth-first order) from which it never moves again, unfinished and not halted."""
     best: tuple[int, int] | None = None
     for t in range(len(system.threads)):
         movers = {sid for sid, out in enumerate(ex.edges)
@@ -49,10 +64,7 @@ def find_hang(system: System, compiled: Compiled, ex: Exploration) -> Trace | No
                 if best is None or ex.depth[sid] < ex.depth[best[0]]:
                     best = (sid, t)
                 break
-    if best is None:
-        return None
-    trace = ex.trace_to(best[0])
-    return Trace(trace.states, trace.actions, thread=best[1])
+    return best
 
 
 def _path_within(ex: Exploration, src: int, targets: set[int], allowed: set[int]) -> list[tuple[int, int]]:
@@ -142,19 +154,17 @@ def _path_within_cycle(ex: Exploration, src: int, dst: int, comp: set[int]) -> l
 
 
 def find_leads_to_violation(system: System, compiled: Compiled, ex: Exploration, prop: LeadsTo) -> Trace | None:
-    """A lasso: reach a trigger state, then stay in ¬goal forever along a fair path."""
-    goal = compiled.predicate(prop.goal)
-    trigger = compiled.predicate(prop.trigger)
-    bad = {sid for sid, st in enumerate(ex.states) if not goal(st)}
-    fair = _fair_components(system, ex, bad)
-    if not fair:
+    """A lasso: reach a trigger state, then stay in ¬goal forever along a fair path (the C
+    search's graph finds where it starts in C, the same way)."""
+    try:
+        found = _lasso_start_in_c(system, ex, prop) if hasattr(ex.edges, "leads_to") else \
+            _lasso_start(system, compiled, ex, prop)
+    except Undecided:
+        found = _lasso_start(system, compiled, ex, prop)
+    if found is None:
         return None
+    start, bad, fair = found
     fair_states = set().union(*fair)
-    doomed = _backward_closure(ex, fair_states, bad)
-    starts = [sid for sid in sorted(doomed) if trigger(ex.states[sid])]
-    if not starts:
-        return None
-    start = min(starts, key=lambda sid: (ex.depth[sid], sid))
     prefix_states, prefix_actions = ex.path_to(start)
     to_comp = _path_within(ex, start, fair_states, bad)
     entry = to_comp[-1][1] if to_comp else start
@@ -167,3 +177,33 @@ def find_leads_to_violation(system: System, compiled: Compiled, ex: Exploration,
     states += [ex.decode(ex.states[s]) for _, s in cycle[:-1]]
     actions += [k for k, _ in cycle]
     return Trace(tuple(states), tuple(actions), loop=loop)
+
+
+def _lasso_start(system: System, compiled: Compiled, ex: Exploration,
+                 prop: LeadsTo) -> tuple[int, set[int], list[set[int]]] | None:
+    """The shallowest trigger state from which a fair run can stay in ¬goal forever, the ¬goal
+    states and the fair components of their graph; None when there is none."""
+    goal = compiled.predicate(prop.goal)
+    trigger = compiled.predicate(prop.trigger)
+    bad = {sid for sid, st in enumerate(ex.states) if not goal(st)}
+    fair = _fair_components(system, ex, bad)
+    if not fair:
+        return None
+    doomed = _backward_closure(ex, set().union(*fair), bad)
+    starts = [sid for sid in sorted(doomed) if trigger(ex.states[sid])]
+    if not starts:
+        return None
+    return min(starts, key=lambda sid: (ex.depth[sid], sid)), bad, fair
+
+
+def _lasso_start_in_c(system: System, ex: Exploration, prop: LeadsTo) -> tuple[int, set[int], list[set[int]]] | None:
+    """_lasso_start, searched by the C library over its graph."""
+    found = ex.edges.leads_to(system.properties.index(prop))
+    if found is None:
+        return None
+    start, bad, comp = found
+    fair: dict[int, set[int]] = {}
+    for sid, c in enumerate(comp):
+        if c >= 0:
+            fair.setdefault(c, set()).add(sid)
+    return start, {sid for sid, b in enumerate(bad) if b}, list(fair.values())

@@ -107,14 +107,16 @@ class Choice:
 
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     p, ll, i, u8 = ctypes.c_void_p, ctypes.c_longlong, ctypes.c_int, ctypes.POINTER(ctypes.c_uint8)
-    sig = {"ic_new": (p, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, i, ll, i]), "ic_free": (None, [p]),
+    sig = {"ic_new": (p, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, i, ll, i, i]), "ic_free": (None, [p]),
            "ic_root": (i, [p, ctypes.c_char_p]), "ic_run": (i, [p, ll]),
            "ic_count": (ll, [p]), "ic_head": (ll, [p]), "ic_transitions": (ll, [p]),
            "ic_last_depth": (i, [p]), "ic_depth_limited": (i, [p]), "ic_state": (None, [p, ll, u8]),
            "ic_fill": (None, [p, p, p, p]), "ic_found": (ll, [p, i]),
            "ic_found_action": (i, [p, i]), "ic_found_next": (None, [p, i, u8]), "ic_witness": (ll, [p, i]),
            "ic_error": (i, [p, ctypes.POINTER(i), ctypes.POINTER(i), ctypes.POINTER(ll)]),
-           "ic_bytes": (ll, [p])}
+           "ic_bytes": (ll, [p]), "ic_edge_count": (ll, [p]), "ic_edges": (None, [p, p, p, p]),
+           "ic_hang": (i, [p, p, i, p, ctypes.POINTER(ll)]),
+           "ic_leads_to": (i, [p, i, p, i, p, p, ctypes.POINTER(ll)])}
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
@@ -156,6 +158,65 @@ class StateArray:
         return (self[i] for i in range(self.count))
 
 
+class Undecided(Exception):
+    """A graph search the C library could not finish (an index out of range in a predicate,
+    or no memory): the caller decides the property in Python, which reports the error."""
+
+
+class GraphArrays:
+    """The C search's state graph. `edges[i]` is state i's (action, target) list in the order
+    the search met them, as explore.py keeps it (read from arrays copied from C on first
+    use); `hang` and `leads_to` run graph.py's searches over the graph in C."""
+
+    def __init__(self, handle: _Handle, system: System, count: int, depth: array):
+        self.handle, self.count, self.depth = handle, count, depth
+        self.threads = len(system.threads)
+        self.thread_of = array("i", [-1 if a.thread is None else a.thread for a in system.actions] or [-1])
+        self._at: array | None = None
+
+    def _arrays(self) -> tuple[array, array, array]:
+        if self._at is None:
+            lib, ptr = self.handle.lib, self.handle.ptr
+            edges = lib.ic_edge_count(ptr)
+            self._at, self._act, self._dst = array("Q", [0]) * (self.count + 1), array("i", [0]) * edges, \
+                array("I", [0]) * edges
+            lib.ic_edges(ptr, *(a.buffer_info()[0] for a in (self._at, self._act, self._dst)))
+        return self._at, self._act, self._dst
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> list[tuple[int, int]]:
+        at, act, dst = self._arrays()
+        return list(zip(act[at[i]:at[i + 1]], dst[at[i]:at[i + 1]]))
+
+    def __iter__(self):
+        return (self[i] for i in range(self.count))
+
+    def hang(self) -> tuple[int, int] | None:
+        """(state, thread) of graph.find_hang's hang, or None."""
+        sid = ctypes.c_longlong(-1)
+        t = self.handle.lib.ic_hang(self.handle.ptr, self.thread_of.buffer_info()[0], self.threads,
+                                    self.depth.buffer_info()[0], ctypes.byref(sid))
+        if t == -2:
+            raise Undecided("the C graph search stopped")
+        return None if t < 0 else (sid.value, t)
+
+    def leads_to(self, prop: int) -> tuple[int, bytearray, array] | None:
+        """For LeadsTo `prop`: the first trigger state that can stay in its goal's negation
+        forever, with per state whether the goal fails there and its fair component (-1:
+        none), or None."""
+        bad, comp, start = bytearray(self.count), array("i", [0]) * self.count, ctypes.c_longlong(-1)
+        buffer = (ctypes.c_uint8 * len(bad)).from_buffer(bad) if bad else None
+        found = self.handle.lib.ic_leads_to(self.handle.ptr, prop, self.thread_of.buffer_info()[0], self.threads,
+                                            buffer, comp.buffer_info()[0] if self.count else None,
+                                            ctypes.byref(start))
+        del buffer
+        if found == -2:
+            raise Undecided("the C graph search stopped")
+        return (start.value, bad, comp) if found == 1 else None
+
+
 class _Store:
     """What finish asks of a store, for the C search's own."""
     exact = True
@@ -172,9 +233,10 @@ class _Store:
 
 def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: set[int], goal: set[int],
                   stop_early: bool, limits: Limits, reporter: Reporter, start: float | None = None,
-                  symmetry: Canonicalizer | None = None) -> Exploration:
-    """explore()'s breadth-first search without partial-order reduction or graph, run by the
-    model's C library (built for `symmetry` when given: it stores representatives)."""
+                  symmetry: Canonicalizer | None = None, keep_edges: bool = False) -> Exploration:
+    """explore()'s breadth-first search without partial-order reduction, run by the model's C
+    library (built for `symmetry` when given: it stores representatives); with `keep_edges`,
+    the state graph is kept in C (`GraphArrays`), where hangs and leads-to are decided."""
     start = time.perf_counter() if start is None else start
     lib = _bind(lib)
     props = system.properties
@@ -184,7 +246,7 @@ def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: 
     checked = bytes(any(c.prop in wanted_checks for c in a.checks) for a in system.actions) or b"\0"
     ptr = lib.ic_new(kinds, goals, checked, int(stop_early),
                      -1 if limits.max_states is None else limits.max_states,
-                     -1 if limits.max_depth is None else limits.max_depth)
+                     -1 if limits.max_depth is None else limits.max_depth, int(keep_edges))
     if not ptr:
         raise MemoryError("the C search could not allocate its first tables")
     handle = _Handle(lib, ptr)
@@ -214,11 +276,11 @@ def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: 
             if status == _NO_MEMORY:
                 raise Limit("out of memory")
             break
-    return _collect(ex, system, lib, handle, limits, start)
+    return _collect(ex, system, lib, handle, limits, start, keep_edges)
 
 
 def _collect(ex: Exploration, system: System, lib: ctypes.CDLL, handle: _Handle, limits: Limits,
-             start: float) -> Exploration:
+             start: float, keep_edges: bool) -> Exploration:
     """The C search's arrays and findings as the Python search records them."""
     ptr, width = handle.ptr, system.width
     n = lib.ic_count(ptr)
@@ -226,6 +288,8 @@ def _collect(ex: Exploration, system: System, lib: ctypes.CDLL, handle: _Handle,
     store = _Store(lib.ic_bytes(ptr))
     ex.parent, ex.via, ex.depth = array("q", [0]) * n, array("i", [0]) * n, array("i", [0]) * n
     lib.ic_fill(ptr, ex.parent.buffer_info()[0], ex.via.buffer_info()[0], ex.depth.buffer_info()[0])
+    if keep_edges:
+        ex.edges = GraphArrays(handle, system, n, ex.depth)
     if lib.ic_depth_limited(ptr) and ex.limit is None:
         ex.limit = f"max-depth {limits.max_depth}"
     for i, p in enumerate(system.properties):
@@ -255,4 +319,5 @@ def _raise_error(system: System, lib: ctypes.CDLL, ptr: int):
     raise IndexError(f"{variable.name}[{value.value}] out of range")
 
 
-__all__ = ["unavailable", "unavailable_for", "build_for", "breadth_first", "BuildError", "StateArray", "Choice"]
+__all__ = ["unavailable", "unavailable_for", "build_for", "breadth_first", "BuildError", "StateArray", "Choice",
+           "GraphArrays", "Undecided"]

@@ -17,8 +17,8 @@ semantics/codegen.py does, so a state runs only the guards of the actions its th
 """
 from __future__ import annotations
 
-from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, NoDeadlock, Op, Read, Sometimes,
-                                  System, value_range, walk)
+from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, LeadsTo, NoDeadlock, Op, Read,
+                                  Sometimes, System, value_range, walk)
 from ..semantics import Packing
 from ..symmetry import Canonicalizer
 from ..semantics.codegen import _dispatch, _in_order
@@ -319,7 +319,21 @@ def _properties(system: System, ex: _Expressions) -> list[str]:
     finished = " && ".join(f"({ex.val(f)})" for f in system.finished) or "1"
     lines += ["static int stuck(const uint8_t *s) {",
               f"    return !({ex.val(system.halted)}) && !({finished});", "}", ""]
-    return lines
+    return lines + _graph_predicates(system, ex)
+
+
+def _graph_predicates(system: System, ex: _Expressions) -> list[str]:
+    """What the graph algorithms test per state: finished(t, s), halted(s), and leads(i, goal,
+    s), LeadsTo i's trigger (goal 0) or goal (1)."""
+    lines = ["static int finished(int t, const uint8_t *s) {", "    switch (t) {"]
+    lines += [f"    case {t}: return ({ex.val(f)}) != 0;" for t, f in enumerate(system.finished)]
+    lines += ["    }", "    return 1;", "}", "",
+              f"static int halted(const uint8_t *s) {{ return ({ex.val(system.halted)}) != 0; }}", "",
+              "static int leads(int i, int goal, const uint8_t *s) {", "    switch (i) {"]
+    for i, p in enumerate(system.properties):
+        if isinstance(p, LeadsTo):
+            lines.append(f"    case {i}: return goal ? ({ex.val(p.goal)}) != 0 : ({ex.val(p.trigger)}) != 0;")
+    return lines + ["    }", "    return 0;", "}", ""]
 
 
 def _indexes(e: Expr) -> bool:

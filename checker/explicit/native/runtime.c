@@ -20,6 +20,8 @@
  * With SYMMETRY, each successor is stored as its orbit's representative (canon(), the
  * algorithm of symmetry.py's Canonicalizer on the Python layout, with its tables): action
  * checks see the successor itself, invariants and witnesses its representative.
+ * With keep_edges, the state graph is kept (edge_at/edge_dst/edge_act) and graph.py's hang
+ * and leads-to searches run over it here (ic_hang, ic_leads_to, at the end of this file).
  * ic_run returns every `every` expanded states, so Python checks the time and memory
  * limits and Ctrl-C between chunks, as the Python loop does at its checkpoints.
  */
@@ -155,6 +157,9 @@ static int successors(const uint8_t *s, uint8_t *out, int32_t *ks);
 static int holds(int i, const uint8_t *s);
 static int checks(int k, const uint8_t *s, const uint8_t *n, int32_t *bad);
 static int stuck(const uint8_t *s);
+static int finished(int t, const uint8_t *s);
+static int halted(const uint8_t *s);
+static int leads(int i, int goal, const uint8_t *s);   /* LeadsTo i's trigger (goal 0) or goal (1) */
 
 #if N_ACTIONS < 65535
 typedef uint16_t via_t;   /* the action that reached a state, plus one (0: an initial state) */
@@ -194,6 +199,12 @@ typedef struct {
 #endif
     uint64_t hashes[N_ACTIONS];
     int32_t ks[N_ACTIONS], bad[MAX_CHECKS];
+    /* The state graph, when kept: state i's edges, in the order its successors were met
+     * (repeats kept, as explore.py keeps them), are edge_at[i] to edge_at[i + 1]. */
+    int keep_edges;
+    uint64_t *edge_at;            /* per state, its first edge; one more than the states */
+    uint32_t *edge_dst; via_t *edge_act;
+    size_t n_edges, edges_cap;
 } Search;
 
 #if SYMMETRY
@@ -304,6 +315,11 @@ static int grow_states(Search *S, size_t need) {
     via_t *vi = realloc(S->via, cap * sizeof(via_t));
     if (!vi) return 0;
     S->via = vi;
+    if (S->keep_edges) {
+        uint64_t *at = realloc(S->edge_at, (cap + 1) * sizeof(uint64_t));
+        if (!at) return 0;
+        S->edge_at = at;
+    }
     S->cap = cap;
     return 1;
 }
@@ -329,12 +345,14 @@ static int grow_table(Search *S) {
 
 /* Stores `s` unless seen: 1 when stored (as id S->n - 1), 0 when seen, -1 without memory.
  * Depths never decrease along the ids (breadth-first): a new depth starts a level. */
-static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32_t via, int depth) {
+static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32_t via, int depth, uint32_t *id_out) {
     uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
     size_t at = (size_t)h & S->mask;
     for (uint32_t e; (e = S->table[at]); at = (at + 1) & S->mask)
-        if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * RWIDTH, s, RWIDTH))
+        if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * RWIDTH, s, RWIDTH)) {
+            *id_out = (e & low) - 1;
             return 0;
+        }
     if (!grow_states(S, S->n + 1)) return -1;
     if ((size_t)depth >= S->n_levels) {
         if (S->n_levels == S->levels_cap) {
@@ -346,6 +364,7 @@ static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32
         S->levels[S->n_levels++] = (uint32_t)S->n;
     }
     size_t id = S->n++;
+    *id_out = (uint32_t)id;
     memcpy(S->states + id * RWIDTH, s, RWIDTH);
     S->parent[id] = parent; S->via[id] = (via_t)(via + 1);
     S->table[at] = tag | (uint32_t)(id + 1);
@@ -369,13 +388,15 @@ static int met(Search *S, int64_t id, const uint8_t *s) {
 void ic_free(Search *S) {
     if (!S) return;
     for (int c = 0; c < N_CHUNKS; c++) { free(S->chunks[c].values); free(S->chunks[c].index); }
-    free(S->table); free(S->parent); free(S->via); free(S->states); free(S->levels); free(S);
+    free(S->table); free(S->parent); free(S->via); free(S->states); free(S->levels);
+    free(S->edge_at); free(S->edge_dst); free(S->edge_act); free(S);
 }
 
 Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, int stop_early, long long max_states,
-               int max_depth) {
+               int max_depth, int keep_edges) {
     Search *S = calloc(1, sizeof(Search));
     if (!S) return NULL;
+    S->keep_edges = keep_edges;
     memset(&ERR, 0, sizeof ERR);
     S->mask = 1023;
     S->table = calloc(S->mask + 1, sizeof(uint32_t));
@@ -413,9 +434,24 @@ int ic_root(Search *S, const uint8_t *bytes) {
 #else
     const uint8_t *record = s;
 #endif
-    int r = visit(S, record, hash_state(record), NO_PARENT, -1, 0);
+    uint32_t id;
+    int r = visit(S, record, hash_state(record), NO_PARENT, -1, 0, &id);
     if (r == 1 && met(S, (int64_t)S->n - 1, s) < 0) return -1;
     return r;
+}
+
+static int add_edge(Search *S, int k, uint32_t dst) {
+    if (S->n_edges == S->edges_cap) {
+        size_t cap = S->edges_cap ? S->edges_cap * 2 : 4096;
+        uint32_t *d = realloc(S->edge_dst, cap * sizeof(uint32_t));
+        if (!d) return -1;
+        S->edge_dst = d;
+        via_t *a = realloc(S->edge_act, cap * sizeof(via_t));
+        if (!a) return -1;
+        S->edge_act = a; S->edges_cap = cap;
+    }
+    S->edge_dst[S->n_edges] = dst; S->edge_act[S->n_edges++] = (via_t)k;
+    return 0;
 }
 
 static int expand(Search *S, size_t sid) {
@@ -476,8 +512,9 @@ static int expand(Search *S, size_t sid) {
                 }
             }
         }
-        int r = visit(S, RECORD(S, j), S->hashes[j], (uint32_t)sid, k, d1);
-        if (r < 0) return ST_NO_MEMORY;
+        uint32_t id;
+        int r = visit(S, RECORD(S, j), S->hashes[j], (uint32_t)sid, k, d1, &id);
+        if (r < 0 || (S->keep_edges && add_edge(S, k, id) < 0)) return ST_NO_MEMORY;
         if (r == 1 && met(S, (int64_t)S->n - 1, BITS(S, j)) < 0) return ST_ERROR;
     }
     return ST_CHECKPOINT;
@@ -493,6 +530,7 @@ int ic_run(Search *S, long long every) {
     while (S->head < S->n && !S->done) {
         size_t sid = S->head++;
         while ((size_t)S->head_depth + 1 < S->n_levels && S->levels[S->head_depth + 1] <= sid) S->head_depth++;
+        if (S->keep_edges) S->edge_at[sid] = S->n_edges;   /* states are expanded in id order */
         if (S->max_depth >= 0 && S->head_depth >= S->max_depth) { S->depth_limited = 1; continue; }
         int r = expand(S, sid);
         if (r != ST_CHECKPOINT) return r;
@@ -516,6 +554,7 @@ int ic_width(void) { return PWIDTH; }
  * after, so the peak memory holds one copy; the records and levels stay for ic_state. */
 void ic_fill(Search *S, int64_t *parent, int32_t *via, int32_t *depth) {
     free(S->table); S->table = NULL;
+    for (size_t id = S->head; S->keep_edges && id <= S->n; id++) S->edge_at[id] = S->n_edges;   /* not expanded */
     for (size_t id = 0; id < S->n; id++) {
         parent[id] = S->parent[id] == NO_PARENT ? -1 : (int64_t)S->parent[id];
         via[id] = (int32_t)S->via[id] - 1;
@@ -553,4 +592,186 @@ long long ic_bytes(Search *S) {   /* memory of the stored states, their arrays a
         chunks += S->chunks[c].n * sizeof(uint64_t) + (S->chunks[c].mask + 1) * sizeof(Entry);
     return (long long)(S->n * (RWIDTH + sizeof(uint32_t) + sizeof(via_t)) + S->n_levels * sizeof(uint32_t) +
                        (S->mask + 1) * sizeof(uint32_t)) + chunks;
+}
+
+/* ----- The state graph: hangs and leads-to (graph.py's algorithms, over the kept edges) ----- */
+
+long long ic_edge_count(Search *S) { return (long long)S->n_edges; }
+
+/* The edges, for Python's lasso paths: per state its first edge, each edge's action and target. */
+void ic_edges(Search *S, uint64_t *at, int32_t *act, uint32_t *dst) {
+    memcpy(at, S->edge_at, (S->n + 1) * sizeof(uint64_t));
+    for (size_t e = 0; e < S->n_edges; e++) { act[e] = S->edge_act[e]; dst[e] = S->edge_dst[e]; }
+}
+
+/* State i's bits (its record's, or expanded from its chunk ids into `room`). */
+static const uint8_t *bits_of(Search *S, size_t i, uint8_t *room) {
+#if COLLAPSE
+    expand_record(S, S->states + i * RWIDTH, room);
+    return room;
+#else
+    (void)room;
+    return S->states + i * RWIDTH;
+#endif
+}
+
+typedef struct { uint64_t *at; uint32_t *src; } Preds;   /* the reversed edges, by target */
+
+static int preds_of(Search *S, Preds *P) {
+    P->at = calloc(S->n + 1, sizeof(uint64_t));
+    P->src = malloc((S->n_edges ? S->n_edges : 1) * sizeof(uint32_t));
+    if (!P->at || !P->src) return -1;
+    for (size_t e = 0; e < S->n_edges; e++) P->at[S->edge_dst[e] + 1]++;
+    for (size_t i = 0; i < S->n; i++) P->at[i + 1] += P->at[i];
+    uint64_t *fill = malloc((S->n + 1) * sizeof(uint64_t));
+    if (!fill) return -1;
+    memcpy(fill, P->at, (S->n + 1) * sizeof(uint64_t));
+    for (size_t i = 0; i < S->n; i++)
+        for (uint64_t e = S->edge_at[i]; e < S->edge_at[i + 1]; e++) P->src[fill[S->edge_dst[e]]++] = (uint32_t)i;
+    free(fill);
+    return 0;
+}
+
+/* Marks (mark[i] = 1) every state that reaches a marked one, through states `allowed` (all
+ * when NULL); `queue` holds the marked states' ids, `q` of them. */
+static void close_backward(Search *S, const Preds *P, uint8_t *mark, uint32_t *queue, size_t q, const uint8_t *allowed) {
+    for (size_t h = 0; h < q; h++)
+        for (uint64_t e = P->at[queue[h]]; e < P->at[queue[h] + 1]; e++) {
+            uint32_t p = P->src[e];
+            if (!mark[p] && (!allowed || allowed[p])) { mark[p] = 1; queue[q++] = p; }
+        }
+    (void)S;
+}
+
+/* graph.find_hang: for each thread, the first state (by id, so shallowest) from which it can
+ * never move again, unfinished and not halted; the shallowest of those over the threads (the
+ * first thread on a tie). Returns the thread (state in *sid), -1 for none, -2 on an error or
+ * without memory (Python then decides it). */
+int ic_hang(Search *S, const int32_t *thread_of, int threads, const int32_t *depth, long long *sid) {
+    Preds P = {0};
+    uint8_t *mark = malloc(S->n + 1), room[PWIDTH + 8];
+    uint32_t *queue = malloc((S->n + 1) * sizeof(uint32_t));
+    int best = -1;
+    if (!mark || !queue || preds_of(S, &P) < 0) best = -2;
+    for (int t = 0; t < threads && best != -2; t++) {
+        size_t q = 0;
+        memset(mark, 0, S->n);
+        for (size_t i = 0; i < S->n; i++)
+            for (uint64_t e = S->edge_at[i]; e < S->edge_at[i + 1]; e++)
+                if (thread_of[S->edge_act[e]] == t) { mark[i] = 1; queue[q++] = (uint32_t)i; break; }
+        close_backward(S, &P, mark, queue, q, NULL);
+        for (size_t i = 0; i < S->n; i++) {
+            if (mark[i]) continue;
+            const uint8_t *s = bits_of(S, i, room);
+            int stuck_here = !finished(t, s) && !halted(s);
+            if (ERR.kind) { best = -2; break; }
+            if (!stuck_here) continue;
+            if (best < 0 || depth[i] < depth[*sid]) { best = t; *sid = (long long)i; }
+            break;
+        }
+    }
+    free(mark); free(queue); free(P.at); free(P.src);
+    return best;
+}
+
+/* Whether a weakly fair run can stay forever in component `c` (ids in comp[], its states
+ * members[0..m)): every thread moves inside it or is disabled somewhere in it. A single
+ * state needs a self-loop, or no successor at all (it stutters). */
+static int fair(Search *S, const uint32_t *members, size_t m, const int32_t *comp, int c,
+                const int32_t *thread_of, int threads) {
+    if (m == 1) {
+        uint32_t only = members[0];
+        if (S->edge_at[only] == S->edge_at[only + 1]) return 1;
+        int loop = 0;
+        for (uint64_t e = S->edge_at[only]; e < S->edge_at[only + 1]; e++) loop |= S->edge_dst[e] == only;
+        if (!loop) return 0;
+    }
+    for (int t = 0; t < threads; t++) {
+        int moves_inside = 0, disabled_somewhere = 0;
+        for (size_t j = 0; j < m && !moves_inside && !disabled_somewhere; j++) {
+            int enabled = 0;
+            for (uint64_t e = S->edge_at[members[j]]; e < S->edge_at[members[j] + 1]; e++)
+                if (thread_of[S->edge_act[e]] == t) {
+                    enabled = 1;
+                    if (comp[S->edge_dst[e]] == c) moves_inside = 1;
+                }
+            disabled_somewhere = !enabled;
+        }
+        if (!moves_inside && !disabled_somewhere) return 0;
+    }
+    return 1;
+}
+
+/* The strongly connected components of the graph on the `bad` states (Tarjan's, with an
+ * explicit stack): comp[i] = its component's number when a fair run can stay in it, else -1. */
+static int fair_components(Search *S, const uint8_t *bad, int32_t *comp, const int32_t *thread_of, int threads) {
+    size_t n = S->n;
+    uint32_t *index = malloc(n * sizeof(uint32_t)), *low = malloc(n * sizeof(uint32_t));
+    uint32_t *stack = malloc(n * sizeof(uint32_t)), *call = malloc(n * sizeof(uint32_t));
+    uint64_t *next = malloc(n * sizeof(uint64_t));
+    uint8_t *on = calloc(n, 1);
+    if (!index || !low || !stack || !call || !next || !on) return -1;
+    for (size_t i = 0; i < n; i++) { index[i] = 0; comp[i] = -2; }   /* -2: not yet in a component */
+    uint32_t counter = 0; size_t sp = 0; int ncomp = 0;
+    for (size_t root = 0; root < n; root++) {
+        if (!bad[root] || index[root]) continue;
+        size_t cp = 0;
+        call[cp++] = (uint32_t)root; index[root] = low[root] = ++counter; next[root] = S->edge_at[root];
+        stack[sp++] = (uint32_t)root; on[root] = 1;
+        while (cp) {
+            uint32_t v = call[cp - 1];
+            if (next[v] < S->edge_at[v + 1]) {
+                uint32_t w = S->edge_dst[next[v]++];
+                if (!bad[w]) continue;
+                if (!index[w]) {
+                    index[w] = low[w] = ++counter; next[w] = S->edge_at[w];
+                    stack[sp++] = w; on[w] = 1; call[cp++] = w;
+                } else if (on[w] && index[w] < low[v]) low[v] = index[w];
+                continue;
+            }
+            cp--;
+            if (cp && low[v] < low[call[cp - 1]]) low[call[cp - 1]] = low[v];
+            if (low[v] != index[v]) continue;
+            size_t start = sp;
+            do { start--; on[stack[start]] = 0; comp[stack[start]] = ncomp; } while (stack[start] != v);
+            int ok = fair(S, stack + start, sp - start, comp, ncomp, thread_of, threads);
+            for (size_t j = start; j < sp; j++) comp[stack[j]] = ok ? ncomp : -1;
+            sp = start; ncomp++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) if (comp[i] == -2) comp[i] = -1;
+    free(index); free(low); free(stack); free(call); free(next); free(on);
+    return 0;
+}
+
+/* graph.find_leads_to_violation's search for LeadsTo `prop`: bad[i] = its goal is false in
+ * state i; comp[i] = the fair component of bad states i is in (-1: none); *start = the first
+ * state (by id, so shallowest) where its trigger holds and from which a run can reach such
+ * a component through bad states. Returns 1 (found), 0 (none) or -2 (an error or without
+ * memory: Python decides it). */
+int ic_leads_to(Search *S, int prop, const int32_t *thread_of, int threads, uint8_t *bad, int32_t *comp,
+                long long *start) {
+    uint8_t room[PWIDTH + 8];
+    for (size_t i = 0; i < S->n; i++) {
+        bad[i] = !leads(prop, 1, bits_of(S, i, room));
+        if (ERR.kind) return -2;
+    }
+    Preds P = {0};
+    uint8_t *doomed = calloc(S->n + 1, 1);
+    uint32_t *queue = malloc((S->n + 1) * sizeof(uint32_t));
+    int found = -2;
+    if (doomed && queue && preds_of(S, &P) == 0 && fair_components(S, bad, comp, thread_of, threads) == 0) {
+        size_t q = 0;
+        for (size_t i = 0; i < S->n; i++) if (comp[i] >= 0) { doomed[i] = 1; queue[q++] = (uint32_t)i; }
+        close_backward(S, &P, doomed, queue, q, bad);
+        found = 0;
+        for (size_t i = 0; i < S->n && !found; i++) {
+            if (!doomed[i]) continue;
+            int hit = leads(prop, 0, bits_of(S, i, room));
+            if (ERR.kind) { found = -2; break; }
+            if (hit) { found = 1; *start = (long long)i; }
+        }
+    }
+    free(doomed); free(queue); free(P.at); free(P.src);
+    return found;
 }

@@ -20,7 +20,8 @@ none / POR / symmetry / both / pan. Each interpcheck configuration (and the para
 run) runs in a fresh Python process of its own (`--one`), which reports its ru_maxrss at
 the end: Python, the loaded model and the search, and nothing of the runs before it. For
 SPIN it is the pan search process's own peak, read with os.wait4 when it is reaped
-(spin and gcc not counted; SpinStats.pan_peak_mib).
+(spin and gcc not counted; SpinStats.pan_peak_mib). pan's floor, about 135 MB, is the
+128 MB hash table it allocates up front (-w24, its default), as its own report says.
 Then the unreduced engine's states per second on each spec for N = 6..10, in Python and
 in C (issue 7's throughput target: 200k states/s on one core), alone with `--raw`.
 `--quick` (N = 2..3, short limits) is the smoke test the test suite runs.

@@ -13,18 +13,14 @@ import platform
 import time
 from pathlib import Path
 
+from common import run_parametric, verdicts
 from interpcheck.checker.explicit import Limits, Options, check
-from interpcheck.checker.parametric import check_parametric
 from interpcheck.model.spec import load_spec
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = [("final: guard per thread", HERE / "guard_threads.toml", "final"),
              ("final: two interpreters", HERE / "two_interpreters.toml", "final"),
              ("legacy: PyGILState per thread", HERE / "legacy_threads.toml", "legacy")]
-
-
-def verdicts(results) -> str:
-    return " ".join(r.verdict.value[0] for r in results)
 
 
 def main() -> int:
@@ -40,9 +36,7 @@ def main() -> int:
         spec = load_spec(path)
         names = spec.properties(design)
         family = spec.family(design)
-        start = time.perf_counter()
-        results = check_parametric(family.build, family.table, names, Limits(time_limit=args.time_limit))
-        took = time.perf_counter() - start
+        results, took = run_parametric(spec, design, args.time_limit)
         print(f"| {title} | any | parametric | {results[0].stats.states:,} abstract | {took:.1f} | "
               f"{verdicts(results)} |", flush=True)
         for n in range(2, args.max_n + 1):

@@ -23,6 +23,7 @@ from typing import Iterator, Sequence
 
 from interpcheck.model.ir import Property, Sometimes, System
 from ..explicit.semantics import compile_system
+from ..memory import run_peak
 
 from ..result import Result, Stats, Trace, Verdict, not_decided
 from .promela import INIT_MARK, STEP_MARK, PromelaModel, translate
@@ -44,11 +45,13 @@ class SpinStats(Stats):
     translate_seconds: float = 0.0  # spin -a
     compile_seconds: float = 0.0    # gcc
     pan_seconds: float = 0.0        # pan's own "elapsed time"
+    pan_peak_mib: float = 0.0       # the search's pan process's peak resident memory (wait4)
 
     def as_dict(self) -> dict:
         d = super().as_dict()
         d.update(spin_states=self.spin_states, translate_seconds=round(self.translate_seconds, 3),
-                 compile_seconds=round(self.compile_seconds, 3), pan_seconds=round(self.pan_seconds, 3))
+                 compile_seconds=round(self.compile_seconds, 3), pan_seconds=round(self.pan_seconds, 3),
+                 pan_peak_mib=round(self.pan_peak_mib, 1))
         return d
 
 
@@ -227,19 +230,20 @@ def _tool(argv: list[str], directory: Path, timeout: float) -> float:
     return time.perf_counter() - start
 
 
-def _pan(root: Path, depth: int, stop_at: int, settings: _Settings) -> tuple[Path, float]:
-    """Runs pan, its report into a file: with -c0 it prints a line per error, maybe millions."""
+def _pan(root: Path, depth: int, stop_at: int, settings: _Settings) -> tuple[Path, float, float]:
+    """Runs pan, its report into a file: with -c0 it prints a line per error, maybe millions.
+    Returns the report, the wall seconds and pan's peak resident MiB."""
     report = root / f"pan-c{stop_at}.out"
     argv = ["./pan", f"-m{depth}", "-n", f"-c{stop_at}", *settings.pan_args]
     start = time.perf_counter()
     with report.open("w") as out:
-        subprocess.run(argv, cwd=root, stdout=out, stderr=subprocess.STDOUT, timeout=settings.timeout)
-    return report, time.perf_counter() - start
+        peak = run_peak(argv, root, out, settings.timeout)
+    return report, time.perf_counter() - start, peak
 
 
 def _search(model: PromelaModel, root: Path, depth: int, settings: _Settings, stats: SpinStats) -> _Search:
     try:
-        report, stats.seconds = _pan(root, depth, 0, settings)
+        report, stats.seconds, stats.pan_peak_mib = _pan(root, depth, 0, settings)
     except subprocess.TimeoutExpired:
         stats.seconds = settings.timeout
         return _Search(stats, limit=f"time-limit {settings.timeout:g}s", depth=depth)

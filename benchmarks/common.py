@@ -1,0 +1,23 @@
+"""What more than one benchmark script runs the same way: the parametric engine's run on a
+reference spec, and a row's verdicts written as letters. The scripts import it as `common`
+(Python puts the running script's folder, benchmarks/, first on the path)."""
+from __future__ import annotations
+
+import time
+
+from interpcheck.checker.explicit import Limits
+from interpcheck.checker.parametric import check_parametric
+
+
+def verdicts(results) -> str:
+    """h holds, v violated, u unknown: one letter per property, in the spec's order."""
+    return " ".join(r.verdict.value[0] for r in results)
+
+
+def run_parametric(spec, design: str, time_limit: float):
+    """The parametric engine on `design` for every number of threads of the spec's family,
+    as `check --engine parametric` calls it; returns the results and the wall seconds."""
+    family = spec.family(design)
+    start = time.perf_counter()
+    results = check_parametric(family.build, family.table, spec.properties(design), Limits(time_limit=time_limit))
+    return results, time.perf_counter() - start

@@ -316,8 +316,8 @@ def test_progress_says_continuing_in_c_and_never_goes_backwards(monkeypatch, cap
 
 def test_a_search_that_cannot_run_in_c_says_why(tmp_path):
     results = check(mutex(2), ["mutual_exclusion"], Options(backend="c", fingerprint=True))
-    assert all("C search not used: it runs without partial-order reduction and fingerprints, and fingerprints "
-               "is on" in r.reason for r in results), results
+    assert all("C search not used: it runs breadth-first without fingerprints, and fingerprints is on" in r.reason
+               for r in results), results
     assert {r.prop: r.verdict for r in results}["mutual_exclusion"] is Verdict.HOLDS
 
 

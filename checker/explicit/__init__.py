@@ -119,10 +119,9 @@ def _not_in_c(system: System, plan: _Plan, options: Options) -> str | None:
     """Why --backend c cannot run this search (the C search is breadth-first, with or without
     symmetry and the state graph)."""
     from .native import unavailable_for
-    for what, used in (("depth-first order", options.order != "bfs"),
-                       ("partial-order reduction", plan.ample is not None), ("fingerprints", options.fingerprint)):
+    for what, used in (("depth-first order", options.order != "bfs"), ("fingerprints", options.fingerprint)):
         if used:
-            return f"it runs without partial-order reduction and fingerprints, and {what} is on"
+            return f"it runs breadth-first without fingerprints, and {what} is on"
     return unavailable_for(system, plan.compiled)
 
 

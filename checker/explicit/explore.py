@@ -26,6 +26,7 @@ from ..options import Limits
 from ..result import Limit
 from .exploration import Exploration, ExplorationStats, finish
 from .progress import Reporter, SilentReporter, checkpoint, stopping
+from .por import Ample
 from .store import Store, exact_store
 
 if TYPE_CHECKING:
@@ -84,8 +85,8 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     is decided: every wanted safety property violated (and, when `targets` names them,
     every targeted witness found), since the rest of the graph could not change a verdict.
     `symmetry` (a Canonicalizer) gives `canon` and `unfold`. `backend` runs the
-    breadth-first search without partial-order reduction or fingerprints (with or without
-    symmetry, with or without the graph) in C: "c" always, "auto" once it outgrows
+    breadth-first search without fingerprints (with or without symmetry, partial-order
+    reduction by por.Ample, the graph) in C: "c" always, "auto" once it outgrows
     HANDOVER_STATES (native/).
 
     Long because it is the search loop with its hooks (symmetry, partial-order reduction,
@@ -146,16 +147,17 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     tick = transitions = 0
     n = len(parent)
     done = decided()
-    in_c = key is None and keep_states and ample is None and order == "bfs" and (canon is None or symmetry is not None)
-    if in_c and canon is None and not keep_edges:
+    in_c = key is None and keep_states and order == "bfs" and (canon is None or symmetry is not None) and \
+        (ample is None or isinstance(ample, Ample))
+    if in_c and canon is None and ample is None and not keep_edges:
         search = _PlainSearch(ex, system, compiled, frontier, seen, check_of, act_wanted, deadlock,
                               (inv_left, some_left), met, decided, limits, reporter, start, store)
         return search.run(backend, wanted, goal, stop_early)
     c_search = handover = None
-    in_c_args = (wanted, goal, stop_early, limits, reporter, start, symmetry, keep_edges)
-    if in_c and backend != "python":   # with symmetry or the graph: the general loop, or C
+    in_c_args = (wanted, goal, stop_early, limits, reporter, start, symmetry, keep_edges, ample)
+    if in_c and backend != "python":   # with symmetry, POR or the graph: the general loop, or C
         from . import native
-        c_search = native.Choice(system, compiled, backend, symmetry)
+        c_search = native.Choice(system, compiled, backend, symmetry, ample)
         lib = c_search.load() if c_search.now else None
         if lib is not None:
             return native.breadth_first(system, compiled, lib, *in_c_args)

@@ -133,6 +133,7 @@ class Ample:
         self.counters = itemgetter(*positions) if len(positions) > 1 else (lambda s: (s[positions[0]],))
         self.cache: dict[tuple, list[int]] = {}   # counters -> independent threads (depends on nothing else)
         self.reduced = 0                          # states expanded with an ample set so far
+        self.pc_slots: list[int] = []             # per thread, its counter's IR slot (for the C search's tables)
 
     def independent(self, values: tuple) -> list[int]:
         """Threads whose steps at these counters commute with every other thread's future."""
@@ -186,7 +187,7 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
     packing = compiled.packing
     position = (lambda slot: packing.position[slot]) if packing else (lambda slot: slot)
     offset = (lambda slot: packing.offset[slot]) if packing else (lambda slot: 0)
-    threads = []
+    threads, pc_slots = [], []
     others_rw = others_w = 0
     for t, ks in sorted(by_thread.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
         pc = _pc_slot(system, ks) if t is not None else None
@@ -209,9 +210,12 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
             if not (w & vis) and not any(checked[k] for k in acts):
                 local[value + offset(pc)] = (r, w)
         threads.append((t, position(pc), local, future))
+        pc_slots.append(pc)
     if not any(local for _, _, local, _ in threads):
         return None
-    return Ample(threads, (others_rw, others_w), [a.thread for a in system.actions])
+    ample = Ample(threads, (others_rw, others_w), [a.thread for a in system.actions])
+    ample.pc_slots = pc_slots
+    return ample
 
 
 def _visible(system: System, wanted: list[int], checked_props: set[str]) -> set[int]:

@@ -24,6 +24,7 @@ from ..exploration import Exploration, ExplorationStats, finish
 from ..progress import Reporter, checkpoint, stopping
 from .build import Build, BuildError, compiler
 from .cgen import KIND_ACTION, c_model, property_kind, too_wide
+from ..por import Ample
 from ..symmetry import Canonicalizer
 
 _CHECKPOINT, _DONE, _MAX_STATES, _ERROR, _NO_MEMORY = range(5)
@@ -48,11 +49,13 @@ def unavailable_for(system: System, compiled: Compiled) -> str | None:
 STORE_VARIABLE = "INTERPCHECK_C_STORE"   # "collapse": the C store interns chunks (smaller, slower)
 
 
-def build_for(system: System, compiled: Compiled, symmetry: Canonicalizer | None = None) -> Build:
+def build_for(system: System, compiled: Compiled, symmetry: Canonicalizer | None = None,
+              por: Ample | None = None) -> Build:
     """The library's build for this model (not started); with `symmetry`, its search stores
-    representatives as the Canonicalizer computes them."""
+    representatives as the Canonicalizer computes them; with `por`, it expands ample sets as
+    that Ample picks them."""
     return Build(*c_model(system, compiled.packing, collapse=os.environ.get(STORE_VARIABLE) == "collapse",
-                          symmetry=symmetry))
+                          symmetry=symmetry, por=por))
 
 
 HANDOVER_STATES = 20_000   # "auto": start compiling once a plain search has stored this many states
@@ -64,8 +67,9 @@ class Choice:
     other core, or cached) is ready (`later`, through `handover`). Small searches, the test
     suite's, never wait for a compiler; large ones lose at most the Python part's time."""
 
-    def __init__(self, system: System, compiled: Compiled, backend: str, symmetry: Canonicalizer | None = None):
-        self.system, self.compiled, self.symmetry = system, compiled, symmetry
+    def __init__(self, system: System, compiled: Compiled, backend: str, symmetry: Canonicalizer | None = None,
+                 por: Ample | None = None):
+        self.system, self.compiled, self.symmetry, self.por = system, compiled, symmetry, por
         self.now = backend == "c" and unavailable_for(system, compiled) is None
         self.later = backend == "auto"     # whether C can run it is asked once the search grows
         self.build: Build | None = None
@@ -81,7 +85,7 @@ class Choice:
                 self.failed = True   # not a failure: this model is not for the C search
                 return None
             try:
-                self.build = build_for(self.system, self.compiled, self.symmetry).start()
+                self.build = build_for(self.system, self.compiled, self.symmetry, self.por).start()
             except Exception as err:   # noqa: BLE001 - the user did not ask for C: never stop their search
                 return self._give_up(err)
         return self.load() if self.build.ready() else None
@@ -91,7 +95,7 @@ class Choice:
         ours, so say so on stderr, and let the Python search run."""
         try:
             if self.build is None:
-                self.build = build_for(self.system, self.compiled, self.symmetry)
+                self.build = build_for(self.system, self.compiled, self.symmetry, self.por)
             return self.build.library()
         except Exception as err:   # noqa: BLE001 - any failure to build or load leaves the search to Python
             return self._give_up(err)
@@ -114,7 +118,7 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
            "ic_fill": (None, [p, p, p, p]), "ic_found": (ll, [p, i]),
            "ic_found_action": (i, [p, i]), "ic_found_next": (None, [p, i, u8]), "ic_witness": (ll, [p, i]),
            "ic_error": (i, [p, ctypes.POINTER(i), ctypes.POINTER(i), ctypes.POINTER(ll)]),
-           "ic_bytes": (ll, [p]), "ic_edge_count": (ll, [p]), "ic_edges": (None, [p, p, p, p]),
+           "ic_bytes": (ll, [p]), "ic_edge_count": (ll, [p]), "ic_reduced": (ll, [p]), "ic_edges": (None, [p, p, p, p]),
            "ic_hang": (i, [p, p, i, p, ctypes.POINTER(ll)]),
            "ic_leads_to": (i, [p, i, p, i, p, p, ctypes.POINTER(ll)])}
     for name, (res, args) in sig.items():
@@ -233,9 +237,10 @@ class _Store:
 
 def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: set[int], goal: set[int],
                   stop_early: bool, limits: Limits, reporter: Reporter, start: float | None = None,
-                  symmetry: Canonicalizer | None = None, keep_edges: bool = False) -> Exploration:
-    """explore()'s breadth-first search without partial-order reduction, run by the model's C
-    library (built for `symmetry` when given: it stores representatives); with `keep_edges`,
+                  symmetry: Canonicalizer | None = None, keep_edges: bool = False,
+                  por: Ample | None = None) -> Exploration:
+    """explore()'s breadth-first search, run by the model's C library (built for `symmetry`
+    and `por` when given: it stores representatives, expands ample sets); with `keep_edges`,
     the state graph is kept in C (`GraphArrays`), where hangs and leads-to are decided."""
     start = time.perf_counter() if start is None else start
     lib = _bind(lib)
@@ -276,6 +281,8 @@ def breadth_first(system: System, compiled: Compiled, lib: ctypes.CDLL, wanted: 
             if status == _NO_MEMORY:
                 raise Limit("out of memory")
             break
+    if por is not None:
+        por.reduced = lib.ic_reduced(ptr)   # what the search that found the results reduced
     return _collect(ex, system, lib, handle, limits, start, keep_edges)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from interpcheck.model.ir import (ActionProperty, Const, Expr, Invariant, Ite, LeadsTo, NoDeadlock, Op, Read,
                                   Sometimes, System, value_range, walk)
 from ..semantics import Packing
+from ..por import Ample
 from ..symmetry import Canonicalizer
 from ..semantics.codegen import _dispatch, _in_order
 
@@ -173,18 +174,19 @@ def _magnitude(e: Expr) -> int:
 
 
 def c_model(system: System, packing: Packing, collapse: bool = False,
-            symmetry: "Canonicalizer | None" = None) -> tuple[str, str]:
+            symmetry: "Canonicalizer | None" = None, por: "Ample | None" = None) -> tuple[str, str]:
     """The model's sizes (compiled before the runtime, runtime.c) and its functions (after);
     `packing` is the Python search's byte layout (what ic_root takes and ic_state gives);
     `collapse`: the C store interns chunks and stores their ids; `symmetry`: successors are
-    stored as their representatives, computed as `symmetry.canon` does (runtime.c)."""
+    stored as their representatives, computed as `symmetry.canon` does; `por`: states are
+    expanded with the ample sets `por` picks, computed from its tables (runtime.c)."""
     own = Packing.of(system)    # the C records: slots in IR order, domains lifted to start at 0
     ex = _Expressions(system, own, chunked=collapse)
     most_checks = max([len(a.checks) for a in system.actions] + [1])
     sizes = [f"#define WIDTH {system.width}", f"#define N_ACTIONS {max(len(system.actions), 1)}",
              f"#define N_PROPS {max(len(system.properties), 1)}", f"#define MAX_CHECKS {most_checks}",
              f"#define COLLAPSE {int(collapse)}", "#include <stdint.h>"] + ex.layout.tables()
-    sizes += _python_layout(packing, own) + symmetry_tables(symmetry)
+    sizes += _python_layout(packing, own) + symmetry_tables(symmetry) + por_tables(system, por, packing, own, ex)
     return "\n".join(sizes) + "\n", "\n".join(_successors(system, ex) + _properties(system, ex)) + "\n"
 
 
@@ -196,6 +198,48 @@ def _python_layout(packing: Packing, own: Packing) -> list[str]:
     return [f"#define PY_SAME_LAYOUT {int(same)}",
             f"static const uint16_t PY_AT[] = {{{', '.join(map(str, packing.position)) or '0'}}};",
             f"static const int16_t PY_SHIFT[] = {{{', '.join(map(str, shift)) or '0'}}};"]
+
+
+def por_tables(system: System, por: "Ample | None", packing: Packing, own: Packing, ex: "_Expressions") -> list[str]:
+    """por.Ample's footprints, for runtime.c's ample(): per thread with a program counter, its
+    counter's bits, and per value of it (as the C record stores it) whether its steps may be
+    taken alone, what they read and write, and what the thread can still read-or-write and
+    write from there; what the threads without a counter touch; each action's thread. Slot
+    sets are bit masks over IR slots, POR_WORDS 64-bit words each."""
+    if por is None:
+        return ["#define POR 0"]
+    words = max(1, (system.width + 63) // 64)
+
+    def mask(m: int) -> str:
+        return "{" + ", ".join(str((m >> (64 * w)) & (2 ** 64 - 1)) + "ull" for w in range(words)) + "}"
+    rows = {"POR_LOCAL": [], "POR_READS": [], "POR_WRITES": [], "POR_FUTURE_RW": [], "POR_FUTURE_W": []}
+    first, at, bits = [], [], []
+    for i, slot in enumerate(por.pc_slots):
+        first.append(len(rows["POR_LOCAL"]))
+        at.append(ex.layout.at[slot]), bits.append(ex.layout.mask[slot])
+        shift = packing.offset[slot] - own.offset[slot]     # C stored value + shift = the Python table's index
+        for value in range(ex.layout.mask[slot] + 1):
+            py = value + shift
+            local = por.local[i][py] if 0 <= py < len(por.local[i]) else None
+            future = por.future[i][py] if 0 <= py < len(por.future[i]) else (0, 0)
+            rows["POR_LOCAL"].append("1" if local is not None else "0")
+            rows["POR_READS"].append(mask(local[0] if local else 0))
+            rows["POR_WRITES"].append(mask(local[1] if local else 0))
+            rows["POR_FUTURE_RW"].append(mask(future[0]))
+            rows["POR_FUTURE_W"].append(mask(future[1]))
+    owner = [-1 if t is None else t for t in por.owner] or [-1]
+    out = ["#define POR 1", f"#define POR_WORDS {words}", f"#define POR_THREADS {len(por.pc_slots)}",
+           f"static const uint32_t POR_FIRST[] = {{{', '.join(map(str, first))}}};",
+           f"static const uint32_t POR_AT[] = {{{', '.join(map(str, at))}}};",
+           f"static const uint32_t POR_MASK[] = {{{', '.join(map(str, bits))}}};",
+           f"static const int32_t POR_THREAD[] = {{{', '.join(map(str, por.thread))}}};",
+           f"static const int32_t POR_OWNER[] = {{{', '.join(map(str, owner))}}};",
+           f"static const uint64_t POR_OTHERS_RW[] = {mask(por.others[0])};",
+           f"static const uint64_t POR_OTHERS_W[] = {mask(por.others[1])};",
+           f"static const uint8_t POR_LOCAL[] = {{{', '.join(rows.pop('POR_LOCAL'))}}};"]
+    for name, values in rows.items():
+        out.append(f"static const uint64_t {name}[][POR_WORDS] = {{{', '.join(values)}}};")
+    return out
 
 
 def symmetry_tables(symmetry: "Canonicalizer | None") -> list[str]:

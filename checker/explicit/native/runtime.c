@@ -20,6 +20,8 @@
  * With SYMMETRY, each successor is stored as its orbit's representative (canon(), the
  * algorithm of symmetry.py's Canonicalizer on the Python layout, with its tables): action
  * checks see the successor itself, invariants and witnesses its representative.
+ * With POR, a state's successors are cut to an ample set (ample(): por.py's Ample, from its
+ * tables), as the Python loop does, its stop after 4096 states without one included.
  * With keep_edges, the state graph is kept (edge_at/edge_dst/edge_act) and graph.py's hang
  * and leads-to searches run over it here (ic_hang, ic_leads_to, at the end of this file).
  * ic_run returns every `every` expanded states, so Python checks the time and memory
@@ -201,6 +203,7 @@ typedef struct {
     int32_t ks[N_ACTIONS], bad[MAX_CHECKS];
     /* The state graph, when kept: state i's edges, in the order its successors were met
      * (repeats kept, as explore.py keeps them), are edge_at[i] to edge_at[i + 1]. */
+    int por_on; long long expanded, reduced;   /* POR: still trying; states expanded, with an ample set */
     int keep_edges;
     uint64_t *edge_at;            /* per state, its first edge; one more than the states */
     uint32_t *edge_dst; via_t *edge_act;
@@ -397,6 +400,7 @@ Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, in
     Search *S = calloc(1, sizeof(Search));
     if (!S) return NULL;
     S->keep_edges = keep_edges;
+    S->por_on = 1;
     memset(&ERR, 0, sizeof ERR);
     S->mask = 1023;
     S->table = calloc(S->mask + 1, sizeof(uint32_t));
@@ -454,6 +458,70 @@ static int add_edge(Search *S, int k, uint32_t dst) {
     return 0;
 }
 
+#if POR
+static inline int overlaps(const uint64_t *a, const uint64_t *b) {
+    for (int w = 0; w < POR_WORDS; w++)
+        if (a[w] & b[w]) return 1;
+    return 0;
+}
+
+/* por.Ample.independent: whether thread i's steps at its counter may be taken alone here:
+ * invisible, and independent of what the threads without a counter touch and of what every
+ * other thread can still read and write from its counter (`values`, as stored). */
+static int independent(const uint32_t *values, int i) {
+    uint32_t row = POR_FIRST[i] + values[i];
+    if (!POR_LOCAL[row]) return 0;
+    const uint64_t *reads = POR_READS[row], *writes = POR_WRITES[row];
+    if (overlaps(writes, POR_OTHERS_RW) || overlaps(reads, POR_OTHERS_W)) return 0;
+    for (int j = 0; j < POR_THREADS; j++) {
+        uint32_t u = POR_FIRST[j] + values[j];
+        if (j != i && (overlaps(writes, POR_FUTURE_RW[u]) || overlaps(reads, POR_FUTURE_W[u]))) return 0;
+    }
+    return 1;
+}
+
+static int stored_already(Search *S, const uint8_t *record, uint64_t h) {
+    uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
+    for (size_t at = (size_t)h & S->mask; S->table[at]; at = (at + 1) & S->mask) {
+        uint32_t e = S->table[at];
+        if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * RWIDTH, record, RWIDTH)) return 1;
+    }
+    return 0;
+}
+
+static void move_successor(Search *S, int from, int to) {
+    memcpy(S->scratch[to], S->scratch[from], PWIDTH);
+#if SYMMETRY
+    memcpy(S->canonical[to], S->canonical[from], PWIDTH);
+#endif
+#if COLLAPSE
+    memcpy(S->ids[to], S->ids[from], sizeof S->ids[0]);
+#endif
+    S->hashes[to] = S->hashes[from]; S->ks[to] = S->ks[from];
+}
+
+/* por.Ample.__call__: the steps of the first independent thread, when they are some but not
+ * all of the `c` successors and each leads to a state not stored yet (the cycle proviso),
+ * moved to the front; their number, or `c`. */
+static int ample(Search *S, const uint8_t *state, int c) {
+    uint32_t values[POR_THREADS];
+    for (int i = 0; i < POR_THREADS; i++) values[i] = get(state, POR_AT[i], POR_MASK[i]);
+    for (int i = 0; i < POR_THREADS; i++) {
+        if (!independent(values, i)) continue;
+        int t = POR_THREAD[i], n = 0, fresh = 1;
+        for (int j = 0; j < c; j++) n += POR_OWNER[S->ks[j]] == t;
+        for (int j = 0; j < c && fresh && n && n < c; j++)
+            if (POR_OWNER[S->ks[j]] == t) fresh = !stored_already(S, RECORD(S, j), S->hashes[j]);
+        if (!n || n >= c || !fresh) continue;
+        for (int j = 0, m = 0; j < c; j++)
+            if (POR_OWNER[S->ks[j]] == t) move_successor(S, j, m++);
+        S->reduced++;
+        return n;
+    }
+    return c;
+}
+#endif
+
 static int expand(Search *S, size_t sid) {
     const uint8_t *state = S->current;   /* a copy: storing successors may move the records */
 #if COLLAPSE
@@ -479,7 +547,6 @@ static int expand(Search *S, size_t sid) {
         if (ERR.kind) return ST_ERROR;
         if (dead) { S->found[S->deadlock] = (int64_t)sid; decide(S, S->deadlock); }
     }
-    S->transitions += c;
     for (int j = 0; j < c; j++) {   /* the records; the table's cache misses, started together */
 #if SYMMETRY
         canon(S->scratch[j], S->canonical[j]);
@@ -495,6 +562,11 @@ static int expand(Search *S, size_t sid) {
         S->hashes[j] = hash_state(RECORD(S, j));
         __builtin_prefetch(&S->table[S->hashes[j] & S->mask]);
     }
+#if POR
+    if (c && S->por_on) c = ample(S, state, c);
+    if (++S->expanded == 4096 && !S->reduced) S->por_on = 0;   /* explore.py: nothing reduced so far, stop trying */
+#endif
+    S->transitions += c;
     int d1 = S->head_depth + 1;
     S->last_depth = d1;
     for (int j = 0; j < c; j++) {
@@ -597,6 +669,7 @@ long long ic_bytes(Search *S) {   /* memory of the stored states, their arrays a
 /* ----- The state graph: hangs and leads-to (graph.py's algorithms, over the kept edges) ----- */
 
 long long ic_edge_count(Search *S) { return (long long)S->n_edges; }
+long long ic_reduced(Search *S) { return S->reduced; }   /* states expanded with an ample set */
 
 /* The edges, for Python's lasso paths: per state its first edge, each edge's action and target. */
 void ic_edges(Search *S, uint64_t *at, int32_t *act, uint32_t *dst) {

@@ -53,6 +53,12 @@ class Instance:
     own: list[tuple]                 # ... and as the abstraction has them
     members: dict[int, list[int]]    # per bag entry: the group threads playing it
 
+    @property
+    def siblings(self) -> frozenset[int]:
+        """The system's thread numbers of the group threads that are not their entry's first."""
+        threads = self.layout.group.threads
+        return frozenset(threads[j] for j, f in enumerate(self.first) if not f)
+
 
 class Layout:
     """Where the abstraction's pieces live in the system with `size` threads of the group,
@@ -247,15 +253,18 @@ class Abstraction:
 
     # ----- abstract -> concrete instance -----------------------------------------------------
     def instance(self, a: Abstract, copies: int) -> Instance:
+        """Entry e's first thread is thread e of the group, its other copies come after every
+        entry's first: the steps taken are those of threads 0 .. entries - 1, the same
+        threads at every size, so each size compiles the steps of fewer threads."""
         shared, bag = a
-        entry, first, contributions = [], [], []
-        members: dict[int, list[int]] = {}
+        entry, first = list(range(len(bag))), [True] * len(bag)
+        members: dict[int, list[int]] = {e: [e] for e in range(len(bag))}
         for e, (view, count) in enumerate(bag):
-            members[e] = list(range(len(entry), len(entry) + (copies if count == MANY else 1)))
-            for r in range(copies if count == MANY else 1):
+            for _ in range(copies - 1 if count == MANY else 0):
+                members[e].append(len(entry))
                 entry.append(e)
-                first.append(r == 0)
-                contributions.append(view[2])
+                first.append(False)
+        contributions = [bag[e][0][2] for e in entry]
         lay = self.layout(len(entry))
         raw, own = [], []
         marked: dict[tuple[int, int], int] = {}

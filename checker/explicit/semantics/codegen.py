@@ -296,7 +296,8 @@ class _SystemCodegen:
             head += self.lines
         self._exec(head, env)
         common_ok, rest_run = env["_common"], env.get("_rest")
-        dispatch = [(slot, by_value, {}) for slot, by_value in groups]   # value -> its branch, once compiled
+        # value -> its branch, once compiled; and the one thread whose actions the slot dispatches
+        dispatch = [(slot, by_value, {}, _only_thread(system, by_value)) for slot, by_value in groups]
         keep_order = not _in_order(order)
 
         def branch(slot: int, by_value: dict, value: int):
@@ -305,11 +306,15 @@ class _SystemCodegen:
             self._group(by_value[value], guards, done, assume(_eq(system, slot, value), True, facts), "    ")
             return self._exec(self.lines, env)["_branch"]
 
-        def successors(s):
+        def successors(s, skip=()):
+            """`skip`: threads whose steps are not wanted (the caller knows them to be the
+            images of another thread's; actions not dispatched by one thread still run)."""
             if not common_ok(s):
                 return []
             out: list = []
-            for slot, by_value, compiled in dispatch:
+            for slot, by_value, compiled, thread in dispatch:
+                if thread in skip:
+                    continue
                 v = s[slot]
                 f = compiled.get(v)
                 if f is None:
@@ -456,6 +461,12 @@ class _SystemCodegen:
         for t, fin in enumerate(system.finished):
             lines.append(f"def finished_{t}(s): return {gen.cond(fin, {})}")
         lines.append(f"def halted(s): return {gen.cond(system.halted, {})}")
+
+
+def _only_thread(system: System, by_value: dict[int, list[int]]) -> int | None:
+    """The thread all these actions belong to, or None (several, or the environment's)."""
+    threads = {system.actions[k].thread for ks in by_value.values() for k in ks}
+    return threads.pop() if len(threads) == 1 else None
 
 
 def _var_of(system: System, slot: int):

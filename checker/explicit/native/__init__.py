@@ -118,7 +118,8 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
            "ic_fill": (None, [p, p, p, p]), "ic_found": (ll, [p, i]),
            "ic_found_action": (i, [p, i]), "ic_found_next": (None, [p, i, u8]), "ic_witness": (ll, [p, i]),
            "ic_error": (i, [p, ctypes.POINTER(i), ctypes.POINTER(i), ctypes.POINTER(ll)]),
-           "ic_bytes": (ll, [p]), "ic_edge_count": (ll, [p]), "ic_reduced": (ll, [p]), "ic_edges": (None, [p, p, p, p]),
+           "ic_bytes": (ll, [p]), "ic_edge_count": (ll, [p]), "ic_reduced": (ll, [p]),
+           "ic_edges": (None, [p, p, p, p]), "ic_action_bytes": (i, []),
            "ic_hang": (i, [p, p, i, p, ctypes.POINTER(ll)]),
            "ic_leads_to": (i, [p, i, p, i, p, p, ctypes.POINTER(ll)])}
     for name, (res, args) in sig.items():
@@ -182,7 +183,8 @@ class GraphArrays:
         if self._at is None:
             lib, ptr = self.handle.lib, self.handle.ptr
             edges = lib.ic_edge_count(ptr)
-            self._at, self._act, self._dst = array("Q", [0]) * (self.count + 1), array("i", [0]) * edges, \
+            action = "H" if lib.ic_action_bytes() == 2 else "I"   # as C stores them: 6 or 8 bytes an edge
+            self._at, self._act, self._dst = array("Q", [0]) * (self.count + 1), array(action, [0]) * edges, \
                 array("I", [0]) * edges
             lib.ic_edges(ptr, *(a.buffer_info()[0] for a in (self._at, self._act, self._dst)))
         return self._at, self._act, self._dst

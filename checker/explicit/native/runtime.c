@@ -671,11 +671,14 @@ long long ic_bytes(Search *S) {   /* memory of the stored states, their arrays a
 long long ic_edge_count(Search *S) { return (long long)S->n_edges; }
 long long ic_reduced(Search *S) { return S->reduced; }   /* states expanded with an ample set */
 
-/* The edges, for Python's lasso paths: per state its first edge, each edge's action and target. */
-void ic_edges(Search *S, uint64_t *at, int32_t *act, uint32_t *dst) {
+/* The edges, for Python's lasso paths: per state its first edge, each edge's action (as
+ * stored: ic_action_bytes() bytes) and target. */
+void ic_edges(Search *S, uint64_t *at, via_t *act, uint32_t *dst) {
     memcpy(at, S->edge_at, (S->n + 1) * sizeof(uint64_t));
-    for (size_t e = 0; e < S->n_edges; e++) { act[e] = S->edge_act[e]; dst[e] = S->edge_dst[e]; }
+    memcpy(act, S->edge_act, S->n_edges * sizeof(via_t));
+    memcpy(dst, S->edge_dst, S->n_edges * sizeof(uint32_t));
 }
+int ic_action_bytes(void) { return (int)sizeof(via_t); }
 
 /* State i's bits (its record's, or expanded from its chunk ids into `room`). */
 static const uint8_t *bits_of(Search *S, size_t i, uint8_t *room) {

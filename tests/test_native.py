@@ -6,7 +6,6 @@ domains, the state and depth limits), the C search stores the same states in the
 order with the same parents, actions and depths, and records the same findings and stats.
 `--backend auto` hands a growing search over to C with the same result.
 """
-import os
 import re
 from pathlib import Path
 
@@ -29,19 +28,8 @@ from interpcheck.model.spec import load_spec
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.toml"))
 
-pytestmark = pytest.mark.skipif(compiler() is None, reason="no C compiler")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def library_cache(tmp_path_factory):
-    """Libraries built by these tests go to a folder of their own."""
-    old = os.environ.get("INTERPCHECK_CACHE")
-    os.environ["INTERPCHECK_CACHE"] = str(tmp_path_factory.mktemp("libraries"))
-    yield
-    if old is None:
-        del os.environ["INTERPCHECK_CACHE"]
-    else:
-        os.environ["INTERPCHECK_CACHE"] = old
+pytestmark = [pytest.mark.skipif(compiler() is None, reason="no C compiler"),
+              pytest.mark.usefixtures("own_library_cache")]
 
 
 def explored(system, wanted, backend, **kw):

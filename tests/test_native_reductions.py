@@ -10,7 +10,6 @@ the same parents, actions, depths, findings, traces and stats, and reduce the sa
 `--backend auto` hands a growing reduced search over to C with the same verdicts and traces.
 """
 import dataclasses
-import os
 import random
 import re
 from pathlib import Path
@@ -30,18 +29,8 @@ from interpcheck.model.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(compiler() is None, reason="no C compiler")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def library_cache(tmp_path_factory):
-    old = os.environ.get("INTERPCHECK_CACHE")
-    os.environ["INTERPCHECK_CACHE"] = str(tmp_path_factory.mktemp("libraries"))
-    yield
-    if old is None:
-        del os.environ["INTERPCHECK_CACHE"]
-    else:
-        os.environ["INTERPCHECK_CACHE"] = old
+pytestmark = [pytest.mark.skipif(compiler() is None, reason="no C compiler"),
+              pytest.mark.usefixtures("own_library_cache")]
 
 
 def _canonicalizer(system):

@@ -330,3 +330,12 @@ def test_the_cli_runs_the_c_search_and_keeps_the_memory_limit(monkeypatch):
     assert ok.exit_code == 0 and "4 as expected" in ok.output and runs, ok.output
     over = CliRunner().invoke(main, cmd + ["--max-memory", "1", spec])
     assert over.exit_code == 152 and "max-memory 1 MiB" in over.output, over.output
+
+
+@pytest.mark.parametrize("limits", [Limits(max_states=3000), Limits(max_depth=10)], ids=["max-states", "max-depth"])
+def test_a_graph_search_stopped_by_a_limit_gives_the_same_unknowns_in_c(limits):
+    """Hangs and liveness on a partial graph stay unknown; what was found stays found."""
+    system = load_spec(ROOT / "benchmarks" / "guard_threads.toml").system("final")
+    names = [p.name for p in system.properties]
+    results = same_graph_verdicts(system, names, limits=limits)
+    assert any(verdict is Verdict.UNKNOWN and "limit reached" in reason for _, verdict, _, reason, *_ in results)

@@ -109,7 +109,7 @@ class Stepper:
             broken = frozenset(system.properties[i].name for i in compiled.action_checks(k, s, n))
             who = self.abs.table if j is not None else system.threads[action.thread] \
                 if action.thread is not None else "environment"
-            for target in self.abs.abstract(lay, n, self._contributions(inst, s, n, j), inst, j):
+            for target in self.abs.abstract(lay, n, self._contributions(inst, s, n, j), inst, j, k):
                 steps.append(Step(f"{who}: {action.call}", target, broken))
         invariants = frozenset(system.properties[i].name for i in compiled.invariants(s))
         deadlock = not succ and not compiled.halted(s) and not all(f(s) for f in compiled.finished)

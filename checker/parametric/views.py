@@ -99,6 +99,16 @@ class Layout:
         self.shared_abstract: dict[tuple, tuple] = {}   # raw shared values -> (abstract values, marks)
         self.shared_concrete: dict[tuple, tuple] = {}   # abstract shared values -> (raw values, GROUP positions)
         self.assemble = _assembler(system, self.shared, group.slots)
+        self._owner = {slot: j for j, slots in enumerate(group.slots) for slot in slots}
+        self._touches: dict[int, frozenset[int]] = {}
+
+    def touches(self, action: int) -> frozenset[int]:
+        """The group threads (positions) whose own slots the action may write."""
+        hit = self._touches.get(action)
+        if hit is None:
+            written = self.system.actions[action].slots_written()
+            hit = self._touches[action] = frozenset(self._owner[s] for s in written if s in self._owner)
+        return hit
 
     def _table(self, slot: int, naming: dict, j: int | None) -> dict:
         """Concrete value -> abstract: a plain int, (NAMED, label), and for values naming a
@@ -179,8 +189,10 @@ class Abstraction:
         return out
 
     def split(self, lay: Layout, state: tuple, contributions: list[tuple],
-              before: "Instance | None" = None) -> tuple[tuple, list[View]]:
-        """The shared part (counters as residues) and each group thread's view."""
+              kept: tuple[list, frozenset[int]] | None = None) -> tuple[tuple, list[View]]:
+        """The shared part (counters as residues) and each group thread's view. `kept`: the
+        own views of a state this one is a step away from, and the threads whose own slots
+        that step may write: the others keep theirs."""
         raw_shared = lay.shared_get(state)
         known = lay.shared_abstract.get(raw_shared)
         if known is None:
@@ -192,11 +204,15 @@ class Abstraction:
                 shared[i] -= total
             shared = tuple(shared)
         views = []
+        owns, moved = kept if kept is not None else (None, None)
         for j, (get, memo, con) in enumerate(zip(lay.own_get, lay.own_abstract, contributions)):
-            raw = get(state)
-            own = memo.get(raw)
-            if own is None:
-                own = memo[raw] = self._own_view(lay, j, raw)
+            if owns is not None and j not in moved:
+                own = owns[j]
+            else:
+                raw = get(state)
+                own = memo.get(raw)
+                if own is None:
+                    own = memo[raw] = self._own_view(lay, j, raw)
             views.append((own, marked.get(j, ()), con))
         return shared, views
 
@@ -221,12 +237,13 @@ class Abstraction:
         return own
 
     def abstract(self, lay: Layout, state: tuple, contributions: list[tuple],
-                 inst: Instance | None, actor: int | None = None) -> list[Abstract]:
+                 inst: Instance | None, actor: int | None = None, action: int | None = None) -> list[Abstract]:
         """The abstract states a concrete instance state stands for. Without `inst`, every
-        thread is its own entry (count 1) except that equal views add up; with it, threads
-        that played one entry of count MANY must move together, except the actor, whose
-        siblings become "1 or MANY" (two abstract states)."""
-        shared, views = self.split(lay, state, contributions, inst)
+        thread is its own entry (count 1) except that equal views add up; with it (`state`
+        one `action` away from its), threads that played one entry of count MANY must move
+        together, except the actor, whose siblings become "1 or MANY" (two abstract states)."""
+        kept = (inst.own, lay.touches(action)) if inst is not None and action is not None else None
+        shared, views = self.split(lay, state, contributions, kept)
         if inst is None:
             return [(shared, _bag([(v, 1) for v in views]))]
         fixed: list[tuple[View, int]] = []

@@ -77,8 +77,71 @@ def _spec(path: str, design: str, count: int | None = None, tmp: Path | None = N
     return load_spec(file).system(design)
 
 
+TWO_GROUPS = '''summary = "two tables of interchangeable threads: guards on two interpreters"
+design = "final"
+interpreters = ["main", "sub"]
+shared = ["V", "W"]
+events = ["ready", "go"]
+
+[[thread]]
+name = "main"
+tstate = "main"
+program = """
+W = PyInterpreterView_FromCurrent()
+set(go)
+Py_FinalizeEx()
+"""
+
+[[thread]]
+name = "owner"
+tstate = "sub"
+program = """
+V = PyInterpreterView_FromCurrent()
+set(ready)
+ts = PyThreadState_Get()
+Py_EndInterpreter(ts)
+"""
+
+[[thread]]
+name = "T"
+count = 2
+program = """
+wait(ready)
+g = PyInterpreterGuard_FromView(V)
+if g == NULL:
+    return
+tok = PyThreadState_Ensure(g)
+work()
+PyThreadState_Release(tok)
+PyInterpreterGuard_Close(g)
+"""
+
+[[thread]]
+name = "U"
+count = 3
+program = """
+wait(go)
+g = PyInterpreterGuard_FromView(W)
+if g == NULL:
+    return
+tok = PyThreadState_Ensure(g)
+PyThreadState_Release(tok)
+PyInterpreterGuard_Close(g)
+"""
+'''
+
+
+def _two_groups(tmp: Path):
+    """Two tables of interchangeable threads, each a symmetry group of its own."""
+    (tmp / "two_groups.toml").write_text(TWO_GROUPS)
+    system = load_spec(tmp / "two_groups.toml").system("final")
+    assert len(system.symmetry.groups) == 2
+    return system
+
+
 MODELS = {
     "mutex": lambda tmp: _symmetric_mutex(),
+    "two_groups": _two_groups,
     "gilstate_nested": lambda tmp: _spec("specs/gilstate_nested.toml", "cpython_3_13"),
     "s7_view_after_finalize": lambda tmp: _spec("specs/s7_ensure_from_view_after_finalize.toml", "final"),
     "guard_threads": lambda tmp: _spec("benchmarks/guard_threads.toml", "final"),
@@ -129,7 +192,7 @@ def test_auto_hands_a_growing_symmetric_search_over_to_c(monkeypatch, tmp_path):
         [(r.prop, r.verdict, r.trace, r.reason, r.stats.states, r.stats.transitions) for r in python]
 
 
-POR_MODELS = {name: MODELS[name] for name in ("guard_threads", "two_interpreters")}   # legacy: nothing to reduce
+POR_MODELS = {name: MODELS[name] for name in ("guard_threads", "two_interpreters", "two_groups")}   # legacy: nothing to reduce
 
 
 @pytest.mark.parametrize("name", POR_MODELS)

@@ -45,8 +45,9 @@ def engine_options(f):
                      help="explicit engine: store 64-bit fingerprints, not states (collision chance in stats)"),
         click.option("--backend", type=click.Choice(["auto", "c", "python"]), default="auto", show_default=True,
                      expose_value=False, callback=_remember,
-                     help="explicit engine: run the unreduced breadth-first search as generated C (same states, "
-                          "verdicts and traces): auto once it passes 20,000 states and a C compiler is found"),
+                     help="explicit engine: run the breadth-first search as generated C, with symmetry, POR and "
+                          "the state graph for hangs and liveness (same states, verdicts and traces): auto once it "
+                          "passes 20,000 states and a C compiler is found"),
     ]
     for o in reversed(opts):
         f = o(f)

@@ -300,3 +300,12 @@ def test_benchmark_quick_mode_runs():
                           timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| spec |" in done.stdout and "guard" in done.stdout
+
+
+@pytest.mark.slow   # builds a C library per spec
+def test_graph_benchmark_runs_and_finds_python_and_c_agree():
+    done = subprocess.run([sys.executable, str(BENCH / "graph_in_c.py"), "--max-n", "2"], capture_output=True,
+                          text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and ".toml" in line]
+    assert len(rows) == 3 and all(line.rstrip().endswith("| yes |") for line in rows), done.stdout

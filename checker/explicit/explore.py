@@ -225,20 +225,9 @@ def explore(system: System, compiled: Compiled, wanted: set[int], *, order: str 
     if c_search is not None:
         c_search.cancel()
     if lib is not None:
-        return _continue_in_c(ex, system, compiled, lib, in_c_args, (seen, frontier, store.index))
+        _forget(ex, reporter, seen, frontier, store.index)
+        return native.breadth_first(system, compiled, lib, *in_c_args)
     return finish(ex, store, bool(frontier), n, transitions, start)
-
-
-def _continue_in_c(ex: Exploration, system: System, compiled: Compiled, lib, search: tuple,
-                   stored: tuple) -> Exploration:
-    """The C search, starting over from the initial states once its library is ready; the
-    Python search's states go first, so they do not count against --max-memory."""
-    from . import native
-    ex.stats.states = len(ex.parent)
-    search[4].note(f"continuing in C: the same search starts over there, faster; progress resumes past "
-                   f"{ex.stats.states:,} states", ex.stats)
-    _forget(ex, *stored)
-    return native.breadth_first(system, compiled, lib, *search)
 
 
 @dataclass
@@ -275,9 +264,7 @@ class _PlainSearch:
                 c_search.cancel()
             if lib is None:
                 return self.ex
-            self.reporter.note(f"continuing in C: the same search starts over there, faster; progress resumes "
-                               f"past {self.ex.stats.states:,} states", self.ex.stats)
-            _forget(self.ex, self.seen, self.frontier)
+            _forget(self.ex, self.reporter, self.seen, self.frontier)
         return native.breadth_first(self.system, self.compiled, lib, wanted, goal, stop_early, self.limits,
                                     self.reporter, self.start)
 
@@ -373,12 +360,15 @@ class _PlainSearch:
         return None
 
 
-
-def _forget(ex: Exploration, seen, frontier, index: dict | None = None) -> None:
-    """The Python search's states (and graph) go before the C search starts, so they do not
-    count against --max-memory."""
-    for stored in (seen, frontier, ex.states, index or {}, ex.edges or []):
-        stored.clear()
+def _forget(ex: Exploration, reporter: Reporter, seen, frontier, index: dict | None = None) -> None:
+    """Says the search continues in C, where it starts over; the Python search's states (and
+    graph) go first, so they do not count against --max-memory."""
+    ex.stats.states = len(ex.parent)
+    reporter.note(f"continuing in C: the same search starts over there, faster; progress resumes past "
+                  f"{ex.stats.states:,} states", ex.stats)
+    for stored in (seen, frontier, ex.states, index, ex.edges):
+        if stored is not None:
+            stored.clear()
     for arr in (ex.parent, ex.via, ex.depth):
         del arr[:]
 

@@ -120,7 +120,7 @@ class Ample:
     """The runtime part: picks a thread whose enabled steps form an ample set."""
 
     def __init__(self, threads: list[tuple[int, int, dict, dict]], others: tuple[int, int],
-                 owner: list[int | None]):
+                 owner: list[int | None], pc_slots: list[int]):
         # threads: (thread, position of its counter, stored value -> (reads, writes) when its
         # steps there are invisible, stored value -> (reads | writes, writes) of its future)
         self.owner = owner
@@ -133,7 +133,7 @@ class Ample:
         self.counters = itemgetter(*positions) if len(positions) > 1 else (lambda s: (s[positions[0]],))
         self.cache: dict[tuple, list[int]] = {}   # counters -> independent threads (depends on nothing else)
         self.reduced = 0                          # states expanded with an ample set so far
-        self.pc_slots: list[int] = []             # per thread, its counter's IR slot (for the C search's tables)
+        self.pc_slots = pc_slots                  # per thread, its counter's IR slot (for the C search's tables)
 
     def independent(self, values: tuple) -> list[int]:
         """Threads whose steps at these counters commute with every other thread's future."""
@@ -213,9 +213,7 @@ def ample_sets(system: System, compiled: Compiled, wanted: list[int]) -> Ample |
         pc_slots.append(pc)
     if not any(local for _, _, local, _ in threads):
         return None
-    ample = Ample(threads, (others_rw, others_w), [a.thread for a in system.actions])
-    ample.pc_slots = pc_slots
-    return ample
+    return Ample(threads, (others_rw, others_w), [a.thread for a in system.actions], pc_slots)
 
 
 def _visible(system: System, wanted: list[int], checked_props: set[str]) -> set[int]:

@@ -95,9 +95,8 @@ class Stepper:
         s = inst.state
         # A sibling in a view of count MANY takes the same abstract steps as its entry's first
         # thread (the model's symmetry): its steps are not computed.
-        siblings = inst.siblings
         try:
-            succ = compiled.successors(s, siblings) if siblings else compiled.successors(s)
+            succ = compiled.successors(s, inst.siblings)
         except BoundExceeded as err:
             raise NotAbstractable(f"limit reached: {err.message(system)}", limit=err.message(system)) from err
         steps = []

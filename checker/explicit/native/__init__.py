@@ -1,6 +1,7 @@
-"""The breadth-first search in C, as SPIN runs pan: the same search as explore.py's loop
-without partial-order reduction (exact store, with or without symmetry), the same states in
-the same order, the same verdicts, traces and stats, several times faster.
+"""The breadth-first search in C, as SPIN runs pan: the same search as explore.py's loops
+(exact store; with or without symmetry, partial-order reduction and the state graph), the
+same states in the same order, the same verdicts, traces and stats, several times faster;
+hangs and leads-to are searched on the graph in C too (`GraphArrays`).
 
 cgen.py translates the model's IR to C, runtime.c is the search, build.py compiles and
 caches the library; this module runs it through ctypes between checkpoints (limits,

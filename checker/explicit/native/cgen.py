@@ -174,7 +174,7 @@ def _magnitude(e: Expr) -> int:
 
 
 def c_model(system: System, packing: Packing, collapse: bool = False,
-            symmetry: "Canonicalizer | None" = None, por: "Ample | None" = None) -> tuple[str, str]:
+            symmetry: Canonicalizer | None = None, por: Ample | None = None) -> tuple[str, str]:
     """The model's sizes (compiled before the runtime, runtime.c) and its functions (after);
     `packing` is the Python search's byte layout (what ic_root takes and ic_state gives);
     `collapse`: the C store interns chunks and stores their ids; `symmetry`: successors are
@@ -200,7 +200,7 @@ def _python_layout(packing: Packing, own: Packing) -> list[str]:
             f"static const int16_t PY_SHIFT[] = {{{', '.join(map(str, shift)) or '0'}}};"]
 
 
-def por_tables(system: System, por: "Ample | None", packing: Packing, own: Packing, ex: "_Expressions") -> list[str]:
+def por_tables(system: System, por: Ample | None, packing: Packing, own: Packing, ex: _Expressions) -> list[str]:
     """por.Ample's footprints, for runtime.c's ample(): per thread with a program counter, its
     counter's bits, and per value of it (as the C record stores it) whether its steps may be
     taken alone, what they read and write, and what the thread can still read-or-write and
@@ -242,7 +242,7 @@ def por_tables(system: System, por: "Ample | None", packing: Packing, own: Packi
     return out
 
 
-def symmetry_tables(symmetry: "Canonicalizer | None") -> list[str]:
+def symmetry_tables(symmetry: Canonicalizer | None) -> list[str]:
     """The Canonicalizer's layout and tables, for runtime.c's canon() (the same algorithm
     over the same bytes): the global part's length, each group's blocks, each thread's key
     table, and the values that name each thread (role by role, class by class), which a
@@ -264,7 +264,6 @@ def symmetry_tables(symmetry: "Canonicalizer | None") -> list[str]:
     def array(rows) -> str:
         return "{" + ", ".join("{" + ", ".join(map(str, row or [0])) + "}" for row in rows) + "}"
     return ["#define SYMMETRY 1", f"#define SYM_GLOBAL {symmetry.nglobal}", f"#define SYM_GROUPS {len(starts)}",
-            f"#define SYM_THREADS {len(keys)}", f"#define SYM_NAMES {max(width, 1)}",
             f"#define SYM_MAX_N {max(counts)}", f"#define SYM_MAX_KEY {max(sizes) + symmetry.nglobal}",
             f"static const uint32_t SYM_START[] = {{{', '.join(map(str, starts))}}};",
             f"static const uint32_t SYM_SIZE[] = {{{', '.join(map(str, sizes))}}};",
@@ -360,10 +359,9 @@ def _properties(system: System, ex: _Expressions) -> list[str]:
             lines.append(f"        if (!({ex.val(check.holds)})) bad[c++] = {i};")
         lines.append("        break;")
     lines += ["    }", "    return c;", "}", ""]
-    finished = " && ".join(f"({ex.val(f)})" for f in system.finished) or "1"
-    lines += ["static int stuck(const uint8_t *s) {",
-              f"    return !({ex.val(system.halted)}) && !({finished});", "}", ""]
-    return lines + _graph_predicates(system, ex)
+    every = " && ".join(f"finished({t}, s)" for t in range(len(system.finished))) or "1"
+    lines += _graph_predicates(system, ex)
+    return lines + ["static int stuck(const uint8_t *s) {", f"    return !halted(s) && !({every});", "}", ""]
 
 
 def _graph_predicates(system: System, ex: _Expressions) -> list[str]:

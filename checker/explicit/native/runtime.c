@@ -201,9 +201,9 @@ typedef struct {
 #endif
     uint64_t hashes[N_ACTIONS];
     int32_t ks[N_ACTIONS], bad[MAX_CHECKS];
+    int por_on; long long expanded, reduced;   /* POR: still trying; states expanded, with an ample set */
     /* The state graph, when kept: state i's edges, in the order its successors were met
      * (repeats kept, as explore.py keeps them), are edge_at[i] to edge_at[i + 1]. */
-    int por_on; long long expanded, reduced;   /* POR: still trying; states expanded, with an ample set */
     int keep_edges;
     uint64_t *edge_at;            /* per state, its first edge; one more than the states */
     uint32_t *edge_dst; via_t *edge_act;
@@ -348,14 +348,23 @@ static int grow_table(Search *S) {
 
 /* Stores `s` unless seen: 1 when stored (as id S->n - 1), 0 when seen, -1 without memory.
  * Depths never decrease along the ids (breadth-first): a new depth starts a level. */
-static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32_t via, int depth, uint32_t *id_out) {
+/* The table slot of record `s` (hash `h`): its entry when stored, else the empty slot where
+ * it goes. */
+static inline size_t slot_of(const Search *S, const uint8_t *s, uint64_t h) {
     uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
     size_t at = (size_t)h & S->mask;
     for (uint32_t e; (e = S->table[at]); at = (at + 1) & S->mask)
-        if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * RWIDTH, s, RWIDTH)) {
-            *id_out = (e & low) - 1;
-            return 0;
-        }
+        if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * RWIDTH, s, RWIDTH)) break;
+    return at;
+}
+
+static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32_t via, int depth, uint32_t *id_out) {
+    uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
+    size_t at = slot_of(S, s, h);
+    if (S->table[at]) {
+        *id_out = (S->table[at] & low) - 1;
+        return 0;
+    }
     if (!grow_states(S, S->n + 1)) return -1;
     if ((size_t)depth >= S->n_levels) {
         if (S->n_levels == S->levels_cap) {
@@ -480,15 +489,6 @@ static int independent(const uint32_t *values, int i) {
     return 1;
 }
 
-static int stored_already(Search *S, const uint8_t *record, uint64_t h) {
-    uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
-    for (size_t at = (size_t)h & S->mask; S->table[at]; at = (at + 1) & S->mask) {
-        uint32_t e = S->table[at];
-        if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * RWIDTH, record, RWIDTH)) return 1;
-    }
-    return 0;
-}
-
 static void move_successor(Search *S, int from, int to) {
     memcpy(S->scratch[to], S->scratch[from], PWIDTH);
 #if SYMMETRY
@@ -511,7 +511,7 @@ static int ample(Search *S, const uint8_t *state, int c) {
         int t = POR_THREAD[i], n = 0, fresh = 1;
         for (int j = 0; j < c; j++) n += POR_OWNER[S->ks[j]] == t;
         for (int j = 0; j < c && fresh && n && n < c; j++)
-            if (POR_OWNER[S->ks[j]] == t) fresh = !stored_already(S, RECORD(S, j), S->hashes[j]);
+            if (POR_OWNER[S->ks[j]] == t) fresh = !S->table[slot_of(S, RECORD(S, j), S->hashes[j])];
         if (!n || n >= c || !fresh) continue;
         for (int j = 0, m = 0; j < c; j++)
             if (POR_OWNER[S->ks[j]] == t) move_successor(S, j, m++);

@@ -6,6 +6,7 @@ domains, the state and depth limits), the C search stores the same states in the
 order with the same parents, actions and depths, and records the same findings and stats.
 `--backend auto` hands a growing search over to C with the same result.
 """
+import bisect
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from interpcheck.checker.explicit.native.build import compiler
 from interpcheck.checker.result import Verdict
 from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Domain, Invariant, LeadsTo, NoDeadlock,
                                   NoHang, Sometimes, assign, ite)
-from interpcheck.checker.explicit.native.cgen import Layout
+from interpcheck.checker.explicit.native.cgen import TOP_PARTS, Layout, tree_shape
 from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
 
@@ -232,36 +233,63 @@ def test_the_c_records_pack_each_slot_in_the_bits_its_domain_needs():
     assert limit is None and 2 in witness and states > 100
 
 
-def test_a_large_search_stores_small_records_in_c():
-    """The guard model's 100-odd slots take a third of a byte each on average: the C store,
-    with its parents, actions and table, needs far less than a byte per slot per state."""
+@pytest.mark.parametrize("store, most", [("tree", 40), ("bits", None)])
+def test_a_large_search_stores_small_records_in_c(store, most, monkeypatch):
+    """The guard model's 100-odd slots take a third of a byte each on average: the bit-packed
+    store, with its parents, actions and table, needs far less than a byte per slot per
+    state; the tree store (the default) 16 bytes of record and its share of the tree's tables."""
+    monkeypatch.setenv(native.STORE_VARIABLE, store)
     spec = load_spec(ROOT / "benchmarks" / "guard_threads.toml")
     system = spec.system("final")
     ex = explore(system, compile_system(system, packed=True), set(), backend="c")
-    assert ex.stats.states > 5000 and ex.stats.bytes_per_state < system.width / 2 + 24, \
+    assert ex.stats.states > 5000 and ex.stats.bytes_per_state < (most or system.width / 2 + 24), \
         (ex.stats.bytes_per_state, system.width)
 
 
-COLLAPSED = {"bits": bit_widths, "mutex": lambda: mutex(3, broken=True), "philosophers": lambda: philosophers(3),
-             "bound": lambda: counter(limit=7, bound=5),
-             **{name: (lambda name=name: load_spec(ROOT / "benchmarks" / f"{name}.toml").system("final"))
-                for name in ("guard_threads", "two_interpreters")}}
+STORED = {"bits": bit_widths, "mutex": lambda: mutex(3, broken=True), "philosophers": lambda: philosophers(3),
+          "bound": lambda: counter(limit=7, bound=5),
+          **{name: (lambda name=name: load_spec(ROOT / "benchmarks" / f"{name}.toml").system("final"))
+             for name in ("guard_threads", "two_interpreters")}}
 
 
-@pytest.mark.parametrize("name", COLLAPSED)
-def test_the_collapse_store_explores_as_the_python_search(name, monkeypatch):
-    """INTERPCHECK_C_STORE=collapse: states as ids of interned chunks, the same search."""
-    monkeypatch.setenv(native.STORE_VARIABLE, "collapse")
-    system = COLLAPSED[name]()
+@pytest.mark.parametrize("store", native.STORES)
+@pytest.mark.parametrize("name", STORED)
+def test_each_c_store_explores_as_the_python_search(name, store, monkeypatch):
+    """INTERPCHECK_C_STORE=bits (the state's bits) and tree (the default: its tree's top):
+    the same search."""
+    monkeypatch.setenv(native.STORE_VARIABLE, store)
+    system = STORED[name]()
     for stop_early in (True, False):
         same_search(system, stop_early=stop_early)
     same_search(system, limits=Limits(max_states=40))
-    if name == "guard_threads":
-        layout = Layout(system, compile_system(system, packed=True).packing, chunked=True)
-        assert len(layout.chunks) > 3 and all(b - a <= 8 for a, b in zip(layout.chunks, layout.chunks[1:]))
-        for at, mask in zip(layout.at, layout.mask):   # no slot crosses a chunk's end
-            end = min(8 * c for c in layout.chunks if 8 * c > at) if mask else at
-            assert at + mask.bit_length() <= end
+
+
+def test_the_tree_store_chunks_each_thread_apart_and_covers_every_chunk_once():
+    system = load_spec(ROOT / "benchmarks" / "guard_threads.toml").system("final")
+    layout = Layout(system, compile_system(system, packed=True).packing, chunked=True)
+    assert len(layout.chunks) > 3 and all(b - a <= 8 for a, b in zip(layout.chunks, layout.chunks[1:]))
+    for at, mask in zip(layout.at, layout.mask):   # no slot crosses a chunk's end
+        end = min(8 * c for c in layout.chunks if 8 * c > at) if mask else at
+        assert at + mask.bit_length() <= end
+    owned = system.facts.thread_slots
+    assert len(owned) == len(system.threads) and len(layout.blocks) == 1 + len(owned)   # shared, then per thread
+    for block, slots in zip(layout.blocks[1:], owned):   # a thread's slots fill its block's chunks
+        assert {bisect.bisect_right(layout.chunks, layout.at[i] // 8) - 1 for i in slots if layout.mask[i]} == set(block)
+    group = system.symmetry.groups[0]
+    assert [owned[t] for t in group.threads] == list(group.slots)   # the same owners symmetry uses
+    kids, top = tree_shape(layout)
+    n_chunks = len(layout.chunks) - 1
+    none = n_chunks + len(kids)
+    assert all(k < n_chunks + n or k == none for n, pair in enumerate(kids) for k in pair)   # kids first
+    used = sorted([k for pair in kids for k in pair if k != none] + top)
+    assert used == list(range(n_chunks + len(kids)))   # every chunk and node is under exactly one node
+    assert len(top) == min(TOP_PARTS, len(layout.blocks))
+
+
+def test_an_unknown_c_store_keeps_the_search_in_python_and_says_why(monkeypatch):
+    monkeypatch.setenv(native.STORE_VARIABLE, "compact")
+    result = check(counter(), ["below_three"], Options(backend="c"))[0]
+    assert "INTERPCHECK_C_STORE='compact' names no C store (set it to one of: bits, tree)" in result.reason
 
 
 @pytest.mark.parametrize("limits", [Limits(max_states=40), Limits(max_depth=3)], ids=["max-states", "max-depth"])

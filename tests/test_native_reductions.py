@@ -165,8 +165,8 @@ def test_violations_found_under_symmetry_in_c_unfold_to_the_same_concrete_traces
     assert traces and all(states[0] == system.initial[0] for states, _ in traces.values())
 
 
-def test_the_collapse_store_with_symmetry_explores_as_the_python_search(monkeypatch):
-    monkeypatch.setenv(native.STORE_VARIABLE, "collapse")
+def test_the_bits_store_with_symmetry_explores_as_the_python_search(monkeypatch):
+    monkeypatch.setenv(native.STORE_VARIABLE, "bits")
     same_search(_spec("benchmarks/guard_threads.toml", "final"), stop_early=False)
 
 

@@ -187,6 +187,7 @@ class SystemFacts:
     interpreters: tuple[str, ...] = ()
     lemmas: tuple[str, ...] = ()
     call_sites: dict[int, str] = field(default_factory=dict)         # action index -> "file:line"
+    thread_slots: tuple[tuple[int, ...], ...] = ()   # per thread, the slots it owns (stores keep them together)
 
     def pc_of(self, thread: str) -> str | None:
         return self.program_counters.get(thread)

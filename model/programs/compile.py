@@ -318,6 +318,7 @@ class ProgramCompiler:
         b.facts.design = self.design.name
         b.facts.lemmas = tuple(name for name, _ in self.sc.invariants)   # k-induction assumes these once proven
         b.facts.interpreters = tuple(v.phase.labels or ())
+        b.facts.thread_slots = tuple(self._own(t)[0] for t in range(len(self.names)))
         system = b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0) | v.process.ne(0))
         symmetry = self._symmetry(system)
         return replace(system, symmetry=symmetry) if symmetry is not None else system
@@ -655,11 +656,32 @@ class ProgramCompiler:
         known |= {id(r.var) for regs in self.cond_regs_of.values() for r in regs}
         return [x.name for x in system.variables if id(x) not in known]
 
+    def _own(self, t: int) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
+        """Thread t's own slots (its program counter, registers, its elements of per-thread
+        arrays, the handle slots its call sites create) and the values that name it, per value
+        class."""
+        v, lay = self.v, self.v.layout
+        per_thread, blocks, handles = v.owned_by_thread, v.owned_by_thread_block, v.owned_by_handle
+        created: dict[str, list[int]] = {h.kind: [] for h in HANDLES}
+        for call in _calls(self.programs[t]):
+            if (kind := handle_kind(self.apis[id(call)].creates)) is not None:
+                created[kind].append(self.slots[id(call)])
+        slots = [self.pc_vars[t].var.base]
+        slots += [self.regs[t][name].var.base for name in sorted(self.regs[t])]
+        slots += [r.var.base for r in self.cond_regs_of.get(t, [])]
+        slots += [x.base + t for x in per_thread]
+        slots += [x.base + t * size + k for x, size in blocks for k in range(size)]
+        slots += [x.base + h - 1 for kind, xs in handles.items() for x in xs for h in created[kind]]
+        values = {"thread": (t + 1,),
+                  "tstate": tuple(1 + t * lay.tstates_per_thread + k for k in range(lay.tstates_per_thread)),
+                  **{kind: tuple(hs) for kind, hs in created.items()}}
+        return tuple(slots), values
+
     def _symmetry(self, system: System) -> Symmetry | None:
         """The interchangeable threads: those a spec's `count` made from one [[thread]] table
         (same program, same start). For each, the slots that are its own, role by role, and
         the values that name it, per value class (docs/performance.md)."""
-        v, lay = self.v, self.v.layout
+        v = self.v
         by_start: dict[tuple, list[int]] = {}
         for t, th in enumerate(self.sc.threads):
             by_start.setdefault((th.line, th.program, th.tstate, th.attached, th.python), []).append(t)
@@ -668,29 +690,11 @@ class ProgramCompiler:
         if not candidates:
             return None
         classes = v.value_classes()
-        per_thread, blocks, handles = v.owned_by_thread, v.owned_by_thread_block, v.owned_by_handle
         if self.undeclared(system):
             return None   # a variable nobody declared an owner for: no symmetry claimed
-
-        def own(t: int) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
-            created: dict[str, list[int]] = {h.kind: [] for h in HANDLES}
-            for call in _calls(self.programs[t]):
-                if (kind := handle_kind(self.apis[id(call)].creates)) is not None:
-                    created[kind].append(self.slots[id(call)])
-            slots = [self.pc_vars[t].var.base]
-            slots += [self.regs[t][name].var.base for name in sorted(self.regs[t])]
-            slots += [r.var.base for r in self.cond_regs_of.get(t, [])]
-            slots += [x.base + t for x in per_thread]
-            slots += [x.base + t * size + k for x, size in blocks for k in range(size)]
-            slots += [x.base + h - 1 for kind, xs in handles.items() for x in xs for h in created[kind]]
-            values = {"thread": (t + 1,),
-                      "tstate": tuple(1 + t * lay.tstates_per_thread + k for k in range(lay.tstates_per_thread)),
-                      **{kind: tuple(hs) for kind, hs in created.items()}}
-            return tuple(slots), values
-
         groups = []
         for ts in candidates:
-            owned = [own(t) for t in ts]
+            owned = [self._own(t) for t in ts]
             names = sorted(owned[0][1])
             groups.append(ThreadGroup(tuple(ts), tuple(o[0] for o in owned),
                                       tuple((c, tuple(o[1][c] for o in owned)) for c in names)))

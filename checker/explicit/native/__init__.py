@@ -24,7 +24,7 @@ from ...options import Limits
 from ..exploration import Exploration, ExplorationStats, finish
 from ..progress import Reporter, checkpoint, stopping
 from .build import Build, BuildError, compiler
-from .cgen import KIND_ACTION, c_model, property_kind, too_wide
+from .cgen import KIND_ACTION, STORES, c_model, property_kind, too_wide
 from ..por import Ample
 from ..symmetry import Canonicalizer
 
@@ -33,12 +33,22 @@ _ERR_BOUND, _ERR_INDEX = 1, 2
 EVERY = 1024   # states expanded between checkpoints, as in the Python loop
 
 
+STORE_VARIABLE = "INTERPCHECK_C_STORE"   # the C store (cgen.STORES); unset: "tree"
+
+
+def store() -> str:
+    """The C store: "tree" (the default: 16 bytes a state) or "bits" (the state's bits)."""
+    return os.environ.get(STORE_VARIABLE) or "tree"
+
+
 def unavailable(compiled: Compiled) -> str | None:
     """Why the C search cannot run this compiled model here, or None."""
     if compiled.packing is None:
         return "a variable's values do not fit in a byte"
     if compiler() is None:
         return "no C compiler found (set CC, or install cc, gcc or clang)"
+    if store() not in STORES:
+        return f"{STORE_VARIABLE}={store()!r} names no C store (set it to one of: {', '.join(STORES)})"
     return None
 
 
@@ -47,15 +57,12 @@ def unavailable_for(system: System, compiled: Compiled) -> str | None:
     return unavailable(compiled) or too_wide(system)
 
 
-STORE_VARIABLE = "INTERPCHECK_C_STORE"   # "collapse": the C store interns chunks (smaller, slower)
-
-
 def build_for(system: System, compiled: Compiled, symmetry: Canonicalizer | None = None,
               por: Ample | None = None) -> Build:
     """The library's build for this model (not started); with `symmetry`, its search stores
     representatives as the Canonicalizer computes them; with `por`, it expands ample sets as
     that Ample picks them."""
-    return Build(*c_model(system, compiled.packing, collapse=os.environ.get(STORE_VARIABLE) == "collapse",
+    return Build(*c_model(system, compiled.packing, store=store(),
                           symmetry=symmetry, por=por))
 
 

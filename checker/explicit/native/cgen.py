@@ -6,7 +6,8 @@ the reference evaluator's order, with `&&`/`||`/`?:`
 short-circuiting as `evaluate` does. The Python search's packed layout (`compile_system(...,
 packed=True)`) has one byte per slot, each value stored plus its domain's offset; the C
 store packs those bytes into bits (`Layout`): slot i takes the bits its domain needs (0-8),
-from bit `at[i]` on, in slot order, so the records are 2-4 times smaller. The generated
+from bit `at[i]` on (in slot order; for the tree store, the slots no thread owns first,
+then each thread's, so its chunks recur), so the records are 2-4 times smaller. The generated
 code reads and writes slots in place, in the bits (`get`/`put` with constant positions,
 `getv`/`putv` through the layout's tables for a computed index); runtime.c turns records
 back into the byte layout (`unpack`) for Python.
@@ -42,26 +43,45 @@ def property_kind(prop) -> int:
     return 0
 
 
-CHUNK_BITS = 64   # the collapse store interns each chunk of slots (at most this many bits, from a byte) apart
+CHUNK_BITS = 64   # the tree store's leaves: chunks of slots of at most this many bits, from a byte
+TOP_PARTS = 4   # the tree store's record: at most this many node ids (16 bytes), each over a part of the blocks
+STORES = ("bits", "tree")   # the C store's record: the state's bits, or its tree's top (store_tables)
 
 
 class Layout:
     """Where each slot's bits sit in a state's bits: slot i is `mask[i]` (2^bits - 1) at bit
-    `at[i]`. `chunked` (the collapse store): chunk c is bytes `chunks[c]` to `chunks[c + 1]`,
-    at most CHUNK_BITS of slots from a byte boundary; otherwise one chunk, all the bytes."""
+    `at[i]`. `chunked` (the tree store): chunk c is bytes `chunks[c]` to
+    `chunks[c + 1]`, at most CHUNK_BITS of slots from a byte boundary, and each thread has
+    chunks of its own (`blocks`), after the shared slots', so a chunk's values repeat across
+    states (a thread's local state recurs with every state of the others); otherwise one
+    chunk, all the bytes, slots in IR order."""
 
     def __init__(self, system: System, packing: Packing, chunked: bool = False):
         bits = [0] * system.width
         for v in system.variables:
             for k in range(v.length):
                 bits[v.base + k] = (v.domain.hi + packing.offset[v.base + k]).bit_length()
-        self.at, self.chunks, total, start = [], [0], 0, 0
-        for b in bits:
-            if chunked and total + b - start > CHUNK_BITS:   # a new chunk, from the next byte
-                start = total = (total + 7) // 8 * 8
+        blocks = [list(range(system.width))]
+        if chunked:   # the slots no thread owns, then each thread's (SystemFacts.thread_slots)
+            blocks, owned = [], set()
+            for slots in system.facts.thread_slots:
+                blocks.append([i for i in dict.fromkeys(slots) if 0 <= i < system.width and i not in owned])
+                owned.update(blocks[-1])
+            blocks = [b for b in [[i for i in range(system.width) if i not in owned]] + blocks if b] or [[]]
+        self.at, self.chunks, total = [0] * system.width, [0], 0
+        self.blocks: list[list[int]] = []   # per block, its chunks
+        for block in blocks:
+            start = total = (total + 7) // 8 * 8   # each block from a byte (a chunk of its own)
+            if chunked and total // 8 != self.chunks[-1]:
                 self.chunks.append(total // 8)
-            self.at.append(total)
-            total += b
+            self.blocks.append([len(self.chunks) - 1])
+            for i in block:
+                if chunked and total + bits[i] - start > CHUNK_BITS:   # a new chunk, from the next byte
+                    start = total = (total + 7) // 8 * 8
+                    self.chunks.append(total // 8)
+                    self.blocks[-1].append(len(self.chunks) - 1)
+                self.at[i] = total
+                total += bits[i]
         self.mask = [(1 << b) - 1 for b in bits]
         self.bytes = max((total + 7) // 8, 1)
         self.chunks.append(self.bytes)
@@ -173,19 +193,59 @@ def _magnitude(e: Expr) -> int:
     return max(parts + [1])
 
 
-def c_model(system: System, packing: Packing, collapse: bool = False,
+def tree_shape(layout: Layout) -> tuple[list[tuple[int, int]], list[int]]:
+    """The tree store's tree over a layout's chunks (LTSmin's tree compression): node n
+    interns the pair of its kids' words, kids[n] (below N_CHUNKS a chunk's value, then
+    N_CHUNKS + m node m's id, N_CHUNKS + len(kids) for NONE, a 0), kids before parents; the
+    record is the ids of the `top` nodes. Each block (a thread's chunks, the shared slots')
+    is one node, so one thread's step changes one path to the top; above them, the blocks
+    are halved at every node, up to TOP_PARTS parts, which vary about as much each."""
+    n_chunks, kids = len(layout.chunks) - 1, []
+
+    def pair(a: int, b: int) -> int:
+        kids.append((a, b))
+        return n_chunks + len(kids) - 1
+
+    def node(ids: list[int]) -> int:
+        return ids[0] if len(ids) == 1 else pair(node(ids[:len(ids) // 2]), node(ids[len(ids) // 2:]))
+    blocks = [node(b) if len(b) > 1 else pair(b[0], -1) for b in layout.blocks]
+    parts = min(TOP_PARTS, len(blocks))
+    top = [node(blocks[len(blocks) * i // parts:len(blocks) * (i + 1) // parts]) for i in range(parts)]
+    height = [0] * n_chunks   # nodes renumbered level by level, the lowest first
+    for a, b in kids:
+        height.append(1 + max(height[a], height[b] if b >= 0 else 0))
+    order = sorted(range(len(kids)), key=lambda n: height[n_chunks + n])
+    new = {-1: n_chunks + len(kids)} | {c: c for c in range(n_chunks)}
+    new |= {n_chunks + n: n_chunks + i for i, n in enumerate(order)}
+    return [(new[kids[n][0]], new[kids[n][1]]) for n in order], [new[t] for t in top]
+
+
+def store_tables(store: str, layout: Layout) -> list[str]:
+    """How a C record names a state (runtime.c): "bits", the state's bits; "tree", the top
+    of its tree (tree_shape), 4 bytes a part."""
+    if store == "bits":
+        return ["#define TREE 0", "#define N_NODES 0", "#define N_TOP 1",
+                "static const uint16_t NODE_KID[1][2] = {{0, 0}};", "static const uint16_t TOP[1] = {0};"]
+    kids, top = tree_shape(layout)
+    rows = ", ".join(f"{{{a}, {b}}}" for a, b in kids)
+    return ["#define TREE 1", f"#define N_NODES {len(kids)}", f"#define N_TOP {len(top)}",
+            f"static const uint16_t NODE_KID[{len(kids)}][2] = {{{rows}}};",
+            f"static const uint16_t TOP[] = {{{', '.join(map(str, top))}}};"]
+
+
+def c_model(system: System, packing: Packing, store: str = "bits",
             symmetry: Canonicalizer | None = None, por: Ample | None = None) -> tuple[str, str]:
     """The model's sizes (compiled before the runtime, runtime.c) and its functions (after);
     `packing` is the Python search's byte layout (what ic_root takes and ic_state gives);
-    `collapse`: the C store interns chunks and stores their ids; `symmetry`: successors are
+    `store`: what a C record holds (STORES, store_tables); `symmetry`: successors are
     stored as their representatives, computed as `symmetry.canon` does; `por`: states are
     expanded with the ample sets `por` picks, computed from its tables (runtime.c)."""
     own = Packing.of(system)    # the C records: slots in IR order, domains lifted to start at 0
-    ex = _Expressions(system, own, chunked=collapse)
+    ex = _Expressions(system, own, chunked=store != "bits")
     most_checks = max([len(a.checks) for a in system.actions] + [1])
     sizes = [f"#define WIDTH {system.width}", f"#define N_ACTIONS {max(len(system.actions), 1)}",
              f"#define N_PROPS {max(len(system.properties), 1)}", f"#define MAX_CHECKS {most_checks}",
-             f"#define COLLAPSE {int(collapse)}", "#include <stdint.h>"] + ex.layout.tables()
+             "#include <stdint.h>"] + ex.layout.tables() + store_tables(store, ex.layout)
     sizes += _python_layout(packing, own) + symmetry_tables(symmetry) + por_tables(system, por, packing, own, ex)
     return "\n".join(sizes) + "\n", "\n".join(_successors(system, ex) + _properties(system, ex)) + "\n"
 

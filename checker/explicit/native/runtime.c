@@ -14,9 +14,14 @@
  * open-addressing table of 32-bit entries: a state id in the low bits, the table's size
  * being a power of two larger than every id, and as many hash bits as are left above it,
  * so most probes skip the record comparison.
- * With COLLAPSE (INTERPCHECK_C_STORE=collapse), a record is not the state's bits but the
- * ids of its N_CHUNKS chunks (CHUNK_AT: at most 8 bytes each), every chunk value being
- * stored once in its chunk's table: RWIDTH = 4 * N_CHUNKS bytes a state.
+ * With TREE (the default; INTERPCHECK_C_STORE=bits for the bits as records), a record is
+ * N_TOP node ids of a tree over the state (LTSmin's tree compression): the bits are cut into
+ * N_CHUNKS chunks (CHUNK_AT: at most 8 bytes each; each thread's slots in chunks of their
+ * own), and each of the N_NODES nodes is interned in its own table as the pair of its kids'
+ * words (a chunk's value, a node's id), so a thread's local state or a pair of them is
+ * stored once however many states contain it: 16 bytes a state, plus the tables' share.
+ * A successor keeps the ids of the nodes whose kids did not change (record_of); the shape
+ * is cgen.tree_shape's.
  * With SYMMETRY, each successor is stored as its orbit's representative (canon(), the
  * algorithm of symmetry.py's Canonicalizer on the Python layout, with its tables): action
  * checks see the successor itself, invariants and witnesses its representative.
@@ -171,17 +176,28 @@ typedef uint32_t via_t;
 #define NO_PARENT 0xFFFFFFFFu
 #define MAX_IDS 0xFFFFFFF0u   /* state ids are 32-bit: past this many states, "out of memory" */
 
-/* The values one chunk (CHUNK_AT[c] to CHUNK_AT[c + 1], at most 8 bytes) takes, each once:
- * `values[id]`, found through an open-addressing index of (value, id + 1) entries. */
-typedef struct { uint64_t value; uint32_t id; } Entry;
-typedef struct { uint64_t *values; Entry *index; size_t n, cap, mask; } Chunks;
+/* The tree store: the keys one node takes, each once: `keys[id]`, a pair of words (each a
+ * chunk's value, a node's id or 0), found through an open-addressing index of (key, id + 1)
+ * entries. */
+typedef struct { uint64_t a, b; } Key;
+typedef struct { Key key; uint64_t id; } Slot;
+typedef struct { Key *keys; Slot *index; size_t n, cap, mask; } Nodes;
+
+#if TREE
+#define RWIDTH (N_TOP * 4)   /* a stored state: the ids of the top of its tree */
+#else
+#define RWIDTH PWIDTH        /* a stored state: its bits */
+#endif
+#define N_WORDS (N_CHUNKS + N_NODES + 1)   /* a state's words: its chunks', its nodes', a 0 (NONE) */
 
 typedef struct {
-    uint8_t *states; uint32_t *parent; via_t *via;   /* states: RWIDTH-byte records of chunk ids */
-    Chunks chunks[N_CHUNKS];
+    uint8_t *states; uint32_t *parent; via_t *via;   /* states: RWIDTH-byte records */
     uint8_t current[PWIDTH + 8];                    /* the state expanded, its bits (and room) */
-    uint64_t current_value[N_CHUNKS];
-    uint32_t current_id[N_CHUNKS], ids[N_ACTIONS][N_CHUNKS];
+#if TREE
+    Nodes nodes[N_NODES];
+    uint64_t current_word[N_WORDS];                 /* the state expanded: its words */
+    uint32_t top[N_ACTIONS][N_TOP];                 /* each successor's record */
+#endif
     size_t n, cap, head;
     uint32_t *levels; size_t n_levels, levels_cap;   /* the first id of each depth */
     int head_depth;                                 /* the depth of state `head` */
@@ -215,11 +231,9 @@ typedef struct {
 #else
 #define BITS(S, j) ((S)->scratch[j])
 #endif
-#if COLLAPSE
-#define RWIDTH (N_CHUNKS * 4)   /* a stored state: one 32-bit chunk id per chunk */
-#define RECORD(S, j) ((const uint8_t *)(S)->ids[j])
+#if TREE
+#define RECORD(S, j) ((const uint8_t *)(S)->top[j])
 #else
-#define RWIDTH PWIDTH           /* a stored state: its bits */
 #define RECORD(S, j) ((const uint8_t *)BITS(S, j))
 #endif
 
@@ -248,61 +262,81 @@ static inline uint64_t chunk_value(const uint8_t *p, int c) {
  * last one's goes to the room past PWIDTH. */
 static inline void set_chunk(uint8_t *p, int c, uint64_t v) { memcpy(p + CHUNK_AT[c], &v, 8); }
 
-static inline uint64_t mix(uint64_t x) {
-    x = (x ^ (x >> 31)) * 0x7fb5d329728ea185ull;
-    x = (x ^ (x >> 27)) * 0x81dadef4bc2dd44dull;
-    return x ^ (x >> 33);
+static inline uint64_t mix(uint64_t x) {   /* Fibonacci hashing: the high bits mix every bit */
+    x *= 0x9E3779B97F4A7C15ull;
+    return x ^ (x >> 29);
 }
 
-static int grow_chunk_index(Chunks *T) {
+#if TREE
+static inline uint64_t key_hash(Key k) { return mix(k.a ^ mix(k.b)); }
+
+static int grow_node_index(Nodes *T) {
     size_t size = T->mask ? (T->mask + 1) * 2 : 64, mask = size - 1;
-    Entry *ix = calloc(size, sizeof(Entry));
+    Slot *ix = calloc(size, sizeof(Slot));
     if (!ix) return 0;
     for (size_t id = 0; id < T->n; id++) {
-        size_t at = (size_t)mix(T->values[id]) & mask;
+        size_t at = (size_t)key_hash(T->keys[id]) & mask;
         while (ix[at].id) at = (at + 1) & mask;
-        ix[at].value = T->values[id]; ix[at].id = (uint32_t)(id + 1);
+        ix[at].key = T->keys[id]; ix[at].id = id + 1;
     }
     free(T->index);
     T->index = ix; T->mask = mask;
     return 1;
 }
 
-/* The id of value `v` of a chunk, added when new; -1 without memory. */
-static int64_t intern(Chunks *T, uint64_t v) {
-    size_t at = (size_t)mix(v) & T->mask;
-    for (Entry *e; (e = &T->index[at])->id; at = (at + 1) & T->mask)
-        if (e->value == v) return e->id - 1;
+/* The id of key (a, b) of a node, added when new; -1 without memory. Not inlined: record_of's
+ * loops unroll (constant offsets and kids) into straight code that calls it when a node changed. */
+static NOINLINE int64_t intern(Nodes *T, uint64_t a, uint64_t b) {
+    Key k = {a, b};
+    size_t at = (size_t)key_hash(k) & T->mask;
+    for (Slot *e; (e = &T->index[at])->id; at = (at + 1) & T->mask)
+        if (e->key.a == a && e->key.b == b) return (int64_t)e->id - 1;
     if (T->n == T->cap) {
         if (T->cap >= MAX_IDS / 2) return -1;
         size_t cap = T->cap ? T->cap * 2 : 64;
-        uint64_t *vs = realloc(T->values, cap * sizeof(uint64_t));
-        if (!vs) return -1;
-        T->values = vs; T->cap = cap;
+        Key *ks = realloc(T->keys, cap * sizeof(Key));
+        if (!ks) return -1;
+        T->keys = ks; T->cap = cap;
     }
     size_t id = T->n++;
-    T->values[id] = v;
-    T->index[at].value = v; T->index[at].id = (uint32_t)(id + 1);
-    if (T->n * 4 > (T->mask + 1) * 3 && !grow_chunk_index(T)) return -1;
+    T->keys[id] = k;
+    T->index[at].key = k; T->index[at].id = id + 1;
+    if (T->n * 4 > (T->mask + 1) * 3 && !grow_node_index(T)) return -1;
     return (int64_t)id;
 }
 
-/* A state's bits from its record. */
-static void expand_record(Search *S, const uint8_t *record, uint8_t *p) {
-    uint32_t ids[N_CHUNKS];
-    memcpy(ids, record, RWIDTH);
-    for (int c = 0; c < N_CHUNKS; c++) set_chunk(p, c, S->chunks[c].values[ids[c]]);
+/* A state's bits `p` from its record, top down, with its words `w`. */
+static void load_record(const Search *S, const uint8_t *record, uint8_t *p, uint64_t *w) {
+    uint32_t top[N_TOP];
+    memcpy(top, record, RWIDTH);
+    for (int i = 0; i < N_TOP; i++) w[TOP[i]] = top[i];
+    for (int n = N_NODES - 1; n >= 0; n--) {   /* a node's kids come before it */
+        Key k = S->nodes[n].keys[w[N_CHUNKS + n]];
+        w[NODE_KID[n][0]] = k.a; w[NODE_KID[n][1]] = k.b;
+    }
+    w[N_WORDS - 1] = 0;
+    for (int c = 0; c < N_CHUNKS; c++) set_chunk(p, c, w[c]);
 }
 
-/* A state's record from its bits: 0, or -1 without memory. */
-static int record_of(Search *S, const uint8_t *p, uint32_t *ids) {
-    for (int c = 0; c < N_CHUNKS; c++) {
-        int64_t id = intern(&S->chunks[c], chunk_value(p, c));
-        if (id < 0) return -1;
-        ids[c] = (uint32_t)id;
+/* The record `top` of bits `p`, its nodes interned bottom up; a node whose kids' words are
+ * those of a `base` state's (its words; NULL: none) keeps its id. 0, or -1 without memory. */
+static int record_of(Search *S, const uint8_t *p, const uint64_t *base, uint32_t *top) {
+    uint64_t w[N_WORDS];
+#pragma GCC unroll 128
+    for (int c = 0; c < N_CHUNKS; c++) w[c] = chunk_value(p, c);
+    w[N_WORDS - 1] = 0;
+#pragma GCC unroll 128
+    for (int n = 0; n < N_NODES; n++) {
+        int a = NODE_KID[n][0], b = NODE_KID[n][1];
+        if (base && w[a] == base[a] && w[b] == base[b]) { w[N_CHUNKS + n] = base[N_CHUNKS + n]; continue; }
+        int64_t k = intern(&S->nodes[n], w[a], w[b]);
+        if (k < 0) return -1;
+        w[N_CHUNKS + n] = (uint64_t)k;
     }
+    for (int i = 0; i < N_TOP; i++) top[i] = (uint32_t)w[TOP[i]];
     return 0;
 }
+#endif
 
 static int grow_states(Search *S, size_t need) {
     if (need <= S->cap) return 1;
@@ -346,23 +380,22 @@ static int grow_table(Search *S) {
     return 1;
 }
 
-/* Stores `s` unless seen: 1 when stored (as id S->n - 1), 0 when seen, -1 without memory.
- * Depths never decrease along the ids (breadth-first): a new depth starts a level. */
 /* The table slot of record `s` (hash `h`): its entry when stored, else the empty slot where
  * it goes. */
 static inline size_t slot_of(const Search *S, const uint8_t *s, uint64_t h) {
-    uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
     size_t at = (size_t)h & S->mask;
+    uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
     for (uint32_t e; (e = S->table[at]); at = (at + 1) & S->mask)
         if ((e & ~low) == tag && !memcmp(S->states + (size_t)((e & low) - 1) * RWIDTH, s, RWIDTH)) break;
     return at;
 }
 
+/* Stores `s` unless seen: 1 when stored (as id S->n - 1), 0 when seen, -1 without memory.
+ * Depths never decrease along the ids (breadth-first): a new depth starts a level. */
 static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32_t via, int depth, uint32_t *id_out) {
-    uint32_t tag = tag_of(h, S->mask), low = (uint32_t)S->mask;
     size_t at = slot_of(S, s, h);
     if (S->table[at]) {
-        *id_out = (S->table[at] & low) - 1;
+        *id_out = (S->table[at] & (uint32_t)S->mask) - 1;
         return 0;
     }
     if (!grow_states(S, S->n + 1)) return -1;
@@ -379,7 +412,7 @@ static int visit(Search *S, const uint8_t *s, uint64_t h, uint32_t parent, int32
     *id_out = (uint32_t)id;
     memcpy(S->states + id * RWIDTH, s, RWIDTH);
     S->parent[id] = parent; S->via[id] = (via_t)(via + 1);
-    S->table[at] = tag | (uint32_t)(id + 1);
+    S->table[at] = tag_of(h, S->mask) | (uint32_t)(id + 1);
     if (S->n * 4 > (S->mask + 1) * 3 && !grow_table(S)) return -1;
     return 1;
 }
@@ -399,7 +432,9 @@ static int met(Search *S, int64_t id, const uint8_t *s) {
 
 void ic_free(Search *S) {
     if (!S) return;
-    for (int c = 0; c < N_CHUNKS; c++) { free(S->chunks[c].values); free(S->chunks[c].index); }
+#if TREE
+    for (int n = 0; n < N_NODES; n++) { free(S->nodes[n].keys); free(S->nodes[n].index); }
+#endif
     free(S->table); free(S->parent); free(S->via); free(S->states); free(S->levels);
     free(S->edge_at); free(S->edge_dst); free(S->edge_act); free(S);
 }
@@ -414,7 +449,9 @@ Search *ic_new(const int8_t *kind, const int8_t *goal, const int8_t *checked, in
     S->mask = 1023;
     S->table = calloc(S->mask + 1, sizeof(uint32_t));
     int ok = S->table && grow_states(S, 1024);
-    for (int c = 0; c < N_CHUNKS && ok && COLLAPSE; c++) ok = grow_chunk_index(&S->chunks[c]);
+#if TREE
+    for (int n = 0; n < N_NODES && ok; n++) ok = grow_node_index(&S->nodes[n]);
+#endif
     if (!ok) {
         ic_free(S);
         return NULL;
@@ -440,10 +477,10 @@ int ic_root(Search *S, const uint8_t *bytes) {
 #if SYMMETRY
     canon(s, s);
 #endif
-#if COLLAPSE
-    uint32_t ids[N_CHUNKS];
-    if (record_of(S, s, ids) < 0) return -1;
-    const uint8_t *record = (const uint8_t *)ids;
+#if TREE
+    uint32_t top[N_TOP];
+    if (record_of(S, s, NULL, top) < 0) return -1;
+    const uint8_t *record = (const uint8_t *)top;
 #else
     const uint8_t *record = s;
 #endif
@@ -494,8 +531,8 @@ static void move_successor(Search *S, int from, int to) {
 #if SYMMETRY
     memcpy(S->canonical[to], S->canonical[from], PWIDTH);
 #endif
-#if COLLAPSE
-    memcpy(S->ids[to], S->ids[from], sizeof S->ids[0]);
+#if TREE
+    memcpy(S->top[to], S->top[from], sizeof S->top[0]);
 #endif
     S->hashes[to] = S->hashes[from]; S->ks[to] = S->ks[from];
 }
@@ -524,17 +561,12 @@ static int ample(Search *S, const uint8_t *state, int c) {
 
 static int expand(Search *S, size_t sid) {
     const uint8_t *state = S->current;   /* a copy: storing successors may move the records */
-#if COLLAPSE
-    memcpy(S->current_id, S->states + sid * RWIDTH, RWIDTH);
-    for (int ch = 0; ch < N_CHUNKS; ch++) {
-        uint64_t v = S->chunks[ch].values[S->current_id[ch]];
-        S->current_value[ch] = v;
-        set_chunk(S->current, ch, v);
-    }
-    if (sid + 1 < S->n) {   /* the next state's chunks, for its turn */
-        uint32_t next[N_CHUNKS];
+#if TREE
+    load_record(S, S->states + sid * RWIDTH, S->current, S->current_word);
+    if (sid + 1 < S->n) {   /* the next state's top, for its turn */
+        uint32_t next[N_TOP];
         memcpy(next, S->states + (sid + 1) * RWIDTH, RWIDTH);
-        for (int ch = 0; ch < N_CHUNKS; ch++) __builtin_prefetch(&S->chunks[ch].values[next[ch]]);
+        for (int i = 0; i < N_TOP; i++) __builtin_prefetch(&S->nodes[TOP[i] - N_CHUNKS].keys[next[i]]);
     }
 #else
     memcpy(S->current, S->states + sid * RWIDTH, PWIDTH);
@@ -551,13 +583,8 @@ static int expand(Search *S, size_t sid) {
 #if SYMMETRY
         canon(S->scratch[j], S->canonical[j]);
 #endif
-#if COLLAPSE
-        for (int ch = 0; ch < N_CHUNKS; ch++) {   /* unchanged chunks keep their ids */
-            uint64_t v = chunk_value(BITS(S, j), ch);
-            int64_t id = v == S->current_value[ch] ? (int64_t)S->current_id[ch] : intern(&S->chunks[ch], v);
-            if (id < 0) return ST_NO_MEMORY;
-            S->ids[j][ch] = (uint32_t)id;
-        }
+#if TREE   /* unchanged chunks and nodes keep their ids */
+        if (record_of(S, BITS(S, j), S->current_word, S->top[j]) < 0) return ST_NO_MEMORY;
 #endif
         S->hashes[j] = hash_state(RECORD(S, j));
         __builtin_prefetch(&S->table[S->hashes[j] & S->mask]);
@@ -639,12 +666,23 @@ void ic_fill(Search *S, int64_t *parent, int32_t *via, int32_t *depth) {
     S->parent = NULL; S->via = NULL;
 }
 
+/* State i's bits (its record's, or expanded from its chunk ids into `room`). */
+static const uint8_t *bits_of(Search *S, size_t i, uint8_t *room) {
+#if TREE
+    uint64_t w[N_WORDS];
+    load_record(S, S->states + i * RWIDTH, room, w);
+    return room;
+#else
+    (void)room;
+    return S->states + i * RWIDTH;
+#endif
+}
+
 /* State i in Python's byte layout. */
 void ic_state(Search *S, long long i, uint8_t *out) {
-#if COLLAPSE
+#if TREE
     uint8_t p[PWIDTH + 8];
-    expand_record(S, S->states + (size_t)i * RWIDTH, p);
-    unpack(p, out);
+    unpack(bits_of(S, (size_t)i, p), out);
 #else
     unpack(S->states + (size_t)i * RWIDTH, out);
 #endif
@@ -660,8 +698,10 @@ int ic_error(Search *S, int *action, int *var, long long *value) {
 }
 long long ic_bytes(Search *S) {   /* memory of the stored states, their arrays and the table */
     long long chunks = 0;
-    for (int c = 0; c < N_CHUNKS && COLLAPSE; c++)
-        chunks += S->chunks[c].n * sizeof(uint64_t) + (S->chunks[c].mask + 1) * sizeof(Entry);
+#if TREE
+    for (int n = 0; n < N_NODES; n++)
+        chunks += S->nodes[n].n * sizeof(Key) + (S->nodes[n].mask + 1) * sizeof(Slot);
+#endif
     return (long long)(S->n * (RWIDTH + sizeof(uint32_t) + sizeof(via_t)) + S->n_levels * sizeof(uint32_t) +
                        (S->mask + 1) * sizeof(uint32_t)) + chunks;
 }
@@ -679,17 +719,6 @@ void ic_edges(Search *S, uint64_t *at, via_t *act, uint32_t *dst) {
     memcpy(dst, S->edge_dst, S->n_edges * sizeof(uint32_t));
 }
 int ic_action_bytes(void) { return (int)sizeof(via_t); }
-
-/* State i's bits (its record's, or expanded from its chunk ids into `room`). */
-static const uint8_t *bits_of(Search *S, size_t i, uint8_t *room) {
-#if COLLAPSE
-    expand_record(S, S->states + i * RWIDTH, room);
-    return room;
-#else
-    (void)room;
-    return S->states + i * RWIDTH;
-#endif
-}
 
 typedef struct { uint64_t *at; uint32_t *src; } Preds;   /* the reversed edges, by target */
 

@@ -21,7 +21,7 @@ from interpcheck.checker.explicit.native import build as build_module
 from interpcheck.checker.explicit.native.build import compiler
 from interpcheck.checker.result import Verdict
 from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Domain, Invariant, LeadsTo, NoDeadlock,
-                                  NoHang, Sometimes, assign, ite)
+                                  NoHang, Sometimes, System, assign, ite)
 from interpcheck.checker.explicit.native.cgen import TOP_PARTS, Layout, tree_shape
 from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
@@ -246,7 +246,23 @@ def test_a_large_search_stores_small_records_in_c(store, most, monkeypatch):
         (ex.stats.bytes_per_state, system.width)
 
 
-STORED = {"bits": bit_widths, "mutex": lambda: mutex(3, broken=True), "philosophers": lambda: philosophers(3),
+def wide_counters(n: int = 24) -> System:
+    """Two threads each counting through n 3-bit slots of their own, one slot at a time: 18
+    bytes of state and no declared thread owners (a System built by hand), so the tree's top
+    parts cut across the chunks."""
+    b = Builder("wide", ["A", "B"])
+    cells = b.array("cells", 2 * n, Domain(0, 7))
+    at = b.array("at", 2, Domain(0, n))
+    for t in range(2):
+        i = at[t]
+        b.action(Action(f"count{t}", t, (i < n) & (cells[t * n + i] < 7), (assign(cells[t * n + i], cells[t * n + i] + 1),),
+                        f"count{t}()"))
+        b.action(Action(f"next{t}", t, (i < n) & cells[t * n + i].eq(7), (assign(at[t], i + 1),), f"next{t}()"))
+    b.prop(Invariant("not_both_done", at[0].ne(n) | at[1].ne(n)))
+    return b.build([at[0].eq(n), at[1].eq(n)])
+
+
+STORED = {"bits": bit_widths, "wide": wide_counters, "mutex": lambda: mutex(3, broken=True), "philosophers": lambda: philosophers(3),
           "bound": lambda: counter(limit=7, bound=5),
           **{name: (lambda name=name: load_spec(ROOT / "benchmarks" / f"{name}.toml").system("final"))
              for name in ("guard_threads", "two_interpreters")}}
@@ -262,6 +278,15 @@ def test_each_c_store_explores_as_the_python_search(name, store, monkeypatch):
     for stop_early in (True, False):
         same_search(system, stop_early=stop_early)
     same_search(system, limits=Limits(max_states=40))
+
+
+def test_without_thread_owners_the_tree_top_cuts_across_the_chunks():
+    system = wide_counters()
+    layout = Layout(system, compile_system(system, packed=True).packing, chunked=True)
+    kids, top = tree_shape(layout)
+    assert layout.blocks == [[0, 1, 2]] and len(top) == 3 and all(kids[t - 3][1] == 3 + len(kids) for t in top)
+    ex = explore(system, compile_system(system, packed=True), {0}, backend="c")
+    assert 0 in ex.found and ex.stats.states > 20_000
 
 
 def test_the_tree_store_chunks_each_thread_apart_and_covers_every_chunk_once():

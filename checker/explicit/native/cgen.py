@@ -208,9 +208,15 @@ def tree_shape(layout: Layout) -> tuple[list[tuple[int, int]], list[int]]:
 
     def node(ids: list[int]) -> int:
         return ids[0] if len(ids) == 1 else pair(node(ids[:len(ids) // 2]), node(ids[len(ids) // 2:]))
-    blocks = [node(b) if len(b) > 1 else pair(b[0], -1) for b in layout.blocks]
-    parts = min(TOP_PARTS, len(blocks))
-    top = [node(blocks[len(blocks) * i // parts:len(blocks) * (i + 1) // parts]) for i in range(parts)]
+
+    def as_node(ids: list[int]) -> int:   # a node's id, even over one chunk
+        return pair(ids[0], -1) if len(ids) == 1 and ids[0] < n_chunks else node(ids)
+    if len(layout.blocks) >= TOP_PARTS:
+        units = [as_node(b) for b in layout.blocks]
+    else:   # too few threads (or none declared): the top parts cut across the chunks
+        units = [c for b in layout.blocks for c in b]
+    parts = min(TOP_PARTS, len(units))
+    top = [as_node(units[len(units) * i // parts:len(units) * (i + 1) // parts]) for i in range(parts)]
     height = [0] * n_chunks   # nodes renumbered level by level, the lowest first
     for a, b in kids:
         height.append(1 + max(height[a], height[b] if b >= 0 else 0))
@@ -233,7 +239,7 @@ def store_tables(store: str, layout: Layout) -> list[str]:
             f"static const uint16_t TOP[] = {{{', '.join(map(str, top))}}};"]
 
 
-def c_model(system: System, packing: Packing, store: str = "bits",
+def c_model(system: System, packing: Packing, store: str = "tree",
             symmetry: Canonicalizer | None = None, por: Ample | None = None) -> tuple[str, str]:
     """The model's sizes (compiled before the runtime, runtime.c) and its functions (after);
     `packing` is the Python search's byte layout (what ic_root takes and ic_state gives);
@@ -241,6 +247,8 @@ def c_model(system: System, packing: Packing, store: str = "bits",
     stored as their representatives, computed as `symmetry.canon` does; `por`: states are
     expanded with the ample sets `por` picks, computed from its tables (runtime.c)."""
     own = Packing.of(system)    # the C records: slots in IR order, domains lifted to start at 0
+    if store == "tree" and Layout(system, own).bytes <= 4 * TOP_PARTS:
+        store = "bits"          # the bits are no longer than the tree's record: keep them
     ex = _Expressions(system, own, chunked=store != "bits")
     most_checks = max([len(a.checks) for a in system.actions] + [1])
     sizes = [f"#define WIDTH {system.width}", f"#define N_ACTIONS {max(len(system.actions), 1)}",

@@ -7,6 +7,7 @@ order with the same parents, actions and depths, and records the same findings a
 `--backend auto` hands a growing search over to C with the same result.
 """
 import bisect
+import random
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from interpcheck.checker.explicit.native import build as build_module
 from interpcheck.checker.explicit.native.build import compiler
 from interpcheck.checker.result import Verdict
 from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Domain, Invariant, LeadsTo, NoDeadlock,
-                                  NoHang, Sometimes, System, assign, ite)
+                                  NoHang, Sometimes, System, all_of, assign, ite)
 from interpcheck.checker.explicit.native.cgen import TOP_PARTS, Layout, tree_shape
 from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
@@ -278,6 +279,53 @@ def test_each_c_store_explores_as_the_python_search(name, store, monkeypatch):
     for stop_early in (True, False):
         same_search(system, stop_early=stop_early)
     same_search(system, limits=Limits(max_states=40))
+
+
+def random_wide_system(rng: random.Random, seed: int) -> System:
+    """4-5 threads, each a program counter over straight-line steps that write its own
+    cells, read and write shared cells and block on them, with its slots declared its own
+    (half the time) or not: 17-60 bytes of state, so the tree store's paths all run."""
+    n = rng.randint(4, 5)
+    b = Builder(f"wide-{seed}", [f"T{t}" for t in range(n)])
+    shared = b.array("shared", rng.randint(2, 12), Domain(0, 3))
+    cells = [b.array(f"cells{t}", rng.randint(10, 20), Domain(0, 7)) for t in range(n)]
+    lengths = [rng.randint(2, 4) for _ in range(n)]
+    pcs = [b.scalar(f"pc{t}", Domain(0, lengths[t])) for t in range(n)]
+    for t in range(n):
+        for at in range(lengths[t]):
+            for alt in range(rng.choice([1, 2])):
+                x, mine = rng.randrange(shared.length), rng.randrange(cells[t].length)
+                guard, updates = pcs[t].eq(at), [assign(pcs[t], at + 1)]
+                kind = rng.choice(["own", "copy", "write", "block"])
+                if kind == "own":
+                    updates.append(assign(cells[t][mine], rng.randint(0, 7)))
+                elif kind == "copy":
+                    updates.append(assign(cells[t][mine], shared[x] + rng.randint(0, 4)))
+                elif kind == "write":
+                    updates.append(assign(shared[x], rng.randint(0, 3)))
+                else:
+                    guard = guard & shared[x].ne(rng.randint(0, 3))
+                b.action(Action(f"{kind}{at}.{alt}", t, guard, tuple(updates), f"{kind}()"))
+    b.prop(Invariant("shared_small", shared[0] < 3))
+    b.prop(Sometimes("all_sevens", all_of(*[c[0].eq(7) for c in cells])))
+    b.prop(NoDeadlock())
+    if rng.random() < 0.5:
+        b.facts.thread_slots = tuple((pcs[t].var.base, *range(cells[t].base, cells[t].base + cells[t].length))
+                                     for t in range(n))
+    return b.build([pcs[t].eq(lengths[t]) for t in range(n)])
+
+
+@pytest.mark.parametrize("store", native.STORES)
+def test_each_c_store_explores_random_wide_programs_as_the_python_search(store, monkeypatch):
+    """20 random programs of 17-60 bytes a state: whole graphs, C against Python."""
+    monkeypatch.setenv(native.STORE_VARIABLE, store)
+    sizes = []
+    for seed in range(20):
+        system = random_wide_system(random.Random(seed), seed)
+        sizes.append(Layout(system, compile_system(system, packed=True).packing).bytes)
+        *_, states, _, _, _, _ = same_search(system, stop_early=False)
+        assert states > 1
+    assert min(sizes) > 16, sizes
 
 
 def test_without_thread_owners_the_tree_top_cuts_across_the_chunks():

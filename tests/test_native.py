@@ -21,8 +21,8 @@ from interpcheck.checker.explicit import native
 from interpcheck.checker.explicit.native import build as build_module
 from interpcheck.checker.explicit.native.build import compiler
 from interpcheck.checker.result import Verdict
-from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Domain, Invariant, LeadsTo, NoDeadlock,
-                                  NoHang, Sometimes, System, all_of, assign, ite)
+from interpcheck.model.ir import (Action, ActionProperty, Builder, Check, Const, Domain, Invariant, LeadsTo,
+                                  NoDeadlock, NoHang, Sometimes, System, all_of, assign, ite)
 from interpcheck.checker.explicit.native.cgen import TOP_PARTS, Layout, tree_shape
 from interpcheck.checker.explicit.semantics import compile_system
 from interpcheck.model.spec import load_spec
@@ -256,14 +256,15 @@ def wide_counters(n: int = 24) -> System:
     at = b.array("at", 2, Domain(0, n))
     for t in range(2):
         i = at[t]
-        b.action(Action(f"count{t}", t, (i < n) & (cells[t * n + i] < 7), (assign(cells[t * n + i], cells[t * n + i] + 1),),
-                        f"count{t}()"))
+        cell = cells[t * n + i]
+        b.action(Action(f"count{t}", t, (i < n) & (cell < 7), (assign(cell, cell + 1),), f"count{t}()"))
         b.action(Action(f"next{t}", t, (i < n) & cells[t * n + i].eq(7), (assign(at[t], i + 1),), f"next{t}()"))
     b.prop(Invariant("not_both_done", at[0].ne(n) | at[1].ne(n)))
     return b.build([at[0].eq(n), at[1].eq(n)])
 
 
-STORED = {"bits": bit_widths, "wide": wide_counters, "mutex": lambda: mutex(3, broken=True), "philosophers": lambda: philosophers(3),
+STORED = {"bits": bit_widths, "wide": wide_counters, "mutex": lambda: mutex(3, broken=True),
+          "philosophers": lambda: philosophers(3),
           "bound": lambda: counter(limit=7, bound=5),
           **{name: (lambda name=name: load_spec(ROOT / "benchmarks" / f"{name}.toml").system("final"))
              for name in ("guard_threads", "two_interpreters")}}
@@ -337,6 +338,22 @@ def test_without_thread_owners_the_tree_top_cuts_across_the_chunks():
     assert 0 in ex.found and ex.stats.states > 20_000
 
 
+def test_a_thread_owning_only_zero_bit_slots_gets_no_block():
+    """Its block would be empty and share the next block's chunk: it is dropped, and every
+    chunk stays under exactly one node."""
+    b = Builder("zeros", ["T", "U"])
+    x, z, y = b.scalar("x", Domain(0, 255)), b.scalar("z", Domain(0, 0)), b.array("y", 9, Domain(0, 255))
+    b.action(Action("inc", 0, x < 3, (assign(x, x + 1),), "inc()"))
+    b.facts.thread_slots = ((z.var.base,), tuple(range(y.base, y.base + y.length)))
+    system = b.build([x.eq(3), Const(1)])
+    layout = Layout(system, compile_system(system, packed=True).packing, chunked=True)
+    assert len(layout.blocks) == 2
+    kids, top = tree_shape(layout)
+    none = len(layout.chunks) - 1 + len(kids)
+    assert sorted([k for pair in kids for k in pair if k != none] + top) == list(range(none))
+    same_search(system, stop_early=False)
+
+
 def test_the_tree_store_chunks_each_thread_apart_and_covers_every_chunk_once():
     system = load_spec(ROOT / "benchmarks" / "guard_threads.toml").system("final")
     layout = Layout(system, compile_system(system, packed=True).packing, chunked=True)
@@ -347,7 +364,8 @@ def test_the_tree_store_chunks_each_thread_apart_and_covers_every_chunk_once():
     owned = system.facts.thread_slots
     assert len(owned) == len(system.threads) and len(layout.blocks) == 1 + len(owned)   # shared, then per thread
     for block, slots in zip(layout.blocks[1:], owned):   # a thread's slots fill its block's chunks
-        assert {bisect.bisect_right(layout.chunks, layout.at[i] // 8) - 1 for i in slots if layout.mask[i]} == set(block)
+        chunks = {bisect.bisect_right(layout.chunks, layout.at[i] // 8) - 1 for i in slots if layout.mask[i]}
+        assert chunks == set(block)
     group = system.symmetry.groups[0]
     assert [owned[t] for t in group.threads] == list(group.slots)   # the same owners symmetry uses
     kids, top = tree_shape(layout)

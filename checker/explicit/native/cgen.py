@@ -63,15 +63,16 @@ class Layout:
                 bits[v.base + k] = (v.domain.hi + packing.offset[v.base + k]).bit_length()
         blocks = [list(range(system.width))]
         if chunked:   # the slots no thread owns, then each thread's (SystemFacts.thread_slots)
-            blocks, owned = [], set()
+            blocks, owned = [], {i for i in range(system.width) if not bits[i]}   # 0 bits: stored nowhere
             for slots in system.facts.thread_slots:
                 blocks.append([i for i in dict.fromkeys(slots) if 0 <= i < system.width and i not in owned])
                 owned.update(blocks[-1])
-            blocks = [b for b in [[i for i in range(system.width) if i not in owned]] + blocks if b] or [[]]
+            shared = [i for i in range(system.width) if i not in owned]
+            blocks = [b for b in [shared] + blocks if b] or [[]]
         self.at, self.chunks, total = [0] * system.width, [0], 0
         self.blocks: list[list[int]] = []   # per block, its chunks
         for block in blocks:
-            start = total = (total + 7) // 8 * 8   # each block from a byte (a chunk of its own)
+            start = total = (total + 7) // 8 * 8   # each block from a byte, in chunks of its own
             if chunked and total // 8 != self.chunks[-1]:
                 self.chunks.append(total // 8)
             self.blocks.append([len(self.chunks) - 1])
@@ -231,12 +232,12 @@ def store_tables(store: str, layout: Layout) -> list[str]:
     of its tree (tree_shape), 4 bytes a part."""
     if store == "bits":
         return ["#define TREE 0", "#define N_NODES 0", "#define N_TOP 1",
-                "static const uint16_t NODE_KID[1][2] = {{0, 0}};", "static const uint16_t TOP[1] = {0};"]
+                "static const uint32_t NODE_KID[1][2] = {{0, 0}};", "static const uint32_t TOP[1] = {0};"]
     kids, top = tree_shape(layout)
     rows = ", ".join(f"{{{a}, {b}}}" for a, b in kids)
     return ["#define TREE 1", f"#define N_NODES {len(kids)}", f"#define N_TOP {len(top)}",
-            f"static const uint16_t NODE_KID[{len(kids)}][2] = {{{rows}}};",
-            f"static const uint16_t TOP[] = {{{', '.join(map(str, top))}}};"]
+            f"static const uint32_t NODE_KID[{len(kids)}][2] = {{{rows}}};",
+            f"static const uint32_t TOP[] = {{{', '.join(map(str, top))}}};"]
 
 
 def c_model(system: System, packing: Packing, store: str = "tree",

@@ -181,7 +181,7 @@ typedef uint32_t via_t;
  * entries. */
 typedef struct { uint64_t a, b; } Key;
 typedef struct { Key key; uint64_t id; } Slot;
-typedef struct { Key *keys; Slot *index; size_t n, cap, mask; } Nodes;
+typedef struct { Key *keys; Slot *index; size_t n, cap, mask; int shift; } Nodes;   /* shift: 64 - log2 size */
 
 #if TREE
 #define RWIDTH (N_TOP * 4)   /* a stored state: the ids of the top of its tree */
@@ -273,25 +273,25 @@ static inline uint64_t chunk_value(const uint8_t *p, int c) {
  * last one's goes to the room past PWIDTH. */
 static inline void set_chunk(uint8_t *p, int c, uint64_t v) { memcpy(p + CHUNK_AT[c], &v, 8); }
 
-static inline uint64_t mix(uint64_t x) {   /* Fibonacci hashing: the high bits mix every bit */
-    x *= 0x9E3779B97F4A7C15ull;
-    return x ^ (x >> 29);
-}
-
 #if TREE
-static inline uint64_t key_hash(Key k) { return mix(k.a ^ mix(k.b)); }
+/* A key's first slot in a table of 2^(64 - shift): Fibonacci hashing, the product's top
+ * bits, which every bit of the key moves (the low bits would ignore a key's high bits). */
+static inline size_t key_slot(Key k, int shift) {
+    return (size_t)((((k.a * 0x9E3779B97F4A7C15ull) ^ k.b) * 0xC2B2AE3D27D4EB4Full) >> shift);
+}
 
 static int grow_node_index(Nodes *T) {
     size_t size = T->mask ? (T->mask + 1) * 2 : 64, mask = size - 1;
+    int shift = 64 - __builtin_ctzll(size);
     Slot *ix = calloc(size, sizeof(Slot));
     if (!ix) return 0;
     for (size_t id = 0; id < T->n; id++) {
-        size_t at = (size_t)key_hash(T->keys[id]) & mask;
+        size_t at = key_slot(T->keys[id], shift);
         while (ix[at].id) at = (at + 1) & mask;
         ix[at].key = T->keys[id]; ix[at].id = id + 1;
     }
     free(T->index);
-    T->index = ix; T->mask = mask;
+    T->index = ix; T->mask = mask; T->shift = shift;
     return 1;
 }
 
@@ -299,7 +299,7 @@ static int grow_node_index(Nodes *T) {
  * loops unroll (constant offsets and kids) into straight code that calls it when a node changed. */
 static NOINLINE int64_t intern(Nodes *T, uint64_t a, uint64_t b) {
     Key k = {a, b};
-    size_t at = (size_t)key_hash(k) & T->mask;
+    size_t at = key_slot(k, T->shift);
     for (Slot *e; (e = &T->index[at])->id; at = (at + 1) & T->mask)
         if (e->key.a == a && e->key.b == b) return (int64_t)e->id - 1;
     if (T->n == T->cap) {

@@ -318,10 +318,10 @@ def random_wide_system(rng: random.Random, seed: int) -> System:
 
 @pytest.mark.parametrize("store", native.STORES)
 def test_each_c_store_explores_random_wide_programs_as_the_python_search(store, monkeypatch):
-    """20 random programs of 17-60 bytes a state: whole graphs, C against Python."""
+    """12 random programs of 17-60 bytes a state: whole graphs, C against Python."""
     monkeypatch.setenv(native.STORE_VARIABLE, store)
     sizes = []
-    for seed in range(20):
+    for seed in range(12):
         system = random_wide_system(random.Random(seed), seed)
         sizes.append(Layout(system, compile_system(system, packed=True).packing).bytes)
         *_, states, _, _, _, _ = same_search(system, stop_early=False)

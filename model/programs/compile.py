@@ -318,9 +318,10 @@ class ProgramCompiler:
         b.facts.design = self.design.name
         b.facts.lemmas = tuple(name for name, _ in self.sc.invariants)   # k-induction assumes these once proven
         b.facts.interpreters = tuple(v.phase.labels or ())
-        b.facts.thread_slots = tuple(self._own(t)[0] for t in range(len(self.names)))
+        owned = [self._own(t) for t in range(len(self.names))]
+        b.facts.thread_slots = tuple(slots for slots, _ in owned)
         system = b.build([self._finished(t) for t in range(len(self.names))], v.crash.ne(0) | v.process.ne(0))
-        symmetry = self._symmetry(system)
+        symmetry = self._symmetry(system, owned)
         return replace(system, symmetry=symmetry) if symmetry is not None else system
 
     def _queries(self) -> None:
@@ -677,11 +678,10 @@ class ProgramCompiler:
                   **{kind: tuple(hs) for kind, hs in created.items()}}
         return tuple(slots), values
 
-    def _symmetry(self, system: System) -> Symmetry | None:
+    def _symmetry(self, system: System, owned: list[tuple[tuple[int, ...], dict]]) -> Symmetry | None:
         """The interchangeable threads: those a spec's `count` made from one [[thread]] table
         (same program, same start). For each, the slots that are its own, role by role, and
-        the values that name it, per value class (docs/performance.md)."""
-        v = self.v
+        the values that name it, per value class (`owned`, per thread: _own; docs/performance.md)."""
         by_start: dict[tuple, list[int]] = {}
         for t, th in enumerate(self.sc.threads):
             by_start.setdefault((th.line, th.program, th.tstate, th.attached, th.python), []).append(t)
@@ -689,15 +689,15 @@ class ProgramCompiler:
             id(call) in self.made_interps for t in ts for call in _calls(self.programs[t]))]
         if not candidates:
             return None
-        classes = v.value_classes()
+        classes = self.v.value_classes()
         if self.undeclared(system):
             return None   # a variable nobody declared an owner for: no symmetry claimed
         groups = []
         for ts in candidates:
-            owned = [self._own(t) for t in ts]
-            names = sorted(owned[0][1])
-            groups.append(ThreadGroup(tuple(ts), tuple(o[0] for o in owned),
-                                      tuple((c, tuple(o[1][c] for o in owned)) for c in names)))
+            group = [owned[t] for t in ts]
+            names = sorted(group[0][1])
+            groups.append(ThreadGroup(tuple(ts), tuple(o[0] for o in group),
+                                      tuple((c, tuple(o[1][c] for o in group)) for c in names)))
         slot_class: list[str | None] = [None] * system.width
         for x in system.variables:
             for k in range(x.length):

@@ -231,8 +231,7 @@ def store_tables(store: str, layout: Layout) -> list[str]:
     """How a C record names a state (runtime.c): "bits", the state's bits; "tree", the top
     of its tree (tree_shape), 4 bytes a part."""
     if store == "bits":
-        return ["#define TREE 0", "#define N_NODES 0", "#define N_TOP 1",
-                "static const uint32_t NODE_KID[1][2] = {{0, 0}};", "static const uint32_t TOP[1] = {0};"]
+        return ["#define TREE 0"]
     kids, top = tree_shape(layout)
     rows = ", ".join(f"{{{a}, {b}}}" for a, b in kids)
     return ["#define TREE 1", f"#define N_NODES {len(kids)}", f"#define N_TOP {len(top)}",

@@ -176,19 +176,18 @@ typedef uint32_t via_t;
 #define NO_PARENT 0xFFFFFFFFu
 #define MAX_IDS 0xFFFFFFF0u   /* state ids are 32-bit: past this many states, "out of memory" */
 
+#if TREE
 /* The tree store: the keys one node takes, each once: `keys[id]`, a pair of words (each a
  * chunk's value, a node's id or 0), found through an open-addressing index of (key, id + 1)
  * entries. */
 typedef struct { uint64_t a, b; } Key;
 typedef struct { Key key; uint64_t id; } Slot;
 typedef struct { Key *keys; Slot *index; size_t n, cap, mask; int shift; } Nodes;   /* shift: 64 - log2 size */
-
-#if TREE
 #define RWIDTH (N_TOP * 4)   /* a stored state: the ids of the top of its tree */
+#define N_WORDS (N_CHUNKS + N_NODES + 1)   /* a state's words: its chunks', its nodes', a 0 (NONE) */
 #else
 #define RWIDTH PWIDTH        /* a stored state: its bits */
 #endif
-#define N_WORDS (N_CHUNKS + N_NODES + 1)   /* a state's words: its chunks', its nodes', a 0 (NONE) */
 
 typedef struct {
     uint8_t *states; uint32_t *parent; via_t *via;   /* states: RWIDTH-byte records */
@@ -677,7 +676,7 @@ void ic_fill(Search *S, int64_t *parent, int32_t *via, int32_t *depth) {
     S->parent = NULL; S->via = NULL;
 }
 
-/* State i's bits (its record's, or expanded from its chunk ids into `room`). */
+/* State i's bits (its record's, or loaded from its tree into `room`). */
 static const uint8_t *bits_of(Search *S, size_t i, uint8_t *room) {
 #if TREE
     uint64_t w[N_WORDS];
@@ -691,12 +690,8 @@ static const uint8_t *bits_of(Search *S, size_t i, uint8_t *room) {
 
 /* State i in Python's byte layout. */
 void ic_state(Search *S, long long i, uint8_t *out) {
-#if TREE
-    uint8_t p[PWIDTH + 8];
-    unpack(bits_of(S, (size_t)i, p), out);
-#else
-    unpack(S->states + (size_t)i * RWIDTH, out);
-#endif
+    uint8_t room[PWIDTH + 8];
+    unpack(bits_of(S, (size_t)i, room), out);
 }
 long long ic_found(Search *S, int i) { return S->found[i]; }
 int ic_found_action(Search *S, int i) { return S->found_action[i]; }
@@ -708,13 +703,13 @@ int ic_error(Search *S, int *action, int *var, long long *value) {
     return ERR.kind;
 }
 long long ic_bytes(Search *S) {   /* memory of the stored states, their arrays and the table */
-    long long chunks = 0;
+    long long nodes = 0;
 #if TREE
     for (int n = 0; n < N_NODES; n++)
-        chunks += S->nodes[n].n * sizeof(Key) + (S->nodes[n].mask + 1) * sizeof(Slot);
+        nodes += S->nodes[n].n * sizeof(Key) + (S->nodes[n].mask + 1) * sizeof(Slot);
 #endif
     return (long long)(S->n * (RWIDTH + sizeof(uint32_t) + sizeof(via_t)) + S->n_levels * sizeof(uint32_t) +
-                       (S->mask + 1) * sizeof(uint32_t)) + chunks;
+                       (S->mask + 1) * sizeof(uint32_t)) + nodes;
 }
 
 /* ----- The state graph: hangs and leads-to (graph.py's algorithms, over the kept edges) ----- */

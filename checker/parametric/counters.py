@@ -184,7 +184,7 @@ class _Reader:
         return max(down)
 
 
-def sensitive(a: Abstract, counters: list[int], thresholds: dict[int, int]) -> list[int]:
+def sensitive(a: Abstract, counters: list[int], thresholds: dict[int, int], least: int = MANY) -> list[int]:
     """The counters (numbers) whose comparisons up to `thresholds` may change with how many
     threads are in a MANY view of `a`: some MANY view moves the counter, and either one moves it
     down or with two threads per MANY view it is not yet above the threshold."""
@@ -194,7 +194,8 @@ def sensitive(a: Abstract, counters: list[int], thresholds: dict[int, int]) -> l
         many = [view[2][k] for view, n in bag if n == MANY]
         if not any(many):
             continue
-        least = shared[counters[k]] + sum(view[2][k] * n for view, n in bag)   # n = MANY = 2
-        if min(many) < 0 or least <= t:
+        # the smallest value: each MANY view with its fewest threads (`least`)
+        low = shared[counters[k]] + sum(view[2][k] * (least if n == MANY else n) for view, n in bag)
+        if min(many) < 0 or low <= t:
             out.append(k)
     return out

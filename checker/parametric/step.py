@@ -34,6 +34,8 @@ class Facts:
 class Stepper:
     def __init__(self, abstraction: Abstraction, wanted: list[str]):
         self.abs = abstraction
+        # the threads an instance puts in a view of count MANY: every count it stands for up to 3
+        self.copies = (1, 2, 3) if abstraction.coarse else (2, 3)
         self.wanted = wanted
         self._predicates: dict[int, dict[str, object]] = {}
         self.counting: dict[str, str] = {}   # property -> why its value depends on how many threads
@@ -42,24 +44,26 @@ class Stepper:
     def facts(self, a: Abstract) -> Facts:
         """The steps must not depend on how many threads share a view, or nothing the search
         finds is sound; a property whose value does is left undecided, the others stand."""
-        two = self._facts(a, 2)
+        copies = self.copies
+        first = self._facts(a, copies[0])
         if any(n == MANY for _, n in a[1]):
-            three = self._facts(a, 3)
-            if frozenset(two.steps) != frozenset(three.steps):
-                raise NotAbstractable(self._counts("the steps taken"))
-            for name in sorted((two.violated ^ three.violated) | (two.reached ^ three.reached)):
-                self.counting.setdefault(name, self._counts(f"whether {name} holds"))
-            if two.deadlock != three.deadlock:
-                self.counting.setdefault("deadlock", self._counts("whether it is a deadlock"))
+            for c in copies[1:]:
+                other = self._facts(a, c)
+                if frozenset(first.steps) != frozenset(other.steps):
+                    raise NotAbstractable(self._counts("the steps taken"))
+                for name in sorted((first.violated ^ other.violated) | (first.reached ^ other.reached)):
+                    self.counting.setdefault(name, self._counts(f"whether {name} holds"))
+                if first.deadlock != other.deadlock:
+                    self.counting.setdefault("deadlock", self._counts("whether it is a deadlock"))
             self._counters_fixed(a)
-        return two
+        return first
 
     def _counters_fixed(self, a: Abstract) -> None:
         """Refuses the run when a step's comparison of a counter may change with the number of
         threads in a MANY view; leaves such a property undecided."""
         uses = self._comparisons[min(self._comparisons)]
         for reader, thresholds in uses.thresholds.items():
-            moving = sensitive(a, self.abs.counters, thresholds)
+            moving = sensitive(a, self.abs.counters, thresholds, self.copies[0])
             if not moving:
                 continue
             k = moving[0]
@@ -134,8 +138,8 @@ class Stepper:
         return self._predicates[key]
 
     def _counts(self, what: str) -> str:
-        return (f"the model counts threads: with 2 and with 3 threads of {self.abs.table} in one local "
-                f"state, {what} differs")
+        return (f"the model counts threads: with {' and with '.join(map(str, self.copies))} threads of "
+                f"{self.abs.table} in one local state, {what} differs")
 
 
 SAFETY = (Invariant, ActionProperty, NoDeadlock)

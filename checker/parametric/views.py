@@ -1,7 +1,8 @@
 """Counter abstraction: N interchangeable threads as a shared part and a bag of local views.
 
 An abstract state is the part of the state that belongs to no thread of the group, plus,
-for each local view, how many threads are in it: 1 or MANY (two or more). A view is a
+for each local view, how many threads are in it: 1 or MANY (two or more; in the `coarse`
+abstraction, one or more, for every view no shared slot names). A view is a
 thread's own slots with the values that name it or its objects made relative ("self", role),
 the shared slots that name it ("marks"), and its net contribution to each shared counter
 (a slot whose domain grows with N, like a guard count). A counter is stored as its residue
@@ -22,7 +23,7 @@ from typing import Callable
 from interpcheck.model.ir import System, ThreadGroup
 from ..explicit.semantics import compile_system, Compiled
 
-MANY = 2          # "two or more threads are in this view"
+MANY = 2          # "two or more threads are in this view" ("one or more" when coarse)
 SELF, GROUP, NAMED = "self", "group", "="
 
 
@@ -52,6 +53,8 @@ class Instance:
     raw: list[tuple]                 # per group thread: its own slots' concrete values
     own: list[tuple]                 # ... and as the abstraction has them
     members: dict[int, list[int]]    # per bag entry: the group threads playing it
+    counts: list[int]                # per bag entry: its count
+    views: list[tuple]               # per bag entry: its view
 
     @property
     def siblings(self) -> frozenset[int]:
@@ -145,8 +148,11 @@ def _getter(slots) -> Callable[[tuple], tuple]:
 class Abstraction:
     """Maps between the family's concrete states and abstract states; steps abstract states."""
 
-    def __init__(self, family: Callable[[int], System], table: str):
+    def __init__(self, family: Callable[[int], System], table: str, coarse: bool = False):
         self.family, self.table = family, table
+        # coarse: a view's count is "one or more" unless a shared slot names its thread (then
+        # exactly one); the default: exactly one, or "two or more"
+        self.coarse = coarse
         one, two = family(1), family(2)
         g1, g2 = self._group(one, 1), self._group(two, 2)
         owned = {s for slots in g1.slots for s in slots}
@@ -245,18 +251,20 @@ class Abstraction:
         kept = (inst.own, lay.touches(action)) if inst is not None and action is not None else None
         shared, views = self.split(lay, state, contributions, kept)
         if inst is None:
-            return [(shared, _bag([(v, 1) for v in views]))]
+            return [(shared, self._bag([(v, 1) for v in views]))]
         fixed: list[tuple[View, int]] = []
         rest: View | None = None
         by_entry = inst.members
         for e, members in by_entry.items():
-            if len(members) == 1:
+            if inst.counts[e] == 1:
                 fixed.append((views[members[0]], 1))
                 continue
             if actor in members:
                 fixed.append((views[actor], 1))
                 members = [j for j in members if j != actor]
-            moved = views[members[0]]
+            # A coarse instance may hold one thread of an entry "one or more": the actor's
+            # siblings then are those of every other instance, which must agree (step.py).
+            moved = views[members[0]] if members else inst.views[e]
             if any(views[j] != moved for j in members):
                 raise NotAbstractable(f"threads of {self.table} in the same local state took different "
                                       "steps at once")
@@ -265,8 +273,17 @@ class Abstraction:
             else:
                 fixed.append((moved, MANY))
         if rest is None:
-            return [(shared, _bag(fixed))]
-        return [(shared, _bag(fixed + [(rest, n)])) for n in (1, MANY)]
+            return [(shared, self._bag(fixed))]
+        if self.coarse:   # "one or more" less the actor: none, or one or more
+            return [(shared, self._bag(fixed)), (shared, self._bag(fixed + [(rest, MANY)]))]
+        return [(shared, self._bag(fixed + [(rest, n)])) for n in (1, MANY)]
+
+    def _bag(self, entries: list[tuple[View, int]]) -> Bag:
+        """The bag of these entries; coarse: a view no shared slot names is "one or more"."""
+        bag = _bag(entries)
+        if self.coarse and any(n == 1 and not view[1] for view, n in bag):
+            bag = tuple((view, n if view[1] else MANY) for view, n in bag)
+        return bag
 
     # ----- abstract -> concrete instance -----------------------------------------------------
     def instance(self, a: Abstract, copies: int) -> Instance:
@@ -306,7 +323,8 @@ class Abstraction:
             for k, i in enumerate(self.counters):
                 values[i] = shared[i] + sum(con[k] for con in contributions)
         state = lay.assemble(values, raw)
-        return Instance(lay, state, entry, first, contributions, raw, own, members)
+        return Instance(lay, state, entry, first, contributions, raw, own, members,
+                        [n for _, n in bag], [view for view, _ in bag])
 
     def _shared_concrete(self, lay: Layout, shared: tuple) -> tuple[tuple, tuple]:
         """Abstract shared values as raw ones, but for counters (filled per instance from the

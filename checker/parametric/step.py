@@ -40,6 +40,7 @@ class Stepper:
         self._predicates: dict[int, dict[str, object]] = {}
         self.counting: dict[str, str] = {}   # property -> why its value depends on how many threads
         self._comparisons: dict[int, Comparisons] = {}   # instance size -> how its model compares counters
+        self._steps_at: dict[str, list[str]] | None = None   # the threads' steps at every size from 2 on
 
     def facts(self, a: Abstract) -> Facts:
         """The steps must not depend on how many threads share a view, or nothing the search
@@ -87,9 +88,27 @@ class Stepper:
             if other.thresholds != uses.thresholds or other.refused != uses.refused:
                 raise NotAbstractable(f"the model compares its counters differently with {size} threads "
                                       f"of {self.abs.table} than with fewer")
+        # From 2 threads on, each thread outside the table and the table's first thread have
+        # the same steps at every size (with 1, a thread may have fewer: no other to join).
+        steps = self._steps_of(lay)
+        if size >= 2:
+            if self._steps_at is not None and steps != self._steps_at:
+                raise NotAbstractable(f"the model's threads take other steps with {size} threads of "
+                                      f"{self.abs.table} than with fewer: it is not one model with more threads")
+            self._steps_at = steps
         self._comparisons[size] = uses
         for name, why in uses.refused.items():
             self.counting.setdefault(name, f"the model counts threads: {why}")
+
+    def _steps_of(self, lay) -> dict[str, list[str]]:
+        """Per thread outside the table, and for the table's first thread: its steps' calls."""
+        first = lay.group.threads[0]
+        out: dict[str, list[str]] = {}
+        for action in lay.system.actions:
+            t = action.thread
+            if t is None or t == first or t not in lay.position:
+                out.setdefault("environment" if t is None else lay.system.threads[t], []).append(action.call)
+        return out
 
     def _facts(self, a: Abstract, copies: int) -> Facts:
         inst = self.abs.instance(a, copies)

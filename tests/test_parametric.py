@@ -375,3 +375,32 @@ def test_a_family_whose_threads_gain_a_step_at_four_threads_is_refused_not_prove
         b.prop(Invariant("nobody_passes", all_of(*(pc[t].ne(2) for t in range(n)))))
         return pc, [pc[t].eq(2) for t in range(n)]
     refused_though_n_decides(symmetric(parts), 4, Verdict.VIOLATED, "other steps with 4 threads")
+
+
+def test_a_family_whose_every_slot_is_a_threads_own_is_checked_without_a_traceback():
+    def parts(b, n):
+        pc = b.array("pc", n, Domain(0, 1))
+        for t in range(n):
+            b.action(Action("go", t, pc[t].eq(0), (assign(pc[t], 1),), "go()"))
+        b.prop(Invariant("never_done", all_of(*(pc[t].ne(1) for t in range(n)))))
+        return pc, [pc[t].eq(1) for t in range(n)]
+    family = symmetric(parts)
+    [r] = check_parametric(family, "T")
+    assert r.verdict is Verdict.VIOLATED and r.trace is not None, r.reason
+
+
+def test_a_slot_that_exists_only_from_three_threads_on_is_refused_not_ignored():
+    """`crowd` is no thread's and is not there with 1 or 2 threads (which fix the shared
+    part): an instance would leave it at its initial value whatever the abstract state says."""
+    def parts(b, n):
+        b.scalar("flag", Domain(0, 1))
+        pair = b.scalar("crowd", Domain(0, 1)) if n >= 3 else None
+        pc = b.array("pc", n, Domain(0, 1))
+        for t in range(n):
+            b.action(Action("go", t, pc[t].eq(0), (assign(pc[t], 1),) + ((assign(pair, 1),) if pair is not None else ()),
+                            "go()"))
+        b.prop(Invariant("never_done", all_of(*(pc[t].ne(1) for t in range(n)))))
+        return pc, [pc[t].eq(1) for t in range(n)]
+    family = symmetric(parts)
+    [r] = check_parametric(family, "T")
+    assert r.verdict is Verdict.UNKNOWN and "slot crowd belongs to no thread" in r.reason, r.reason

@@ -77,6 +77,14 @@ class Layout:
         if missing:
             raise NotAbstractable(f"slot {missing[0]} exists only for some numbers of threads")
         self.shared = [names[n] for n in shared_names]
+        owned = [slot for slots in group.slots for slot in slots]
+        if len({len(slots) for slots in group.slots}) > 1:
+            raise NotAbstractable(f"the threads of the table own different numbers of slots with "
+                                  f"{len(group.threads)} of them")
+        stray = sorted(set(range(system.width)) - set(self.shared) - set(owned))
+        if stray:   # it would keep its initial value in every instance, whatever the state
+            raise NotAbstractable(f"slot {system.slot_names()[stray[0]]} belongs to no thread of the table and "
+                                  "exists only for some numbers of threads")
         self.classes = system.symmetry.classes
         self.domain = [None] * system.width
         for v in system.variables:
@@ -140,6 +148,8 @@ FOREIGN = ("foreign",)
 
 
 def _getter(slots) -> Callable[[tuple], tuple]:
+    if not slots:
+        return lambda s: ()
     if len(slots) == 1:
         return lambda s, i=slots[0]: (s[i],)
     return itemgetter(*slots)

@@ -404,3 +404,41 @@ def test_a_slot_that_exists_only_from_three_threads_on_is_refused_not_ignored():
     family = symmetric(parts)
     [r] = check_parametric(family, "T")
     assert r.verdict is Verdict.UNKNOWN and "slot crowd belongs to no thread" in r.reason, r.reason
+
+
+EVERY_T_CLOSES_MAINS_GUARD = """
+design = "final"
+shared = ["V", "G"]
+events = ["ready"]
+
+[[thread]]
+name = "main"
+tstate = "main"
+program = '''
+V = PyInterpreterView_FromCurrent()
+G = PyInterpreterGuard_FromCurrent()
+set(ready)
+Py_FinalizeEx()
+'''
+
+[[thread]]
+name = "T"
+count = 2
+program = '''
+wait(ready)
+PyInterpreterGuard_Close(G)
+'''
+"""
+
+
+def test_a_view_that_takes_from_a_counter_is_left_to_the_finer_abstraction(tmp_path):
+    """Every T closes main's one guard: their view takes 1 from the guard count each, so two
+    or three copies of it would make the count negative. The coarse pass refuses (it used to
+    crash on the negative count); the finer pass decides, as the explicit engine does."""
+    spec = spec_of(tmp_path, EVERY_T_CLOSES_MAINS_GUARD)
+    family = spec.family("final")
+    coarse = check_parametric(family.build, family.table, ["no_use_after_free"], passes=(True,))
+    assert coarse[0].verdict is Verdict.UNKNOWN and "would be -1" in coarse[0].reason, coarse[0].reason
+    [r] = parametric(spec, "final", ["no_use_after_free"]).values()
+    [explicit] = check(family.build(2), ["no_use_after_free"])
+    assert r.verdict is explicit.verdict is Verdict.VIOLATED and r.trace is not None, r.reason

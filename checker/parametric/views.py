@@ -336,7 +336,12 @@ class Abstraction:
                 j = marked[(i, role)]
                 values[i] = lay.values[lay.classes[lay.shared[i]]][j][role]
             for k, i in enumerate(self.counters):
-                values[i] = shared[i] + sum(con[k] for con in contributions)
+                values[i] = x = shared[i] + sum(con[k] for con in contributions)
+                domain = lay.domain[lay.shared[i]]
+                if not domain.lo <= x <= domain.hi:   # a view that takes from the counter, copied
+                    raise NotAbstractable(f"the model counts threads: with {copies} threads in each view of "
+                                          f"{self.table} that stands for several, {self.shared_names[i]} would "
+                                          f"be {x}")
         state = lay.assemble(values, raw)
         return Instance(lay, state, entry, first, contributions, raw, own, members,
                         [n for _, n in bag], [view for view, _ in bag])

@@ -54,7 +54,11 @@ def random_spec(rng: random.Random) -> str:
     design = "final" if rng.random() < 0.7 else "legacy"
     body = T_FINAL if design == "final" else T_LEGACY
     if design == "final":
-        main = ["V = PyInterpreterView_FromCurrent()"] + rng.sample(MAIN_FINAL, rng.randint(0, 1)) + ["set(ready)"]
+        main = ["V = PyInterpreterView_FromCurrent()"] + rng.sample(MAIN_FINAL, rng.randint(0, 1))
+        if rng.random() < 0.3:   # main's own guard, which a T may close (taking from the guard count)
+            main.append("G = PyInterpreterGuard_FromCurrent()")
+            body = body + [("PyInterpreterGuard_Close(G)", None, None)]
+        main.append("set(ready)")
         lines = ["wait(ready)"] if rng.random() < 0.8 else []
     else:
         main, lines = [], []
@@ -72,7 +76,8 @@ def random_spec(rng: random.Random) -> str:
         lines.append(step)
     checks = [f'q{i} = "{rng.choice(QUERIES[design]).format(k=rng.randint(0, 3))}"' for i in range(2)]
     asserts = [f'i{i} = "{rng.choice(INVARIANTS[design]).format(k=rng.randint(1, 3))}"' for i in range(1)]
-    return (f'design = "{design}"\n' + ('shared = ["V"]\nevents = ["ready", "E", "M"]\n' if design == "final"
+    shared = '["V", "G"]' if "G = " in "\n".join(main) else '["V"]'
+    return (f'design = "{design}"\n' + (f'shared = {shared}\nevents = ["ready", "E", "M"]\n' if design == "final"
                                          else 'events = ["E", "M"]\n') + 'locks = ["L"]\n\n'
             f'[[thread]]\nname = "main"\ntstate = "main"\nprogram = """\n' + "\n".join(main) + '\n"""\n\n'
             f'[[thread]]\nname = "T"\ncount = 2\nprogram = """\n' + "\n".join(lines) + '\n"""\n\n'

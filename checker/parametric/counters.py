@@ -187,7 +187,8 @@ class _Reader:
 def sensitive(a: Abstract, counters: list[int], thresholds: dict[int, int], least: int = MANY) -> list[int]:
     """The counters (numbers) whose comparisons up to `thresholds` may change with how many
     threads are in a MANY view of `a`: some MANY view moves the counter, and either one moves it
-    down or with two threads per MANY view it is not yet above the threshold."""
+    down or with `least` threads per MANY view (its fewest: 2, or 1 in the coarse abstraction)
+    it is not yet above the threshold."""
     shared, bag = a
     out = []
     for k, t in thresholds.items():

@@ -254,21 +254,29 @@ def test_a_count_no_instance_of_two_or_three_threads_reaches_is_never_called_unr
         assert "confirms it with 4 T threads" in r.reason
 
 
+def symmetric(build_parts: Callable) -> Callable[[int], System]:
+    """A family of N interchangeable threads T1..TN whose own slot is `pc`."""
+    def build(n: int) -> System:
+        b = Builder("family", [f"T{t + 1}" for t in range(n)])
+        pc, finished = build_parts(b, n)
+        system = b.build(finished)
+        group = ThreadGroup(tuple(range(n)), tuple((pc.base + t,) for t in range(n)))
+        return replace(system, symmetry=Symmetry((group,), (None,) * system.width))
+    return build
+
+
 def barrier(release: Callable) -> Callable[[int], System]:
     """N threads each add one to `arrived`, then pass once `release(arrived)` holds; the
     invariant says none ever passes. A tiny model where only counting decides."""
-    def build(n: int) -> System:
-        b = Builder("barrier", [f"T{t + 1}" for t in range(n)])
+    def parts(b, n: int):
         arrived = b.scalar("arrived", Domain(0, n))
         pc = b.array("pc", n, Domain(0, 2))
         for t in range(n):
             b.action(Action("arrive", t, pc[t].eq(0), (assign(pc[t], 1), assign(arrived, arrived + 1)), "arrive()"))
             b.action(Action("pass", t, pc[t].eq(1) & release(arrived), (assign(pc[t], 2),), "pass()"))
         b.prop(Invariant("nobody_passes", all_of(*(pc[t].ne(2) for t in range(n)))))
-        system = b.build([pc[t].eq(2) for t in range(n)])
-        group = ThreadGroup(tuple(range(n)), tuple((pc.base + t,) for t in range(n)))
-        return replace(system, symmetry=Symmetry((group,), (None,) * system.width))
-    return build
+        return pc, [pc[t].eq(2) for t in range(n)]
+    return symmetric(parts)
 
 
 FOUR_ARRIVED = {"arrived >= 4": (lambda a: a >= 4, 4), "4 <= arrived": (lambda a: 4 <= a, 4),
@@ -326,17 +334,6 @@ def test_lazily_compiled_successors_are_the_eager_ones_on_a_whole_state_graph():
                 seen.add(n)
                 queue.append(n)
     assert len(seen) > 1000
-
-
-def symmetric(build_parts: Callable) -> Callable[[int], System]:
-    """A family of N interchangeable threads T1..TN whose own slot is `pc`."""
-    def build(n: int) -> System:
-        b = Builder("probe", [f"T{t + 1}" for t in range(n)])
-        pc, finished = build_parts(b, n)
-        system = b.build(finished)
-        group = ThreadGroup(tuple(range(n)), tuple((pc.base + t,) for t in range(n)))
-        return replace(system, symmetry=Symmetry((group,), (None,) * system.width))
-    return build
 
 
 def refused_though_n_decides(family: Callable[[int], System], n: int, concrete: Verdict, why: str) -> None:

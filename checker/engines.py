@@ -2,7 +2,9 @@
 answering with Results. A new engine is one function here and one line in ENGINES."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+import gc
+from contextlib import contextmanager
+from typing import Callable, Iterator, Protocol
 
 from interpcheck.model.ir import System
 
@@ -64,4 +66,19 @@ def run(system: System, names: list[str] | None, opts: Options,
         reporter: Reporter = SilentReporter(), family: Family | None = None) -> list[Result]:
     if opts.engine not in ENGINES:
         raise ValueError(f"unknown engine {opts.engine}")
-    return ENGINES[opts.engine](system, names, opts, reporter, family)
+    with fewer_collections():
+        return ENGINES[opts.engine](system, names, opts, reporter, family)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The engines build many long-lived objects (each model's IR, compiled code, the states
+    met) and few cycles; at CPython's default threshold (a collection every 700 allocations)
+    the collector rescans them all the time: 30% of a parametric run
+    (benchmarks/PARAMETRIC.md, "Fourth pass")."""
+    old = gc.get_threshold()
+    gc.set_threshold(10_000, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import networkx as nx
-
 from interpcheck.model.ir import LeadsTo, System
 from .semantics import Compiled
 
@@ -92,6 +90,7 @@ def _path_within(ex: Exploration, src: int, targets: set[int], allowed: set[int]
 
 def _fair_components(system: System, ex: Exploration, bad: set[int]) -> list[set[int]]:
     """Components of the ¬goal subgraph in which a weakly fair run can stay forever."""
+    import networkx as nx   # here: 0.1 s to import, and only liveness checks need it
     graph = nx.DiGraph()
     graph.add_nodes_from(bad)
     for src in bad:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from interpcheck.model.ir import ActionProperty, Invariant, LeadsTo, NoDeadlock, NoHang, System
 from ..explicit.semantics import Compiled
@@ -20,6 +19,9 @@ from ..explicit import Exploration
 from ..result import Trace
 from .itf import step_label
 from .steps import internal, is_pc, steps_of
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 FONT = "DejaVu Sans Mono"
 BIG = 2000          # graphs above this many states are cut down to the trace's neighbourhood
@@ -39,6 +41,7 @@ def state_graph(ex: Exploration) -> nx.MultiDiGraph:
     """The explored graph: node = state id, one keyed edge per (action, successor)."""
     if ex.edges is None:
         raise ValueError("explore with keep_edges=True to draw the graph")
+    import networkx as nx   # here: 0.1 s to import, for the state-graph views only
     graph = nx.MultiDiGraph()
     for sid, depth in enumerate(ex.depth):
         graph.add_node(sid, depth=depth)

@@ -38,12 +38,16 @@ class Comparisons:
             mine[k] = max(mine.get(k, t), t)
 
 
-def comparisons(system: System, counter_slots: list[int], wanted: list[str]) -> Comparisons:
+def comparisons(system: System, counter_slots: list[int], wanted: list[str],
+                images: frozenset[int] = frozenset()) -> Comparisons:
     """Checks, once per system, that every read of a counter is a comparison with a constant
-    or a constant step of that counter; an action that does otherwise refuses the run."""
+    or a constant step of that counter; an action that does otherwise refuses the run.
+    `images`: threads whose actions are another's with the threads renamed (the model's
+    symmetry), so they compare the shared counters alike and are not read."""
     reader = _Reader({s: k for k, s in enumerate(counter_slots)})
     out = Comparisons()
-    for action in system.actions:
+    actions = [a for a in system.actions if a.thread is None or a.thread not in images]
+    for action in actions:
         try:
             out.add(STEPS, reader.action(action))
         except Unsupported as why:
@@ -58,7 +62,7 @@ def comparisons(system: System, counter_slots: list[int], wanted: list[str]) -> 
             elif isinstance(p, Sometimes):
                 out.add(p.name, reader.thresholds(p.expr))
             elif isinstance(p, ActionProperty):
-                for a in system.actions:
+                for a in actions:
                     for c in a.checks:
                         if c.prop == p.name:
                             out.add(p.name, reader.thresholds(c.holds, reader.largest_decrement(a)))

@@ -82,8 +82,8 @@ class Stepper:
         size = len(lay.group.threads)
         if size in self._comparisons:
             return
-        uses = comparisons(lay.system, [lay.shared[i] for i in self.abs.counters],
-                           self.wanted)
+        uses = comparisons(lay.system, [lay.shared[i] for i in self.abs.counters], self.wanted,
+                           frozenset(lay.group.threads[1:]))
         for other in self._comparisons.values():
             if other.thresholds != uses.thresholds or other.refused != uses.refused:
                 raise NotAbstractable(f"the model compares its counters differently with {size} threads "

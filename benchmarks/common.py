@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 
 from interpcheck.checker.explicit import Limits
-from interpcheck.checker.parametric import check_parametric
+from interpcheck.checker.engines import run
+from interpcheck.checker.options import Options
 
 
 def verdicts(results) -> str:
@@ -19,5 +20,6 @@ def run_parametric(spec, design: str, time_limit: float):
     as `check --engine parametric` calls it; returns the results and the wall seconds."""
     family = spec.family(design)
     start = time.perf_counter()
-    results = check_parametric(family.build, family.table, spec.properties(design), Limits(time_limit=time_limit))
+    results = run(spec.system(design), spec.properties(design),
+                  Options(engine="parametric", limits=Limits(time_limit=time_limit)), family=family)
     return results, time.perf_counter() - start

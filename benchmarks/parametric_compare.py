@@ -5,7 +5,7 @@
 Each reference spec of benchmarks/parametric.py is checked by the engine of BEFORE_ROOT and
 then of AFTER_ROOT (default: this checkout), each in its own process run by that checkout's
 .venv/bin/python, one after the other, so both meet the same machine load. Prints a
-markdown table with wall seconds and the CPU seconds the process used (user + system: on a
+markdown table (the engine as `check --engine parametric` runs it) with wall seconds and the CPU seconds the process used (user + system: on a
 shared machine the CPU seconds say more than the wall seconds).
 """
 from __future__ import annotations
@@ -20,13 +20,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RUN = """
 import json, sys, time
+from interpcheck.checker.engines import run
 from interpcheck.checker.explicit import Limits
-from interpcheck.checker.parametric import check_parametric
+from interpcheck.checker.options import Options
 from interpcheck.model.spec import load_spec
 spec = load_spec(sys.argv[1]); design = sys.argv[2]
 family = spec.family(design)
 start = time.perf_counter()
-results = check_parametric(family.build, family.table, spec.properties(design), Limits(time_limit=float(sys.argv[3])))
+results = run(spec.system(design), spec.properties(design),
+              Options(engine="parametric", limits=Limits(time_limit=float(sys.argv[3]))), family=family)
 print(json.dumps({"states": results[0].stats.states, "verdicts": " ".join(r.verdict.value[0] for r in results),
                   "seconds": time.perf_counter() - start,
                   "limit": any("limit reached" in (r.reason or "") for r in results)}))

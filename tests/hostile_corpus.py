@@ -201,6 +201,24 @@ def name_cases() -> list[Case]:
     return out
 
 
+def literal_cases() -> list[Case]:
+    """A number where a lock, an event or a handle belongs; a count in other digits than ASCII;
+    a query nested past what the compilers recurse over; a NUL in a `c =` path."""
+    out = []
+    for call, needle in (("lock(5)", "lock declared"), ("set(5)", "event declared"), ("lock(0)", "lock declared"),
+                         ("lock(NULL)", "lock declared"), ("t = PyThreadState_Ensure(5)", "guard"),
+                         ("t = PyThreadState_Ensure(-1)", "guard"), ("PyInterpreterGuard_Close(7)", "guard")):
+        out.append(text("literals", re.sub(r"\W+", "-", call).strip("-"), program(call + "\n"), needle))
+    out.append(text("literals", "no-locks-lock-0", program("lock(0)\n").replace('locks = ["L"]\n', ""), "lock"))
+    for digits in ("\u00b2", "\u0661", "\uff13"):
+        out.append(text("literals", f"repeat-{ord(digits):x}", program(f"repeat {digits}:\n    work()\n"), "repeat"))
+    for depth in (100, 5000):
+        out.append(text("nesting", f"query-not-{depth}", GOOD + f'[queries]\nq = "{"not " * depth}crashed"\n',
+                        "nested"))
+    out.append(text("c-threads", "c-nul-in-path", thread_line("program", 'c = "a\\u0000b.c:run"'), "nul"))
+    return out
+
+
 def c_thread_cases() -> list[Case]:
     """Threads taken from C functions: `c = "FILE.c:FUNCTION"`, `after = EVENT`."""
     out = [text("c-threads", "program-and-c", thread_line("c", 'c = "worker.c:run"'), "either"),
@@ -300,6 +318,7 @@ def special_cases() -> list[Case]:
 
 def cases() -> list[Case]:
     return (encoding_cases() + truncated_cases() + type_cases() + range_cases() + name_cases() + c_thread_cases()
+            + literal_cases()
             + structure_cases()
             + expect_cases() + special_cases())
 

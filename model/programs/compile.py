@@ -183,8 +183,10 @@ class ProgramCompiler:
     # ----- pass 1: names, kinds, slots --------------------------------------------------------
     def _kind_of_arg(self, t: int, arg: Arg, bound: set[str]) -> str:
         sc = self.sc
-        if arg.is_null or arg.text.lstrip("-").isdigit():
+        if arg.is_null or arg.text == "0":
             return "null"
+        if _number(arg.text):
+            return "number"
         if arg.text in sc.interps or arg.text == "main":
             return "interp"
         if arg.text in sc.locks:
@@ -198,6 +200,24 @@ class ProgramCompiler:
                                f"(`{arg.text} = SomeCall(...)`), or declare it under `locks`, `events`, "
                                "`interpreters` or `shared`", arg.line)
         return self.kinds[t][arg.text]
+
+    @staticmethod
+    def _check_literal(call: Call, want: str, arg: Arg, got: str) -> None:
+        """A number stands for a value of its own only where an int or a PyGILState_STATE is
+        wanted; 0 (NULL) also for a missing handle; never for a lock or event, which are named."""
+        if want in ("lock", "event") and got in ("null", "number"):
+            article = "an" if want == "event" else "a"
+            raise ProgramError(f"argument `{arg.text}` of {call.name} must name {article} {want} declared under "
+                               f"`{want}s`", call.line)
+        if got != "number":
+            return
+        if want not in ("int", "gilstate"):
+            raise ProgramError(f"argument `{arg.text}` of {call.name} must be a {want} (a name bound to one, "
+                               "or NULL): a number is not one", call.line)
+        lo, hi = (0, 1) if want == "gilstate" else (-2 ** 31, 2 ** 31 - 1)   # PyGILState_STATE; a C int
+        if not lo <= int(arg.text) <= hi:
+            raise ProgramError(f"argument `{arg.text}` of {call.name} is out of range: give a number from {lo} "
+                               f"to {hi}", call.line)
 
     def collect(self) -> Layout:
         """Pass 1: every call's function, argument and result kinds checked, the handle slots
@@ -224,7 +244,8 @@ class ProgramCompiler:
                     if call.where and arg.text in ahead and arg.text not in bound:
                         continue   # C code that reads it on a path where it is still NULL (0)
                     got = self._kind_of_arg(t, arg, bound)
-                    if got not in (want, "null", "unbound-shared"):
+                    self._check_literal(call, want, arg, got)
+                    if got not in (want, "null", "number", "unbound-shared"):
                         raise ProgramError(f"argument `{arg.text}` of {call.name} must be a {want}, "
                                            f"but it holds a {got}", call.line, design_mismatch=True)
                 if call.target:
@@ -460,7 +481,7 @@ class ProgramCompiler:
     def _arg(self, t: int, arg: Arg) -> Expr:
         if arg.is_null:
             return Const(0)
-        if arg.text.lstrip("-").isdigit():
+        if _number(arg.text):   # in range for its kind: checked in pass 1 (_check_literal)
             return Const(int(arg.text))
         if arg.text in self.regs[t]:
             return self.regs[t][arg.text]
@@ -703,6 +724,12 @@ class ProgramCompiler:
             for k in range(x.length):
                 slot_class[x.base + k] = classes.get(id(x.domain))
         return Symmetry(tuple(groups), tuple(slot_class))
+
+
+def _number(text: str) -> bool:
+    """An integer literal, in ASCII digits (str.isdigit also takes '²' and '١')."""
+    digits = text.removeprefix("-")
+    return digits.isascii() and digits.isdigit()
 
 
 def _main_thread(sc: Scenario) -> int | None:

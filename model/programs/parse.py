@@ -208,7 +208,7 @@ def _block(lines: list, i: int, indent: int, depth: int) -> tuple[tuple, int]:
             raise ProgramError("`else:` without a matching `if`", line)
         if text.startswith("repeat ") and text.endswith(":"):
             count = text[7:-1].strip()
-            if not count.isdigit() or not 1 <= int(count) <= 16:
+            if not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= 16:   # not '²
                 raise ProgramError(f"`repeat {count}:` needs a literal count from 1 to 16", line)
             body, i = _child(lines, i, indent, depth)
             out.append(Repeat(int(count), body, line))

@@ -39,6 +39,10 @@ class QueryCompiler:
             tree = ast.parse(text, mode="eval")
         except SyntaxError as err:
             raise ProgramError(f"{self.what} `{text}` is not an expression: {err.msg}", self.line) from err
+        except (RecursionError, MemoryError) as err:   # the parser's own limit (about 200 levels)
+            raise self._fail(f"{_a(self.what)} nested too deeply to read: at most {MAX_DEPTH} levels") from err
+        if _depth(tree.body) > MAX_DEPTH:   # every later pass recurses over it
+            raise self._fail(f"{_a(self.what)} nested more than {MAX_DEPTH} levels deep: write it flatter")
         self._condition(tree.body)
         return lift(self._node(tree.body))
 
@@ -56,7 +60,7 @@ class QueryCompiler:
 
     @property
     def _a_what(self) -> str:
-        return f"an {self.what}" if self.what[0] in "aeiou" else f"a {self.what}"
+        return _a(self.what)
 
     def _fail(self, message: str) -> ProgramError:
         return ProgramError(message + "; see docs/specs.md for the predicates", self.line)
@@ -121,3 +125,20 @@ class QueryCompiler:
 
 def _is_int(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+MAX_DEPTH = 64   # nesting of a query or invariant; the compilers and engines recurse over it
+
+
+def _a(what: str) -> str:
+    return f"an {what}" if what[0] in "aeiou" else f"a {what}"
+
+
+def _depth(node: ast.AST) -> int:
+    """How deeply the expression nests (iteratively: the tree may be deeper than the stack)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(n))
+    return deepest

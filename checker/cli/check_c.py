@@ -47,6 +47,8 @@ def check_c(files, cpython, design, entries, loop_bound, counts, props, show_pro
         sources = CSources(list(files))
         name, why = choose_design(sources, cpython, design)
         harness = build_harness(sources, name, why, loop_bound, list(entries) or None)
+        for entry in harness.entries:   # every program read now, so an error comes before any output
+            harness.scenario(entry, 1)
     except CFrontError as err:
         raise SpecError(err.where, 0, err.message) from err
     opts = make_options(engine, order, max_states, max_depth, time_limit, depth, seed, walks)

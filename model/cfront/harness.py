@@ -119,7 +119,9 @@ class Harness:
         return (1,) if entry.python_thread else wanted
 
     def scenario(self, entry: Entry, count: int) -> Scenario:
-        name = re.sub(r"\W", "_", entry.function.name)
+        name = re.sub(r"[^A-Za-z0-9_]", "_", entry.function.name)
+        if name == "main":   # the harness's own thread: an embedding program's main() runs beside it
+            name = "main_entry"
         threads = [ThreadSpec("main", self.main(entry).statements(), "main", True, 0, "main")]
         if not entry.python_thread:
             program = entry.program.statements()

@@ -1,11 +1,12 @@
 """A translated C function as a program of the spec language, with its line map."""
 from __future__ import annotations
 
+import stat
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..programs.parse import Call, If, Repeat, Return, parse_program
+from ..programs.parse import Call, If, ProgramError, Repeat, Return, parse_program
 from .source import Function, SourceFile, read_source
 from .translate import MACROS, RAII_GIL, Line, TooLarge, Translator, Warning_, _callee
 
@@ -23,6 +24,7 @@ class CSources:
         self.files: list[SourceFile] = []
         for k, p in enumerate(paths):
             try:
+                _check_readable(Path(p))
                 self.files.append(read_source(p, shown[k] if shown else None))
             except OSError as err:
                 raise CFrontError(str(p), f"cannot read the file: {err.strerror}") from err
@@ -45,31 +47,48 @@ class CSources:
         return fn
 
     def callees(self, fn: Function) -> set[str]:
+        """Iteratively: C nests deeper than Python's stack."""
         out: set[str] = set()
-
-        def walk(n) -> None:
+        stack = [fn.body]
+        while stack:
+            n = stack.pop()
             if n.type == "call_expression":
                 out.add(_callee(n))
-            for c in n.named_children:
-                walk(c)
-        walk(fn.body)
+            stack.extend(n.named_children)
         return out
 
-    def uses_thread_state(self, fn: Function, names: set[str], seen: set[str] | None = None) -> bool:
-        """The function, or a function of these files it calls, calls the thread-state API."""
-        seen = set() if seen is None else seen
-        if fn.qualified in seen:
-            return False
-        seen.add(fn.qualified)
-        body = fn.body.text.decode("utf8", "replace")
-        if RAII_GIL.search(body) or any(m in body for m in MACROS):
-            return True
-        for name in self.callees(fn):
-            if name in names:
+    def uses_thread_state(self, fn: Function, names: set[str]) -> bool:
+        """The function, or a function of these files it calls (at any depth), calls the
+        thread-state API."""
+        seen, todo = {fn.qualified}, [fn]
+        while todo:
+            f = todo.pop()
+            body = f.body.text.decode("utf8", "replace")
+            if RAII_GIL.search(body) or any(m in body for m in MACROS):
                 return True
-            if name in self.functions and self.uses_thread_state(self.functions[name], names, seen):
-                return True
+            for name in self.callees(f):
+                if name in names:
+                    return True
+                g = self.functions.get(name)
+                if g is not None and g.qualified not in seen:
+                    seen.add(g.qualified)
+                    todo.append(g)
         return False
+
+
+MAX_C_BYTES = 32 << 20   # a C file of more is not an extension's source (Cython's output is a few MiB)
+
+
+def _check_readable(path: Path) -> None:
+    """Before reading: a FIFO would block, a device never end, a huge file fill the memory."""
+    if "\x00" in str(path):
+        raise CFrontError(str(path).replace("\x00", "\\0"), "a NUL byte in the path: name a real C file")
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise CFrontError(str(path), "not a regular file (a FIFO, device or folder?): give a C or C++ source file")
+    if info.st_size > MAX_C_BYTES:
+        raise CFrontError(str(path), f"{info.st_size:,} bytes is too large for a C source file "
+                                     f"(at most {MAX_C_BYTES:,})")
 
 
 @dataclass
@@ -97,8 +116,14 @@ class CProgram:
         """The parsed program: each node's line is its C line, each call knows its file:line."""
         if not self.lines:
             return ()
-        parsed = parse_program(self.text(locations=False))
-        return _relocate(parsed, [x.where for x in self.lines])
+        where = [x.where for x in self.lines]
+        try:
+            parsed = parse_program(self.text(locations=False))
+        except ProgramError as err:   # the translation is no program the checker reads: say where in the C
+            at = where[err.line - 1] if 0 < err.line <= len(where) and where[err.line - 1] else None
+            raise CFrontError(f"{at[0]}:{at[1]}" if at else self.function,
+                              f"{self.function}(): cannot model this code: {err.message}") from err
+        return _relocate(parsed, where)
 
 
 def translate(sources: CSources, name: str, api: dict, loop_bound: int = 2, prologue: list[Line] = (),

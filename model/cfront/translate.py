@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from tree_sitter import Node
 
+from ..programs.parse import KEYWORDS
 from .source import Function, text_of
 
 # Calls that take or give back a C mutex, by name: (acquire, release) and where the lock is.
@@ -106,7 +107,17 @@ class Ctx:
         for c, r in self.aliases:
             if c == cname:
                 return r
-        return self.prefix + cname if cname in self.locals else cname
+        return _register(self.prefix + cname if cname in self.locals else cname)
+
+
+def _register(name: str) -> str:
+    """A C name as a register: the spec language's words (`pass`, `not`, `repeat`, ...) are fine
+    C names but not registers, and its names are ASCII (`état` becomes `u_e9_tat`)."""
+    if name in KEYWORDS:
+        return name + "_"
+    if not name.isascii():
+        return "u_" + "".join(c if c.isascii() else f"{ord(c):x}_" for c in name)
+    return name
 
 
 def _indent(lines: Lines) -> Lines:
@@ -815,7 +826,7 @@ def _ctor_arg(decl: Node) -> Node | None:
 
 def _sanitize(text: str) -> str:
     name = re.sub(r"\W+", "_", text.strip("&*() \t").replace("->", "_").replace(".", "_"))
-    return name if re.match(r"[A-Za-z_]", name or "") else f"x_{name}"
+    return _register(name if re.match(r"[A-Za-z_]", name or "") else f"x_{name}")
 
 
 def _short(node: Node) -> str:

@@ -260,3 +260,121 @@ def test_a_spec_without_expectations_fails_on_a_violation(tmp_path):
     clean = tmp_path / "clean.toml"
     clean.write_text('design = "cpython_3_13"\n[[thread]]\nname = "T1"\nprogram = """\nwork()\n"""\n')
     assert CliRunner().invoke(main, ["check", "-q", str(clean)]).exit_code == 0
+
+
+# ----- found by a hostile-input audit (2 Dec 2026) ------------------------------------------------
+@pytest.mark.parametrize("change,needle", [
+    ("d['states'][2]['phase'] = {'#bigint': '\u00b2'}", "`phase` is not an ITF value"),   # isdigit, not int()
+    ("d['states'][2]['phase'] = {'#bigint': '9' * 5000}", "`phase` is not an ITF value"),   # past int()'s limit
+    ("d['states'][1]['#meta']['action'] = '\\ud800'", "not text"),   # UTF-8 cannot print it
+])
+def test_a_trace_int_or_print_would_choke_on_is_150(tmp_path, change, needle):
+    path = tmp_path / "t.itf.json"
+    path.write_text(json.dumps(damaged(change)(json.loads(TRACE.read_text()))))
+    one_line_150(run("replay", str(path)), needle)
+
+
+def test_check_c_refuses_a_fifo_a_device_and_a_folder_without_reading(tmp_path):
+    fifo = tmp_path / "f.c"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero", tmp_path):
+        r = interpcheck("check-c", "-q", str(path))
+        assert r.returncode == 150 and r.stderr == f"error: {path}: not a regular file (a FIFO, device or " \
+                                                   "folder?): give a C or C++ source file\n", r.stderr
+
+
+CALLBACK = "void cb(void)\n{\n    PyGILState_STATE %s = PyGILState_Ensure();\n    PyGILState_Release(%s);\n}\n"
+
+
+@pytest.mark.parametrize("local", ["pass", "repeat", "not", "and", "or", "\u00e9tat", "\u72b6\u6001"])
+def test_check_c_takes_locals_named_like_words_of_the_spec_language(tmp_path, local):
+    """Fine C names, not registers of the spec language: the translation renames them."""
+    path = tmp_path / "cb.c"
+    path.write_text(CALLBACK % (local, local))
+    r = run("check-c", "-q", "--count", "1", "-p", "release_restores", str(path))
+    assert r.exit_code == 0 and "release_restores" in r.output, r.output
+
+
+def test_check_c_blocks_nested_too_deep_name_the_c_line(tmp_path):
+    path = tmp_path / "deep.c"
+    path.write_text("void cb(void){ PyGILState_STATE s = PyGILState_Ensure();\n" + "if (x) {" * 40 + "work();"
+                    + "}" * 40 + "\nPyGILState_Release(s); }\n")
+    r = run("check-c", "-q", str(path))
+    one_line_150(r, f"error: {path}:2: cb(): cannot model this code: blocks nested more than 32 deep")
+
+
+@pytest.mark.parametrize("source", [
+    "void cb(void){ PyGILState_STATE s = PyGILState_Ensure(); " + "{" * 1000 + "work();" + "}" * 1000
+    + " PyGILState_Release(s); }\n",
+    "".join(f"static void f{i}(void){{ f{i + 1}(); }}\n" for i in range(1200))
+    + "static void f1200(void){ PyGILState_STATE s = PyGILState_Ensure(); PyGILState_Release(s); }\n",
+])
+def test_check_c_walks_deep_code_and_long_call_chains_without_recursing(tmp_path, source):
+    path = tmp_path / "deep.c"
+    path.write_text(source)
+    r = run("check-c", "-q", "--count", "1", "-p", "release_restores", str(path))
+    assert r.exit_code == 0 and "release_restores" in r.output, r.output
+
+
+def test_check_c_checks_an_embedding_programs_main(tmp_path):
+    """Its thread is not the harness's own `main`."""
+    path = tmp_path / "embed.c"
+    path.write_text('int main(void){ PyGILState_STATE s = PyGILState_Ensure(); PyRun_SimpleString("1"); '
+                    "PyGILState_Release(s); return 0; }\n")
+    r = run("check-c", "-q", "--count", "1", "-p", "release_restores", str(path))
+    assert r.exit_code == 0 and "main_entry" in r.output, r.output
+
+
+def test_a_spec_c_thread_the_language_cannot_read_is_150_naming_the_spec_and_c_line(tmp_path):
+    (tmp_path / "deep.c").write_text("void cb(void){ PyGILState_STATE s = PyGILState_Ensure();\n" + "if (x) {" * 40
+                                     + "work();" + "}" * 40 + "\nPyGILState_Release(s); }\n")
+    spec = tmp_path / "s.toml"
+    spec.write_text('design = "cpython_3_14"\n[[thread]]\nname = "T1"\nc = "deep.c:cb"\n')
+    one_line_150(run("check", "-q", str(spec)), f"error: {spec}:4: `c`: {tmp_path / 'deep.c'}:2: cb(): cannot model")
+
+
+@pytest.mark.parametrize("args", [
+    [S1, "--design", "cpython_3_14"],
+    [S1, "--design", "cpython_3_14", "--format", "json"],
+])
+def test_an_output_the_disk_refuses_is_one_line_150(args):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(BIN), "check", "-q", *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=300, cwd=ROOT)
+    assert done.returncode == 150 and done.stderr == "error: cannot write the output: No space left on device\n", \
+        done.stderr
+    r = run("check", "-q", *args, "--sarif", "/dev/full")
+    one_line_150(r, "error: cannot write the output: No space left on device")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_an_svg_graphviz_cannot_write_is_150(tmp_path):
+    r = run("graph", S1, "--design", "cpython_3_14", "--dot", str(tmp_path / "g.dot"), "--svg", "/nonexistent/x.svg")
+    assert r.exit_code == 150, r.output
+    assert r.output.splitlines()[-1].startswith("error: /nonexistent/x.svg: Graphviz `dot` could not write"), r.output
+
+
+def test_junit_stays_xml_when_a_path_holds_a_control_character(tmp_path):
+    import xml.etree.ElementTree as ET
+    folder = tmp_path / "x\x1by"
+    folder.mkdir()
+    spec = folder / "s.toml"
+    spec.write_text(Path(S1).read_text())
+    run("check", "-q", "--design", "cpython_3_14", "--junit", str(tmp_path / "j.xml"), str(spec))
+    cases = ET.parse(tmp_path / "j.xml").getroot().findall("testcase")
+    assert cases and all("x\\x1by" in c.get("file") for c in cases)
+
+
+def test_replay_takes_a_baseline_trace_of_a_design_the_spec_does_not_list():
+    """`matrix` checks every spec on every design that can express it and keeps its traces."""
+    trace = ROOT / "counterexamples" / "gh129536_daemon_thread_lock" / "cpython_3_11.finalization_completes.itf.json"
+    r = run("replay", str(trace))
+    assert r.exit_code == 0 and "[cpython_3_11]" in r.output and "still violated" in r.output, r.output
+
+
+@pytest.mark.slow
+def test_every_baseline_trace_replays_to_its_violation():
+    traces = sorted((ROOT / "counterexamples").glob("*/*.itf.json"))
+    assert len(traces) > 500
+    bad = [(t.name, r.exit_code, r.output[-300:]) for t in traces if (r := run("replay", str(t))).exit_code != 0]
+    assert not bad, bad[:5]

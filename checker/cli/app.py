@@ -7,6 +7,7 @@ A closed output pipe (`interpcheck check | head`) ends the run quietly, as other
 """
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -18,6 +19,11 @@ from interpcheck.model.spec import SpecError, one_line
 
 from .runner import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_PIPE
 from .usage import BadUsage
+
+
+# A write that fails for what the output is (a full disk or quota, /dev/full, a /proc file),
+# not for what we did: one line and exit 150, like a path that cannot be opened.
+WRITE_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EINVAL, errno.ENXIO}
 
 
 def _usage(err: click.ClickException, ctx: click.Context | None) -> BadUsage:
@@ -64,6 +70,10 @@ class Group(click.Group):
             click.echo(f"error: {where}: {err.message}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except OSError as err:
+            if err.filename is None and err.errno in WRITE_FAILURES:   # a full disk, /dev/full, ...
+                click.echo(f"error: cannot write the output: {err.strerror}", err=True)
+                _quiet_stdout()   # Python's own flush at exit would fail again
+                sys.exit(EXIT_BAD_INPUT)
             if err.filename is None:   # not about a path the user gave: a bug of ours, below
                 return self._internal(err)
             click.echo(f"error: {one_line(str(err.filename))}: {err.strerror or err}", err=True)

@@ -66,4 +66,9 @@ def junit_report(name: str, checked: list[Checked], failed: dict[int, tuple[str,
             if c.result.trace is not None:
                 node.text = render_trace(c.system, c.result)
     ET.indent(suite)
-    return ET.tostring(suite, encoding="unicode") + "\n"
+    return NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", ET.tostring(suite, encoding="unicode")) + "\n"
+
+
+# Characters XML 1.0 has no way to write, even escaped (ElementTree leaves them raw, and an
+# XML parser then refuses the file): a control character in a path or a summary, shown as \xNN.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

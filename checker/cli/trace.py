@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from interpcheck.model.designs import resolve
+from interpcheck.model.designs import DESIGNS, resolve
 from interpcheck.model.spec import SpecError, load_spec, read_text
 from interpcheck.model.spec_schema import did_you_mean
 
@@ -105,7 +105,11 @@ def graph(spec_path, design, prop, dot_file, svg_file, around_trace, max_states)
             click.echo("error: Graphviz `dot` is not installed (e.g. apt-get install graphviz); "
                        f"the DOT file {dot_file} is written", err=True)
             sys.exit(EXIT_BAD_INPUT)
-        subprocess.run(["dot", "-Tsvg", "-o", svg_file, dot_file], check=True)
+        done = subprocess.run(["dot", "-Tsvg", "-o", svg_file, dot_file], capture_output=True, text=True)
+        if done.returncode != 0:   # it cannot write there, most often
+            why = " ".join(done.stderr.split())[:300] or f"exit {done.returncode}"
+            raise SpecError(svg_file, 0, f"Graphviz `dot` could not write the SVG ({why}); "
+                                         f"the DOT file {dot_file} is written")
         click.echo(f"wrote {svg_file}")
 
 
@@ -211,10 +215,11 @@ def replay(trace_file, spec_path, design, python, keep, settle, time_limit):
     meta = doc.get("#meta", {})
     spec = load_spec(spec_path or _spec_of_trace(trace_file, meta.get("source")))
     design = resolve(design or meta.get("design") or spec.designs[0])   # traces may name an old alias
-    if python is not None:   # any design that can express the spec (as `matrix` checks them all)
+    # any design that can express the spec, as `matrix` checks (and its baseline keeps) them all
+    if design not in DESIGNS:
+        raise SpecError(trace_file, 0, f"no design `{design}`; `interpcheck list` shows the designs")
+    if python is not None:
         replay_on_cpython(trace_file, doc, spec, design, python, keep, settle, time_limit)
-    if design not in spec.designs:
-        raise SpecError(spec.path, 0, f"the spec has no design `{design}`; it has {', '.join(spec.designs)}")
     try:
         result = replay_trace(spec.system(design), doc)
     except ITFError as err:

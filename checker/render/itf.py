@@ -10,6 +10,7 @@ trace's "#meta.varTypes" gives every variable's type (traces written before it r
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from interpcheck.model.ir import Domain, System, Var
@@ -185,6 +186,8 @@ def check_shape(doc: Any) -> None:
     value means is the model's business (state_from_itf); this rules out a damaged file."""
     if not isinstance(doc, dict):
         raise ITFError(f"not an ITF trace: the document is {type(doc).__name__}, not an object")
+    if (bad := _not_text(doc)) is not None:
+        raise ITFError(f"the string {bad!r} is not text (a lone UTF-16 surrogate)")
     meta = doc.get("#meta", {})
     if not isinstance(meta, dict):
         raise ITFError("`#meta` is not an object")
@@ -207,6 +210,24 @@ def check_shape(doc: Any) -> None:
         raise ITFError(f"`loop` = {loop!r} is not the index of a state")
 
 
+def _not_text(doc: Any) -> str | None:
+    """A string of the document (key or value) that UTF-8 cannot write: JSON's `\\ud800`."""
+    stack = [doc]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            stack += list(x)
+            stack += x.values()
+        elif isinstance(x, list):
+            stack += x
+        elif isinstance(x, str):
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError:
+                return x
+    return None
+
+
 def _is_value(value: Any, depth: int = 0) -> bool:
     """An ITF value as this tool writes them: a scalar, a list of scalars, a #bigint or a #map."""
     if isinstance(value, (bool, int, str)):
@@ -215,8 +236,8 @@ def _is_value(value: Any, depth: int = 0) -> bool:
         return False
     if isinstance(value, list):
         return all(_is_value(v, depth + 1) for v in value)
-    if isinstance(value, dict) and set(value) == {"#bigint"}:
-        return isinstance(value["#bigint"], str) and value["#bigint"].lstrip("-").isdigit()
+    if isinstance(value, dict) and set(value) == {"#bigint"}:   # ASCII digits, not '²'; no 5,000 of them
+        return isinstance(value["#bigint"], str) and re.fullmatch(r"-?[0-9]{1,40}", value["#bigint"]) is not None
     if isinstance(value, dict) and set(value) == {"#map"} and isinstance(value["#map"], list):
         return all(isinstance(kv, list) and len(kv) == 2 and _is_value(kv[0], depth + 1) and _is_value(kv[1], depth + 1)
                    for kv in value["#map"])

@@ -215,7 +215,9 @@ def load_spec(path: str | Path) -> Spec:
 
     scenario = _scenario(data, lines, spec_name, threads, finishing, c_needs["locks"])
     expect = _expectations(data.get("expect", {}), designs, fail)
-    spec = Spec(shown, scenario.name, data.get("summary", ""), scenario, designs, expect, tuple(c_needs["warnings"]))
+    # one line of text, printed and put in reports as it is: control characters escaped (BEL, NUL, U+2028)
+    summary = one_line(data.get("summary", ""))
+    spec = Spec(shown, scenario.name, summary, scenario, designs, expect, tuple(c_needs["warnings"]))
     _check_compiles(spec, fail)
     return spec
 

@@ -378,3 +378,23 @@ def test_every_baseline_trace_replays_to_its_violation():
     assert len(traces) > 500
     bad = [(t.name, r.exit_code, r.output[-300:]) for t in traces if (r := run("replay", str(t))).exit_code != 0]
     assert not bad, bad[:5]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--cpython", ""], "unknown CPython release ``"),
+    (["--cpython", "\uff13.\uff11\uff14"], "unknown CPython release"),   # fullwidth digits
+    (["--design", ""], "unknown design ``"),
+    (["--entry", "nosuch"], "no function `nosuch` defined here (functions: cb)"),
+])
+def test_check_c_options_naming_nothing_are_refused(tmp_path, args, needle):
+    path = tmp_path / "cb.c"
+    path.write_text(CALLBACK % ("s", "s"))
+    one_line_150(run("check-c", "-q", *args, str(path)), needle)
+
+
+def test_a_summary_is_printed_with_its_control_characters_escaped(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('summary = "bell\\u0007 nul\\u0000 ls\\u2028 nel\\u0085"\ndesign = "cpython_3_14"\n'
+                    '[[thread]]\nname = "T1"\nprogram = "work()"\n')
+    r = run("check", "-q", str(spec))
+    assert "  bell\\x07 nul\\x00 ls\\u2028 nel\\x85\n" in r.output, r.output

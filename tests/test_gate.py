@@ -216,3 +216,11 @@ def test_other_calls_in_a_thread_are_a_regression(in_root, tmp_path):
     assert r.exit_code == 12, r.output
     assert "REGRESSION s1_isfinalizing_toctou [cpython_3_14] no_stale_check: shortest counterexample changed: " \
            "the calls of T1 differ" in r.output
+
+
+def test_a_missing_baseline_trace_is_reported_not_passed_over(in_root, tmp_path):
+    specs, base, saved, doc = _saved_no_stale_check(tmp_path)
+    saved.unlink()
+    r = gate("--specs", str(specs), "--baseline", str(base))
+    assert r.exit_code == 0, r.output
+    assert f"no_stale_check: the baseline's trace {saved} is missing, so only its length was compared" in r.output

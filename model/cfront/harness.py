@@ -35,11 +35,11 @@ def thread_state_api() -> set[str]:
 def choose_design(sources: CSources, cpython: str | None = None, design: str | None = None) -> tuple[str, str]:
     """(design, why): --design wins; then --cpython X.Y (its own design when one exists);
     else `final` for code that uses PEP 788, `legacy` (3.14 semantics) for the rest."""
-    if design:
+    if design is not None:
         if design not in DESIGNS:
             raise CFrontError("--design", f"unknown design `{design}`; known: {', '.join(DESIGNS)}")
         return resolve(design), "--design"
-    if cpython:
+    if cpython is not None:
         name = for_cpython(cpython)
         if name is None:
             raise CFrontError("--cpython", f"unknown CPython release `{cpython}`: give X.Y or X.Y.Z, "
@@ -157,6 +157,8 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
                   only: list[str] | None = None) -> Harness:
     api = DESIGNS[design].api
     names = thread_state_api()
+    for name in only or ():   # named with --entry: it must be here
+        sources.function(name)
     for f in sources.functions.values():
         lacking = sorted((sources.callees(f) & names) - set(api) - set(MACROS) - set(ALIASES))
         if lacking:

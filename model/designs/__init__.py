@@ -42,7 +42,7 @@ def resolve(name: str) -> str:
 def for_cpython(version: str) -> str | None:
     """The design whose releases include `version` ("3.12", "3.13.8"); X.Y means its newest patch."""
     parts = version.strip().split(".")
-    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+    if not 2 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts):   # not '３'
         return None
     want = tuple(int(p) for p in parts) + ((99,) if len(parts) == 2 else ())
     for d in DESIGNS.values():

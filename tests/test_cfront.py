@@ -862,3 +862,119 @@ def test_gilstate_constants_are_passed_as_their_values(tmp_path):
     text, warnings = tr(tmp_path, """
         void leave(void) { PyGILState_Release(PyGILState_UNLOCKED); }""", "leave")
     assert lines(text) == ["PyGILState_Release(1)"] and warnings == []
+
+
+# ----- assignments of handles (found by a ground-truth audit, 2 Dec 2026) ---------------------
+def _verdicts(tmp_path, src, *args, suffix=".c"):
+    """check-c's verdict per property (violated if any entry and thread count violates it)."""
+    path = tmp_path / f"snippet{suffix}"
+    path.write_text(textwrap.dedent(src))
+    r = CliRunner().invoke(main, ["check-c", "-q", "--format", "json", *args, str(path)])
+    assert r.exit_code in (0, 11, 12), r.output
+    out: dict[str, str] = {}
+    for x in json.loads(r.output[r.output.index("{"):])["results"]:
+        out[x["property"]] = "violated" if "violated" in (out.get(x["property"]), x["verdict"]) else x["verdict"]
+    return out
+
+
+def test_a_local_set_to_null_is_null_not_a_handle_the_harness_gives(tmp_path):
+    """PyEval_RestoreThread(NULL) is Py_FatalError (3.12 _Py_EnsureTstateNotNULL); the harness
+    used to hand `t` main's thread state, as if it were a parameter."""
+    v = _verdicts(tmp_path, """
+        static PyObject *op(PyObject *self, PyObject *args) {
+            PyThreadState *t = NULL;
+            PyEval_SaveThread();
+            compute();
+            PyEval_RestoreThread(t);
+            Py_RETURN_NONE;
+        }""", "--cpython", "3.12")
+    assert v["no_fatal_error"] == "violated"
+
+
+def test_a_field_reset_to_null_is_restored_as_null(tmp_path):
+    v = _verdicts(tmp_path, """
+        static PyObject *op(Obj *self, PyObject *args) {
+            self->saved = PyEval_SaveThread();
+            compute();
+            self->saved = NULL;
+            PyEval_RestoreThread(self->saved);
+            Py_RETURN_NONE;
+        }""", "--cpython", "3.12")
+    assert v["no_fatal_error"] == "violated"
+
+
+def test_a_guard_set_to_null_after_close_is_not_closed_again(tmp_path):
+    """The "set it to NULL so the cleanup skips it" idiom holds."""
+    text, _ = tr(tmp_path, """
+        void worker(PyInterpreterView *view) {
+            PyInterpreterGuard *guard = PyInterpreterGuard_FromView(view);
+            if (guard == NULL) return;
+            PyThreadState *ts = PyThreadState_Ensure(guard);
+            compute();
+            PyThreadState_Release(ts);
+            PyInterpreterGuard_Close(guard);
+            guard = NULL;
+            if (guard != NULL) PyInterpreterGuard_Close(guard);
+        }""", "worker", design="final")
+    assert "guard = NULL" in lines(text)
+    v = _verdicts(tmp_path, (tmp_path / "snippet.c").read_text(), "--design", "final")
+    assert v["no_use_after_free"] == "holds" and v["no_deadlock"] == "holds"
+
+
+def test_a_handle_copied_by_assignment_is_the_same_handle(tmp_path):
+    v = _verdicts(tmp_path, """
+        void worker(PyInterpreterView *view) {
+            PyInterpreterGuard *g, *h;
+            g = PyInterpreterGuard_FromView(view);
+            if (g == NULL) return;
+            h = g;
+            PyThreadState *ts = PyThreadState_Ensure(h);
+            compute();
+            PyThreadState_Release(ts);
+            PyInterpreterGuard_Close(h);
+        }""", "--design", "final")
+    assert all(x == "holds" for name, x in v.items() if name != "completes"), v
+
+
+def test_a_helper_returning_an_api_call_sets_the_callers_register(tmp_path):
+    text, _ = tr(tmp_path, """
+        static PyInterpreterView *view;
+        static PyInterpreterGuard *get_guard(void) { return PyInterpreterGuard_FromView(view); }
+        void on_event(void) {
+            PyInterpreterGuard *g = get_guard();
+            if (g == NULL) return;
+            PyThreadState *ts = PyThreadState_Ensure(g);
+            compute();
+            PyThreadState_Release(ts);
+            PyInterpreterGuard_Close(g);
+        }""", "on_event", design="final")
+    assert "g = PyInterpreterGuard_FromView(view)" in [x.strip() for x in lines(text)]
+    v = _verdicts(tmp_path, (tmp_path / "snippet.c").read_text(), "--design", "final")
+    assert v["no_deadlock"] == "holds" and v["no_use_after_free"] == "holds", v
+
+
+def test_a_conditional_save_or_null_restores_only_what_it_saved(tmp_path):
+    v = _verdicts(tmp_path, """
+        static PyObject *op(PyObject *self, PyObject *args) {
+            PyThreadState *ts = PyEval_SaveThread();
+            compute();
+            PyEval_RestoreThread(ts);
+            ts = want() ? PyEval_SaveThread() : NULL;
+            compute();
+            if (ts != NULL) PyEval_RestoreThread(ts);
+            Py_RETURN_NONE;
+        }""", "--cpython", "3.14")
+    assert v["no_fatal_error"] == "holds" and v["no_call_without_thread_state"] == "holds", v
+
+
+def test_plain_c_assignments_stay_out_of_the_program(tmp_path):
+    text, _ = tr(tmp_path, """
+        void cb(void) {
+            PyObject *res = NULL;
+            int n = 0;
+            char *p = NULL;
+            PyGILState_STATE st = PyGILState_Ensure();
+            p = buffer;
+            PyGILState_Release(st);
+        }""", "cb")
+    assert [x.strip() for x in lines(text)] == ["st = PyGILState_Ensure()", "PyGILState_Release(st)"]

@@ -143,16 +143,19 @@ def translate(sources: CSources, name: str, api: dict, loop_bound: int = 2, prol
 
 def _translate(sources, fn, api, loop_bound, prologue, epilogue, assume_success, namespace) -> CProgram:
     seen: set[str] = set()
-    for _ in range(2):   # the second pass knows every register some path assigns
+    known: dict[str, str | None] = {}
+    for _ in range(2):   # the second pass knows every register some path assigns, and the API's registers
         tr = Translator(api, sources.functions, loop_bound)
         tr.assume_success = assume_success
         tr.namespace = namespace
         tr.assigned |= seen
+        tr.known = known
         try:
             body = tr.function(fn, list(epilogue))
         except TooLarge as err:
             raise CFrontError(f"{fn.file.shown}:{fn.line}", f"{fn.name}: {err}; lower --loop-bound") from err
         seen = set(tr.assigned)
+        known = {r: tr.kinds.get(r) or tr.taken.get(r) for r in tr.handles}
     _syntax_warnings(tr, fn)
     return CProgram(fn.name, list(prologue) + body, tr.warnings, tr.locks, tr.free, tr.assigned)
 

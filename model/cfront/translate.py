@@ -102,6 +102,7 @@ class Ctx:
     labels: tuple[tuple[str, Target, int, bool], ...] = ()   # C label → target, its byte offset, top level
     stack: tuple[str, ...] = ()                 # functions being inlined (recursion is cut)
     cleanups: tuple[tuple[int, tuple[Line, ...]], ...] = ()  # C++ destructors: (scope, lines), innermost last
+    result: str | None = None                   # an inlined function's `return X;` sets this caller's register
 
     def name(self, cname: str) -> str:
         for c, r in self.aliases:
@@ -144,6 +145,9 @@ class Translator:
         self.assigned: set[str] = set()                  # registers some API call assigned
         self.free: dict[str, str] = {}                   # register read before any assignment → its kind
         self.kinds: dict[str, str] = {}                  # register → kind of API value it holds
+        self.handles: set[str] = set()                   # registers an API call takes or sets
+        self.taken: dict[str, str] = {}                  # register an API call takes → the kind it takes
+        self.known: dict[str, str | None] = {}           # the first pass's handles → kind: what `x = y;` copies
         self.temps = 0
         self.emitted = 0
         self.targets = 0
@@ -171,7 +175,7 @@ class Translator:
         return Target(self.namespace + re.sub(r"\W", "_", hint) + f"_{self.targets}")
 
     def _ctx(self, fn: Function, prefix: str, aliases, exit: Target | None, stack, base: int = 0,
-             cleanups=()) -> Ctx:
+             cleanups=(), result: str | None = None) -> Ctx:
         labels = []
         stack_nodes = [fn.body]
         while stack_nodes:
@@ -182,7 +186,7 @@ class Translator:
             stack_nodes.extend(n.named_children)
         local = {n for n, _ in fn.params()} | _declared_locals(fn.body)
         return Ctx(fn, prefix, frozenset(local), aliases, exit, base, labels=tuple(labels),
-                   stack=stack + (fn.qualified,), cleanups=cleanups)
+                   stack=stack + (fn.qualified,), cleanups=cleanups, result=result)
 
     def _line(self, ctx: Ctx, node: Node, text: str) -> Line:
         self.emitted += 1
@@ -245,7 +249,13 @@ class Translator:
             return self._switch(node, ctx), ctx
         if kind == "return_statement":
             value = node.named_children[0] if node.named_children else None
-            return self._expr(value, ctx) + self._return(ctx, where), ctx
+            plain = _strip_value(value) if value is not None else None
+            if ctx.result and plain is not None and (text_of(plain) in NULLS or plain.type == "identifier"):
+                out = self._set(ctx, node, ctx.result, plain)   # `return NULL;` / `return g;` in a helper
+            else:
+                out = self._expr(value, ctx, target=ctx.result if plain is not None
+                                 and plain.type == "call_expression" else None)
+            return out + self._return(ctx, where), ctx
         if kind in ("break_statement", "continue_statement"):
             jump = ctx.brk if kind == "break_statement" else ctx.cont
             if jump is None:
@@ -338,6 +348,9 @@ class Translator:
                 continue
             cname = _name(d.child_by_field_name("declarator")) or ""
             plain = _strip_value(value)
+            if cname and text_of(plain) in NULLS:   # `T *x = NULL;`: x holds NULL, not a handle to be given
+                out += self._set(c, d, c.name(cname), plain)
+                continue
             if plain.type == "identifier" and cname and (text_of(plain) in c.locals or
                                                          any(a == text_of(plain) for a, _ in c.aliases)):
                 # `T *view = (T *)arg;`: the same handle under another name
@@ -562,11 +575,17 @@ class Translator:
             return []
         node = _strip_parens(node)
         kind = node.type
+        if target and text_of(_strip_value(node)) in NULLS:   # `ts = c ? PyEval_SaveThread() : NULL;`
+            return self._set(ctx, node, target, _strip_value(node))
         if kind == "call_expression":
             return self._call(node, ctx, target)
         if kind == "assignment_expression":
             lhs, rhs = node.child_by_field_name("left"), node.child_by_field_name("right")
             name = self._lvalue(lhs, ctx) if text_of(node.child_by_field_name("operator")) == "=" else None
+            plain = _strip_value(rhs) if rhs is not None else None
+            if name and plain is not None and (text_of(plain) in NULLS or plain.type in
+                                               ("identifier", "field_expression", "subscript_expression")):
+                return self._set(ctx, node, name, plain)   # `x = NULL;`, `x = y;`
             return self._expr(rhs, ctx, target=name)
         if kind in ("cast_expression", "pointer_expression", "parenthesized_expression"):
             value = node.child_by_field_name("value") or node.child_by_field_name("argument")
@@ -583,6 +602,23 @@ class Translator:
             if c.type != "comment":
                 out += self._expr(c, ctx)
         return out
+
+    def _set(self, ctx: Ctx, node: Node, name: str, value: Node) -> Lines:
+        """`name = NULL` or `name = y` for a register an API call takes or sets (the first
+        pass found them); other C data is not modelled."""
+        if name not in self.known:
+            return []
+        if text_of(value) in NULLS:
+            self.assigned.add(name)
+            return [self._line(ctx, node, f"{name} = NULL")]
+        source = ctx.name(text_of(value)) if value.type == "identifier" else _sanitize(text_of(value))
+        kind = self.known.get(source) or self.known.get(name)
+        if source == name or source not in self.known or kind is None:
+            return []
+        if source not in self.assigned:   # a parameter or global: the harness gives it (program.free)
+            self.free.setdefault(source, kind)
+        self._note_assign(name, kind)
+        return [self._line(ctx, node, f"{name} = {source}")]
 
     def _lvalue(self, node: Node, ctx: Ctx) -> str | None:
         node = _strip_parens(node)
@@ -676,6 +712,8 @@ class Translator:
                 texts.append(tmp)
             elif a.type in ("identifier", "field_expression", "subscript_expression", "qualified_identifier"):
                 reg = ctx.name(text_of(a)) if a.type == "identifier" else _sanitize(text_of(a))
+                self.handles.add(reg)
+                self.taken.setdefault(reg, want)
                 if reg not in self.assigned:
                     if want in ("gilstate", "token", "threadref"):
                         self.warn(where, f"`{text_of(a)}` holds a {want} this thread never got: passed as NULL")
@@ -691,6 +729,7 @@ class Translator:
     def _note_assign(self, reg: str, kind: str) -> None:
         self.assigned.add(reg)
         self.kinds.setdefault(reg, kind)
+        self.handles.add(reg)
 
     def _lock_name(self, node: Node) -> str:
         name = _sanitize(text_of(_strip_value(node)))
@@ -760,7 +799,8 @@ class Translator:
         if target and len(returned) == 1:
             aliases.append((returned.pop(), target))
         end = self._target(f"{fn.name}_end")
-        inner = self._ctx(fn, f"{fn.name}_", tuple(aliases), end, ctx.stack, len(ctx.cleanups), ctx.cleanups)
+        inner = self._ctx(fn, f"{fn.name}_", tuple(aliases), end, ctx.stack, len(ctx.cleanups), ctx.cleanups,
+                          result=target)
         head = [self._line(ctx, call, f"pass   # enter {fn.name}() (inlined)")]
         body = self._block(fn.body, inner)
         if body and body[-1].text == f"goto {end.name}" and body[-1].depth == 0:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 
 from ..designs.api import Api, Design, Site, Steps
 from ..designs.lifecycle import MAIN, finalize_phases, join_threads
-from ..ir import (Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
+from ..ir import (TRUE, Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
                   ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, value_range)
 from ..vocabulary import (DELETED, GILSTATE, HANDLES, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, handle_kind, standard_properties)
-from .parse import Arg, Call, Cond, Goto, If, Label, ProgramError, Repeat, Return
+from .parse import SET, Arg, Call, Cond, Goto, If, Label, ProgramError, Repeat, Return
 from .queries import QueryCompiler
 
 KIND_DOMAIN = {"int": Domain(-1, 1)}
@@ -219,6 +219,22 @@ class ProgramCompiler:
             raise ProgramError(f"argument `{arg.text}` of {call.name} is out of range: give a number from {lo} "
                                f"to {hi}", call.line)
 
+    def _collect_set(self, t: int, call: Call, bound: set[str]) -> None:
+        """`x = NULL` or `x = y`: x takes y's kind (NULL fits any, and a later value's kind
+        replaces it), so a register only ever set to NULL is a register of NULLs."""
+        source = call.args[0]
+        kind = "null" if source.is_null else self._kind_of_arg(t, source, bound)
+        if kind in ("lock", "event", "unbound-shared"):
+            raise ProgramError(f"`{call.text}`: `{source.text}` is a {kind.replace('unbound-', '')}"
+                               + (" not assigned yet" if kind == "unbound-shared" else ", not a value"), call.line)
+        table = self.shared_kinds if call.target in self.sc.shared else self.kinds[t]
+        old = table.get(call.target)
+        if kind != "null" and old not in (None, "null", kind):
+            raise ProgramError(f"`{call.target}` holds a {old}; `{source.text}` a {kind}: use another name", call.line)
+        if old in (None, "null"):
+            table[call.target] = kind
+        bound.add(call.target)
+
     def collect(self) -> Layout:
         """Pass 1: every call's function, argument and result kinds checked, the handle slots
         and interpreters the calls create, numbered. Long because it is one walk over every
@@ -231,6 +247,9 @@ class ProgramCompiler:
             bound: set[str] = set()
             ahead = {c.target for c in _calls(prog) if c.target and c.where}   # assigned somewhere, from C
             for call in _calls(prog):
+                if call.name == SET:
+                    self._collect_set(t, call, bound)
+                    continue
                 api = self.design.function(call.name)
                 if api is None:
                     raise ProgramError(f"`{call.name}` is not a function of design `{self.design.name}`; "
@@ -252,7 +271,7 @@ class ProgramCompiler:
                     if api.result is None:
                         raise ProgramError(f"{call.name} returns nothing; drop `{call.target} =`", call.line, design_mismatch=True)
                     table = self.shared_kinds if call.target in self.sc.shared else self.kinds[t]
-                    if table.get(call.target, api.result) != api.result:
+                    if table.get(call.target, api.result) not in (api.result, "null"):
                         raise ProgramError(f"`{call.target}` holds a {table[call.target]}; {call.name} returns "
                                            f"a {api.result}: use another name", call.line, design_mismatch=True)
                     table[call.target] = api.result
@@ -302,6 +321,7 @@ class ProgramCompiler:
         domains = {"gilstate": GILSTATE, **KIND_DOMAIN}   # a register's or a result's kind -> its domain
         domains.update({k: v.kind_domain(k) for k in ("guard", "view", "ref", "wref", "token", "tstate", "interp",
                                                        "threadref")})
+        domains["null"] = Domain(0, 0)   # a register only ever set to NULL
         self.domains = domains
         for name in self.sc.shared:
             if name not in self.shared_kinds:
@@ -497,6 +517,10 @@ class ProgramCompiler:
 
     def _call(self, t: int, call: Call, after, result: Read | None = None, api: Api | None = None,
               orig: Call | None = None):
+        if call.name == SET:   # one step of the thread's own: C's `x = NULL;`, `x = y;`
+            value = Const(0) if call.args[0].is_null else self._arg(t, call.args[0])
+            return self._steps(t, call, [[Outcome(TRUE, [assign(self._reg(t, call.target), value)], "")]],
+                               after, None, call.text)
         api = api or self.apis[id(call)]
         if result is None and call.target:
             result = self._reg(t, call.target)
@@ -686,7 +710,7 @@ class ProgramCompiler:
         per_thread, blocks, handles = v.owned_by_thread, v.owned_by_thread_block, v.owned_by_handle
         created: dict[str, list[int]] = {h.kind: [] for h in HANDLES}
         for call in _calls(self.programs[t]):
-            if (kind := handle_kind(self.apis[id(call)].creates)) is not None:
+            if call.name != SET and (kind := handle_kind(self.apis[id(call)].creates)) is not None:
                 created[kind].append(self.slots[id(call)])
         slots = [self.pc_vars[t].var.base]
         slots += [self.regs[t][name].var.base for name in sorted(self.regs[t])]

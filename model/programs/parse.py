@@ -49,7 +49,12 @@ class Call:
 
     @property
     def text(self) -> str:
+        if self.name == SET:
+            return f"{self.target} = {self.args[0].text}"
         return self.name if self.bare else f"{self.name}({', '.join(a.text for a in self.args)})"
+
+
+SET = "="   # the `name` of `x = NULL` and `x = y`: a register set to NULL or to another's value
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ KEYWORDS = frozenset({"NULL", "if", "else", "not", "and", "or", "repeat", "retur
 MAX_STATEMENTS = 10_000     # after unrolling `repeat`
 MAX_DEPTH = 32              # blocks open at once
 _CALL = re.compile(rf"^(?:(?P<target>{NAME})\s*=\s*)?(?P<name>{NAME})\s*(?:\((?P<args>[^()]*)\))?$")
+_SET = re.compile(rf"^(?P<target>{NAME})\s*=\s*(?P<source>0|{NAME})$")   # no parentheses: no call
 _COND = re.compile(rf"^(?P<neg>not\s+)?(?P<subject>{NAME}\s*(?:\([^()]*\))?)\s*(?:(?P<op>==|!=)\s*(?P<value>NULL|-?\d+|{NAME}))?$")
 
 
@@ -113,6 +119,12 @@ def _strip(raw: str) -> str:
 
 
 def _call(text: str, line: int) -> Call:
+    if m := _SET.match(text.strip()):
+        target, source = m.group("target"), m.group("source")
+        for name in (target, source):
+            if name in KEYWORDS - {"NULL"} or name == target == "NULL":
+                raise ProgramError(f"`{name}` is a word of the language, not a register name: choose another", line)
+        return Call(target, SET, (Arg(source, line),), line)
     m = _CALL.match(text.strip())
     if not m:
         raise ProgramError(f"cannot read `{text.strip()}`: expected `[name =] Function(args)`", line)

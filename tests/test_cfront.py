@@ -978,3 +978,60 @@ def test_plain_c_assignments_stay_out_of_the_program(tmp_path):
             PyGILState_Release(st);
         }""", "cb")
     assert [x.strip() for x in lines(text)] == ["st = PyGILState_Ensure()", "PyGILState_Release(st)"]
+
+
+def test_a_throw_goes_to_the_catch_handlers_not_on(tmp_path):
+    """The restore after the throw is skipped and the handler runs detached: Python called with
+    no thread state (it held before: a throw fell through to the next statement, and the
+    handlers were dropped)."""
+    src = """
+        PyObject *compute(PyObject *self, PyObject *arg) {
+            try {
+                PyThreadState *ts = PyEval_SaveThread();
+                if (heavy() < 0)
+                    throw std::runtime_error("heavy failed");
+                PyEval_RestoreThread(ts);
+            } catch (const std::exception &e) {
+                PyErr_SetString(PyExc_RuntimeError, e.what());
+                return NULL;
+            }
+            Py_RETURN_NONE;
+        }"""
+    text, _ = tr(tmp_path, src, "compute", suffix=".cpp")
+    body = [x.strip() for x in lines(text)]
+    throw = body.index("work()", body.index("if choose():"))
+    assert body[throw + 1].startswith("goto ") and "PyEval_RestoreThread(ts)" in body[throw + 2:]
+    assert _verdicts(tmp_path, src, suffix=".cpp")["no_call_without_thread_state"] == "violated"
+
+
+def test_a_throw_leaves_raii_scopes_and_one_of_several_handlers_runs(tmp_path):
+    text, _ = tr(tmp_path, """
+        void run() {
+            try {
+                py::gil_scoped_acquire gil;
+                if (bad()) throw Error();
+                step();
+            } catch (const Error &e) {
+                one();
+            } catch (...) {
+                two();
+            }
+        }""", "run", suffix=".cpp")
+    body = [x.strip() for x in lines(text)]
+    throw = body.index("if choose():")
+    assert body[throw + 1:throw + 4] == ["work()", "PyGILState_Release(gil)", body[throw + 3]]
+    assert body[throw + 3].startswith("goto ") and body.count("if choose():") == 2   # the throw, the handlers
+
+
+def test_a_throw_no_handler_takes_leaves_the_entry_through_its_scopes(tmp_path):
+    text, _ = tr(tmp_path, """
+        void helper() { throw Error(); }
+        void run() {
+            py::gil_scoped_acquire gil;
+            helper();
+            step();
+        }""", "run", suffix=".cpp")
+    body = [x.strip() for x in lines(text)]
+    assert body[:2] == ["gil = PyGILState_Ensure()", "pass"] and "PyGILState_Release(gil)" in body
+    assert body[body.index("return") - 1] == "PyGILState_Release(gil)"   # the scope is left, then the entry
+    assert body.count("PyGILState_Release(gil)") == 2   # and on the way out without a throw

@@ -103,6 +103,7 @@ class Ctx:
     stack: tuple[str, ...] = ()                 # functions being inlined (recursion is cut)
     cleanups: tuple[tuple[int, tuple[Line, ...]], ...] = ()  # C++ destructors: (scope, lines), innermost last
     result: str | None = None                   # an inlined function's `return X;` sets this caller's register
+    catch: Jump | None = None                   # where a C++ `throw` goes: the innermost try's handlers
 
     def name(self, cname: str) -> str:
         for c, r in self.aliases:
@@ -154,11 +155,13 @@ class Translator:
         self.assume_success = False   # setup code: an unmodelled failure check is taken as passed
         self._effects: dict[str, str] = {}
         self.namespace = ""           # prefix of this translation's labels (several may share one program)
+        self._escape: Target | None = None
 
     # ----- entry points ------------------------------------------------------------------------
     def function(self, fn: Function, epilogue: Lines = ()) -> Lines:
         """The entry's body; `epilogue` runs wherever it returns (a harness's own steps)."""
         exit = self._target("exit") if epilogue else None
+        self._escape = exit   # where an exception no `catch` takes leaves the entry
         ctx = self._ctx(fn, "", (), exit, ())
         lines = self._block(fn.body, ctx)
         if exit is not None:
@@ -175,7 +178,7 @@ class Translator:
         return Target(self.namespace + re.sub(r"\W", "_", hint) + f"_{self.targets}")
 
     def _ctx(self, fn: Function, prefix: str, aliases, exit: Target | None, stack, base: int = 0,
-             cleanups=(), result: str | None = None) -> Ctx:
+             cleanups=(), result: str | None = None, catch: Jump | None = None) -> Ctx:
         labels = []
         stack_nodes = [fn.body]
         while stack_nodes:
@@ -186,7 +189,7 @@ class Translator:
             stack_nodes.extend(n.named_children)
         local = {n for n, _ in fn.params()} | _declared_locals(fn.body)
         return Ctx(fn, prefix, frozenset(local), aliases, exit, base, labels=tuple(labels),
-                   stack=stack + (fn.qualified,), cleanups=cleanups, result=result)
+                   stack=stack + (fn.qualified,), cleanups=cleanups, result=result, catch=catch)
 
     def _line(self, ctx: Ctx, node: Node, text: str) -> Line:
         self.emitted += 1
@@ -280,15 +283,37 @@ class Translator:
         if kind in ("preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"):
             return self._preproc(node, ctx, scope), ctx
         if kind == "try_statement":
-            return self._block(node.child_by_field_name("body"), ctx), ctx
+            return self._try(node, ctx), ctx
+        if kind == "throw_statement":   # its calls, then to the handlers, leaving the scopes between
+            to = ctx.catch
+            leave = [to.target.goto(where)] if to is not None else \
+                [self._escape.goto(where)] if self._escape is not None else [Line(0, "return", where)]
+            return self._expr(node, ctx) + self._unwind(ctx, to.depth if to is not None else 0) + leave, ctx
         if kind in ("comment", "empty_statement", "type_definition", "struct_specifier", "enum_specifier",
                     "preproc_def", "preproc_function_def", "preproc_call", "preproc_include",
                     "static_assert_declaration"):
             return [], ctx
-        if kind not in ("throw_statement", "seh_try_statement"):
+        if kind != "seh_try_statement":
             self.warn(where, f"cannot read this {'code' if kind == 'ERROR' else kind.replace('_', ' ')}"
                              f" (`{_short(node)}`): only its calls are kept, in order")
         return self._expr(node, ctx), ctx
+
+    def _try(self, node: Node, ctx: Ctx) -> Lines:
+        """C++ `try`: the body; where a `throw` in it (or in a function it inlines) goes, one of
+        the handlers, which the model does not choose between (it cannot match types). A call
+        that throws without a `throw` in these files is not modelled."""
+        handlers = [c for c in node.named_children if c.type == "catch_clause"]
+        caught, end = self._target("catch"), self._target("try_end")
+        inner = replace(ctx, catch=Jump(caught, len(ctx.cleanups)))
+        out = self._block(node.child_by_field_name("body"), inner)
+        if not caught.used or not handlers:
+            return out
+        where = ctx.fn.file.where(handlers[0])
+        bodies = [self._body(h.child_by_field_name("body"), ctx) for h in handlers]
+        chosen = bodies[-1]
+        for body, h in zip(reversed(bodies[:-1]), reversed(handlers[:-1])):
+            chosen = self._if_lines(ctx, h, "choose()", body, chosen, "catch: any handler")
+        return out + [end.goto(where)] + caught.here(where) + chosen + end.here(where)
 
     def _preproc(self, node: Node, ctx: Ctx, scope: int) -> Lines:
         """#if/#ifdef inside a function: either branch may be compiled in."""
@@ -739,7 +764,8 @@ class Translator:
 
     def _effect(self, fn: Function, seen: frozenset = frozenset()) -> str:
         """What a function of the files can do, with what it calls: "api" (the thread-state
-        API, a macro, a lock), "python" (other Py* calls) or "c" (nothing Python sees)."""
+        API, a macro, a lock, or a C++ `throw`, which changes where its caller goes), "python"
+        (other Py* calls) or "c" (nothing Python sees)."""
         if fn.qualified in self._effects:
             return self._effects[fn.qualified]
         body = fn.body.text.decode("utf8", "replace")
@@ -748,7 +774,9 @@ class Translator:
         stack = [fn.body]
         while stack and found != "api":
             n = stack.pop()
-            if n.type == "call_expression":
+            if n.type == "throw_statement":
+                found = "api"
+            elif n.type == "call_expression":
                 name = _callee(n)
                 fld = n.child_by_field_name("function")
                 if self._api_call(n) is not None or name in LOCKS or name == "pthread_cond_wait" or (
@@ -800,7 +828,7 @@ class Translator:
             aliases.append((returned.pop(), target))
         end = self._target(f"{fn.name}_end")
         inner = self._ctx(fn, f"{fn.name}_", tuple(aliases), end, ctx.stack, len(ctx.cleanups), ctx.cleanups,
-                          result=target)
+                          result=target, catch=ctx.catch)
         head = [self._line(ctx, call, f"pass   # enter {fn.name}() (inlined)")]
         body = self._block(fn.body, inner)
         if body and body[-1].text == f"goto {end.name}" and body[-1].depth == 0:

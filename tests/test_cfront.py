@@ -1035,3 +1035,19 @@ def test_a_throw_no_handler_takes_leaves_the_entry_through_its_scopes(tmp_path):
     assert body[:2] == ["gil = PyGILState_Ensure()", "pass"] and "PyGILState_Release(gil)" in body
     assert body[body.index("return") - 1] == "PyGILState_Release(gil)"   # the scope is left, then the entry
     assert body.count("PyGILState_Release(gil)") == 2   # and on the way out without a throw
+
+
+def test_a_conditional_argument_is_the_call_with_either_value(tmp_path):
+    """Releasing the outer state first when `flip` is a broken nesting (it was passed as NULL,
+    with a warning, and release_restores held)."""
+    src = """
+        void cb(int flip) {
+            PyGILState_STATE outer = PyGILState_Ensure();
+            PyGILState_STATE inner = PyGILState_Ensure();
+            compute();
+            PyGILState_Release(flip ? outer : inner);
+            PyGILState_Release(flip ? inner : outer);
+        }"""
+    text, warnings = tr(tmp_path, src, "cb")
+    assert not warnings and [x.strip() for x in lines(text)].count("PyGILState_Release(outer)") == 2
+    assert _verdicts(tmp_path, src)["release_restores"] == "violated"

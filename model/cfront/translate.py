@@ -573,7 +573,7 @@ class Translator:
                 return self._expr(rhs, ctx, target=target) + self._if_lines(
                     ctx, node, target if op == "!=" else f"not {target}", then, other)
         if kind == "call_expression" and (api := self._api_call(node)) is not None and api.result is not None:
-            pre, args = self._args(node, ctx, api)
+            pre, args = self._args(node, ctx, api, {})
             if args is not None:
                 call = f"{api.name}({', '.join(args)})"
                 return pre + self._if_lines(ctx, node, call if op == "!=" else f"not {call}", then, other)
@@ -678,14 +678,14 @@ class Translator:
         if api is not None:
             if api.name == "Py_FinalizeEx" or api.name == "Py_EndInterpreter":
                 self.warn(where, f"{api.name} on this thread: the harness's main thread also finalizes")
-            pre, texts = self._args(node, ctx, api)
-            if texts is None:
-                return pre + [self._line(ctx, node, "run_python()")]
-            call = f"{api.name}({', '.join(texts)})"
-            if target and api.result is not None:
-                self._note_assign(target, api.result)
-                call = f"{target} = {call}"
-            return pre + [self._line(ctx, node, call)]
+            at = next((i for i, a in enumerate(args) if _strip_value(a).type == "conditional_expression"), None)
+            if at is not None:   # `Release(flip ? outer : inner)`: the call with one or the other
+                pick = _strip_value(args[at])
+                return self._branch(pick.child_by_field_name("condition"), ctx,
+                                    self._api(node, ctx, api, target, {at: pick.child_by_field_name("consequence")}),
+                                    self._api(node, ctx, api, target, {at: pick.child_by_field_name("alternative")}),
+                                    node)
+            return self._api(node, ctx, api, target, {})
         field_name = text_of(fn_node.child_by_field_name("field")) if fn_node is not None and \
             fn_node.type == "field_expression" else ""
         lock_kind = LOCKS.get(name) or ({"lock": "lock", "unlock": "unlock"}.get(field_name)
@@ -705,12 +705,24 @@ class Translator:
             bool(re.match(r"^(py|pybind11|nb|nanobind)::", _callee_qualified(node)))
         return self._args_effects(args, ctx) + [self._line(ctx, node, "run_python()" if needs_python else "work()")]
 
+    def _api(self, node: Node, ctx: Ctx, api, target: str | None, swap: dict[int, Node]) -> Lines:
+        """The API call's line (`swap`: argument i written as that node instead)."""
+        pre, texts = self._args(node, ctx, api, swap)
+        if texts is None:
+            return pre + [self._line(ctx, node, "run_python()")]
+        call = f"{api.name}({', '.join(texts)})"
+        if target and api.result is not None:
+            self._note_assign(target, api.result)
+            call = f"{target} = {call}"
+        return pre + [self._line(ctx, node, call)]
+
     def _args_effects(self, args: list[Node], ctx: Ctx) -> Lines:
         return [x for a in args for x in self._expr(a, ctx)]
 
-    def _args(self, node: Node, ctx: Ctx, api) -> tuple[Lines, list[str] | None]:
+    def _args(self, node: Node, ctx: Ctx, api, swap: dict[int, Node]) -> tuple[Lines, list[str] | None]:
         """The program arguments of an API call, with any call inside them hoisted before it."""
-        args = [a for a in node.child_by_field_name("arguments").named_children if a.type != "comment"]
+        args = [swap.get(i, a) for i, a in
+                enumerate(a for a in node.child_by_field_name("arguments").named_children if a.type != "comment")]
         where = ctx.fn.file.where(node)
         if _callee(node) in ALIASES:
             args = args[:len(api.args)]

@@ -1051,3 +1051,51 @@ def test_a_conditional_argument_is_the_call_with_either_value(tmp_path):
     text, warnings = tr(tmp_path, src, "cb")
     assert not warnings and [x.strip() for x in lines(text)].count("PyGILState_Release(outer)") == 2
     assert _verdicts(tmp_path, src)["release_restores"] == "violated"
+
+
+@pytest.mark.parametrize("loop", ["while (1)", "for (;;)", "while (true)"])
+def test_leaving_a_loop_c_never_leaves_is_a_warning(tmp_path, loop):
+    _, warnings = tr(tmp_path, f"""
+        static PyObject *op(PyObject *self, PyObject *args) {{
+            PyThreadState *ts = PyEval_SaveThread();
+            {loop} {{
+                if (poll_dev()) {{ PyEval_RestoreThread(ts); break; }}
+            }}
+            Py_RETURN_NONE;
+        }}""", "op")
+    assert any("is left after 2 iterations (--loop-bound), which C cannot do" in w for w in warnings), warnings
+
+
+def test_a_loop_with_a_condition_is_left_without_a_warning(tmp_path):
+    _, warnings = tr(tmp_path, """
+        void cb(void) {
+            while (more()) { PyGILState_STATE s = PyGILState_Ensure(); PyGILState_Release(s); }
+        }""", "cb")
+    assert warnings == []
+
+
+def test_a_macro_the_file_defines_is_named_as_not_expanded(tmp_path):
+    _, warnings = tr(tmp_path, """
+        #define WITH_GIL(stmt) do { PyGILState_STATE s_ = PyGILState_Ensure(); stmt; PyGILState_Release(s_); } while (0)
+        void cb(PyObject *obj) { WITH_GIL(Py_CLEAR(obj)); }""", "cb")
+    assert any("`WITH_GIL(...)` is a macro these files #define: not expanded" in w for w in warnings), warnings
+
+
+def test_a_goto_into_a_loop_is_a_warning_at_its_line_not_an_error(tmp_path):
+    _, warnings = tr(tmp_path, """
+        static PyObject *op(PyObject *self, PyObject *args) {
+            PyThreadState *ts = PyEval_SaveThread();
+            goto inside;
+            for (int i = 0; i < 3; i++) { ts = PyEval_SaveThread(); inside: do_io(); PyEval_RestoreThread(ts); }
+            Py_RETURN_NONE;
+        }""", "op")
+    assert any(w.endswith(":4: warning: `goto inside` jumps into a loop: not followed, the function returns here")
+               for w in warnings), warnings
+
+
+def test_a_lambda_using_the_api_is_named_as_not_modelled(tmp_path):
+    _, warnings = tr(tmp_path, """
+        void post(Loop &loop) {
+            loop.post([]{ py::gil_scoped_acquire g; run(); });
+        }""", "post", suffix=".cpp")
+    assert any("a lambda uses the thread-state API" in w for w in warnings), warnings

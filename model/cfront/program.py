@@ -37,6 +37,7 @@ class CSources:
                 else:
                     self.functions[fn.name] = fn
         self.globals = set().union(*(f.globals for f in self.files)) if self.files else set()
+        self.macros = set().union(*(f.macros for f in self.files)) if self.files else set()
 
     def function(self, name: str) -> Function:
         fn = self.functions.get(name) or next((f for f in self.functions.values() if f.qualified == name), None)
@@ -150,6 +151,7 @@ def _translate(sources, fn, api, loop_bound, prologue, epilogue, assume_success,
         tr.namespace = namespace
         tr.assigned |= seen
         tr.known = known
+        tr.macros = sources.macros
         try:
             body = tr.function(fn, list(epilogue))
         except TooLarge as err:

@@ -96,6 +96,7 @@ class SourceFile:
     functions: list[Function] = field(default_factory=list)
     globals: set[str] = field(default_factory=set)
     errors: list[int] = field(default_factory=list)   # lines of ERROR / MISSING nodes outside functions
+    macros: set[str] = field(default_factory=set)     # function-like macros it #defines (not expanded)
 
     def where(self, node: tree_sitter.Node) -> tuple[str, int]:
         return self.shown, node.start_point[0] + 1
@@ -167,6 +168,8 @@ def _index(src: SourceFile, node: tree_sitter.Node, top: bool) -> None:
                     name = _declared_name(d)
                     if name:
                         src.globals.add(name)
+        elif kind == "preproc_function_def" and child.child_by_field_name("name") is not None:
+            src.macros.add(text_of(child.child_by_field_name("name")))
         elif kind == "ERROR":
             src.errors.append(child.start_point[0] + 1)
             _index(src, child, top=top)

@@ -156,6 +156,7 @@ class Translator:
         self._effects: dict[str, str] = {}
         self.namespace = ""           # prefix of this translation's labels (several may share one program)
         self._escape: Target | None = None
+        self.macros: set[str] = set()   # function-like macros the files #define: not expanded
 
     # ----- entry points ------------------------------------------------------------------------
     def function(self, fn: Function, epilogue: Lines = ()) -> Lines:
@@ -246,7 +247,7 @@ class Translator:
             return self._declaration(node, ctx, scope)
         if kind == "if_statement":
             return self._if(node, ctx), ctx
-        if kind in ("while_statement", "for_statement", "do_statement", "for_range_loop"):
+        if kind in LOOPS:
             return self._loop(node, ctx), ctx
         if kind == "switch_statement":
             return self._switch(node, ctx), ctx
@@ -344,6 +345,9 @@ class Translator:
             self.warn(where, f"`goto {label}` jumps backwards: not followed, the function returns here "
                              "(raise nothing: loops are what --loop-bound unrolls)")
             return self._return(ctx, where)
+        if _into_loop(ctx.fn.body, at, node):   # each unrolled iteration has its own copy of the label
+            self.warn(where, f"`goto {label}` jumps into a loop: not followed, the function returns here")
+            return self._return(ctx, where)
         return (self._unwind(ctx, ctx.base) if top else []) + [target.goto(where)]
 
     def _declaration(self, node: Node, ctx: Ctx, scope: int) -> tuple[Lines, Ctx]:
@@ -434,6 +438,10 @@ class Translator:
             out += iteration(self.loop_bound)
         else:
             out += self._unrolled(cond, ctx, node, iteration)
+        if kind != "for_range_loop" and _always(cond):
+            self.warn(ctx.fn.file.where(node), f"`{_short(node).split('{')[0].strip()}` is left after "
+                      f"{self.loop_bound} iterations (--loop-bound), which C cannot do: what follows that way "
+                      "may be a false alarm")
         return out + exit.here(ctx.fn.file.where(node))
 
     def _unrolled(self, cond, ctx: Ctx, node: Node, iteration) -> Lines:
@@ -616,7 +624,13 @@ class Translator:
             value = node.child_by_field_name("value") or node.child_by_field_name("argument")
             if value is not None:
                 return self._expr(value, ctx, target)
-        if kind in ("lambda_expression", "string_literal", "identifier", "number_literal", "field_identifier"):
+        if kind == "lambda_expression":   # its body runs when something calls it, not here
+            text = text_of(node)
+            if RAII_GIL.search(text) or any(self._api_call(n) is not None for n in _calls_in(node)):
+                self.warn(ctx.fn.file.where(node), "a lambda uses the thread-state API: its body runs where it is "
+                                                   "called, which is not modelled; make it a function to check it")
+            return []
+        if kind in ("string_literal", "identifier", "number_literal", "field_identifier"):
             return []
         if kind == "conditional_expression":
             c = node.child_by_field_name("condition")
@@ -701,6 +715,9 @@ class Translator:
             lock = self._lock_name(args[1])
             return self._args_effects(args, ctx) + [self._line(ctx, node, f"unlock({lock})   # cond wait"),
                                                     self._line(ctx, node, f"lock({lock})")]
+        if name in self.macros:
+            self.warn(where, f"`{name}(...)` is a macro these files #define: not expanded (no preprocessing), "
+                             "so the calls in its definition are not modelled; write them out to check them")
         needs_python = bool(re.match(r"^_?Py", name)) and not NO_TSTATE.match(name) or \
             bool(re.match(r"^(py|pybind11|nb|nanobind)::", _callee_qualified(node)))
         return self._args_effects(args, ctx) + [self._line(ctx, node, "run_python()" if needs_python else "work()")]
@@ -850,6 +867,39 @@ class Translator:
 
 CLIENT_ONLY = {"lock", "unlock", "wait", "set", "work", "run_python", "use_object", "choose",
                "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS"}
+
+
+LOOPS = ("while_statement", "for_statement", "do_statement", "for_range_loop")
+
+
+def _calls_in(node: Node) -> list[Node]:
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "call_expression":
+            out.append(n)
+        stack.extend(n.named_children)
+    return out
+
+
+def _into_loop(body: Node, at: int, goto: Node) -> bool:
+    """Whether the label at byte `at` is inside a loop the `goto` is not inside."""
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if n.type in LOOPS and n.start_byte <= at < n.end_byte and not n.start_byte <= goto.start_byte < n.end_byte:
+            return True
+        stack.extend(c for c in n.named_children if c.start_byte <= at < c.end_byte)
+    return False
+
+
+def _always(cond: Node | None) -> bool:
+    """A loop condition C never finds false: `for (;;)`, `while (1)`, `while (true)`."""
+    if cond is None:
+        return True
+    cond = _strip_parens(cond)
+    return text_of(cond) in ("true", "TRUE") or (cond.type == "number_literal" and text_of(cond).strip("uUlL") not in
+                                                  ("0", "0x0"))
 
 
 def _strip_value(node: Node) -> Node:

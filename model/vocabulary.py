@@ -374,12 +374,15 @@ class Vocabulary:
         possibly attached. 3.13+: Py_FatalError("non-NULL old thread state")
         (Python/pystate.c:2084 (v3.13.5), :2204 (v3.14.7)); 3.11/3.12: take_gil waits for the GIL
         this thread already holds, a self-deadlock (Python/ceval_gil.h:213 take_gil (v3.11.2);
-        Python/ceval_gil.c:740, :403-408 (v3.12.0))."""
-        cur = self.attached[t]
-        outs = [replace(o, guard=cur.eq(0) & o.guard) for o in self.attach_outcomes(t, ts, then, what, checks)]
+        Python/ceval_gil.c:740, :403-408 (v3.12.0)). A NULL argument is Py_FatalError first, on
+        every release, attached or not (_Py_EnsureTstateNotNULL: PyEval_RestoreThread(NULL) with
+        main attached aborts on 3.11.7, 3.12.1 and 3.13.0, tests/cpython)."""
+        cur, ts = self.attached[t], lift(ts)
+        outs = [replace(o, guard=(cur.eq(0) | ts.eq(0)) & o.guard)
+                for o in self.attach_outcomes(t, ts, then, what, checks)]
         if self.runtime.restore_attached_fatal:
-            outs.insert(0, Outcome(cur.ne(0), self.crash_with(C_FATAL), "non-NULL old thread state: Py_FatalError",
-                                   stop=True))
+            outs.insert(0, Outcome(cur.ne(0) & ts.ne(0), self.crash_with(C_FATAL),
+                                   "non-NULL old thread state: Py_FatalError", stop=True))
         else:   # the thread waits for a GIL nobody will release; another interpreter's GIL it can take
             outs += [replace(o, guard=cur.ne(0) & o.guard) for o in self.attach_outcomes(t, ts, then, what, checks)
                      if not o.stop]

@@ -72,19 +72,25 @@ class Runtime:
     # 3.13+: Py_FinalizeEx on the main thread with no thread state swaps main's in (resolve_final_tstate,
     # Python/pylifecycle.c:1988 (v3.13.5)); up to 3.12 the NULL thread state is dereferenced
     finalize_swaps_main: bool = True
+    # up to 3.13 PyGILState_Check answers 1 once finalization deleted the PyGILState TSS key
+    # (`if (!PyThread_tss_is_created(...)) return 1`: Python/pystate.c:1653 (v3.11.2), :2128 (v3.12.0),
+    # :2732 (v3.13.5); run on 3.11.7, 3.12.1, 3.13.0); main keeps the binding in a thread-local and has
+    # no such test (Python/pystate.c PyGILState_Check), which 3.14 is assumed to share (not run here)
+    gilstate_check_after_fini: bool = False
 
 
 RUNTIME_3_11 = Runtime(exit_on_finalize=True, refcounted_tstates=False, ensure_after_fini_hangs=False,
                        restore_attached_fatal=False, rebind_gilstate=False, per_interpreter_gil=False,
                        pending_signals_main=False, clear_keeps_counter=False,
-                       finalize_swaps_main=False)
+                       finalize_swaps_main=False, gilstate_check_after_fini=True)
 RUNTIME_3_12 = replace(RUNTIME_3_11, rebind_gilstate=True, per_interpreter_gil=True)
 RUNTIME_3_13 = replace(RUNTIME_3_12, restore_attached_fatal=True, pending_signals_main=True,
                        clear_keeps_counter=True, finalize_swaps_main=True)
 RUNTIME_3_13_8 = replace(RUNTIME_3_13, exit_on_finalize=False)  # gh-87135: Python/ceval_gil.c:314 (v3.13.15)
 # 3.14: thread states refcounted and marked shutting down (Python/pystate.c:3141-3144, :2040-2043
 # (v3.14.7); gh-124878); PyGILState_Ensure still has no hang check (Python/pystate.c:2897 (v3.14.7))
-RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, end_interpreter_last_thread_fatal=False)
+RUNTIME_3_14 = replace(RUNTIME_3_13_8, refcounted_tstates=True, end_interpreter_last_thread_fatal=False,
+                       gilstate_check_after_fini=False)
 RUNTIME_3_15 = replace(RUNTIME_3_14, ensure_after_fini_hangs=True)   # main: gh-131185, PR #132510
 
 GILSTATE = enum("PyGILState_LOCKED", "PyGILState_UNLOCKED")
@@ -437,9 +443,18 @@ class Vocabulary:
                 assign(self.gilstate[t], ite(self.gilstate[t].eq(0), ts, self.gilstate[t]))]
 
     def delete_tstate(self, t: int, ts: ExprLike) -> list[Assign]:
+        """Free `ts`, deleted by thread t. Up to 3.11 t's PyGILState forgets it if it was t's
+        (Python/pystate.c:1102-1110 (v3.11.2)). From 3.12, if any thread's PyGILState is bound
+        to it, unbind_gilstate_tstate clears the *calling* thread's binding (tstate_delete_common,
+        Python/pystate.c:1539, :325-335 (v3.12.0); :1811, :338-347 (v3.13.5); gilstate_clear on
+        main): deleting another thread's bound thread state makes t's next PyGILState_Ensure
+        create one while t is attached (a self-deadlock on 3.12.1, Py_FatalError on 3.13.0),
+        and leaves the other thread's binding dangling."""
         ts = lift(ts)
-        return [assign(self.ts_status[ts - 1], O_FREED),
-                assign(self.gilstate[t], ite(self.gilstate[t].eq(ts), 0, self.gilstate[t]))]
+        mine = self.gilstate[t].eq(ts)
+        if self.runtime.rebind_gilstate:
+            mine = any_of(*[self.gilstate[u].eq(ts) for u in range(self.gilstate.length)])
+        return [assign(self.ts_status[ts - 1], O_FREED), assign(self.gilstate[t], ite(mine, 0, self.gilstate[t]))]
 
     def push(self, t: int, prev: ExprLike, guard_interp: ExprLike = 0) -> list[Assign]:
         """Remember what Release must restore (ghost) and which implicit guard it closes.

@@ -27,6 +27,9 @@ def _call(op: CCall, thread: str) -> list[str]:
         return [f"PyGILState_Release((PyGILState_STATE){_one(a, op)});", "returned(t, NULL);"]
     if f == "Py_IsFinalizing":
         return ["char r[16];", "snprintf(r, sizeof r, \"%d\", IS_FINALIZING());", "returned(t, r);"]
+    if f == "PyGILState_Check":
+        return ["char r[16];", "int c = PyGILState_Check();", *([f"{r} = c;"] if r else []),
+                "snprintf(r, sizeof r, \"%d\", c);", "returned(t, r);"]
     if f == "Py_FinalizeEx":
         return ["t->phase = 1;", "int r = Py_FinalizeEx();   /* the hooks run this thread's next operations */",
                 "t->phase = 0;", "returned(t, r == 0 ? NULL : \"-1\");"]

@@ -98,11 +98,18 @@ def compare(plan: Plan, stdout: str, stderr: str, returncode: int) -> Outcome:
         if death is None:
             out.steps.append(StepResult(e, "nothing (the program stopped early)", False,
                                         why=f"the program stopped before this step: {out.exit}"))
-        else:
-            agrees, why = _crash_agrees(e.outcome, death)
+        else:   # a call with no boundary inside it dies where the model completes it: judge that step's crash
+            done = _completion(plan, e) if e.outcome == "inside" else e
+            agrees, why = _crash_agrees(done.outcome, death)
             out.steps.append(StepResult(e, death, agrees, why=why))
         break
     return out
+
+
+def _completion(plan: Plan, e: Expect) -> Expect:
+    """The step where the model completes the call step `e` is inside of: its thread's next."""
+    later = sorted((x for x in plan.steps if x.thread == e.thread and x.step > e.step), key=lambda x: x.step)
+    return later[0] if later else e
 
 
 def _judge(e: Expect, seen: str) -> StepResult:
@@ -117,14 +124,14 @@ def _judge(e: Expect, seen: str) -> StepResult:
         ok = seen.startswith(e.outcome)
         return StepResult(e, words, ok, why="" if ok else f"predicted {e.outcome}, observed {words}")
     if e.outcome == "returned":
-        m = re.fullmatch(r"returned (\S+) attached=(\d) gilstate=(\d)", seen)
+        m = re.fullmatch(r"returned (\S+) attached=([01?]) gilstate=(\d)", seen)
         if not m:
             return StepResult(e, words, False, why=f"predicted the call returns, observed {words}")
         value, attached, gilstate = m.group(1), m.group(2) == "1", m.group(3) == "1"
         why = []
         if e.result is not None and not _same_value(e.result, value):
             why.append(f"returned {value}, the model says {e.result}")
-        if e.attached is not None and attached != e.attached:
+        if e.attached is not None and m.group(2) != "?" and attached != e.attached:   # ?: not observable (3.11)
             why.append(f"a thread state is {'' if attached else 'not '}attached, the model says "
                        f"{'it is' if e.attached else 'none is'}")
         if e.gilstate is not None and gilstate != e.gilstate:
@@ -159,7 +166,7 @@ def _words(seen: str) -> str:
         return f"blocked in {name}" if name != "pause" else "hung in pause()"
     if seen == "none gone":
         return "gone (the thread ended without an event)"
-    m = re.fullmatch(r"returned (\S+) attached=(\d) gilstate=(\d)", seen)
+    m = re.fullmatch(r"returned (\S+) attached=([01?]) gilstate=(\d)", seen)
     if m:
         value = "" if m.group(1) == "-" else f" {m.group(1)}"
         return f"returned{value} (attached={m.group(2)}, gilstate={m.group(3)})"

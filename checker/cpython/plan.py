@@ -21,7 +21,7 @@ from ..render.steps import steps_of
 from ..result import Trace
 
 # The C calls the harness can make, by the model's function name (Action.name).
-CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadState", "Py_IsFinalizing",
+CALLS = {"PyGILState_Ensure", "PyGILState_Release", "PyGILState_GetThisThreadState", "Py_IsFinalizing", "PyGILState_Check",
          "Py_FinalizeEx", "run_python", "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS", "PyEval_SaveThread",
          "PyEval_RestoreThread", "lock", "unlock", "work", "set", "wait", "Py_NewInterpreter",
          "PyInterpreterState_Get", "PyInterpreterState_Main", "Py_EndInterpreter", "PyThreadState_New",

@@ -99,9 +99,17 @@ static void event(struct thread *t, const char *fmt, ...)
 static void returned(struct thread *t, const char *result)
 {
     PyThreadState *ts = CURRENT_TSTATE();
-    int attached = ts != NULL && ts->thread_id == PyThread_get_thread_ident();
+#if PY_VERSION_HEX >= 0x030C0000
+    /* 3.12+: the current thread state is this thread's own (thread-local), even one another
+       thread created (its thread_id is its creator's) */
+    const char *attached = ts != NULL ? "1" : "0";
+#else
+    /* up to 3.11 one current thread state for the process: this thread's if it made it; one
+       another thread made may be attached here or there, which cannot be told: "?" */
+    const char *attached = ts == NULL ? "0" : ts->thread_id == PyThread_get_thread_ident() ? "1" : "?";
+#endif
     int gilstate = PyGILState_GetThisThreadState() != NULL;
-    event(t, "returned %s attached=%d gilstate=%d", result ? result : "-", attached, gilstate);
+    event(t, "returned %s attached=%s gilstate=%d", result ? result : "-", attached, gilstate);
 }
 
 static const char *pointer(const void *p) { return p ? "ptr" : "NULL"; }

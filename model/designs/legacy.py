@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..ir import TRUE, Check, assign, ite
+from ..ir import TRUE, Check, any_of, assign, ite
 from ..vocabulary import (LEAVE, C_FATAL, C_NO_TSTATE, C_NULL, C_UAF, DELETED, O_FREED, O_LIVE, O_SHUTDOWN, RUNTIME_3_11,
-                          RUNTIME_3_12, RUNTIME_3_13, RUNTIME_3_13_8, RUNTIME_3_14, T_HUNG, Outcome)
+                          RUNTIME_3_12, RUNTIME_3_13, RUNTIME_3_13_8, RUNTIME_3_14, T_HUNG, UNBORN, Outcome)
 from .api import Api, Design, Site, Steps, table
 from .client import CLIENT
 from .lifecycle import lifecycle_apis, new_interpreter_from_config
@@ -278,10 +278,16 @@ def is_initialized(s: Site) -> Steps:
 
 def gilstate_check(s: Site) -> Steps:
     # PyGILState_Check (Python/pystate.c:1646 (v3.11.2), :2725 (v3.13.5)): the attached thread
-    # state is the thread's gilstate one (0 with none attached).
+    # state is the thread's gilstate one (0 with none attached). But 1 whatever holds once any
+    # subinterpreter was made (new_interpreter clears check_enabled: Python/pylifecycle.c:1972
+    # (v3.11.2), :2020 (v3.12.0), :2300 (v3.13.5); run on 3.11.7, 3.12.1, 3.13.0), and up to 3.13
+    # once finalization deleted its TSS key (Runtime.gilstate_check_after_fini).
     v, t = s.v, s.t
     cur = v.attached[t]
-    return [[Outcome(TRUE, s.ret(ite(cur.ne(0) & cur.eq(v.gilstate[t]), 1, 0)), "")]]
+    disabled = any_of(*[v.phase[i].ne(UNBORN) for i in range(1, v.phase.length)])
+    if v.runtime.gilstate_check_after_fini:
+        disabled = disabled | v.phase[0].eq(DELETED)
+    return [[Outcome(TRUE, s.ret(ite(disabled | (cur.ne(0) & cur.eq(v.gilstate[t])), 1, 0)), "")]]
 
 
 def tstate_get_unchecked(s: Site) -> Steps:

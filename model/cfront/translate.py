@@ -252,14 +252,7 @@ class Translator:
         if kind == "switch_statement":
             return self._switch(node, ctx), ctx
         if kind == "return_statement":
-            value = node.named_children[0] if node.named_children else None
-            plain = _strip_value(value) if value is not None else None
-            if ctx.result and plain is not None and (text_of(plain) in NULLS or plain.type == "identifier"):
-                out = self._set(ctx, node, ctx.result, plain)   # `return NULL;` / `return g;` in a helper
-            else:
-                out = self._expr(value, ctx, target=ctx.result if plain is not None
-                                 and plain.type == "call_expression" else None)
-            return out + self._return(ctx, where), ctx
+            return self._return_statement(node, ctx), ctx
         if kind in ("break_statement", "continue_statement"):
             jump = ctx.brk if kind == "break_statement" else ctx.cont
             if jump is None:
@@ -285,11 +278,8 @@ class Translator:
             return self._preproc(node, ctx, scope), ctx
         if kind == "try_statement":
             return self._try(node, ctx), ctx
-        if kind == "throw_statement":   # its calls, then to the handlers, leaving the scopes between
-            to = ctx.catch
-            leave = [to.target.goto(where)] if to is not None else \
-                [self._escape.goto(where)] if self._escape is not None else [Line(0, "return", where)]
-            return self._expr(node, ctx) + self._unwind(ctx, to.depth if to is not None else 0) + leave, ctx
+        if kind == "throw_statement":
+            return self._throw(node, ctx), ctx
         if kind in ("comment", "empty_statement", "type_definition", "struct_specifier", "enum_specifier",
                     "preproc_def", "preproc_function_def", "preproc_call", "preproc_include",
                     "static_assert_declaration"):
@@ -298,6 +288,25 @@ class Translator:
             self.warn(where, f"cannot read this {'code' if kind == 'ERROR' else kind.replace('_', ' ')}"
                              f" (`{_short(node)}`): only its calls are kept, in order")
         return self._expr(node, ctx), ctx
+
+    def _return_statement(self, node: Node, ctx: Ctx) -> Lines:
+        """Its calls, then out; in an inlined helper, `return X;` sets the caller's register."""
+        value = node.named_children[0] if node.named_children else None
+        plain = _strip_value(value) if value is not None else None
+        if ctx.result and plain is not None and (text_of(plain) in NULLS or plain.type == "identifier"):
+            out = self._set(ctx, node, ctx.result, plain)   # `return NULL;` / `return g;`
+        else:
+            out = self._expr(value, ctx, target=ctx.result if plain is not None
+                             and plain.type == "call_expression" else None)
+        return out + self._return(ctx, ctx.fn.file.where(node))
+
+    def _throw(self, node: Node, ctx: Ctx) -> Lines:
+        """Its calls, then to the innermost try's handlers (or out of the entry), leaving the
+        scopes between."""
+        where, to = ctx.fn.file.where(node), ctx.catch
+        leave = [to.target.goto(where)] if to is not None else \
+            [self._escape.goto(where)] if self._escape is not None else [Line(0, "return", where)]
+        return self._expr(node, ctx) + self._unwind(ctx, to.depth if to is not None else 0) + leave
 
     def _try(self, node: Node, ctx: Ctx) -> Lines:
         """C++ `try`: the body; where a `throw` in it (or in a function it inlines) goes, one of

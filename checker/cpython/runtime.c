@@ -104,9 +104,10 @@ static void returned(struct thread *t, const char *result)
        thread created (its thread_id is its creator's) */
     const char *attached = ts != NULL ? "1" : "0";
 #else
-    /* up to 3.11 one current thread state for the process: this thread's if it made it; one
-       another thread made may be attached here or there, which cannot be told: "?" */
-    const char *attached = ts == NULL ? "0" : ts->thread_id == PyThread_get_thread_ident() ? "1" : "?";
+    /* up to 3.11 one current thread state for the process, which may be attached here or on
+       another thread: told apart only for this thread's own PyGILState one ("1"); "?" otherwise */
+    const char *attached = ts == NULL ? "0"
+        : ts->thread_id == PyThread_get_thread_ident() && ts == PyGILState_GetThisThreadState() ? "1" : "?";
 #endif
     int gilstate = PyGILState_GetThisThreadState() != NULL;
     event(t, "returned %s attached=%s gilstate=%d", result ? result : "-", attached, gilstate);

@@ -158,12 +158,17 @@ def tstate_delete(s: Site) -> Steps:
     # PyThreadState_Delete (Python/pystate.c:1113 (v3.11.2), :1847 (v3.13.5)): fatal "still current",
     # unlink, free. It does not clear: an uncleared thread state's objects leak, no crash in a
     # release build (only a debug assert, Python/pystate.c:1769 (v3.13.5)).
+    # "Current" is the calling thread's attached thread state from 3.12 (thread-local); up to 3.11
+    # it is the one current for the whole process (_PyRuntimeGILState_GetThreadState, pystate.c:1102
+    # (v3.11.2)): a thread state attached on another thread is "still current" too (run on 3.11.7).
     v, t = s.v, s.t
     ts = s.args[0]
     live = ts.ne(0) & v.ts_status[ts - 1].eq(O_LIVE)
+    threads = range(v.attached.length) if not v.runtime.rebind_gilstate else [t]
+    current = any_of(*[v.attached[u].eq(ts) for u in threads])
     return [[Outcome(~live, v.crash_with(C_UAF), "thread state already freed", stop=True),
-             Outcome(live & v.attached[t].eq(ts), v.crash_with(C_FATAL), "tstate is still current", stop=True),
-             Outcome(live & v.attached[t].ne(ts), v.delete_tstate(t, ts), "deleted")]]
+             Outcome(live & current, v.crash_with(C_FATAL), "tstate is still current", stop=True),
+             Outcome(live & ~current, v.delete_tstate(t, ts), "deleted")]]
 
 
 def tstate_clear(s: Site) -> Steps:

@@ -1099,3 +1099,70 @@ def test_a_lambda_using_the_api_is_named_as_not_modelled(tmp_path):
             loop.post([]{ py::gil_scoped_acquire g; run(); });
         }""", "post", suffix=".cpp")
     assert any("a lambda uses the thread-state API" in w for w in warnings), warnings
+
+
+# ----- real extension code (found by running check-c on public projects, 2 Dec 2026) ----------
+def test_an_if_without_else_around_a_return_may_or_may_not_be_compiled_in(tmp_path):
+    """greenlet's `#if ... return; #endif` made the whole callback dead code: every property held."""
+    text, _ = tr(tmp_path, """
+        void cb(void) {
+        #if RARE_PLATFORM
+            return;
+        #endif
+            PyGILState_STATE s = PyGILState_Ensure();
+            PyGILState_Release(s);
+        }""", "cb")
+    body = [x.strip() for x in lines(text)]
+    assert body[:2] == ["if choose():", "return"] and "s = PyGILState_Ensure()" in body
+
+
+def test_a_switch_of_many_cases_and_a_long_else_if_chain_stay_within_the_depth_limit(tmp_path):
+    cases = "".join(f"case {i}: work{i}(); break;\n" for i in range(60))
+    chain = " else ".join(f"if (strcmp(s, \"o{i}\") == 0) {{ work{i}(); }}" for i in range(60))
+    for body in (f"switch (op) {{ {cases} }}", chain):
+        text, _ = tr(tmp_path, f"""
+            static PyObject *meth(PyObject *self, PyObject *args) {{
+                Py_BEGIN_ALLOW_THREADS
+                {body}
+                Py_END_ALLOW_THREADS
+                Py_RETURN_NONE;
+            }}""", "meth")
+        assert max(len(x) - len(x.lstrip()) for x in lines(text)) <= 12   # flat: a few levels, not 60
+
+
+def test_callback_arguments_of_pending_calls_and_atexit_are_not_a_python_call(tmp_path):
+    text, warnings = tr(tmp_path, """
+        static int run_in_main(void *arg) { return 0; }
+        void on_event(void *arg) { Py_AddPendingCall(run_in_main, arg); }""", "on_event")
+    assert [x.strip() for x in lines(text)] == ["Py_AddPendingCall()"] and warnings == []
+
+
+def test_pointer_comparisons_need_no_thread_state(tmp_path):
+    text, _ = tr(tmp_path, """
+        void cb(Obj *self) {
+            assert(!Py_IsNone(self->hook));
+            PyGILState_STATE s = PyGILState_Ensure();
+            PyGILState_Release(s);
+        }""", "cb")
+    assert "run_python()" not in [x.strip() for x in lines(text)]
+
+
+def test_a_function_reaching_the_api_only_through_a_macro_of_the_files_is_named(tmp_path):
+    path = tmp_path / "m.c"
+    path.write_text(textwrap.dedent("""
+        #define MY_BEGIN_ALLOW_THREADS self->state = PyEval_SaveThread();
+        #define MY_END_ALLOW_THREADS PyEval_RestoreThread(self->state);
+        static PyObject *do_perform(Obj *self, PyObject *ignored) {
+            MY_BEGIN_ALLOW_THREADS
+            perform(self);
+            MY_END_ALLOW_THREADS
+            Py_RETURN_NONE;
+        }
+        static PyObject *other(PyObject *self, PyObject *ignored) {
+            Py_BEGIN_ALLOW_THREADS
+            sleep(1);
+            Py_END_ALLOW_THREADS
+            Py_RETURN_NONE;
+        }"""))
+    h = build_harness(CSources([path]), "cpython_3_14", "test")
+    assert any("do_perform() uses `MY_BEGIN_ALLOW_THREADS`, a macro these files #define" in w for w in h.skipped)

@@ -38,6 +38,7 @@ class CSources:
                     self.functions[fn.name] = fn
         self.globals = set().union(*(f.globals for f in self.files)) if self.files else set()
         self.macros = set().union(*(f.macros for f in self.files)) if self.files else set()
+        self.api_macros = set().union(*(f.api_macros for f in self.files)) if self.files else set()
 
     def function(self, name: str) -> Function:
         fn = self.functions.get(name) or next((f for f in self.functions.values() if f.qualified == name), None)

@@ -97,9 +97,15 @@ class SourceFile:
     globals: set[str] = field(default_factory=set)
     errors: list[int] = field(default_factory=list)   # lines of ERROR / MISSING nodes outside functions
     macros: set[str] = field(default_factory=set)     # function-like macros it #defines (not expanded)
+    api_macros: set[str] = field(default_factory=set)  # macros it #defines whose text calls the thread-state API
 
     def where(self, node: tree_sitter.Node) -> tuple[str, int]:
         return self.shown, node.start_point[0] + 1
+
+
+# what a macro's text calls that a check would need to see (not expanded: no preprocessing)
+API_WORDS = re.compile(r"\b(PyEval_SaveThread|PyEval_RestoreThread|PyGILState_\w+|Py_(BEGIN|END)_ALLOW_THREADS|"
+                       r"Py_(UN)?BLOCK_THREADS|PyThreadState_\w+|PyInterpreterGuard_\w+|PyInterpreterView_\w+)\b")
 
 
 def text_of(node: tree_sitter.Node | None) -> str:
@@ -168,8 +174,12 @@ def _index(src: SourceFile, node: tree_sitter.Node, top: bool) -> None:
                     name = _declared_name(d)
                     if name:
                         src.globals.add(name)
-        elif kind == "preproc_function_def" and child.child_by_field_name("name") is not None:
-            src.macros.add(text_of(child.child_by_field_name("name")))
+        elif kind in ("preproc_function_def", "preproc_def") and child.child_by_field_name("name") is not None:
+            name = text_of(child.child_by_field_name("name"))
+            if kind == "preproc_function_def":
+                src.macros.add(name)
+            if API_WORDS.search(text_of(child.child_by_field_name("value"))):
+                src.api_macros.add(name)
         elif kind == "ERROR":
             src.errors.append(child.start_point[0] + 1)
             _index(src, child, top=top)

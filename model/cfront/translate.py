@@ -33,9 +33,14 @@ NO_TSTATE = re.compile(r"^(Py_IsInitialized|PyGILState_Check|PyMem_Raw\w*|PyThre
                        r"Py_Initialize\w*|Py_SetPythonHome|Py_SetProgramName|Py_SetPath|Py_DecodeLocale|"
                        r"Py_EncodeLocale|PyImport_AppendInittab|PyImport_ExtendInittab|Py_GetVersion|"
                        r"Py_GetBuildInfo|Py_GetCompiler|Py_GetPlatform|Py_GetCopyright|"
-                       r"PyMutex_IsLocked|Py_AtExit|Py_IsFinalizing_unlocked)$")
+                       r"PyMutex_IsLocked|Py_AtExit|Py_IsFinalizing_unlocked|"
+                       # pointer comparisons (Include/object.h): no thread state read
+                       r"Py_Is|Py_IsNone|Py_IsTrue|Py_IsFalse)$")
 # Functions with the semantics of a modelled one (Python/ceval_gil.c): the extra arguments dropped.
 ALIASES = {"PyEval_AcquireThread": "PyEval_RestoreThread", "PyEval_ReleaseThread": "PyEval_SaveThread"}
+# Modelled functions whose C arguments past the model's are the callback and its data, which
+# the model does not follow: Py_AddPendingCall(func, arg), Py_AtExit(func), PyUnstable_AtExit(interp, func, data).
+CALLBACK_ARGS = {"Py_AddPendingCall", "Py_AtExit", "PyUnstable_AtExit"}
 MACROS = {"Py_BEGIN_ALLOW_THREADS": "Py_BEGIN_ALLOW_THREADS", "Py_END_ALLOW_THREADS": "Py_END_ALLOW_THREADS",
           "Py_UNBLOCK_THREADS": "Py_BEGIN_ALLOW_THREADS", "Py_BLOCK_THREADS": "Py_END_ALLOW_THREADS"}
 RAII_LOCKS = re.compile(r"\b(lock_guard|unique_lock|scoped_lock|shared_lock|MutexLock|QMutexLocker)\b")
@@ -336,11 +341,12 @@ class Translator:
             lines, c = self._stmt(st, c, scope)
             out += lines
         alt = node.child_by_field_name("alternative")
-        if alt is None:
+        if alt is None and (node.type == "preproc_else" or not out):
             return out
-        other = self._preproc(alt, ctx, scope)
+        # without #else, the code is compiled in or not: `#if X return; #endif` must not always return
+        other = self._preproc(alt, ctx, scope) if alt is not None else []
         first = self._line(ctx, node, "if choose():   # #if: either branch may be compiled in")
-        return [first] + _indent(out) + [Line(0, "else:", first.where)] + _indent(other)
+        return [first] + _indent(out) + ([Line(0, "else:", first.where)] + _indent(other) if other else [])
 
     def _goto(self, node: Node, ctx: Ctx) -> Lines:
         label = text_of(node.child_by_field_name("label"))
@@ -408,6 +414,13 @@ class Translator:
         alt = node.child_by_field_name("alternative")
         if alt is not None and alt.type == "else_clause":
             alt = alt.named_children[0] if alt.named_children else None
+        chain = _else_ifs(node)
+        if len(chain) > 8:   # flat, or a long `else if` chain passes the program's depth limit
+            end, where = self._target("elif_end"), ctx.fn.file.where(node)
+            out: Lines = []
+            for c, body in chain[:-1]:
+                out += self._branch(c, ctx, self._body(body, ctx) + [end.goto(where)], [], node)
+            return out + self._body(chain[-1][1], ctx) + end.here(where)
         if self.assume_success and _error_exit(then) and not self._evaluable(cond, ctx):
             # setup code (registration): the harness assumes it succeeded, so the entry runs
             return self._body(alt, ctx)
@@ -477,12 +490,12 @@ class Translator:
         has_default = any(c.child_by_field_name("value") is None for c in cases)
         options = [t for t in targets] + ([] if has_default else [exit])
 
-        def dispatch(i: int) -> Lines:
-            if i == len(options) - 1:
-                return [options[i].goto(where)]
-            first = self._line(ctx, node, "if choose():   # switch: any case")
-            return [first] + _indent([options[i].goto(where)]) + [Line(0, "else:", where)] + _indent(dispatch(i + 1))
-        out = self._expr(cond, ctx) + (dispatch(0) if options else [])
+        # one level: `if choose(): goto case` per case, in turn (nesting them would pass the
+        # program's depth limit at 32 cases); the last option taken when none was
+        dispatch: Lines = []
+        for option in options[:-1]:
+            dispatch += [self._line(ctx, node, "if choose():   # switch: any case")] + _indent([option.goto(where)])
+        out = self._expr(cond, ctx) + (dispatch + [options[-1].goto(where)] if options else [])
         c = inner
         for case, target in zip(cases, targets):
             target.used = True
@@ -750,7 +763,7 @@ class Translator:
         args = [swap.get(i, a) for i, a in
                 enumerate(a for a in node.child_by_field_name("arguments").named_children if a.type != "comment")]
         where = ctx.fn.file.where(node)
-        if _callee(node) in ALIASES:
+        if _callee(node) in ALIASES or api.name in CALLBACK_ARGS:
             args = args[:len(api.args)]
         if len(args) != len(api.args):
             self.warn(where, f"{api.name} takes {len(api.args)} argument(s), the call has {len(args)}: "
@@ -900,6 +913,18 @@ def _into_loop(body: Node, at: int, goto: Node) -> bool:
             return True
         stack.extend(c for c in n.named_children if c.start_byte <= at < c.end_byte)
     return False
+
+
+def _else_ifs(node: Node) -> list[tuple[Node | None, Node | None]]:
+    """`if (a) A else if (b) B ... else Z` as [(a, A), (b, B), ..., (None, Z)]."""
+    out = []
+    while node is not None and node.type == "if_statement":
+        out.append((node.child_by_field_name("condition"), node.child_by_field_name("consequence")))
+        alt = node.child_by_field_name("alternative")
+        if alt is not None and alt.type == "else_clause":
+            alt = alt.named_children[0] if alt.named_children else None
+        node = alt
+    return out + [(None, node)]
 
 
 def _always(cond: Node | None) -> bool:

@@ -168,6 +168,15 @@ def _macro_users(sources: CSources, candidates: list[Function]) -> list[str]:
     return out
 
 
+def _no_entry(sources: CSources, skipped: list[str]) -> CFrontError:
+    macro = [w for w in skipped if "a macro these files #define" in w]
+    return CFrontError(sources.files[0].shown if sources.files else "?",
+                       "no entry: no function here calls the thread-state API without being called from "
+                       "these files (`interpcheck list --functions DESIGN` lists the API)"
+                       + (f"; {len(macro)} reach it only through macros, which are not expanded: "
+                          + macro[0].split(": warning: ", 1)[1] if macro else ""))
+
+
 def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
                   only: list[str] | None = None) -> Harness:
     api = DESIGNS[design].api
@@ -212,12 +221,7 @@ def build_harness(sources: CSources, design: str, why: str, loop_bound: int = 2,
             entries.append(Entry(fn, _own_handles(prog, api, keep, (fn.file.shown, fn.line)), False))
     setup = [p for _, p in setup]
     if not entries:
-        macro = [w for w in skipped if "a macro these files #define" in w]
-        raise CFrontError(sources.files[0].shown if sources.files else "?",
-                          "no entry: no function here calls the thread-state API without being called from "
-                          "these files (`interpcheck list --functions DESIGN` lists the API)"
-                          + (f"; {len(macro)} reach it only through macros, which are not expanded: "
-                             + macro[0].split(": warning: ", 1)[1] if macro else ""))
+        raise _no_entry(sources, skipped)
     made: dict[str, str] = {}
     for e in entries:
         for reg, kind in e.program.free.items():

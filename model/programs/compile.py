@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from ..designs.api import Api, Design, Site, Steps
 from ..designs.lifecycle import MAIN, finalize_phases, join_threads
-from ..ir import (TRUE, Action, Builder, Check, Const, Domain, Expr, Invariant, Read, Sometimes, Symmetry, System,
+from ..ir import (TRUE, Action, Builder, Check, Const, Domain, Expr, Invariant, Ite, Read, Sometimes, Symmetry, System,
                   ThreadGroup, all_of, any_of, assign, enum, evaluate, ite, value_range)
 from ..vocabulary import (DELETED, GILSTATE, HANDLES, LEAVE, O_LIVE, PREFINAL, T_EXITED, T_RUNNING, Layout,
                           Outcome, Vocabulary, handle_kind, standard_properties)
@@ -345,8 +345,11 @@ class ProgramCompiler:
         self.pc_vars = pc_vars
         for t, (entry, prog) in enumerate(zip(entries, self.programs)):
             b.init[pc_vars[t].var.base] = self._static(t, entry)
+        self.at_pc: list[tuple[int, int]] = []   # per action emitted: (thread, program counter)
+        self.cond_after: dict[tuple[int, int], set[int]] = {}   # (thread, pc) -> cond registers set on arrival
         for item in self.pending:
             self._emit(*item)
+        self._reset_conditions()
         self._process_exit()
         self._initial_tstates()
         started = v.phase[0] >= PREFINAL
@@ -607,14 +610,34 @@ class ProgramCompiler:
                 nxt = self._resolve(t, after, written)
             if nxt is not None:
                 updates.append(assign(pc_var, nxt))
+                if result is not None and id(result.var) in {id(r.var) for r in self.cond_regs_of.get(t, ())}:
+                    for target in _leaves(nxt):
+                        self.cond_after.setdefault((t, target), set()).add(id(result.var))
             checks = tuple(o.checks)
             if o.stale_use:
                 checks += (Check("no_stale_check", v.checked[t].eq(0)),)
             done = not o.stop and o.goto in (None, LEAVE)
             if call.where:   # a call translated from C: renderers show its source line
                 self.b.facts.call_sites[len(self.b.actions)] = call.where
+            self.at_pc.append((t, pc))
             self.b.action(Action(call.name, t, all_of(base, o.guard), tuple(updates), text,
                                  result if done and result is not None else None, checks, o.note))
+
+    def _reset_conditions(self) -> None:
+        """A call's result that an `if` tests lives in a register of its own, read only in the
+        step that sets it (the branch is resolved there): the thread's next step sets it back
+        to 0, so runs that met again after the branch are one state (C code's `if`s and gotos
+        would otherwise multiply the states by every condition ever taken)."""
+        regs = {id(r.var): r for rs in self.cond_regs_of.values() for r in rs}
+        for k, (t, pc) in enumerate(self.at_pc):
+            stale = self.cond_after.get((t, pc))
+            if not stale:
+                continue
+            action = self.b.actions[k]
+            written = {id(u.target.var) for u in action.updates}
+            stale = sorted((regs[r] for r in stale if r not in written), key=lambda reg: reg.var.base)
+            resets = tuple(assign(reg, 0) for reg in stale)
+            self.b.actions[k] = replace(action, updates=action.updates + resets)
 
     def _process_exit(self) -> None:
         """Once a thread that called Py_FinalizeEx has returned (main returns), the process
@@ -748,6 +771,18 @@ class ProgramCompiler:
             for k in range(x.length):
                 slot_class[x.base + k] = classes.get(id(x.domain))
         return Symmetry(tuple(groups), tuple(slot_class))
+
+
+def _leaves(e: Expr) -> list[int]:
+    """The program counters a resolved `next pc` expression may take (its Ite's constants)."""
+    out, stack = [], [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Ite):
+            stack += [x.then, x.other]
+        elif isinstance(x, Const):
+            out.append(x.value)
+    return out
 
 
 def _number(text: str) -> bool:

@@ -230,3 +230,19 @@ def test_induction_never_proves_what_breadth_first_search_refutes(system):
         if r.verdict == Verdict.VIOLATED:
             assert e.verdict == Verdict.VIOLATED, r.prop
             assert r.trace.length == e.trace.length, r.prop
+
+
+def test_a_bound_met_under_partial_order_reduction_does_not_hide_an_earlier_violation():
+    """Hypothesis found it: T1's step breaks `inv` at depth 1, T0's second step overflows `a0`
+    at depth 2. The reduced search takes T0 first and met the overflow before T1's step:
+    "unknown" where BMC and the unreduced search say violated in 1 step. The default (POR
+    where sound) now searches again without POR when it stops at a bound."""
+    b = Builder("random", ("T0", "T1"))
+    a0 = b.array("a0", 2, Domain(0, 1))
+    b2 = b.scalar("b2", Domain(0, 1))
+    b.action(Action("a0", 0, b2.eq(0), (assign(a0[0], a0[0] + 1),), "a0()"))
+    b.action(Action("a1", 1, Const(1), (assign(a0[1], a0[1] + 1),), "a1()"))
+    b.prop(Invariant("inv", ~a0[1].eq(1)))
+    system = b.build([FALSE, FALSE], FALSE)
+    for r in (by_name(check(system))["inv"], by_name(check_bmc(system, depth=BMC_DEPTH))["inv"]):
+        assert r.verdict == Verdict.VIOLATED and r.trace.length == 1, r.reason

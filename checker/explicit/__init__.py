@@ -60,6 +60,13 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
     store = fingerprint_store() if options.fingerprint and not graph else exact_store(keep_index=bool(graph))
     ex = _explore(system, plan, wanted, options, store, keep_edges=bool(graph), stop_early=only_safety,
                   reporter=reporter)
+    if plan.ample is not None and plan.ample.reduced and options.por == "auto" and _bound(ex):
+        # A bound met under partial-order reduction can come before a violation the whole search
+        # meets first (the ample set postponed the step leading to it): search again without it.
+        plan = _Plan(plan.compiled, plan.canon)
+        store = fingerprint_store() if options.fingerprint and not graph else exact_store(keep_index=bool(graph))
+        ex = _explore(system, plan, wanted, options, store, keep_edges=bool(graph), stop_early=only_safety,
+                      reporter=reporter)
     engine = f"explicit-{options.order}"
     results = [_verdict(system, plan.compiled, ex, i, engine) for i in wanted]
     if plan.ample is not None and plan.ample.reduced and options.por == "auto":
@@ -70,6 +77,11 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
             if r.trace is not None and plan.ample.reduced:
                 r.reason = ("partial-order reduction: the trace may not be the shortest; " + r.reason).rstrip("; ")
     return [_noted(r, notes.get(i), store) for i, r in zip(wanted, results)]
+
+
+def _bound(ex: Exploration) -> bool:
+    """The search stopped at a value leaving its domain (model/ir BoundExceeded's message)."""
+    return (ex.limit or "").startswith("bound:")
 
 
 def explore_graph(system: System, names: list[str], limits: Limits) -> tuple[Exploration, Compiled, list[Result]]:

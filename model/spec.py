@@ -6,14 +6,13 @@ Every mistake becomes one SpecError naming the file, the line and what to do.
 from __future__ import annotations
 
 import re
-import stat
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from . import spec_schema
+from . import files, spec_schema
 from .designs import DESIGNS, resolve
 from .spec_schema import did_you_mean
 from .ir import System
@@ -131,17 +130,13 @@ class _Lines:
 def read_text(path: Path, what: str = "spec", limit: int = MAX_BYTES) -> str:
     """The file's text, refusing what is not a `what` before reading it: not a regular file
     (a FIFO would block, /dev/zero never ends), over `limit` bytes, or not UTF-8."""
-    shown = str(path)
-    if "\x00" in shown:   # os.stat would raise ValueError
-        raise SpecError(shown.replace("\x00", "\\0"), 0, f"a NUL byte in the path: name a real {what} file")
+    shown = files.shown(path)
     try:
-        info = path.stat()
+        why = files.refusal(path, what, limit)
     except OSError as err:
         raise SpecError(shown, 0, f"cannot read the {what}: {err.strerror}") from err
-    if not stat.S_ISREG(info.st_mode):
-        raise SpecError(shown, 0, f"not a regular file (a FIFO, device or folder?): give a {what} file")
-    if info.st_size > limit:
-        raise SpecError(shown, 0, f"{info.st_size:,} bytes is too large for a {what} (at most {limit:,})")
+    if why is not None:
+        raise SpecError(shown, 0, why)
     try:
         with path.open("rb") as f:
             raw = f.read(limit + 1)

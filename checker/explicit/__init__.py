@@ -57,16 +57,16 @@ def check(system: System, names: list[str] | None = None, options: Options = Opt
         for i in wanted:
             notes[i] = f"{notes[i]}; C search not used: {why}" if i in notes else f"C search not used: {why}"
     only_safety = all(isinstance(props[i], SAFETY) for i in wanted)
-    store = fingerprint_store() if options.fingerprint and not graph else exact_store(keep_index=bool(graph))
-    ex = _explore(system, plan, wanted, options, store, keep_edges=bool(graph), stop_early=only_safety,
-                  reporter=reporter)
+    def search(plan: _Plan):
+        store = fingerprint_store() if options.fingerprint and not graph else exact_store(keep_index=bool(graph))
+        return store, _explore(system, plan, wanted, options, store, keep_edges=bool(graph),
+                               stop_early=only_safety, reporter=reporter)
+    store, ex = search(plan)
     if plan.ample is not None and plan.ample.reduced and options.por == "auto" and _bound(ex):
         # A bound met under partial-order reduction can come before a violation the whole search
         # meets first (the ample set postponed the step leading to it): search again without it.
         plan = _Plan(plan.compiled, plan.canon)
-        store = fingerprint_store() if options.fingerprint and not graph else exact_store(keep_index=bool(graph))
-        ex = _explore(system, plan, wanted, options, store, keep_edges=bool(graph), stop_early=only_safety,
-                      reporter=reporter)
+        store, ex = search(plan)
     engine = f"explicit-{options.order}"
     results = [_verdict(system, plan.compiled, ex, i, engine) for i in wanted]
     if plan.ample is not None and plan.ample.reduced and options.por == "auto":

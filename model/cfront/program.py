@@ -1,11 +1,11 @@
 """A translated C function as a program of the spec language, with its line map."""
 from __future__ import annotations
 
-import stat
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .. import files
 from ..programs.parse import Call, If, ProgramError, Repeat, Return, parse_program
 from .source import Function, SourceFile, read_source
 from .translate import MACROS, RAII_GIL, Line, TooLarge, Translator, Warning_, _callee
@@ -83,14 +83,8 @@ MAX_C_BYTES = 32 << 20   # a C file of more is not an extension's source (Cython
 
 def _check_readable(path: Path) -> None:
     """Before reading: a FIFO would block, a device never end, a huge file fill the memory."""
-    if "\x00" in str(path):
-        raise CFrontError(str(path).replace("\x00", "\\0"), "a NUL byte in the path: name a real C file")
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise CFrontError(str(path), "not a regular file (a FIFO, device or folder?): give a C or C++ source file")
-    if info.st_size > MAX_C_BYTES:
-        raise CFrontError(str(path), f"{info.st_size:,} bytes is too large for a C source file "
-                                     f"(at most {MAX_C_BYTES:,})")
+    if (why := files.refusal(path, "C or C++ source", MAX_C_BYTES)) is not None:
+        raise CFrontError(files.shown(path), why)
 
 
 @dataclass
